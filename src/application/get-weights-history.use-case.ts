@@ -1,0 +1,21 @@
+import { inject, injectable } from 'tsyringe';
+import type { MetricName } from '../domain/metric-name';
+import type { Sensor } from '../domain/sensor';
+import { SensorNotFoundError } from '../domain/sensor-not-found.error';
+import type { WeightsRevision } from '../domain/weights-revision';
+import { WEIGHTS_REPOSITORY, type WeightsRepository } from './ports/weights.repository';
+
+@injectable()
+export class GetWeightsHistoryUseCase {
+  static readonly DEFAULT_LIMIT = 100;
+  static readonly MAX_LIMIT = 1000;
+
+  constructor(@inject(WEIGHTS_REPOSITORY) private readonly repository: WeightsRepository) {}
+
+  /** Newest first. A model is never deleted, so an empty history means it was never fitted. */
+  async execute(sensor: Sensor, metric: MetricName, limit: number): Promise<WeightsRevision[]> {
+    const revisions = await this.repository.history(sensor, metric, limit);
+    if (revisions.length === 0) throw new SensorNotFoundError(sensor.id, metric.name);
+    return revisions;
+  }
+}

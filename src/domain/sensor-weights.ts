@@ -1,0 +1,10 @@
+import type { Weights } from './weights';
+
+/** A sensor's current model for one metric, as stored. `version` counts its fits and adjusts. */
+export interface SensorWeights {
+  readonly sensorId: string;
+  readonly metric: string;
+  readonly weights: Weights;
+  readonly version: number;
+  readonly updatedAt: Date;
+}

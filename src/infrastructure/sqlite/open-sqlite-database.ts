@@ -1,0 +1,75 @@
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+
+/** Each entry migrates the schema from version `index` to `index + 1` (PRAGMA user_version). */
+const MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE weights (
+    sensor_id  TEXT    NOT NULL,
+    metric     TEXT    NOT NULL,
+    mean       REAL    NOT NULL CHECK (mean BETWEEN -1.7976931348623157e308 AND 1.7976931348623157e308),
+    std        REAL    NOT NULL CHECK (std BETWEEN 0 AND 1.7976931348623157e308),
+    n          INTEGER NOT NULL CHECK (n >= 2),
+    version    INTEGER NOT NULL CHECK (version >= 1),
+    updated_at TEXT    NOT NULL,
+    PRIMARY KEY (sensor_id, metric)
+  ) STRICT, WITHOUT ROWID;
+
+  CREATE TABLE weights_history (
+    id          INTEGER PRIMARY KEY,
+    sensor_id   TEXT    NOT NULL,
+    metric      TEXT    NOT NULL,
+    version     INTEGER NOT NULL,
+    change      TEXT    NOT NULL CHECK (change IN ('fit', 'adjust')),
+    mean        REAL    NOT NULL,
+    std         REAL    NOT NULL,
+    n           INTEGER NOT NULL,
+    recorded_at TEXT    NOT NULL
+  ) STRICT;
+  CREATE INDEX weights_history_by_model ON weights_history (sensor_id, metric, id);
+
+  -- The history is an audit trail: the database itself refuses to rewrite it.
+  CREATE TRIGGER weights_history_is_append_only_update BEFORE UPDATE ON weights_history
+  BEGIN SELECT RAISE(ABORT, 'weights_history is append-only'); END;
+  CREATE TRIGGER weights_history_is_append_only_delete BEFORE DELETE ON weights_history
+  BEGIN SELECT RAISE(ABORT, 'weights_history is append-only'); END;
+  `,
+];
+
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+/**
+ * Opens (creating folder and file if missing) and migrates the weights database.
+ * WAL lets readers proceed during a write; synchronous=FULL makes every acknowledged
+ * commit survive a crash or power loss.
+ */
+export function openSqliteDatabase(path: string): Database.Database {
+  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  const db = new Database(path);
+  try {
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = FULL');
+    db.pragma('busy_timeout = 5000');
+    migrate(db);
+    return db;
+  } catch (error) {
+    db.close();
+    throw error;
+  }
+}
+
+// Read and migrate inside one write transaction, so two processes starting on a new file
+// cannot both try to create the schema.
+function migrate(db: Database.Database): void {
+  db.transaction(() => {
+    const current = db.pragma('user_version', { simple: true }) as number;
+    if (current > SCHEMA_VERSION) {
+      throw new Error(`database schema version ${current} is newer than this build supports (${SCHEMA_VERSION})`);
+    }
+    for (let version = current; version < SCHEMA_VERSION; version++) {
+      db.exec(MIGRATIONS[version]!);
+      db.pragma(`user_version = ${version + 1}`);
+    }
+  }).immediate();
+}

@@ -1,0 +1,127 @@
+import type Database from 'better-sqlite3';
+import { SqliteError } from 'better-sqlite3';
+import type { WeightsRepository } from '../../application/ports/weights.repository';
+import type { MetricName } from '../../domain/metric-name';
+import type { Sensor } from '../../domain/sensor';
+import type { SensorWeights } from '../../domain/sensor-weights';
+import { UnrepresentableWeightsError } from '../../domain/unrepresentable-weights.error';
+import { Weights } from '../../domain/weights';
+import type { WeightsChange, WeightsRevision } from '../../domain/weights-revision';
+
+interface WeightsRow {
+  sensor_id: string;
+  metric: string;
+  mean: number;
+  std: number;
+  n: number;
+  version: number;
+  updated_at: string;
+}
+
+interface RevisionRow {
+  version: number;
+  change: WeightsChange;
+  mean: number;
+  std: number;
+  n: number;
+  recorded_at: string;
+}
+
+export class SqliteWeightsRepository implements WeightsRepository {
+  private readonly upsertWeights: Database.Statement<[string, string, number, number, number, string], WeightsRow>;
+  private readonly selectWeights: Database.Statement<[string, string], WeightsRow>;
+  private readonly scaleWeightsMean: Database.Statement<[number, string, string, string], WeightsRow>;
+  private readonly insertRevision: Database.Statement<[string, string, number, WeightsChange, number, number, number, string]>;
+  private readonly selectRevisions: Database.Statement<[string, string, number], RevisionRow>;
+  private readonly selectOne: Database.Statement<[], unknown>;
+  private readonly replaceTransaction: Database.Transaction<(sensorId: string, metric: string, weights: Weights) => WeightsRow>;
+  private readonly scaleMeanTransaction: Database.Transaction<
+    (sensorId: string, metric: string, factor: number) => WeightsRow | undefined
+  >;
+
+  constructor(private readonly db: Database.Database) {
+    this.upsertWeights = db.prepare(`
+      INSERT INTO weights (sensor_id, metric, mean, std, n, version, updated_at)
+      VALUES (?, ?, ?, ?, ?, 1, ?)
+      ON CONFLICT (sensor_id, metric) DO UPDATE SET
+        mean = excluded.mean, std = excluded.std, n = excluded.n,
+        version = weights.version + 1, updated_at = excluded.updated_at
+      RETURNING *`);
+    this.selectWeights = db.prepare('SELECT * FROM weights WHERE sensor_id = ? AND metric = ?');
+    // One statement reads and writes the mean, so concurrent adjusts never lose an update.
+    this.scaleWeightsMean = db.prepare(`
+      UPDATE weights SET mean = mean * ?, version = version + 1, updated_at = ?
+      WHERE sensor_id = ? AND metric = ?
+      RETURNING *`);
+    this.insertRevision = db.prepare(`
+      INSERT INTO weights_history (sensor_id, metric, version, change, mean, std, n, recorded_at)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?)`);
+    this.selectRevisions = db.prepare(`
+      SELECT version, change, mean, std, n, recorded_at FROM weights_history
+      WHERE sensor_id = ? AND metric = ? ORDER BY id DESC LIMIT ?`);
+    this.selectOne = db.prepare('SELECT 1');
+
+    this.replaceTransaction = db.transaction((sensorId: string, metric: string, weights: Weights) => {
+      const row = this.upsertWeights.get(sensorId, metric, weights.mean, weights.std, weights.n, now())!;
+      this.appendRevision(row, 'fit');
+      return row;
+    });
+    this.scaleMeanTransaction = db.transaction((sensorId: string, metric: string, factor: number) => {
+      const row = this.scaleWeightsMean.get(factor, now(), sensorId, metric);
+      if (row) this.appendRevision(row, 'adjust');
+      return row;
+    });
+  }
+
+  async replace(sensor: Sensor, metric: MetricName, weights: Weights): Promise<SensorWeights> {
+    // IMMEDIATE takes the write lock up front: no lock upgrade to deadlock on across processes.
+    return toSensorWeights(this.replaceTransaction.immediate(sensor.id, metric.name, weights));
+  }
+
+  async find(sensor: Sensor, metric: MetricName): Promise<SensorWeights | undefined> {
+    const row = this.selectWeights.get(sensor.id, metric.name);
+    return row && toSensorWeights(row);
+  }
+
+  async scaleMean(sensor: Sensor, metric: MetricName, factor: number): Promise<SensorWeights | undefined> {
+    try {
+      const row = this.scaleMeanTransaction.immediate(sensor.id, metric.name, factor);
+      return row && toSensorWeights(row);
+    } catch (error) {
+      // The table's CHECK refuses a mean that overflowed to +-Infinity.
+      if (error instanceof SqliteError && error.code === 'SQLITE_CONSTRAINT_CHECK') throw new UnrepresentableWeightsError();
+      throw error;
+    }
+  }
+
+  async history(sensor: Sensor, metric: MetricName, limit: number): Promise<WeightsRevision[]> {
+    return this.selectRevisions.all(sensor.id, metric.name, limit).map((row) => ({
+      version: row.version,
+      change: row.change,
+      weights: Weights.of(row.mean, row.std, row.n),
+      recordedAt: new Date(row.recorded_at),
+    }));
+  }
+
+  async ping(): Promise<void> {
+    this.selectOne.get();
+  }
+
+  private appendRevision(row: WeightsRow, change: WeightsChange): void {
+    this.insertRevision.run(row.sensor_id, row.metric, row.version, change, row.mean, row.std, row.n, row.updated_at);
+  }
+}
+
+function now(): string {
+  return new Date().toISOString();
+}
+
+function toSensorWeights(row: WeightsRow): SensorWeights {
+  return {
+    sensorId: row.sensor_id,
+    metric: row.metric,
+    weights: Weights.of(row.mean, row.std, row.n),
+    version: row.version,
+    updatedAt: new Date(row.updated_at),
+  };
+}

@@ -1,0 +1,104 @@
+import type { ErrorRequestHandler, Response } from 'express';
+import type { Logger } from '../../application/ports/logger';
+import type { DomainError } from '../../domain/domain-error';
+import { InsufficientReadingsError } from '../../domain/insufficient-readings.error';
+import { InvalidMetricNameError } from '../../domain/invalid-metric-name.error';
+import { InvalidSensorIdError } from '../../domain/invalid-sensor-id.error';
+import { SensorNotFoundError } from '../../domain/sensor-not-found.error';
+import { UnrepresentableWeightsError } from '../../domain/unrepresentable-weights.error';
+import { HttpProblem, problemType, type FieldError, type ProblemDetails } from './http-problem';
+
+interface DomainProblem {
+  readonly status: number;
+  readonly slug: string;
+  readonly title: string;
+  readonly field?: Omit<FieldError, 'detail'>;
+}
+
+/** The one place where a domain rule becomes an HTTP status. */
+const DOMAIN_PROBLEMS: ReadonlyArray<readonly [abstract new (...args: never[]) => DomainError, DomainProblem]> = [
+  [InvalidSensorIdError, { status: 400, slug: 'invalid-sensor-id', title: 'Invalid sensor id', field: { parameter: 'sensor_id' } }],
+  [InvalidMetricNameError, { status: 400, slug: 'invalid-metric-name', title: 'Invalid metric name', field: { parameter: 'metric' } }],
+  [SensorNotFoundError, { status: 404, slug: 'sensor-not-found', title: 'Sensor not found' }],
+  [InsufficientReadingsError, { status: 422, slug: 'insufficient-readings', title: 'Not enough readings', field: { pointer: '#/values' } }],
+  [UnrepresentableWeightsError, { status: 422, slug: 'unrepresentable-weights', title: 'Weights out of range' }],
+];
+
+const INTERNAL_ERROR: ProblemDetails = {
+  type: 'about:blank',
+  title: 'Internal Server Error',
+  status: 500,
+  detail: 'The server failed to handle this request; the failure has been logged.',
+};
+
+export function sendProblem(res: Response, problem: ProblemDetails): void {
+  res.status(problem.status).type('application/problem+json').json(problem);
+}
+
+/** Answers every failure as problem+json; logs server faults, and never sends a stack or a path. */
+export function errorHandler(logger: Logger): ErrorRequestHandler {
+  return (error: unknown, req, res, _next) => {
+    const problem = toProblem(error);
+    if (problem.status >= 500) {
+      logger.error('request failed', { method: req.method, url: req.originalUrl, error: describe(error) });
+    }
+    if (res.headersSent) {
+      // Too late for a status line: cut the connection so the client sees a failure, not a truncated success.
+      req.socket.destroy();
+      return;
+    }
+    sendProblem(res, problem);
+  };
+}
+
+function toProblem(error: unknown): ProblemDetails {
+  if (error instanceof HttpProblem) return error.problem;
+  for (const [errorClass, known] of DOMAIN_PROBLEMS) {
+    if (error instanceof errorClass) {
+      const { message } = error;
+      return {
+        type: problemType(known.slug),
+        title: known.title,
+        status: known.status,
+        detail: message,
+        ...(known.field && { errors: [{ ...known.field, detail: message }] }),
+      };
+    }
+  }
+  return clientErrorFromMiddleware(error) ?? INTERNAL_ERROR;
+}
+
+/** body-parser and the router flag client faults with a 4xx `status`; their messages are safe to show. */
+function clientErrorFromMiddleware(error: unknown): ProblemDetails | undefined {
+  if (typeof error !== 'object' || error === null) return undefined;
+  const { status, type, message, limit, length } = error as {
+    status?: unknown;
+    type?: unknown;
+    message?: unknown;
+    limit?: unknown;
+    length?: unknown;
+  };
+  if (typeof status !== 'number' || status < 400 || status > 499) return undefined;
+  const detail = typeof message === 'string' ? message : 'The request could not be processed.';
+  switch (status) {
+    case 400:
+      return type === 'entity.parse.failed'
+        ? { type: problemType('malformed-json'), title: 'Malformed JSON', status, detail: `The body is not valid JSON: ${detail}` }
+        : { type: 'about:blank', title: 'Bad Request', status, detail };
+    case 413:
+      return {
+        type: 'about:blank',
+        title: 'Content Too Large',
+        status,
+        detail: `The request body (${String(length)} bytes) is larger than the ${String(limit)}-byte limit (BODY_LIMIT).`,
+      };
+    case 415:
+      return { type: 'about:blank', title: 'Unsupported Media Type', status, detail };
+    default:
+      return { type: 'about:blank', title: 'Bad Request', status, detail };
+  }
+}
+
+function describe(error: unknown): Record<string, unknown> {
+  return error instanceof Error ? { name: error.name, message: error.message, stack: error.stack } : { value: String(error) };
+}

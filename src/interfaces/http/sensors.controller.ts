@@ -1,0 +1,91 @@
+import type { Request, Response } from 'express';
+import { injectable } from 'tsyringe';
+import { AdjustWeightsUseCase } from '../../application/adjust-weights.use-case';
+import { FitSensorUseCase } from '../../application/fit-sensor.use-case';
+import { GetWeightsHistoryUseCase } from '../../application/get-weights-history.use-case';
+import { GetWeightsUseCase } from '../../application/get-weights.use-case';
+import { PredictAlertUseCase } from '../../application/predict-alert.use-case';
+import { MetricName } from '../../domain/metric-name';
+import { Sensor } from '../../domain/sensor';
+import type { SensorWeights } from '../../domain/sensor-weights';
+import type { WeightsRevision } from '../../domain/weights-revision';
+import { adjustBodySchema, fitBodySchema, historyQuerySchema, metricQuerySchema, predictBodySchema } from './request-schemas';
+import { parseBody, parseQuery } from './validation';
+
+type SensorRequest = Request<{ sensor_id: string }>;
+
+/** The case's routes over one sensor's model; `?metric=` picks the model (default `value`). */
+@injectable()
+export class SensorsController {
+  constructor(
+    private readonly fitSensor: FitSensorUseCase,
+    private readonly getWeights: GetWeightsUseCase,
+    private readonly predictAlert: PredictAlertUseCase,
+    private readonly adjustWeights: AdjustWeightsUseCase,
+    private readonly getWeightsHistory: GetWeightsHistoryUseCase,
+  ) {}
+
+  readonly fit = async (req: SensorRequest, res: Response): Promise<void> => {
+    const { sensor, metric } = modelOf(req);
+    const { values } = parseBody(fitBodySchema, req.body);
+    res.json(weightsBody(await this.fitSensor.execute(sensor, metric, values)));
+  };
+
+  readonly weights = async (req: SensorRequest, res: Response): Promise<void> => {
+    const { sensor, metric } = modelOf(req);
+    res.json(weightsBody(await this.getWeights.execute(sensor, metric)));
+  };
+
+  readonly predict = async (req: SensorRequest, res: Response): Promise<void> => {
+    const { sensor, metric } = modelOf(req);
+    const { value } = parseBody(predictBodySchema, req.body);
+    res.json(await this.predictAlert.execute(sensor, metric, value));
+  };
+
+  readonly adjust = async (req: SensorRequest, res: Response): Promise<void> => {
+    const { sensor, metric } = modelOf(req);
+    parseBody(adjustBodySchema, req.body ?? {});
+    res.json(weightsBody(await this.adjustWeights.execute(sensor, metric)));
+  };
+
+  readonly history = async (req: SensorRequest, res: Response): Promise<void> => {
+    const sensor = Sensor.withId(req.params.sensor_id);
+    const { metric, limit } = parseQuery(historyQuerySchema, req.query);
+    const revisions = await this.getWeightsHistory.execute(sensor, metricNamed(metric), limit);
+    res.json(revisions.map(revisionBody));
+  };
+}
+
+/** The path and query name the model; checked before the body so a bad URL is a 400 first. */
+function modelOf(req: SensorRequest): { sensor: Sensor; metric: MetricName } {
+  const sensor = Sensor.withId(req.params.sensor_id);
+  const { metric } = parseQuery(metricQuerySchema, req.query);
+  return { sensor, metric: metricNamed(metric) };
+}
+
+function metricNamed(name: string | undefined): MetricName {
+  return name === undefined ? MetricName.DEFAULT : MetricName.of(name);
+}
+
+function weightsBody(stored: SensorWeights) {
+  return {
+    sensor_id: stored.sensorId,
+    metric: stored.metric,
+    mean: stored.weights.mean,
+    std: stored.weights.std,
+    n: stored.weights.n,
+    version: stored.version,
+    updated_at: stored.updatedAt.toISOString(),
+  };
+}
+
+function revisionBody(revision: WeightsRevision) {
+  return {
+    version: revision.version,
+    change: revision.change,
+    mean: revision.weights.mean,
+    std: revision.weights.std,
+    n: revision.weights.n,
+    recorded_at: revision.recordedAt.toISOString(),
+  };
+}

@@ -1,0 +1,45 @@
+import type { z } from 'zod';
+import { HttpProblem, problemType, type FieldError } from './http-problem';
+
+type Issue = z.ZodError['issues'][number];
+
+// A million bad array items would make a million-line answer; the first few say enough.
+const MAX_REPORTED_ERRORS = 20;
+
+/** Validates a parsed JSON body: 422 naming each bad field as a JSON Pointer. */
+export function parseBody<T extends z.ZodType>(schema: T, body: unknown): z.output<T> {
+  const result = schema.safeParse(body);
+  if (result.success) return result.data;
+  const errors = result.error.issues.flatMap((issue): FieldError[] =>
+    // Point at each unexpected key itself rather than at the object holding it.
+    issue.code === 'unrecognized_keys'
+      ? issue.keys.map((key) => ({ pointer: jsonPointer([...issue.path, key]), detail: 'Unexpected field' }))
+      : [{ pointer: jsonPointer(issue.path), detail: issue.message }],
+  );
+  throw invalid(422, 'validation-error', 'Request body is invalid', errors);
+}
+
+/** Validates the query string: 400 naming each bad parameter. */
+export function parseQuery<T extends z.ZodType>(schema: T, query: unknown): z.output<T> {
+  const result = schema.safeParse(query);
+  if (result.success) return result.data;
+  const errors = result.error.issues.map((issue: Issue) => ({ parameter: String(issue.path[0]), detail: issue.message }));
+  throw invalid(400, 'invalid-parameter', 'Query parameter is invalid', errors);
+}
+
+/** RFC 6901 pointer in URI-fragment form, as RFC 9457's examples use: `#/values/3`. */
+function jsonPointer(path: readonly PropertyKey[]): string {
+  return `#${path.map((key) => `/${String(key).replaceAll('~', '~0').replaceAll('/', '~1')}`).join('')}`;
+}
+
+function invalid(status: number, slug: string, title: string, errors: readonly FieldError[]): HttpProblem {
+  const reported = errors.slice(0, MAX_REPORTED_ERRORS);
+  const listed = reported.map((error) => `${error.pointer ?? error.parameter}: ${error.detail}`).join('; ');
+  return new HttpProblem({
+    type: problemType(slug),
+    title,
+    status,
+    detail: errors.length > reported.length ? `${errors.length} problems; the first ${reported.length}: ${listed}` : listed,
+    errors: reported,
+  });
+}

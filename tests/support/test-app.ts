@@ -1,0 +1,46 @@
+import type { Express } from 'express';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { DependencyContainer } from 'tsyringe';
+import { loadConfig } from '../../src/config';
+import { closeContainer, createContainer } from '../../src/container';
+import { createApp } from '../../src/interfaces/http/create-app';
+
+export interface TestApp {
+  readonly app: Express;
+  readonly container: DependencyContainer;
+  readonly dbPath: string;
+  close(): void;
+}
+
+export function makeTempDir(): string {
+  return mkdtempSync(join(tmpdir(), 'sensor-alerts-test-'));
+}
+
+/**
+ * The real app over a real SQLite file. `configure` may replace registrations before the
+ * app resolves them (e.g. a failing repository).
+ */
+export function createTestApp(
+  options: { dbPath?: string; env?: NodeJS.ProcessEnv; configure?: (container: DependencyContainer) => void } = {},
+): TestApp {
+  const ownDir = options.dbPath ? undefined : makeTempDir();
+  const dbPath = options.dbPath ?? join(ownDir!, 'sensors.db');
+  const container = createContainer(loadConfig({ LOG_LEVEL: 'silent', ...options.env, DB_PATH: dbPath }));
+  options.configure?.(container);
+  return {
+    app: createApp(container),
+    container,
+    dbPath,
+    close: () => {
+      closeContainer(container);
+      if (ownDir) rmSync(ownDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Relative difference, for asserting statistics to 1e-12. */
+export function relativeError(actual: number, expected: number): number {
+  return expected === 0 ? Math.abs(actual) : Math.abs(actual - expected) / Math.abs(expected);
+}

@@ -1,0 +1,129 @@
+import { AdjustWeightsUseCase } from '../../../src/application/adjust-weights.use-case';
+import { CheckHealthUseCase } from '../../../src/application/check-health.use-case';
+import { FitSensorUseCase } from '../../../src/application/fit-sensor.use-case';
+import { GetWeightsHistoryUseCase } from '../../../src/application/get-weights-history.use-case';
+import { GetWeightsUseCase } from '../../../src/application/get-weights.use-case';
+import { PredictAlertUseCase } from '../../../src/application/predict-alert.use-case';
+import { AlertPolicy } from '../../../src/domain/alert-policy';
+import { InsufficientReadingsError } from '../../../src/domain/insufficient-readings.error';
+import { MetricName } from '../../../src/domain/metric-name';
+import { Sensor } from '../../../src/domain/sensor';
+import { SensorNotFoundError } from '../../../src/domain/sensor-not-found.error';
+import { InMemoryWeightsRepository } from '../../support/in-memory-weights.repository';
+import { relativeError } from '../../support/test-app';
+
+const SEN0001 = Sensor.withId('SEN0001');
+const VALUE = MetricName.DEFAULT;
+const VEL_X = MetricName.of('params.velRMS.x');
+
+describe('use cases over an in-memory repository', () => {
+  let repository: InMemoryWeightsRepository;
+  let fit: FitSensorUseCase;
+
+  beforeEach(() => {
+    repository = new InMemoryWeightsRepository();
+    fit = new FitSensorUseCase(repository);
+  });
+
+  describe('FitSensorUseCase', () => {
+    it('stores mean, sample std and n of the readings', async () => {
+      const stored = await fit.execute(SEN0001, VALUE, [10, 5, 6, 9]);
+      expect(stored).toMatchObject({ sensorId: 'SEN0001', metric: 'value', version: 1 });
+      expect(stored.weights.mean).toBe(7.5);
+      expect(relativeError(stored.weights.std, Math.sqrt(17 / 3))).toBeLessThan(1e-12);
+      expect((await repository.find(SEN0001, VALUE))?.weights).toEqual(stored.weights);
+    });
+
+    it('replaces the previous model on refit', async () => {
+      await fit.execute(SEN0001, VALUE, [10, 5, 6, 9]);
+      const refit = await fit.execute(SEN0001, VALUE, [1, 3]);
+      expect(refit.version).toBe(2);
+      expect((await repository.find(SEN0001, VALUE))?.weights.mean).toBe(2);
+    });
+
+    it('keeps one model per metric', async () => {
+      await fit.execute(SEN0001, VALUE, [10, 5, 6, 9]);
+      await fit.execute(SEN0001, VEL_X, [1, 3]);
+      expect((await repository.find(SEN0001, VALUE))?.weights.mean).toBe(7.5);
+      expect((await repository.find(SEN0001, VEL_X))?.weights.mean).toBe(2);
+    });
+
+    it('stores nothing when the readings are not enough', async () => {
+      await expect(fit.execute(SEN0001, VALUE, [null, 4])).rejects.toThrow(InsufficientReadingsError);
+      expect(await repository.find(SEN0001, VALUE)).toBeUndefined();
+    });
+  });
+
+  describe('GetWeightsUseCase', () => {
+    it('returns the stored model', async () => {
+      const stored = await fit.execute(SEN0001, VALUE, [10, 5, 6, 9]);
+      await expect(new GetWeightsUseCase(repository).execute(SEN0001, VALUE)).resolves.toEqual(stored);
+    });
+
+    it('fails with SensorNotFoundError for a sensor never fitted', async () => {
+      await expect(new GetWeightsUseCase(repository).execute(Sensor.withId('SEN0002'), VALUE)).rejects.toThrow(
+        new SensorNotFoundError('SEN0002', 'value'),
+      );
+    });
+  });
+
+  describe('PredictAlertUseCase', () => {
+    it('applies the alert policy to the stored model', async () => {
+      await fit.execute(SEN0001, VALUE, [10, 5, 6, 9]);
+      const predict = new PredictAlertUseCase(repository, new AlertPolicy());
+      const threshold = 7.5 + 2 * Math.sqrt(17 / 3);
+      await expect(predict.execute(SEN0001, VALUE, 10)).resolves.toBe(false);
+      await expect(predict.execute(SEN0001, VALUE, threshold + 1e-9)).resolves.toBe(true);
+      await expect(predict.execute(SEN0001, VALUE, threshold - 1e-9)).resolves.toBe(false);
+    });
+
+    it('fails with SensorNotFoundError without a model', async () => {
+      const predict = new PredictAlertUseCase(repository, new AlertPolicy());
+      await expect(predict.execute(SEN0001, VALUE, 1)).rejects.toThrow(SensorNotFoundError);
+    });
+  });
+
+  describe('AdjustWeightsUseCase', () => {
+    it('raises the mean by 10% and keeps std and n', async () => {
+      const fitted = await fit.execute(SEN0001, VALUE, [10, 5, 6, 9]);
+      const adjusted = await new AdjustWeightsUseCase(repository).execute(SEN0001, VALUE);
+      expect(adjusted.weights.mean).toBe(7.5 * 1.1);
+      expect(adjusted.weights.std).toBe(fitted.weights.std);
+      expect(adjusted.weights.n).toBe(4);
+      expect(adjusted.version).toBe(2);
+    });
+
+    it('fails with SensorNotFoundError without a model', async () => {
+      await expect(new AdjustWeightsUseCase(repository).execute(SEN0001, VALUE)).rejects.toThrow(SensorNotFoundError);
+    });
+  });
+
+  describe('GetWeightsHistoryUseCase', () => {
+    it('lists fits and adjusts newest first, up to the limit', async () => {
+      await fit.execute(SEN0001, VALUE, [10, 5, 6, 9]);
+      await new AdjustWeightsUseCase(repository).execute(SEN0001, VALUE);
+      const history = new GetWeightsHistoryUseCase(repository);
+      const revisions = await history.execute(SEN0001, VALUE, 10);
+      expect(revisions.map(({ version, change }) => ({ version, change }))).toEqual([
+        { version: 2, change: 'adjust' },
+        { version: 1, change: 'fit' },
+      ]);
+      expect(await history.execute(SEN0001, VALUE, 1)).toHaveLength(1);
+    });
+
+    it('fails with SensorNotFoundError for a model never fitted', async () => {
+      await expect(new GetWeightsHistoryUseCase(repository).execute(SEN0001, VALUE, 10)).rejects.toThrow(
+        SensorNotFoundError,
+      );
+    });
+  });
+
+  describe('CheckHealthUseCase', () => {
+    it('is healthy while storage answers, unhealthy when it does not', async () => {
+      const check = new CheckHealthUseCase(repository);
+      await expect(check.execute()).resolves.toBe(true);
+      repository.reachable = false;
+      await expect(check.execute()).resolves.toBe(false);
+    });
+  });
+});

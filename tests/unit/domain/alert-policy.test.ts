@@ -1,0 +1,40 @@
+import { AlertPolicy } from '../../../src/domain/alert-policy';
+import { Weights } from '../../../src/domain/weights';
+
+describe('AlertPolicy', () => {
+  // mean 1, std 0.5: the threshold mean + 2 * std is exactly 2.
+  const weights = Weights.of(1, 0.5, 10);
+  const policy = new AlertPolicy();
+
+  it('uses k = 2 by default', () => {
+    expect(policy.k).toBe(2);
+    expect(policy.threshold(weights)).toBe(2);
+  });
+
+  it('is inclusive: a reading exactly at mean + 2 * std is an alert', () => {
+    expect(policy.isAlert(2, weights)).toBe(true);
+  });
+
+  it('does not alert just below the threshold', () => {
+    expect(policy.isAlert(1.9999999999999998, weights)).toBe(false);
+  });
+
+  it('alerts above the threshold and not below the mean', () => {
+    expect(policy.isAlert(2.5, weights)).toBe(true);
+    expect(policy.isAlert(0, weights)).toBe(false);
+    expect(policy.isAlert(-1e300, weights)).toBe(false);
+  });
+
+  it("answers the case's sample: 10 is no alert for [10, 5, 6, 9]", () => {
+    expect(policy.isAlert(10, Weights.fromReadings([10, 5, 6, 9]))).toBe(false);
+  });
+
+  it('takes another k', () => {
+    expect(new AlertPolicy(3).isAlert(2.4, weights)).toBe(false);
+    expect(new AlertPolicy(3).isAlert(2.5, weights)).toBe(true);
+  });
+
+  it.each([-1, Number.NaN, Number.POSITIVE_INFINITY])('refuses k = %p', (k) => {
+    expect(() => new AlertPolicy(k)).toThrow(RangeError);
+  });
+});

@@ -1,0 +1,105 @@
+import { InsufficientReadingsError } from '../../../src/domain/insufficient-readings.error';
+import { ReadingsAccumulator } from '../../../src/domain/readings-accumulator';
+import { UnrepresentableWeightsError } from '../../../src/domain/unrepresentable-weights.error';
+import { Weights } from '../../../src/domain/weights';
+import { referenceMeanAndStd } from '../../support/reference-statistics';
+import { relativeError } from '../../support/test-app';
+
+describe('Weights.fromReadings', () => {
+  it("learns the case's sample: mean 7.5 and sample std sqrt(17/3)", () => {
+    const weights = Weights.fromReadings([10, 5, 6, 9]);
+    expect(weights.mean).toBe(7.5);
+    expect(relativeError(weights.std, Math.sqrt(17 / 3))).toBeLessThan(1e-12);
+    expect(weights.n).toBe(4);
+  });
+
+  it('uses the n - 1 denominator (sample, not population, deviation)', () => {
+    const weights = Weights.fromReadings([1, 2]);
+    expect(weights.mean).toBe(1.5);
+    expect(relativeError(weights.std, Math.SQRT1_2)).toBeLessThan(1e-12);
+  });
+
+  it('skips missing readings (null and NaN) as the draft skips empty cells', () => {
+    const weights = Weights.fromReadings([null, 10, Number.NaN, 5, null, 6, 9, null]);
+    expect(weights.n).toBe(4);
+    expect(weights.mean).toBe(7.5);
+    expect(relativeError(weights.std, Math.sqrt(17 / 3))).toBeLessThan(1e-12);
+  });
+
+  it('stays exact far from zero, where a naive sum of squares cancels catastrophically', () => {
+    const weights = Weights.fromReadings([1e9 + 4, 1e9 + 7, 1e9 + 13, 1e9 + 16]);
+    expect(weights.mean).toBe(1e9 + 10);
+    expect(relativeError(weights.std, Math.sqrt(30))).toBeLessThan(1e-12);
+  });
+
+  it('stays exact for tiny readings', () => {
+    const weights = Weights.fromReadings([4e-12, 7e-12, 13e-12, 16e-12]);
+    expect(relativeError(weights.mean, 10e-12)).toBeLessThan(1e-12);
+    expect(relativeError(weights.std, Math.sqrt(30) * 1e-12)).toBeLessThan(1e-12);
+  });
+
+  it('gives std 0 for identical readings', () => {
+    const weights = Weights.fromReadings([0.25, 0.25, 0.25]);
+    expect(weights.mean).toBe(0.25);
+    expect(weights.std).toBe(0);
+  });
+
+  it('agrees with the two-pass reference to 1e-12 on many random readings', () => {
+    let seed = 42;
+    const random = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+    const readings = Array.from({ length: 100_000 }, (_, i) => (i % 17 === 0 ? null : 0.045 + 0.057 * random()));
+    const expected = referenceMeanAndStd(readings);
+    const weights = Weights.fromReadings(readings);
+    expect(weights.n).toBe(expected.n);
+    expect(relativeError(weights.mean, expected.mean)).toBeLessThan(1e-12);
+    expect(relativeError(weights.std, expected.std)).toBeLessThan(1e-12);
+  });
+
+  it.each([[[]], [[3]], [[null, null]], [[null, 3, Number.NaN]]])(
+    'refuses fewer than two usable readings (%j): the sample std is undefined',
+    (readings) => {
+      expect(() => Weights.fromReadings(readings)).toThrow(InsufficientReadingsError);
+    },
+  );
+
+  it('names how many usable readings it got', () => {
+    expect(() => Weights.fromReadings([null, 3])).toThrow(
+      'At least 2 non-null readings are needed to estimate a sample standard deviation; got 1.',
+    );
+  });
+
+  it('refuses readings whose spread overflows a double instead of storing Infinity', () => {
+    expect(() => Weights.fromReadings([1.5e308, -1.5e308])).toThrow(UnrepresentableWeightsError);
+  });
+});
+
+describe('Weights.adjusted', () => {
+  it('multiplies the mean by 1.1 and keeps std and n', () => {
+    const adjusted = Weights.fromReadings([10, 5, 6, 9]).adjusted();
+    expect(adjusted.mean).toBe(7.5 * 1.1);
+    expect(relativeError(adjusted.std, Math.sqrt(17 / 3))).toBeLessThan(1e-12);
+    expect(adjusted.n).toBe(4);
+  });
+});
+
+describe('Weights.of', () => {
+  it('refuses inconsistent moments', () => {
+    expect(() => Weights.of(1, 1, 1)).toThrow(InsufficientReadingsError);
+    expect(() => Weights.of(1, 1, 2.5)).toThrow(InsufficientReadingsError);
+    expect(() => Weights.of(Number.POSITIVE_INFINITY, 1, 2)).toThrow(UnrepresentableWeightsError);
+    expect(() => Weights.of(1, -1, 2)).toThrow(UnrepresentableWeightsError);
+  });
+});
+
+describe('ReadingsAccumulator', () => {
+  it('reports NaN statistics until it has enough readings', () => {
+    const accumulator = new ReadingsAccumulator();
+    expect(accumulator.n).toBe(0);
+    expect(accumulator.mean).toBeNaN();
+    accumulator.add(3);
+    expect(accumulator.mean).toBe(3);
+    expect(accumulator.sampleStd).toBeNaN();
+    accumulator.add(5);
+    expect(accumulator.sampleStd).toBe(Math.SQRT2);
+  });
+});
