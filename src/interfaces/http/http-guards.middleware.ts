@@ -13,7 +13,7 @@ export const requireJsonBody: RequestHandler = (req, _res, next) => {
     next();
     return;
   }
-  const received = req.headers['content-type'] ?? 'no Content-Type';
+  const received = req.headers['content-type'] || 'no Content-Type';
   next(
     new HttpProblem({
       type: 'about:blank',

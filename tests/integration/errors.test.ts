@@ -1,0 +1,286 @@
+import request from 'supertest';
+import { WEIGHTS_REPOSITORY, type WeightsRepository } from '../../src/application/ports/weights.repository';
+import { closeContainer } from '../../src/container';
+import { createTestApp, type TestApp } from '../support/test-app';
+
+const PROBLEM_JSON = /^application\/problem\+json; charset=utf-8$/;
+const VALIDATION = 'urn:sensor-alerts:problem:validation-error';
+
+/** What a client must never see in an error: stack frames, file paths, framework internals. */
+function expectNoLeak(text: string): void {
+  expect(text).not.toMatch(/\bat .+\(|node_modules|\/src\/|\.ts:\d|\.js:\d|SqliteError|\/tmp\//);
+}
+
+describe('bad input: a clear problem+json 4xx that changes nothing', () => {
+  let testApp: TestApp;
+  let api: ReturnType<typeof request>;
+  let fitted: Record<string, unknown>;
+
+  beforeAll(async () => {
+    testApp = createTestApp({ env: { BODY_LIMIT: '64kb' } });
+    api = request(testApp.app);
+    fitted = (await api.post('/SEN0001/fit').send({ values: [10, 5, 6, 9] }).expect(200)).body;
+  });
+  afterAll(() => testApp.close());
+
+  // Every case below must leave SEN0001's weights and history exactly as fitted.
+  afterEach(async () => {
+    expect((await api.get('/SEN0001/weights').expect(200)).body).toEqual(fitted);
+    expect((await api.get('/SEN0001/weights/history').expect(200)).body).toHaveLength(1);
+  });
+
+  const postJson = (path: string, body: string) => api.post(path).set('Content-Type', 'application/json').send(body);
+
+  describe('400 malformed JSON', () => {
+    it.each(['{"values": [1, 2', '{values: [1, 2]}', "{'values': [1, 2]}", '{"values": [1, 2]} trailing', 'true', '42', '"text"', 'null'])(
+      'refuses %j',
+      async (body) => {
+        const response = await postJson('/SEN0001/fit', body).expect(400).expect('Content-Type', PROBLEM_JSON);
+        expect(response.body).toEqual({
+          type: 'urn:sensor-alerts:problem:malformed-json',
+          title: 'Malformed JSON',
+          status: 400,
+          detail: expect.stringMatching(/^The body is not valid JSON: /),
+        });
+        expectNoLeak(response.text);
+      },
+    );
+  });
+
+  describe('400 invalid sensor id', () => {
+    it.each(['.hidden', '-dash', 'bad%20id', 'a%2Fb', `${'x'.repeat(65)}`, '%C3%A9t%C3%A9'])('refuses /%s/fit', async (id) => {
+      const response = await api.post(`/${id}/fit`).send({ values: [1, 2] }).expect(400).expect('Content-Type', PROBLEM_JSON);
+      expect(response.body).toMatchObject({
+        type: 'urn:sensor-alerts:problem:invalid-sensor-id',
+        title: 'Invalid sensor id',
+        status: 400,
+        errors: [{ parameter: 'sensor_id', detail: expect.stringContaining('Invalid sensor id') }],
+      });
+      expect(response.body.detail).toBe(
+        `Invalid sensor id ${JSON.stringify(decodeURIComponent(id))}: use 1-64 characters from A-Z a-z 0-9 . _ -, starting with a letter or digit.`,
+      );
+    });
+
+    it.each(['weights', 'weights/history'])('refuses it on GET /{id}/%s too', async (route) => {
+      await api.get(`/.x/${route}`).expect(400).expect('Content-Type', PROBLEM_JSON);
+    });
+
+    it('is checked before the body, so a bad URL is reported first', async () => {
+      const response = await postJson('/-x/predict', '{"value": "high"}').expect(400);
+      expect(response.body.type).toBe('urn:sensor-alerts:problem:invalid-sensor-id');
+    });
+
+    it('refuses a broken percent-escape in the path', async () => {
+      const response = await api.post('/%E0%A4%A/fit').send({ values: [1, 2] }).expect(400).expect('Content-Type', PROBLEM_JSON);
+      expect(response.body).toMatchObject({ type: 'about:blank', title: 'Bad Request', status: 400 });
+    });
+  });
+
+  describe('400 invalid query parameter', () => {
+    it('refuses an invalid metric name', async () => {
+      const response = await api.get('/SEN0001/weights?metric=..%2Fetc').expect(400).expect('Content-Type', PROBLEM_JSON);
+      expect(response.body).toMatchObject({
+        type: 'urn:sensor-alerts:problem:invalid-metric-name',
+        status: 400,
+        errors: [{ parameter: 'metric' }],
+      });
+    });
+
+    it('refuses a repeated metric', async () => {
+      const response = await api.post('/SEN0001/predict?metric=a&metric=b').send({ value: 1 }).expect(400);
+      expect(response.body).toMatchObject({
+        type: 'urn:sensor-alerts:problem:invalid-parameter',
+        errors: [{ parameter: 'metric', detail: 'Invalid input: expected string, received array' }],
+      });
+    });
+
+    it.each(['0', '1001', '2.5', 'ten', ''])('refuses history limit=%j', async (limit) => {
+      const response = await api.get(`/SEN0001/weights/history?limit=${limit}`).expect(400);
+      expect(response.body).toMatchObject({ type: 'urn:sensor-alerts:problem:invalid-parameter', errors: [{ parameter: 'limit' }] });
+    });
+  });
+
+  describe('422 body that parses but breaks the schema', () => {
+    const cases: Array<[string, string, string, Array<{ pointer: string; detail: string }>]> = [
+      ['fit', '{}', 'missing values', [{ pointer: '#/values', detail: 'Invalid input: expected array, received undefined' }]],
+      ['fit', '[1, 2, 3]', 'a bare array', [{ pointer: '#', detail: 'Invalid input: expected object, received array' }]],
+      ['fit', '{"values": "1,2,3"}', 'a string', [{ pointer: '#/values', detail: 'Invalid input: expected array, received string' }]],
+      ['fit', '{"values": []}', 'an empty list', [{ pointer: '#/values', detail: 'Too small: expected array to have >=1 items' }]],
+      ['fit', '{"values": [1, true, 3]}', 'a boolean item', [{ pointer: '#/values/1', detail: 'Invalid input: expected number, received boolean' }]],
+      ['fit', '{"values": [1, "2", 3]}', 'a numeric string', [{ pointer: '#/values/1', detail: 'Invalid input: expected number, received string' }]],
+      ['fit', '{"values": [1, 1e999]}', 'an overflowing number', [{ pointer: '#/values/1', detail: 'Invalid input: expected number, received Infinity' }]],
+      ['fit', '{"values": [1, [2]]}', 'a nested list', [{ pointer: '#/values/1', detail: 'Invalid input: expected number, received array' }]],
+      ['fit', '{"values": [1, 2], "value": 3}', 'an unknown field', [{ pointer: '#/value', detail: 'Unexpected field' }]],
+      ['predict', '{}', 'missing value', [{ pointer: '#/value', detail: 'Invalid input: expected number, received undefined' }]],
+      ['predict', '{"value": null}', 'a null value', [{ pointer: '#/value', detail: 'Invalid input: expected number, received null' }]],
+      ['predict', '{"value": "10"}', 'a string value', [{ pointer: '#/value', detail: 'Invalid input: expected number, received string' }]],
+      ['predict', '{"value": false}', 'a boolean value', [{ pointer: '#/value', detail: 'Invalid input: expected number, received boolean' }]],
+      ['predict', '{"value": -1e999}', 'a non-finite value', [{ pointer: '#/value', detail: 'Invalid input: expected number, received -Infinity' }]],
+      ['predict', '{"values": [10]}', 'the fit body', [
+        { pointer: '#/value', detail: 'Invalid input: expected number, received undefined' },
+        { pointer: '#/values', detail: 'Unexpected field' },
+      ]],
+      ['adjust', '{"factor": 2}', 'an adjust with input', [{ pointer: '#/factor', detail: 'Unexpected field' }]],
+      ['adjust', '[]', 'an adjust with a list', [{ pointer: '#', detail: 'Invalid input: expected object, received array' }]],
+    ];
+
+    it.each(cases)('POST /SEN0001/%s with %s (%s)', async (route, body, _label, errors) => {
+      const response = await postJson(`/SEN0001/${route}`, body).expect(422).expect('Content-Type', PROBLEM_JSON);
+      expect(response.body).toEqual({
+        type: VALIDATION,
+        title: 'Request body is invalid',
+        status: 422,
+        detail: errors.map((error) => `${error.pointer}: ${error.detail}`).join('; '),
+        errors,
+      });
+    });
+
+    it.each([
+      ['{"values": [3]}', 1],
+      ['{"values": [null, null]}', 0],
+      ['{"values": [null, 4, null]}', 1],
+    ])('refuses fewer than two non-null values: %s', async (body, usable) => {
+      const detail = `At least 2 non-null readings are needed to estimate a sample standard deviation; got ${usable}.`;
+      const response = await postJson('/SEN0001/fit', body).expect(422).expect('Content-Type', PROBLEM_JSON);
+      expect(response.body).toEqual({
+        type: 'urn:sensor-alerts:problem:insufficient-readings',
+        title: 'Not enough readings',
+        status: 422,
+        detail,
+        errors: [{ pointer: '#/values', detail }],
+      });
+    });
+
+    it('refuses readings whose statistics overflow a double', async () => {
+      const response = await postJson('/SEN0001/fit', '{"values": [1.5e308, -1.5e308]}').expect(422);
+      expect(response.body.type).toBe('urn:sensor-alerts:problem:unrepresentable-weights');
+    });
+
+    it('lists at most 20 field errors and says how many there were', async () => {
+      const response = await postJson('/SEN0001/fit', JSON.stringify({ values: Array(500).fill(true) })).expect(422);
+      expect(response.body.errors).toHaveLength(20);
+      expect(response.body.detail).toMatch(/^500 problems; the first 20: #\/values\/0: /);
+    });
+  });
+
+  describe('404 unknown sensor or route', () => {
+    it.each([
+      ['get', '/'],
+      ['get', '/SEN0001'],
+      ['get', '/SEN0001/unknown'],
+      ['post', '/SEN0001/fit/extra'],
+      ['get', '/SEN0001/weights/history/old'],
+    ] as const)('%s %s', async (method, path) => {
+      const response = await api[method](path).expect(404).expect('Content-Type', PROBLEM_JSON);
+      expect(response.body).toEqual({
+        type: 'about:blank',
+        title: 'Not Found',
+        status: 404,
+        detail: `No route for ${method.toUpperCase()} ${path}.`,
+      });
+    });
+
+    it('on predict and adjust for a sensor never fitted', async () => {
+      await api.post('/SEN0002/predict').send({ value: 1 }).expect(404).expect('Content-Type', PROBLEM_JSON);
+      await api.post('/SEN0002/adjust').expect(404).expect('Content-Type', PROBLEM_JSON);
+      await api.get('/SEN0002/weights').expect(404);
+    });
+  });
+
+  describe('405 wrong method on a known route', () => {
+    it.each([
+      ['get', '/SEN0001/fit', 'POST, OPTIONS'],
+      ['put', '/SEN0001/weights', 'GET, HEAD, OPTIONS'],
+      ['delete', '/SEN0001/weights', 'GET, HEAD, OPTIONS'],
+      ['get', '/SEN0001/predict', 'POST, OPTIONS'],
+      ['get', '/SEN0001/adjust', 'POST, OPTIONS'],
+      ['post', '/health', 'GET, HEAD, OPTIONS'],
+    ] as const)('%s %s answers 405 with Allow: %s', async (method, path, allow) => {
+      const response = await api[method](path).expect(405).expect('Content-Type', PROBLEM_JSON).expect('Allow', allow);
+      expect(response.body).toMatchObject({ type: 'about:blank', title: 'Method Not Allowed', status: 405 });
+    });
+
+    it('answers OPTIONS with 204 and Allow', async () => {
+      await api.options('/SEN0001/fit').expect(204).expect('Allow', 'POST, OPTIONS');
+    });
+  });
+
+  describe('413 body over BODY_LIMIT', () => {
+    it('refuses a body larger than the limit', async () => {
+      const values = Array.from({ length: 20_000 }, (_, i) => i);
+      const response = await api.post('/SEN0001/fit').send({ values }).expect(413).expect('Content-Type', PROBLEM_JSON);
+      expect(response.body).toEqual({
+        type: 'about:blank',
+        title: 'Content Too Large',
+        status: 413,
+        detail: `The request body (${JSON.stringify({ values }).length} bytes) is larger than the 65536-byte limit (BODY_LIMIT).`,
+      });
+    });
+  });
+
+  describe('415 non-JSON body', () => {
+    it.each(['text/plain', 'application/x-www-form-urlencoded', 'application/xml', 'multipart/form-data; boundary=x'])(
+      'refuses %s',
+      async (type) => {
+        const response = await api.post('/SEN0001/fit').set('Content-Type', type).send('{"values": [1, 2]}').expect(415);
+        expect(response.headers['content-type']).toMatch(PROBLEM_JSON);
+        expect(response.body).toEqual({
+          type: 'about:blank',
+          title: 'Unsupported Media Type',
+          status: 415,
+          detail: `Send the body as application/json (received ${type}).`,
+        });
+      },
+    );
+
+    it('refuses a body without a Content-Type', async () => {
+      const response = await api.post('/SEN0001/adjust').set('Content-Type', '').send(Buffer.from('{}')).expect(415);
+      expect(response.body.detail).toBe('Send the body as application/json (received no Content-Type).');
+    });
+
+    it('refuses an unsupported charset', async () => {
+      const response = await api.post('/SEN0001/fit').set('Content-Type', 'application/json; charset=latin-9').send('{"values":[1,2]}');
+      expect(response.status).toBe(415);
+      expect(response.headers['content-type']).toMatch(PROBLEM_JSON);
+    });
+  });
+});
+
+describe('server faults', () => {
+  it('answer 500 problem+json without a stack, a path or the cause, and log the cause', async () => {
+    const failing: Partial<WeightsRepository> = {
+      find: () => Promise.reject(new Error('disk I/O error at /var/lib/secret/sensors.db')),
+    };
+    const testApp = createTestApp({ configure: (container) => container.register(WEIGHTS_REPOSITORY, { useValue: failing }) });
+    try {
+      const response = await request(testApp.app).get('/SEN0001/weights').expect(500).expect('Content-Type', PROBLEM_JSON);
+      expect(response.body).toEqual({
+        type: 'about:blank',
+        title: 'Internal Server Error',
+        status: 500,
+        detail: 'The server failed to handle this request; the failure has been logged.',
+      });
+      expect(response.text).not.toContain('secret');
+      expectNoLeak(response.text);
+    } finally {
+      testApp.close();
+    }
+  });
+
+  it('/health answers 503 problem+json when the database no longer answers', async () => {
+    const testApp = createTestApp();
+    try {
+      await request(testApp.app).get('/health').expect(200);
+      closeContainer(testApp.container);
+      const response = await request(testApp.app).get('/health').expect(503).expect('Content-Type', PROBLEM_JSON);
+      expect(response.body).toEqual({
+        type: 'about:blank',
+        title: 'Service Unavailable',
+        status: 503,
+        detail: 'The weights database does not answer.',
+      });
+    } finally {
+      testApp.close();
+    }
+  });
+});
