@@ -1,0 +1,99 @@
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import request from 'supertest';
+import { spawnServer, waitForListening } from '../support/server-process';
+import { createTestApp } from '../support/test-app';
+
+describe('the server process', () => {
+  let directory: string;
+  let dbPath: string;
+
+  beforeAll(() => {
+    directory = mkdtempSync(join(tmpdir(), 'sensor-alerts-process-'));
+    dbPath = join(directory, 'nested', 'folder', 'sensors.db');
+  });
+  afterAll(() => rmSync(directory, { recursive: true, force: true }));
+
+  it('on SIGTERM stops accepting, finishes the request in flight, closes the database and exits 0', async () => {
+    const server = spawnServer({ PORT: '0', HOST: '127.0.0.1', DB_PATH: dbPath });
+    const url = new URL(await waitForListening(server));
+    expect(existsSync(dbPath)).toBe(true);
+
+    // A fit whose body is only half sent when the signal arrives.
+    const body = JSON.stringify({ values: [10, 5, 6, 9] });
+    const socket = connect(Number(url.port), url.hostname);
+    await new Promise((resolve) => socket.once('connect', resolve));
+    let answer = '';
+    socket.on('data', (chunk: Buffer) => (answer += chunk.toString()));
+    socket.write(
+      `POST /INFLIGHT/fit HTTP/1.1\r\nHost: ${url.host}\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body.slice(0, 10)}`,
+    );
+    await new Promise((resolve) => setTimeout(resolve, 100));
+
+    server.child.kill('SIGTERM');
+    await waitForLog(server.stdout, '"shutting down"');
+    await expect(fetch(`${url.origin}/health`)).rejects.toThrow();
+
+    socket.end(body.slice(10));
+    expect(await server.exited).toBe(0);
+    expect(answer).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
+    expect(answer).toContain('"sensor_id":"INFLIGHT"');
+    expect(server.stdout()).toContain('"msg":"stopped"');
+    expect(server.stderr()).toBe('');
+
+    // Closed cleanly: the WAL was checkpointed away, and the acknowledged fit is on disk.
+    expect(existsSync(`${dbPath}-wal`)).toBe(false);
+    const reader = createTestApp({ dbPath });
+    try {
+      expect((await request(reader.app).get('/INFLIGHT/weights').expect(200)).body).toMatchObject({ mean: 7.5, n: 4 });
+    } finally {
+      reader.close();
+    }
+  });
+
+  it('exits 0 on SIGINT too', async () => {
+    const server = spawnServer({ PORT: '0', HOST: '127.0.0.1', DB_PATH: dbPath });
+    await waitForListening(server);
+    server.child.kill('SIGINT');
+    expect(await server.exited).toBe(0);
+  });
+
+  it('creates data/sensors.db under the working directory by default', async () => {
+    const cwd = join(directory, 'default-path');
+    rmSync(cwd, { recursive: true, force: true });
+    mkdirSync(cwd);
+    const server = spawnServer({ PORT: '0', HOST: '127.0.0.1' }, cwd);
+    await waitForListening(server);
+    expect(existsSync(join(cwd, 'data', 'sensors.db'))).toBe(true);
+    server.child.kill('SIGTERM');
+    expect(await server.exited).toBe(0);
+  });
+
+  it.each([
+    [{ PORT: 'abc' }, 'sensor-alerts: invalid configuration: PORT="abc": Invalid input: expected number, received NaN\n'],
+    [{ PORT: '70000' }, 'sensor-alerts: invalid configuration: PORT="70000": Too big: expected number to be <=65535\n'],
+    [
+      { LOG_LEVEL: 'loud', BODY_LIMIT: 'huge' },
+      'sensor-alerts: invalid configuration: BODY_LIMIT="huge": expected a size such as 16mb, 512kb or 1048576; ' +
+        'LOG_LEVEL="loud": Invalid option: expected one of "debug"|"info"|"warn"|"error"|"silent"\n',
+    ],
+  ])('refuses to start with a bad configuration %j, in one line', async (env, message) => {
+    const server = spawnServer({ ...env, DB_PATH: dbPath });
+    expect(await server.exited).toBe(1);
+    expect(server.stderr()).toBe(message);
+  });
+
+  it('refuses to start on a file that is not a SQLite database, in one line', async () => {
+    const notADatabase = join(directory, 'not-a-database.db');
+    writeFileSync(notADatabase, 'these are not the bytes of a SQLite database, just some text '.repeat(100));
+    const server = spawnServer({ PORT: '0', DB_PATH: notADatabase });
+    expect(await server.exited).toBe(1);
+    expect(server.stderr()).toBe(`sensor-alerts: cannot open the weights database at ${notADatabase}: file is not a database\n`);
+  });
+});
+
+async function waitForLog(output: () => string, text: string): Promise<void> {
+  while (!output().includes(text)) await new Promise((resolve) => setTimeout(resolve, 10));
+}
