@@ -4,6 +4,7 @@ module.exports = {
   roots: ['<rootDir>/tests'],
   setupFiles: ['reflect-metadata'],
   globalSetup: '<rootDir>/tests/support/build-once.global-setup.js',
+  reporters: ['default', '<rootDir>/tests/support/summary-line.reporter.js'],
   transform: {
     // swc is fast and, unlike esbuild, emits the decorator metadata tsyringe injects by.
     '^.+\\.ts$': [
