@@ -1,5 +1,5 @@
-// Ends the run with one plain "N passed, N failed, N skipped" line that any CI log reader understands,
-// on stderr after the default reporter's summary so it really is the last line.
+// Adds one plain "N passed, N failed, N skipped" line to the run's output, the form any CI log
+// reader counts tests by (Jest's own summary says "N passed, N total").
 class SummaryLineReporter {
   onRunComplete(_contexts, results) {
     const { numPassedTests, numFailedTests, numPendingTests, numTodoTests } = results;
