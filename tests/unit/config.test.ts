@@ -1,0 +1,31 @@
+import { ConfigError, loadConfig } from '../../src/config';
+
+describe('loadConfig', () => {
+  it('has defaults for everything', () => {
+    expect(loadConfig({})).toEqual({ port: 3000, host: '0.0.0.0', dbPath: 'data/sensors.db', bodyLimit: '16mb', logLevel: 'info' });
+  });
+
+  it('treats an empty variable as unset', () => {
+    expect(loadConfig({ PORT: '', LOG_LEVEL: '', DB_PATH: '' })).toMatchObject({ port: 3000, logLevel: 'info', dbPath: 'data/sensors.db' });
+  });
+
+  it('reads every variable', () => {
+    expect(loadConfig({ PORT: '8080', HOST: '127.0.0.1', DB_PATH: '/data/w.db', BODY_LIMIT: '512kb', LOG_LEVEL: 'debug' })).toEqual({
+      port: 8080,
+      host: '127.0.0.1',
+      dbPath: '/data/w.db',
+      bodyLimit: '512kb',
+      logLevel: 'debug',
+    });
+  });
+
+  it.each([
+    [{ PORT: '3.5' }, 'PORT="3.5"'],
+    [{ PORT: '-1' }, 'PORT="-1"'],
+    [{ BODY_LIMIT: '16 megabytes' }, 'BODY_LIMIT="16 megabytes": expected a size such as 16mb, 512kb or 1048576'],
+    [{ LOG_LEVEL: 'trace' }, 'LOG_LEVEL="trace": Invalid option'],
+  ])('fails fast on %j naming the variable and its value', (env, fragment) => {
+    expect(() => loadConfig(env)).toThrow(ConfigError);
+    expect(() => loadConfig(env)).toThrow(fragment);
+  });
+});
