@@ -8,6 +8,7 @@ import { PredictAlertUseCase } from '../../application/predict-alert.use-case';
 import { MetricName } from '../../domain/metric-name';
 import { Sensor } from '../../domain/sensor';
 import type { SensorWeights } from '../../domain/sensor-weights';
+import type { Weights } from '../../domain/weights';
 import type { WeightsRevision } from '../../domain/weights-revision';
 import { adjustBodySchema, fitBodySchema, historyQuerySchema, metricQuerySchema, predictBodySchema } from './request-schemas';
 import { parseBody, parseQuery } from './validation';
@@ -67,13 +68,15 @@ function metricNamed(name: string | undefined): MetricName {
   return name === undefined ? MetricName.DEFAULT : MetricName.of(name);
 }
 
+function statistics({ mean, std, n }: Weights) {
+  return { mean, std, n };
+}
+
 function weightsBody(stored: SensorWeights) {
   return {
     sensor_id: stored.sensorId,
     metric: stored.metric,
-    mean: stored.weights.mean,
-    std: stored.weights.std,
-    n: stored.weights.n,
+    ...statistics(stored.weights),
     version: stored.version,
     updated_at: stored.updatedAt.toISOString(),
   };
@@ -83,9 +86,7 @@ function revisionBody(revision: WeightsRevision) {
   return {
     version: revision.version,
     change: revision.change,
-    mean: revision.weights.mean,
-    std: revision.weights.std,
-    n: revision.weights.n,
+    ...statistics(revision.weights),
     recorded_at: revision.recordedAt.toISOString(),
   };
 }
