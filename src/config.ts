@@ -1,9 +1,7 @@
-import { z } from 'zod';
+export const APP_CONFIG = Symbol('AppConfig');
 
 const LOG_LEVELS = ['debug', 'info', 'warn', 'error', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
-
-export const APP_CONFIG = Symbol('AppConfig');
 
 export interface AppConfig {
   readonly port: number;
@@ -18,30 +16,31 @@ export class ConfigError extends Error {
   override readonly name = 'ConfigError';
 }
 
-// An empty variable (PORT= in a compose file) means "use the default", like an unset one.
-const optional = <T extends z.ZodType>(schema: T) =>
-  z.preprocess((raw) => (raw === '' ? undefined : raw), schema.optional());
+const SIZE = /^\d+(\.\d+)?\s*(b|kb|mb|gb)?$/i;
 
-const environmentSchema = z.object({
-  PORT: optional(z.coerce.number().int().min(0).max(65535)).default(3000),
-  HOST: optional(z.string()).default('0.0.0.0'),
-  DB_PATH: optional(z.string()).default('data/sensors.db'),
-  BODY_LIMIT: optional(
-    z.string().regex(/^\d+(\.\d+)?\s*(b|kb|mb|gb)?$/i, 'expected a size such as 16mb, 512kb or 1048576'),
-  ).default('16mb'),
-  LOG_LEVEL: optional(z.enum(LOG_LEVELS)).default('info'),
-});
-
-/** Reads the service's settings once; throws a ConfigError naming every bad variable. */
+/**
+ * Reads the service's settings once; throws a ConfigError naming every bad variable.
+ * An empty variable (PORT= in a compose file) means "use the default", like an unset one.
+ * Plain code rather than a schema library: the trainer CLI loads this too, and every
+ * millisecond of its start-up counts.
+ */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
-  const parsed = environmentSchema.safeParse(env);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => {
-      const name = String(issue.path[0]);
-      return `${name}=${JSON.stringify(env[name])}: ${issue.message}`;
-    });
-    throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
-  }
-  const { PORT, HOST, DB_PATH, BODY_LIMIT, LOG_LEVEL } = parsed.data;
-  return { port: PORT, host: HOST, dbPath: DB_PATH, bodyLimit: BODY_LIMIT, logLevel: LOG_LEVEL };
+  const problems: string[] = [];
+  const read = <T>(name: string, fallback: T, parse: (raw: string) => T | undefined, expected: string): T => {
+    const raw = env[name];
+    if (raw === undefined || raw === '') return fallback;
+    const value = parse(raw);
+    if (value === undefined) problems.push(`${name}=${JSON.stringify(raw)}: expected ${expected}`);
+    return value ?? fallback;
+  };
+
+  const config: AppConfig = {
+    port: read('PORT', 3000, (raw) => (/^\d{1,5}$/.test(raw) && Number(raw) <= 65535 ? Number(raw) : undefined), 'an integer from 0 to 65535'),
+    host: read('HOST', '0.0.0.0', (raw) => raw, 'a host'),
+    dbPath: read('DB_PATH', 'data/sensors.db', (raw) => raw, 'a path'),
+    bodyLimit: read('BODY_LIMIT', '16mb', (raw) => (SIZE.test(raw) ? raw : undefined), 'a size such as 16mb, 512kb or 1048576'),
+    logLevel: read('LOG_LEVEL', 'info', (raw) => LOG_LEVELS.find((level) => level === raw), `one of ${LOG_LEVELS.join(', ')}`),
+  };
+  if (problems.length > 0) throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
+  return config;
 }

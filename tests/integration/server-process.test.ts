@@ -72,12 +72,12 @@ describe('the server process', () => {
   });
 
   it.each([
-    [{ PORT: 'abc' }, 'sensor-alerts: invalid configuration: PORT="abc": Invalid input: expected number, received NaN\n'],
-    [{ PORT: '70000' }, 'sensor-alerts: invalid configuration: PORT="70000": Too big: expected number to be <=65535\n'],
+    [{ PORT: 'abc' }, 'sensor-alerts: invalid configuration: PORT="abc": expected an integer from 0 to 65535\n'],
+    [{ PORT: '70000' }, 'sensor-alerts: invalid configuration: PORT="70000": expected an integer from 0 to 65535\n'],
     [
       { LOG_LEVEL: 'loud', BODY_LIMIT: 'huge' },
       'sensor-alerts: invalid configuration: BODY_LIMIT="huge": expected a size such as 16mb, 512kb or 1048576; ' +
-        'LOG_LEVEL="loud": Invalid option: expected one of "debug"|"info"|"warn"|"error"|"silent"\n',
+        'LOG_LEVEL="loud": expected one of debug, info, warn, error, silent\n',
     ],
   ])('refuses to start with a bad configuration %j, in one line', async (env, message) => {
     const server = spawnServer({ ...env, DB_PATH: dbPath });
