@@ -2,25 +2,27 @@ import type Database from 'better-sqlite3';
 import { container as rootContainer, type DependencyContainer } from 'tsyringe';
 import { AdjustWeightsUseCase } from './application/adjust-weights.use-case';
 import { CheckHealthUseCase } from './application/check-health.use-case';
+import { EvaluateAlertsUseCase } from './application/evaluate-alerts.use-case';
 import { FitSensorUseCase } from './application/fit-sensor.use-case';
 import { GetWeightsHistoryUseCase } from './application/get-weights-history.use-case';
 import { GetWeightsUseCase } from './application/get-weights.use-case';
 import { LOGGER } from './application/ports/logger';
 import { WEIGHTS_REPOSITORY } from './application/ports/weights.repository';
 import { PredictAlertUseCase } from './application/predict-alert.use-case';
+import { TrainSensorsUseCase } from './application/train-sensors.use-case';
 import { APP_CONFIG, type AppConfig } from './config';
 import { AlertPolicy } from './domain/alert-policy';
 import { JsonLogger } from './infrastructure/logging/json-logger';
 import { openSqliteDatabase } from './infrastructure/sqlite/open-sqlite-database';
 import { SqliteWeightsRepository } from './infrastructure/sqlite/sqlite-weights.repository';
-import { HealthController } from './interfaces/http/health.controller';
-import { SensorsController } from './interfaces/http/sensors.controller';
 
 const SQLITE_DATABASE = Symbol('SqliteDatabase');
 
 /**
  * The composition root: every registration lives here. Each call opens its own
- * database in a child container, so tests and tools never share state.
+ * database in a child container, so tests and tools never share state. Controllers need
+ * no registration: createApp resolves each once; keeping them out of here also keeps
+ * Express out of the trainer's start-up.
  */
 export function createContainer(config: AppConfig, parent: DependencyContainer = rootContainer): DependencyContainer {
   const database = openSqliteDatabase(config.dbPath);
@@ -39,8 +41,8 @@ export function createContainer(config: AppConfig, parent: DependencyContainer =
     AdjustWeightsUseCase,
     GetWeightsHistoryUseCase,
     CheckHealthUseCase,
-    SensorsController,
-    HealthController,
+    TrainSensorsUseCase,
+    EvaluateAlertsUseCase,
   ];
   for (const singleton of singletons) child.registerSingleton(singleton);
   return child;

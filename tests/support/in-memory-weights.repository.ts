@@ -1,4 +1,4 @@
-import type { WeightsRepository } from '../../src/application/ports/weights.repository';
+import type { FittedModel, WeightsRepository } from '../../src/application/ports/weights.repository';
 import type { MetricName } from '../../src/domain/metric-name';
 import type { Sensor } from '../../src/domain/sensor';
 import type { SensorWeights } from '../../src/domain/sensor-weights';
@@ -15,8 +15,18 @@ export class InMemoryWeightsRepository implements WeightsRepository {
     return this.store(sensor, metric, weights, 'fit');
   }
 
+  async replaceAll(models: readonly FittedModel[]): Promise<void> {
+    for (const { sensor, metric, weights } of models) this.store(sensor, metric, weights, 'fit');
+  }
+
   async find(sensor: Sensor, metric: MetricName): Promise<SensorWeights | undefined> {
     return this.current.get(key(sensor, metric));
+  }
+
+  async list(sensor?: Sensor): Promise<SensorWeights[]> {
+    return [...this.current.values()]
+      .filter((stored) => !sensor || stored.sensorId === sensor.id)
+      .sort((a, b) => compare(a.sensorId, b.sensorId) || compare(a.metric, b.metric));
   }
 
   async scaleMean(sensor: Sensor, metric: MetricName, factor: number): Promise<SensorWeights | undefined> {
@@ -46,4 +56,8 @@ export class InMemoryWeightsRepository implements WeightsRepository {
 
 function key(sensor: Sensor, metric: MetricName): string {
   return `${sensor.id}\u0000${metric.name}`;
+}
+
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }

@@ -6,6 +6,12 @@ import type { WeightsRevision } from '../../domain/weights-revision';
 
 export const WEIGHTS_REPOSITORY = Symbol('WeightsRepository');
 
+export interface FittedModel {
+  readonly sensor: Sensor;
+  readonly metric: MetricName;
+  readonly weights: Weights;
+}
+
 /**
  * Where models live. Every successful write also appends one history revision in the
  * same transaction, and stamps `updatedAt`/`version`.
@@ -14,7 +20,13 @@ export interface WeightsRepository {
   /** Stores a freshly fitted model, replacing any previous one. */
   replace(sensor: Sensor, metric: MetricName, weights: Weights): Promise<SensorWeights>;
 
+  /** Stores many freshly fitted models in one transaction: all of them, or none. */
+  replaceAll(models: readonly FittedModel[]): Promise<void>;
+
   find(sensor: Sensor, metric: MetricName): Promise<SensorWeights | undefined>;
+
+  /** Every stored model (of one sensor, if given), ordered by sensor id then metric. */
+  list(sensor?: Sensor): Promise<SensorWeights[]>;
 
   /** Multiplies the stored mean by `factor` atomically; undefined when there is no model. */
   scaleMean(sensor: Sensor, metric: MetricName, factor: number): Promise<SensorWeights | undefined>;

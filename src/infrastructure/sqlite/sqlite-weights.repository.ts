@@ -1,6 +1,5 @@
 import type Database from 'better-sqlite3';
-import { SqliteError } from 'better-sqlite3';
-import type { WeightsRepository } from '../../application/ports/weights.repository';
+import type { FittedModel, WeightsRepository } from '../../application/ports/weights.repository';
 import type { MetricName } from '../../domain/metric-name';
 import type { Sensor } from '../../domain/sensor';
 import type { SensorWeights } from '../../domain/sensor-weights';
@@ -30,11 +29,14 @@ interface RevisionRow {
 export class SqliteWeightsRepository implements WeightsRepository {
   private readonly upsertWeights: Database.Statement<[string, string, number, number, number, string], WeightsRow>;
   private readonly selectWeights: Database.Statement<[string, string], WeightsRow>;
+  private readonly selectAllWeights: Database.Statement<[], WeightsRow>;
+  private readonly selectSensorWeights: Database.Statement<[string], WeightsRow>;
   private readonly scaleWeightsMean: Database.Statement<[number, string, string, string], WeightsRow>;
   private readonly insertRevision: Database.Statement<[string, string, number, WeightsChange, number, number, number, string]>;
   private readonly selectRevisions: Database.Statement<[string, string, number], RevisionRow>;
   private readonly selectOne: Database.Statement<[], unknown>;
   private readonly replaceTransaction: Database.Transaction<(sensorId: string, metric: string, weights: Weights) => WeightsRow>;
+  private readonly replaceAllTransaction: Database.Transaction<(models: readonly FittedModel[]) => void>;
   private readonly scaleMeanTransaction: Database.Transaction<
     (sensorId: string, metric: string, factor: number) => WeightsRow | undefined
   >;
@@ -48,6 +50,8 @@ export class SqliteWeightsRepository implements WeightsRepository {
         version = weights.version + 1, updated_at = excluded.updated_at
       RETURNING *`);
     this.selectWeights = db.prepare('SELECT * FROM weights WHERE sensor_id = ? AND metric = ?');
+    this.selectAllWeights = db.prepare('SELECT * FROM weights ORDER BY sensor_id, metric');
+    this.selectSensorWeights = db.prepare('SELECT * FROM weights WHERE sensor_id = ? ORDER BY metric');
     // One statement reads and writes the mean, so concurrent adjusts never lose an update.
     this.scaleWeightsMean = db.prepare(`
       UPDATE weights SET mean = mean * ?, version = version + 1, updated_at = ?
@@ -61,10 +65,17 @@ export class SqliteWeightsRepository implements WeightsRepository {
       WHERE sensor_id = ? AND metric = ? ORDER BY id DESC LIMIT ?`);
     this.selectOne = db.prepare('SELECT 1');
 
-    this.replaceTransaction = db.transaction((sensorId: string, metric: string, weights: Weights) => {
-      const row = this.upsertWeights.get(sensorId, metric, weights.mean, weights.std, weights.n, now())!;
+    const replaceOne = (sensorId: string, metric: string, weights: Weights, at: string): WeightsRow => {
+      const row = this.upsertWeights.get(sensorId, metric, weights.mean, weights.std, weights.n, at)!;
       this.appendRevision(row, 'fit');
       return row;
+    };
+    this.replaceTransaction = db.transaction((sensorId: string, metric: string, weights: Weights) =>
+      replaceOne(sensorId, metric, weights, now()),
+    );
+    this.replaceAllTransaction = db.transaction((models: readonly FittedModel[]) => {
+      const at = now();
+      for (const { sensor, metric, weights } of models) replaceOne(sensor.id, metric.name, weights, at);
     });
     this.scaleMeanTransaction = db.transaction((sensorId: string, metric: string, factor: number) => {
       const row = this.scaleWeightsMean.get(factor, now(), sensorId, metric);
@@ -78,9 +89,18 @@ export class SqliteWeightsRepository implements WeightsRepository {
     return toSensorWeights(this.replaceTransaction.immediate(sensor.id, metric.name, weights));
   }
 
+  async replaceAll(models: readonly FittedModel[]): Promise<void> {
+    this.replaceAllTransaction.immediate(models);
+  }
+
   async find(sensor: Sensor, metric: MetricName): Promise<SensorWeights | undefined> {
     const row = this.selectWeights.get(sensor.id, metric.name);
     return row && toSensorWeights(row);
+  }
+
+  async list(sensor?: Sensor): Promise<SensorWeights[]> {
+    const rows = sensor ? this.selectSensorWeights.all(sensor.id) : this.selectAllWeights.all();
+    return rows.map(toSensorWeights);
   }
 
   async scaleMean(sensor: Sensor, metric: MetricName, factor: number): Promise<SensorWeights | undefined> {
@@ -88,8 +108,10 @@ export class SqliteWeightsRepository implements WeightsRepository {
       const row = this.scaleMeanTransaction.immediate(sensor.id, metric.name, factor);
       return row && toSensorWeights(row);
     } catch (error) {
-      // The table's CHECK refuses a mean that overflowed to +-Infinity.
-      if (error instanceof SqliteError && error.code === 'SQLITE_CONSTRAINT_CHECK') throw new UnrepresentableWeightsError();
+      // The table's CHECK refuses a mean that overflowed to +-Infinity. Matched by code, not
+      // by class: the addon builds its errors with the SqliteError of the first copy of
+      // better-sqlite3 loaded, which need not be ours (test runners load modules per file).
+      if ((error as { code?: unknown }).code === 'SQLITE_CONSTRAINT_CHECK') throw new UnrepresentableWeightsError();
       throw error;
     }
   }

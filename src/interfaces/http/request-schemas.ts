@@ -25,3 +25,12 @@ export const historyQuerySchema = metricQuerySchema.extend({
     .max(GetWeightsHistoryUseCase.MAX_LIMIT)
     .default(GetWeightsHistoryUseCase.DEFAULT_LIMIT),
 });
+
+/** `?value=0.09`: a decimal number as text, finite. */
+export const alertsQuerySchema = z.object({
+  value: z
+    .string({ error: 'Required: the reading to evaluate, e.g. ?value=0.09' })
+    .regex(/^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$/, 'Expected a decimal number, e.g. 0.09')
+    .transform(Number)
+    .pipe(z.number()),
+});

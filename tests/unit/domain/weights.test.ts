@@ -92,6 +92,37 @@ describe('Weights.of', () => {
 });
 
 describe('ReadingsAccumulator', () => {
+  it('merges accumulators of disjoint readings into what one accumulator of all of them gives', () => {
+    let seed = 7;
+    const random = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+    const readings = Array.from({ length: 10_001 }, () => 1e6 + random());
+    const whole = new ReadingsAccumulator();
+    readings.forEach((reading) => whole.add(reading));
+    const parts = [readings.slice(0, 3), readings.slice(3, 5000), readings.slice(5000)].map((part) => {
+      const accumulator = new ReadingsAccumulator();
+      part.forEach((reading) => accumulator.add(reading));
+      return accumulator;
+    });
+    const merged = ReadingsAccumulator.fromMoments(parts[0]!.moments());
+    merged.merge(parts[1]!);
+    merged.merge(parts[2]!);
+    const expected = referenceMeanAndStd(readings);
+    expect(merged.n).toBe(10_001);
+    expect(relativeError(merged.mean, expected.mean)).toBeLessThan(1e-12);
+    expect(relativeError(merged.sampleStd, expected.std)).toBeLessThan(1e-12);
+    expect(relativeError(merged.sampleStd, whole.sampleStd)).toBeLessThan(1e-12);
+  });
+
+  it('merges with empty accumulators as a no-op', () => {
+    const accumulator = ReadingsAccumulator.fromMoments({ n: 0, mean: 0, m2: 0 });
+    accumulator.merge(new ReadingsAccumulator());
+    expect(accumulator.n).toBe(0);
+    accumulator.add(2);
+    accumulator.add(4);
+    accumulator.merge(new ReadingsAccumulator());
+    expect([accumulator.mean, accumulator.sampleStd]).toEqual([3, Math.SQRT2]);
+  });
+
   it('reports NaN statistics until it has enough readings', () => {
     const accumulator = new ReadingsAccumulator();
     expect(accumulator.n).toBe(0);

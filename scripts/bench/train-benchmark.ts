@@ -1,0 +1,223 @@
+// Measures the batch trainer against the case's draft, side by side in one run.
+// Usage: npm run bench:train -- [--scales 1,10,100] [--runs N] [--smoke]
+//
+// Every contender is a whole process, timed from spawn to exit, with peak RSS from
+// /usr/bin/time (Debian package `time`). Runs alternate between contenders, so a noisy
+// neighbour hurts all of them alike; the figures are medians. Results are cross-checked:
+// every contender must produce the same 0.09 alert table and the same statistics.
+import Database from 'better-sqlite3';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { generateCollects } from '../collects-generator';
+
+interface Contender {
+  readonly name: string;
+  readonly command: (file: string, workDir: string) => string[];
+  /** The JSON `{weights, in_alert}` it printed, or, for the trainer, read from its database. */
+  readonly result?: (stdout: string, workDir: string) => DraftResult;
+}
+
+interface DraftResult {
+  weights: Record<string, Record<string, { mean: number; std: number }>>;
+  in_alert: Record<string, Record<string, boolean>>;
+}
+
+interface Sample {
+  readonly seconds: number;
+  readonly peakRssMb: number | undefined;
+}
+
+const ALERT_VALUE = 0.09;
+const ROOT = join(__dirname, '../../..');
+const TIME = '/usr/bin/time';
+
+const { values: options } = parseArgs({
+  options: {
+    scales: { type: 'string', default: '1,10,100' },
+    runs: { type: 'string' },
+    smoke: { type: 'boolean', default: false },
+  },
+});
+const scales = options.smoke ? [1] : options.scales.split(',').map(Number);
+const runsFor = (scale: number) => (options.smoke ? 1 : options.runs ? Number(options.runs) : scale >= 100 ? 3 : 5);
+
+// This machine sets NODE_EXTRA_CA_CERTS, which makes every Node start parse a CA bundle
+// (~80 ms here). None of the contenders does TLS, so all of them run without it.
+const env = { ...process.env };
+delete env.NODE_EXTRA_CA_CERTS;
+
+const python = findPythonWithPandas();
+const node = process.execPath;
+const contenders: Contender[] = [
+  {
+    name: 'trainer (npm run train)',
+    command: (file) => [node, join(ROOT, 'dist/bin/train.js'), file],
+    result: (_stdout, workDir) => readTrainedDatabase(join(workDir, 'sensors.db')),
+  },
+  {
+    name: 'draft, TypeScript port',
+    command: (file) => [node, join(ROOT, 'dist/scripts/bench/draft-port.js'), file, String(ALERT_VALUE)],
+    result: (stdout) => JSON.parse(stdout) as DraftResult,
+  },
+  ...(python
+    ? [
+        {
+          name: 'draft, Python (pandas + loops)',
+          command: (file: string) => [python, join(ROOT, 'scripts/bench/draft.py'), file, String(ALERT_VALUE)],
+          result: (stdout: string) => JSON.parse(stdout) as DraftResult,
+        },
+        {
+          name: 'pandas groupby',
+          command: (file: string) => [python, join(ROOT, 'scripts/bench/draft_pandas.py'), file, String(ALERT_VALUE)],
+          result: (stdout: string) => JSON.parse(stdout) as DraftResult,
+        },
+      ]
+    : []),
+  { name: 'floor: read + count lines', command: (file) => [node, join(ROOT, 'dist/scripts/bench/count-lines.js'), file] },
+];
+
+main();
+
+function main(): void {
+  console.log(`bench:train  node ${process.version}, ${python ? `python with pandas: ${python}` : 'no python3 with pandas: Python contenders skipped'}`);
+  console.log(`peak RSS from ${existsSync(TIME) ? TIME : 'nowhere (install the Debian package `time`)'}; NODE_EXTRA_CA_CERTS unset for all contenders\n`);
+  const trainerRowsPerSecond = new Map<number, number>();
+
+  for (const scale of scales) {
+    const file = collectsFile(scale);
+    const bytes = statSync(file).size;
+    const rows = countRows(file);
+    const runs = runsFor(scale);
+    const samples = contenders.map((): Sample[] => []);
+    let reference: DraftResult | undefined;
+    const disagreements: string[] = [];
+
+    for (let run = 0; run < runs; run++) {
+      contenders.forEach((contender, index) => {
+        const workDir = mkdtempSync(join(tmpdir(), 'bench-train-'));
+        try {
+          const { sample, stdout } = measure(contender.command(file, workDir), workDir);
+          samples[index]!.push(sample);
+          if (run === 0 && contender.result) {
+            const result = contender.result(stdout, workDir);
+            if (!reference) reference = result;
+            else disagreements.push(...compare(contender.name, reference, result));
+          }
+        } finally {
+          rmSync(workDir, { recursive: true, force: true });
+        }
+      });
+    }
+
+    console.log(`== ${file}: ${rows.toLocaleString('en-US')} rows, ${(bytes / 1e6).toFixed(1)} MB, scale ${scale}, median of ${runs} run(s)`);
+    console.log(`${'contender'.padEnd(32)} ${'wall s'.padStart(8)} ${'rows/s'.padStart(12)} ${'MB/s'.padStart(8)} ${'peak RSS MB'.padStart(12)} ${'x trainer'.padStart(10)}`);
+    const medians = samples.map((list) => median(list.map((sample) => sample.seconds)));
+    const trainerSeconds = medians[0]!;
+    contenders.forEach((contender, index) => {
+      const seconds = medians[index]!;
+      const rss = median(samples[index]!.map((sample) => sample.peakRssMb ?? Number.NaN));
+      console.log(
+        `${contender.name.padEnd(32)} ${seconds.toFixed(3).padStart(8)} ${Math.round(rows / seconds).toLocaleString('en-US').padStart(12)} ` +
+          `${(bytes / 1e6 / seconds).toFixed(1).padStart(8)} ${(Number.isNaN(rss) ? 'n/a' : rss.toFixed(0)).padStart(12)} ` +
+          `${(seconds / trainerSeconds).toFixed(2).padStart(10)}`,
+      );
+    });
+    trainerRowsPerSecond.set(scale, rows / trainerSeconds);
+    console.log(`"x trainer" is each contender's median wall time over the trainer's: above 1, the trainer is that many times faster.`);
+    console.log(
+      disagreements.length === 0
+        ? `results: every contender gives the same ${ALERT_VALUE} alert table, and mean/std agree to 1e-12 relative\n`
+        : `results DISAGREE:\n  ${disagreements.join('\n  ')}\n`,
+    );
+    if (disagreements.length > 0) process.exitCode = 1;
+  }
+
+  const at10 = trainerRowsPerSecond.get(10);
+  const at100 = trainerRowsPerSecond.get(100);
+  if (at10 && at100) console.log(`trainer rows/s at 100x over rows/s at 10x: ${(at100 / at10).toFixed(2)}`);
+}
+
+function measure(command: string[], workDir: string): { sample: Sample; stdout: string } {
+  const timeFile = join(workDir, 'time.txt');
+  const useTime = existsSync(TIME);
+  const argv = useTime ? [TIME, '-f', '%M', '-o', timeFile, ...command] : command;
+  const startedAt = process.hrtime.bigint();
+  const child = spawnSync(argv[0]!, argv.slice(1), {
+    env: { ...env, DB_PATH: join(workDir, 'sensors.db') },
+    encoding: 'utf8',
+    maxBuffer: 64 << 20,
+  });
+  const seconds = Number(process.hrtime.bigint() - startedAt) / 1e9;
+  if (child.status !== 0) throw new Error(`${command.join(' ')} failed (${child.status ?? child.signal}): ${child.stderr}`);
+  const peakKb = useTime ? Number(readFileSync(timeFile, 'utf8').trim().split('\n').pop()) : Number.NaN;
+  return { sample: { seconds, peakRssMb: Number.isNaN(peakKb) ? undefined : peakKb / 1024 }, stdout: child.stdout };
+}
+
+function readTrainedDatabase(path: string): DraftResult {
+  const db = new Database(path, { readonly: true });
+  try {
+    const result: DraftResult = { weights: {}, in_alert: {} };
+    const rows = db.prepare('SELECT sensor_id, metric, mean, std FROM weights').all() as Array<{ sensor_id: string; metric: string; mean: number; std: number }>;
+    for (const { sensor_id, metric, mean, std } of rows) {
+      (result.weights[sensor_id] ??= {})[metric] = { mean, std };
+      (result.in_alert[sensor_id] ??= {})[metric] = ALERT_VALUE >= mean + 2 * std;
+    }
+    return result;
+  } finally {
+    db.close();
+  }
+}
+
+function compare(name: string, reference: DraftResult, other: DraftResult): string[] {
+  const problems: string[] = [];
+  if (JSON.stringify(sortDeep(reference.in_alert)) !== JSON.stringify(sortDeep(other.in_alert))) problems.push(`${name}: another alert table`);
+  for (const [sensor, models] of Object.entries(reference.weights)) {
+    for (const [metric, { mean, std }] of Object.entries(models)) {
+      const theirs = other.weights[sensor]?.[metric];
+      if (!theirs || relative(theirs.mean, mean) > 1e-12 || relative(theirs.std, std) > 1e-12) {
+        problems.push(`${name}: ${sensor} ${metric} ${JSON.stringify(theirs)} vs ${JSON.stringify({ mean, std })}`);
+      }
+    }
+  }
+  return problems;
+}
+
+function collectsFile(scale: number): string {
+  if (scale === 1) return join(ROOT, 'data/collects.csv');
+  const directory = join(ROOT, 'data/bench');
+  const file = join(directory, `collects-x${scale}.csv`);
+  if (!existsSync(file)) {
+    mkdirSync(directory, { recursive: true });
+    console.log(`generating ${file} (kept for later runs)...`);
+    generateCollects({ out: `${file}.partial`, scale });
+    renameSync(`${file}.partial`, file); // a killed run leaves no half file behind under the real name
+  }
+  return file;
+}
+
+function countRows(file: string): number {
+  const { stdout } = spawnSync(node, [join(ROOT, 'dist/scripts/bench/count-lines.js'), file], { encoding: 'utf8' });
+  return (JSON.parse(stdout) as { lines: number }).lines - 1; // minus the header
+}
+
+function findPythonWithPandas(): string | undefined {
+  return ['python3', '/usr/bin/python3'].find((candidate) => spawnSync(candidate, ['-c', 'import pandas'], { stdio: 'ignore' }).status === 0);
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+}
+
+function relative(actual: number, expected: number): number {
+  return expected === 0 ? Math.abs(actual) : Math.abs(actual - expected) / Math.abs(expected);
+}
+
+function sortDeep(value: unknown): unknown {
+  if (typeof value !== 'object' || value === null) return value;
+  return Object.fromEntries(Object.entries(value).sort(([a], [b]) => a.localeCompare(b)).map(([key, inner]) => [key, sortDeep(inner)]));
+}

@@ -1,0 +1,27 @@
+import { inject, injectable } from 'tsyringe';
+import { AlertPolicy } from '../domain/alert-policy';
+import type { Sensor } from '../domain/sensor';
+import { SensorNotFoundError } from '../domain/sensor-not-found.error';
+import { WEIGHTS_REPOSITORY, type WeightsRepository } from './ports/weights.repository';
+
+/** sensor id -> metric -> in alert? (the draft's `in_alert`), ordered by sensor id then metric. */
+export type AlertTable = Record<string, Record<string, boolean>>;
+
+@injectable()
+export class EvaluateAlertsUseCase {
+  constructor(
+    @inject(WEIGHTS_REPOSITORY) private readonly repository: WeightsRepository,
+    private readonly policy: AlertPolicy,
+  ) {}
+
+  /** Whether `value` is an alert for every stored model, or for every model of one sensor. */
+  async execute(value: number, sensor?: Sensor): Promise<AlertTable> {
+    const models = await this.repository.list(sensor);
+    if (sensor && models.length === 0) throw new SensorNotFoundError(sensor.id);
+    const table: AlertTable = {};
+    for (const { sensorId, metric, weights } of models) {
+      (table[sensorId] ??= {})[metric] = this.policy.isAlert(value, weights);
+    }
+    return table;
+  }
+}

@@ -1,0 +1,383 @@
+import { readSync } from 'node:fs';
+import { InvalidReadingsError } from '../../application/invalid-readings.error';
+
+const COMMA = 0x2c;
+const QUOTE = 0x22;
+const LF = 0x0a;
+const CR = 0x0d;
+const MINUS = 0x2d;
+const PLUS = 0x2b;
+const DOT = 0x2e;
+const ZERO = 0x30;
+
+/** pandas' default missing-value markers: the draft, which reads with pandas, skips these cells too. */
+const MISSING_MARKERS = new Set([
+  '', '#N/A', '#N/A N/A', '#NA', '-1.#IND', '-1.#QNAN', '-NaN', '-nan', '1.#IND', '1.#QNAN',
+  '<NA>', 'N/A', 'NA', 'NULL', 'NaN', 'None', 'n/a', 'nan', 'null',
+]);
+const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+/** Powers of ten that are exact doubles: dividing an exact integer by one is correctly rounded. */
+const EXACT_POWERS_OF_TEN = new Float64Array(Array.from({ length: 23 }, (_, exponent) => 10 ** exponent));
+// Below 2^53 every step of mantissa * 10 + digit is exact; the final mantissa is then exact too.
+const MAX_EXACT_INTEGER = 2 ** 53;
+
+// What each field of a row is to the reader: a metric's slot (0, 1, ...), or one of these.
+const SKIPPED = -1;
+const SENSOR = -2;
+const UTF8_BOM = [0xef, 0xbb, 0xbf];
+
+/** Where the columns are: the same for every range of one file, and cheap to send to a worker. */
+export interface CsvHeader {
+  readonly fieldCount: number;
+  /** Per field: SKIPPED, SENSOR or the slot of a wanted metric. */
+  readonly roles: Int8Array;
+  /** Byte offset and line number of the first record after the header. */
+  readonly dataStart: number;
+  readonly dataLine: number;
+}
+
+export interface RangeScan {
+  readonly rows: number;
+  /** Lines consumed, blank ones included: the next range's first line is firstLine + lines. */
+  readonly lines: number;
+  /** A quote in the range means a split point may have fallen inside a quoted field. */
+  readonly sawQuote: boolean;
+}
+
+export type RowVisitor = (sensorId: string, readings: Float64Array, line: number) => void;
+
+/**
+ * Reads RFC 4180 CSV (quoted fields, escaped quotes, CRLF or LF, optional final newline,
+ * UTF-8 BOM) from an open file, in constant memory, any byte range at a time. It is
+ * specialised for its one job: a line without quotes (nearly all of them) is read in one
+ * pass over its bytes that also parses the wanted numbers, without building strings;
+ * other lines take a general RFC 4180 path. Property tests hold it to csv-parse.
+ */
+export class CsvRangeScanner {
+  // Fields of the last record read by the general path; grown for records with more fields.
+  private fieldStarts = new Int32Array(64);
+  private fieldEnds = new Int32Array(64);
+  private fieldQuoted = new Uint8Array(64);
+  private fieldCount = 0;
+  private recordLines = 0;
+
+  constructor(
+    private readonly path: string,
+    private readonly fd: number,
+    private readonly metrics: readonly string[],
+    private readonly sensorColumn: string,
+    private readonly chunkBytes: number,
+  ) {
+    if (metrics.length > 30) throw new RangeError('at most 30 metric columns'); // one bit each in a mask
+  }
+
+  /** Finds the header (after a BOM and blank lines) and maps the wanted columns by name. */
+  readHeader(): CsvHeader {
+    let buffer: Buffer = Buffer.allocUnsafe(this.chunkBytes);
+    let filled = 0;
+    for (;;) {
+      if (filled === buffer.length) buffer = grow(buffer);
+      const bytesRead = readSync(this.fd, buffer, filled, buffer.length - filled, filled);
+      const atEnd = bytesRead === 0;
+      filled += bytesRead;
+      const view = buffer.subarray(0, filled);
+      let position = UTF8_BOM.every((byte, index) => view[index] === byte) ? UTF8_BOM.length : 0;
+      let line = 1;
+      while (position < filled || atEnd) {
+        const next = this.scanRecord(view, position, filled, atEnd, line);
+        if (next < 0) break; // need more bytes
+        if (position >= filled) throw new InvalidReadingsError(this.path, 'the file is empty: expected a header line', line);
+        const recordLine = line;
+        line += this.recordLines;
+        position = next;
+        if (!this.isBlank()) return { ...this.mapColumns(view, recordLine), dataStart: position, dataLine: line };
+      }
+    }
+  }
+
+  /**
+   * Visits every row of `[from, to)`, which must start at a record boundary; `firstLine` is
+   * the line number of `from`. Progress is reported as bytes of the range consumed.
+   */
+  scan(header: CsvHeader, from: number, to: number, firstLine: number, visit: RowVisitor, onProgress?: (bytes: number) => void): RangeScan {
+    const slots = this.metrics.length;
+    const readings = new Float64Array(slots);
+    // [sensor start, sensor end, then start and end of each metric cell, then the slow-cell mask]
+    const bounds = new Int32Array(2 + 2 * slots + 1);
+    let buffer: Buffer = Buffer.allocUnsafe(this.chunkBytes);
+    let filled = 0; // bytes of buffer holding unread data
+    let offset = from; // file offset of buffer[0]
+    let atEnd = false;
+    let line = firstLine;
+    let rows = 0;
+    let sawQuote = false;
+    // The last sensor id read from plain bytes: rows of one sensor usually follow each other.
+    let lastSensorBytes: Buffer | undefined;
+    let lastSensorId = '';
+
+    while (!atEnd) {
+      if (filled === buffer.length) buffer = grow(buffer); // one record longer than the buffer
+      const wanted = Math.min(buffer.length - filled, to - offset - filled);
+      const bytesRead = wanted > 0 ? readSync(this.fd, buffer, filled, wanted, offset + filled) : 0;
+      atEnd = bytesRead === 0;
+      filled += bytesRead;
+
+      const view = buffer.subarray(0, filled); // indexOf must not see stale bytes past `filled`
+      let position = 0;
+      let nextQuote = view.indexOf(QUOTE);
+      if (nextQuote >= 0) sawQuote = true;
+      while (position < filled) {
+        const lineEnd = view.indexOf(LF, position);
+        if (nextQuote >= 0 && nextQuote < position) nextQuote = view.indexOf(QUOTE, position);
+        const recordLine = line;
+
+        if (lineEnd >= 0 && (nextQuote < 0 || nextQuote > lineEnd)) {
+          // The common case: a whole line, no quotes.
+          const contentEnd = lineEnd > position && view[lineEnd - 1] === CR ? lineEnd - 1 : lineEnd;
+          line += 1;
+          if (contentEnd > position) {
+            const fields = readPlainLine(view, position, contentEnd, header.roles, readings, bounds);
+            if (fields !== header.fieldCount) this.fieldCountError(header, fields, recordLine);
+            for (let slow = bounds[bounds.length - 1]!, slot = 0; slow !== 0; slow >>>= 1, slot++) {
+              if (slow & 1) readings[slot] = this.parseCell(view, bounds[2 + 2 * slot]!, bounds[3 + 2 * slot]!, false, recordLine, slot);
+            }
+            if (!lastSensorBytes || !sameBytes(view, bounds[0]!, bounds[1]!, lastSensorBytes)) {
+              lastSensorBytes = Buffer.from(view.subarray(bounds[0], bounds[1]));
+              lastSensorId = lastSensorBytes.toString('utf8');
+            }
+            rows += 1;
+            visit(lastSensorId, readings, recordLine);
+          }
+          position = lineEnd + 1;
+          continue;
+        }
+
+        const next = this.scanRecord(view, position, filled, atEnd, recordLine);
+        if (next < 0) break; // the record continues in the next chunk
+        line += this.recordLines;
+        position = next;
+        if (this.isBlank()) continue;
+        if (this.fieldCount !== header.fieldCount) this.fieldCountError(header, this.fieldCount, recordLine);
+        header.roles.forEach((role, field) => {
+          if (role === SENSOR) lastSensorId = this.fieldText(view, field);
+          else if (role >= 0) readings[role] = this.parseCell(view, this.fieldStarts[field]!, this.fieldEnds[field]!, this.fieldQuoted[field] === 1, recordLine, role);
+        });
+        lastSensorBytes = undefined;
+        rows += 1;
+        visit(lastSensorId, readings, recordLine);
+      }
+      buffer.copyWithin(0, position, filled);
+      filled -= position;
+      offset += position;
+      onProgress?.(offset - from);
+    }
+    return { rows, lines: line - firstLine, sawQuote };
+  }
+
+  /**
+   * The general RFC 4180 path: finds the bounds of the record starting at `start`. Returns
+   * the offset after its line ending, or -1 when the record may continue past `end`.
+   */
+  private scanRecord(buffer: Buffer, start: number, end: number, atEnd: boolean, line: number): number {
+    let position = start;
+    let field = 0;
+    let lines = 1;
+    for (;;) {
+      if (field === this.fieldStarts.length) this.growFields();
+      if (position < end && buffer[position] === QUOTE) {
+        // Quoted field: runs to the next quote not doubled; may hold commas and newlines.
+        const contentStart = position + 1;
+        let cursor = contentStart;
+        for (;;) {
+          const quote = buffer.indexOf(QUOTE, cursor);
+          if (quote < 0) {
+            if (!atEnd) return -1;
+            throw new InvalidReadingsError(this.path, 'a quoted field is never closed', line);
+          }
+          if (quote + 1 < end && buffer[quote + 1] === QUOTE) {
+            cursor = quote + 2;
+            continue;
+          }
+          if (quote + 1 >= end && !atEnd) return -1; // is it "" split across chunks?
+          lines += countNewlines(buffer, contentStart, quote);
+          this.fieldStarts[field] = contentStart;
+          this.fieldEnds[field] = quote;
+          this.fieldQuoted[field] = 1;
+          position = quote + 1;
+          break;
+        }
+        if (position < end) {
+          const after = buffer[position];
+          if (after !== COMMA && after !== LF && after !== CR) {
+            throw new InvalidReadingsError(this.path, 'unexpected text after a closing quote', line + lines - 1);
+          }
+        }
+      } else {
+        const fieldStart = position;
+        while (position < end) {
+          const byte = buffer[position]!;
+          if (byte === COMMA || byte === LF || byte === CR) break;
+          if (byte === QUOTE) throw new InvalidReadingsError(this.path, 'a quote inside an unquoted field', line + lines - 1);
+          position++;
+        }
+        this.fieldStarts[field] = fieldStart;
+        this.fieldEnds[field] = position;
+        this.fieldQuoted[field] = 0;
+      }
+      field++;
+
+      if (position >= end) {
+        if (!atEnd) return -1;
+        this.fieldCount = field;
+        this.recordLines = lines;
+        return position;
+      }
+      const separator = buffer[position];
+      if (separator === COMMA) {
+        position++;
+        continue;
+      }
+      if (separator === CR) {
+        if (position + 1 >= end && !atEnd) return -1;
+        if (position + 1 < end && buffer[position + 1] === LF) position++;
+      }
+      this.fieldCount = field;
+      this.recordLines = lines;
+      return position + 1;
+    }
+  }
+
+  private isBlank(): boolean {
+    return this.fieldCount === 1 && this.fieldEnds[0] === this.fieldStarts[0] && this.fieldQuoted[0] === 0;
+  }
+
+  private mapColumns(buffer: Buffer, line: number): Pick<CsvHeader, 'fieldCount' | 'roles'> {
+    const names = Array.from({ length: this.fieldCount }, (_, field) => this.fieldText(buffer, field).trim());
+    const missing = [this.sensorColumn, ...this.metrics].filter((column) => !names.includes(column));
+    if (missing.length > 0) {
+      const listed = missing.map((column) => JSON.stringify(column)).join(', ');
+      throw new InvalidReadingsError(this.path, `missing required column${missing.length > 1 ? 's' : ''} ${listed}`, line);
+    }
+    const roles = new Int8Array(names.length).fill(SKIPPED);
+    roles[names.indexOf(this.sensorColumn)] = SENSOR;
+    this.metrics.forEach((metric, slot) => (roles[names.indexOf(metric)] = slot));
+    return { fieldCount: names.length, roles };
+  }
+
+  private fieldText(buffer: Buffer, field: number): string {
+    const raw = buffer.toString('utf8', this.fieldStarts[field], this.fieldEnds[field]);
+    return this.fieldQuoted[field] ? raw.replaceAll('""', '"') : raw;
+  }
+
+  /** The slow path for one cell: missing markers, exponents, long digit strings, quoted numbers, junk. */
+  private parseCell(buffer: Buffer, start: number, end: number, quoted: boolean, line: number, slot: number): number {
+    const raw = buffer.toString('utf8', start, end);
+    const text = (quoted ? raw.replaceAll('""', '"') : raw).trim();
+    if (MISSING_MARKERS.has(text)) return Number.NaN;
+    const value = DECIMAL.test(text) ? Number(text) : Number.NaN;
+    if (!Number.isFinite(value)) {
+      const shown = text.length > 40 ? `${text.slice(0, 40)}...` : text;
+      throw new InvalidReadingsError(this.path, `${JSON.stringify(shown)} is not a finite number`, line, this.metrics[slot]);
+    }
+    return value;
+  }
+
+  private fieldCountError(header: CsvHeader, found: number, line: number): never {
+    throw new InvalidReadingsError(this.path, `expected ${header.fieldCount} fields, found ${found}`, line);
+  }
+
+  private growFields(): void {
+    const size = this.fieldStarts.length * 2;
+    this.fieldStarts = copyInto(new Int32Array(size), this.fieldStarts);
+    this.fieldEnds = copyInto(new Int32Array(size), this.fieldEnds);
+    this.fieldQuoted = copyInto(new Uint8Array(size), this.fieldQuoted);
+  }
+}
+
+/**
+ * One pass over a line without quotes, `[start, end)` without its line ending: finds the
+ * sensor id's bounds and parses every wanted metric cell into `readings` (NaN if empty).
+ * A cell that is a plain decimal whose digits make an integer below 2^53 is parsed from
+ * its bytes as exact integer / 10^k (k <= 22): both exact doubles, so the quotient is
+ * correctly rounded, the same double Number() gives. Any other cell is left for the slow
+ * path: its bit is set in the mask stored in the last element of `bounds`. Returns the
+ * number of fields.
+ */
+function readPlainLine(
+  buffer: Uint8Array,
+  start: number,
+  end: number,
+  roles: Int8Array,
+  readings: Float64Array,
+  bounds: Int32Array,
+): number {
+  let position = start;
+  let field = 0;
+  let slow = 0;
+  for (;;) {
+    const role = field < roles.length ? roles[field]! : SKIPPED;
+    const fieldStart = position;
+    if (role >= 0) {
+      let mantissa = 0;
+      let dot = -1;
+      let plain = true;
+      const sign = position < end ? buffer[position] : COMMA;
+      if (sign === MINUS || sign === PLUS) position++;
+      const digitsStart = position;
+      for (; position < end; position++) {
+        const byte = buffer[position]!;
+        if (byte === COMMA) break;
+        const digit = byte - ZERO;
+        if (digit >= 0 && digit <= 9) mantissa = mantissa * 10 + digit;
+        else if (byte === DOT && dot < 0) dot = position;
+        else plain = false;
+      }
+      bounds[2 + 2 * role] = fieldStart;
+      bounds[3 + 2 * role] = position;
+      const fractionDigits = dot < 0 ? 0 : position - dot - 1;
+      const digits = position - digitsStart - (dot < 0 ? 0 : 1);
+      if (position === fieldStart) {
+        readings[role] = Number.NaN;
+      } else if (plain && digits > 0 && mantissa <= MAX_EXACT_INTEGER && fractionDigits < EXACT_POWERS_OF_TEN.length) {
+        const value = mantissa / EXACT_POWERS_OF_TEN[fractionDigits]!;
+        readings[role] = sign === MINUS ? -value : value;
+      } else {
+        slow |= 1 << role;
+      }
+    } else {
+      while (position < end && buffer[position] !== COMMA) position++;
+      if (role === SENSOR) {
+        bounds[0] = fieldStart;
+        bounds[1] = position;
+      }
+    }
+    field++;
+    if (position >= end) break;
+    position++; // past the comma
+  }
+  bounds[bounds.length - 1] = slow;
+  return field;
+}
+
+function sameBytes(buffer: Uint8Array, start: number, end: number, other: Buffer): boolean {
+  if (end - start !== other.length) return false;
+  for (let index = 0; index < other.length; index++) if (buffer[start + index] !== other[index]) return false;
+  return true;
+}
+
+function countNewlines(buffer: Buffer, start: number, end: number): number {
+  let count = 0;
+  for (let position = buffer.indexOf(LF, start); position >= 0 && position < end; position = buffer.indexOf(LF, position + 1)) count++;
+  return count;
+}
+
+function grow(buffer: Buffer): Buffer {
+  const larger = Buffer.allocUnsafe(buffer.length * 2);
+  buffer.copy(larger);
+  return larger;
+}
+
+function copyInto<T extends Int32Array | Uint8Array>(target: T, source: T): T {
+  target.set(source);
+  return target;
+}

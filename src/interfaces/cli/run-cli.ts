@@ -1,0 +1,22 @@
+import { InvalidReadingsError } from '../../application/invalid-readings.error';
+import { ConfigError } from '../../config';
+import { DomainError } from '../../domain/domain-error';
+
+/** A command line the tool cannot act on. */
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
+
+/** Expected failures (bad file, bad config, bad arguments) print one line; anything else keeps its stack. */
+export function runCli(name: string, main: () => Promise<void>): void {
+  main().catch((error: unknown) => {
+    const expected =
+      error instanceof InvalidReadingsError ||
+      error instanceof ConfigError ||
+      error instanceof DomainError ||
+      error instanceof UsageError ||
+      (error instanceof TypeError && 'code' in error && String(error.code).startsWith('ERR_PARSE_ARGS'));
+    process.stderr.write(`${name}: ${expected ? (error as Error).message : error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.exitCode = 1;
+  });
+}

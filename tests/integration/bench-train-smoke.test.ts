@@ -1,0 +1,15 @@
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+
+// Benchmarks are not run in CI; this proves `npm run bench:train` still runs end to end.
+describe('npm run bench:train -- --smoke', () => {
+  it('measures every contender on the committed file and finds they agree', () => {
+    const child = spawnSync(process.execPath, [join(__dirname, '../../dist/scripts/bench/train-benchmark.js'), '--smoke'], { encoding: 'utf8' });
+    expect(child.stderr).toBe('');
+    expect(child.status).toBe(0);
+    expect(child.stdout).toMatch(/^trainer \(npm run train\) +[\d.]+ +[\d,]+ +[\d.]+ +\S+ +1\.00$/m);
+    expect(child.stdout).toMatch(/^draft, TypeScript port +[\d.]+/m);
+    expect(child.stdout).toMatch(/^floor: read \+ count lines +[\d.]+/m);
+    expect(child.stdout).toContain('results: every contender gives the same 0.09 alert table, and mean/std agree to 1e-12 relative');
+  }, 60_000);
+});

@@ -1,0 +1,190 @@
+import Database from 'better-sqlite3';
+import { copyFileSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { trainLikeTheDraft, type DraftWeights } from '../../scripts/bench/draft-port';
+import { generateCollects } from '../../scripts/collects-generator';
+import { runCli } from '../support/cli';
+import { SEED_ALERT_TABLE_AT_0_09 } from '../support/seed-alert-table';
+import { makeTempDir, relativeError } from '../support/test-app';
+
+const COMMITTED = join(__dirname, '../../data/collects.csv');
+const HEADER = readFileSync(COMMITTED, 'utf8').slice(0, readFileSync(COMMITTED, 'utf8').indexOf('\n'));
+
+interface StoredRow {
+  sensor_id: string;
+  metric: string;
+  mean: number;
+  std: number;
+  n: number;
+}
+
+/** Everything in the database, to compare before and after a failed run. */
+function snapshot(dbPath: string): { weights: StoredRow[]; history: number } {
+  const db = new Database(dbPath, { readonly: true });
+  try {
+    return {
+      weights: db.prepare('SELECT sensor_id, metric, mean, std, n FROM weights ORDER BY sensor_id, metric').all() as StoredRow[],
+      history: (db.prepare('SELECT count(*) AS count FROM weights_history').get() as { count: number }).count,
+    };
+  } finally {
+    db.close();
+  }
+}
+
+function expectSameStatistics(stored: StoredRow[], draft: DraftWeights): void {
+  expect(stored).toHaveLength(Object.keys(draft).length * 6);
+  for (const { sensor_id, metric, mean, std } of stored) {
+    const expected = draft[sensor_id]![metric]!;
+    expect(relativeError(mean, expected.mean)).toBeLessThan(1e-12);
+    expect(relativeError(std, expected.std)).toBeLessThan(1e-12);
+  }
+}
+
+describe('npm run train / npm run alerts (the bundled CLIs)', () => {
+  const directory = makeTempDir();
+  const scaled = join(directory, 'collects-x4.csv');
+  let draftOnCommitted: DraftWeights;
+  let draftOnScaled: DraftWeights;
+
+  beforeAll(async () => {
+    generateCollects({ out: scaled, scale: 4 }); // 21.6 MB: large enough to be split across threads
+    [draftOnCommitted, draftOnScaled] = await Promise.all([trainLikeTheDraft(COMMITTED), trainLikeTheDraft(scaled)]);
+  }, 120_000);
+  afterAll(() => rmSync(directory, { recursive: true, force: true }));
+
+  it("learns the committed file exactly as the draft does, and gives the case's 0.09 alert table", () => {
+    const dbPath = join(directory, 'committed.db');
+    const trained = runCli('train', [COMMITTED], dbPath);
+    expect(trained.stderr).toBe('');
+    expect(trained.status).toBe(0);
+    expect(trained.stdout).toMatch(
+      new RegExp(`^trained 10 sensors x 6 columns from 33,901 rows of ${COMMITTED} \\(5\\.4 MB\\) into ${dbPath} in [\\d.]+ s: [\\d,]+ rows/s, [\\d.]+ MB/s\\n$`),
+    );
+    const { weights } = snapshot(dbPath);
+    expectSameStatistics(weights, draftOnCommitted);
+    expect(weights.find((row) => row.sensor_id === 'IAJ9206' && row.metric === 'params.velRMS.x')?.n).toBe(3391 - 46);
+
+    const alerts = runCli('alerts', ['--value', '0.09', '--format', 'json'], dbPath);
+    expect(alerts.status).toBe(0);
+    expect(JSON.parse(alerts.stdout)).toEqual(SEED_ALERT_TABLE_AT_0_09);
+  });
+
+  it.each([['1'], ['2']])('learns a scaled file exactly as the draft does with --threads %s', (threads) => {
+    const dbPath = join(directory, `scaled-${threads}.db`);
+    const trained = runCli('train', [scaled, '--threads', threads], dbPath);
+    expect(trained.stderr).toBe('');
+    expect(trained.stdout).toMatch(/^trained 10 sensors x 6 columns from 135,604 rows/);
+    expectSameStatistics(snapshot(dbPath).weights, draftOnScaled);
+  });
+
+  it('stays exact when a quote in a large file makes the split unsafe (one thread rereads it)', () => {
+    const quoted = join(directory, 'quoted-x4.csv');
+    const lines = readFileSync(scaled, 'utf8').split('\n');
+    const middle = Math.floor(lines.length / 2);
+    // Quote the sensor id, and make temp a quoted two-line text with escaped quotes.
+    lines[middle] = lines[middle]!.replace(/,([^,]*),([^,]*)$/, ',"$1","multi\nline ""$2"""');
+    writeFileSync(quoted, lines.join('\n'));
+    const dbPath = join(directory, 'quoted.db');
+    expect(runCli('train', [quoted, '--threads', '2'], dbPath).status).toBe(0);
+    // Quoting changed no reading: the statistics are the scaled file's.
+    expectSameStatistics(snapshot(dbPath).weights, draftOnScaled);
+  });
+
+  describe('refuses bad input with one clear line, a non-zero exit, and nothing written', () => {
+    const dbPath = join(directory, 'guarded.db');
+    let before: ReturnType<typeof snapshot>;
+
+    beforeAll(() => {
+      expect(runCli('train', [COMMITTED], dbPath).status).toBe(0);
+      before = snapshot(dbPath);
+    });
+
+    const file = (name: string, content: string) => {
+      const path = join(directory, name);
+      writeFileSync(path, content);
+      return path;
+    };
+    const row = (sensor: string, vel: string) => `id,2021-06-01T00:00:00.000Z,0.01,0.02,0.03,3.006,1656.686627,1622505600,${vel},0.001,0.001,${sensor},30`;
+
+    it.each([
+      ['a missing file', () => join(directory, 'absent.csv'), (path: string) => `${path}: no such file`],
+      [
+        'missing columns',
+        () => file('no-accel.csv', 'sensorId,params.velRMS.x\nA,1\n'),
+        (path: string) => `${path}:1: missing required columns "params.velRMS.y", "params.velRMS.z", "params.accelRMS.x", "params.accelRMS.y", "params.accelRMS.z"`,
+      ],
+      [
+        'a non-numeric cell',
+        () => file('text-cell.csv', `${HEADER}\n${row('A', '0.001')}\n${row('A', 'high')}\n`),
+        (path: string) => `${path}:3: column "params.velRMS.x": "high" is not a finite number`,
+      ],
+      [
+        'a sensor with fewer than two readings in a column',
+        () => file('one-reading.csv', `${HEADER}\n${row('A', '0.001')}\n${row('A', '0.002')}\n${row('B', '0.001')}\n${row('B', '')}\n`),
+        (path: string) =>
+          `${path}:4: column "params.velRMS.x": sensor "B" (first row on this line): At least 2 non-null readings are needed to estimate a sample standard deviation; got 1.`,
+      ],
+      [
+        'an invalid sensor id',
+        () => file('bad-id.csv', `${HEADER}\n${row('A B', '0.001')}\n${row('A B', '0.002')}\n`),
+        (path: string) => `${path}:2: column "sensorId": Invalid sensor id "A B": use 1-64 characters from A-Z a-z 0-9 . _ -, starting with a letter or digit.`,
+      ],
+      [
+        'a non-numeric cell deep in a file read by two threads',
+        () => {
+          const path = join(directory, 'late-error-x4.csv');
+          copyFileSync(scaled, path);
+          const lines = readFileSync(path, 'utf8').split('\n');
+          lines[120_000] = lines[120_000]!.replace(/^([^,]*,[^,]*,)[^,]*/, '$1oops');
+          writeFileSync(path, lines.join('\n'));
+          return path;
+        },
+        (path: string) => `${path}:120001: column "params.accelRMS.x": "oops" is not a finite number`,
+      ],
+    ])('%s', (_label, makeFile, message) => {
+      const path = makeFile();
+      const result = runCli('train', [path, '--threads', '2'], dbPath);
+      expect(result.status).toBe(1);
+      expect(result.stdout).toBe('');
+      expect(result.stderr).toBe(`train: ${message(path)}\n`);
+      expect(snapshot(dbPath)).toEqual(before);
+    });
+
+    it('a bad --threads', () => {
+      const result = runCli('train', [COMMITTED, '--threads', 'many'], dbPath);
+      expect(result).toEqual({ status: 1, stdout: '', stderr: 'train: --threads must be a whole number >= 1\n' });
+    });
+  });
+
+  describe('npm run alerts', () => {
+    const dbPath = join(directory, 'alerts.db');
+    beforeAll(() => {
+      expect(runCli('train', [COMMITTED], dbPath).status).toBe(0);
+    });
+
+    it('prints a table with T for alerts, and how many', () => {
+      const { status, stdout } = runCli('alerts', ['--value', '0.09'], dbPath);
+      expect(status).toBe(0);
+      const lines = stdout.trimEnd().split('\n');
+      expect(lines[0]!.split(/\s+/)).toEqual(['sensor', 'params.accelRMS.x', 'params.accelRMS.y', 'params.accelRMS.z', 'params.velRMS.x', 'params.velRMS.y', 'params.velRMS.z']);
+      expect(lines[1]!.split(/\s+/)).toEqual(['IAJ9206', 'T', 'F', 'T', 'T', 'T', 'T']);
+      expect(lines.at(-1)).toBe('T = alert (0.09 >= mean + 2 * std): 48 of 60');
+    });
+
+    it('prints CSV, for one sensor if asked', () => {
+      const { stdout } = runCli('alerts', ['--value', '0.09', '--format', 'csv', '--sensor', 'MYD8706'], dbPath);
+      expect(stdout).toBe(
+        'sensor_id,params.accelRMS.x,params.accelRMS.y,params.accelRMS.z,params.velRMS.x,params.velRMS.y,params.velRMS.z\n' +
+          'MYD8706,false,false,false,true,true,true\n',
+      );
+    });
+
+    it.each([
+      [['--value', 'x'], 'alerts: --value must be a finite number, e.g. --value 0.09'],
+      [['--value', '1', '--format', 'xml'], 'alerts: --format must be one of table, json, csv'],
+      [['--value', '1', '--sensor', 'SEN0002'], 'alerts: Sensor "SEN0002" has no fitted model.'],
+    ])('refuses %j in one line', (args, message) => {
+      expect(runCli('alerts', args, dbPath)).toEqual({ status: 1, stdout: '', stderr: `${message}\n` });
+    });
+  });
+});
