@@ -62,7 +62,8 @@ export class CsvReadingsSource implements SensorReadingsSource {
       }
       const builder = new ReadingsSummaryBuilder(this.metrics.length);
       const progress = this.options.onProgress;
-      scanner.scan(header, header.dataStart, size, header.dataLine, (sensorId, readings, line) => builder.add(sensorId, readings, line), progress && ((bytes) => progress(header.dataStart + bytes, size)));
+      const reportProgress = progress && ((bytes: number) => progress(header.dataStart + bytes, size));
+      scanner.scan(header, header.dataStart, size, header.dataLine, (sensorId, readings, line) => builder.add(sensorId, readings, line), reportProgress);
       return builder.build(size);
     } finally {
       closeSync(fd);
