@@ -91,6 +91,11 @@ API_PORT=$(free_port)
 quietly compose -p "$RUN_ID" up -d
 wait_healthy "http://127.0.0.1:$API_PORT" "the compose stack"
 node dist/scripts/check-case-flow.js --url "http://127.0.0.1:$API_PORT" --sensor PERSIST01 | tail -1
+compose -p "$RUN_ID" exec -T api node dist/bin/train.js 2> >(grep -v 'unable to get systemd connection' >&2) | grep '^trained' | sed 's/^/ok  compose exec: /'
+alerts=$(get "http://127.0.0.1:$API_PORT/IAJ9206/alerts?value=0.09")
+[ "$alerts" = '200 {"params.accelRMS.x":true,"params.accelRMS.y":false,"params.accelRMS.z":true,"params.velRMS.x":true,"params.velRMS.y":true,"params.velRMS.z":true}' ] \
+  || { echo "FAIL alerts after training in the stack: $alerts" >&2; exit 1; }
+echo "ok  the stack serves the trained columns: GET /IAJ9206/alerts?value=0.09 as in the case"
 before=$(get "http://127.0.0.1:$API_PORT/PERSIST01/weights")
 quietly compose -p "$RUN_ID" down
 quietly compose -p "$RUN_ID" up -d
