@@ -30,20 +30,20 @@ runCli('train', async () => {
     onProgress: progress && ((done, total) => progress.update(done, total)),
   });
   const container = createContainer(config);
+  let summary;
   try {
-    const summary = await container.resolve(TrainSensorsUseCase).execute(source);
-    progress?.finish();
-    const seconds = (performance.now() - startedAt) / 1000;
-    const count = (value: number) => Math.round(value).toLocaleString('en-US');
-    console.log(
-      `trained ${summary.sensors} sensors x ${summary.metrics} columns from ${count(summary.rows)} rows of ${path} ` +
-        `(${(summary.bytes / 1e6).toFixed(1)} MB) into ${config.dbPath} in ${seconds.toFixed(2)} s: ` +
-        `${count(summary.rows / seconds)} rows/s, ${(summary.bytes / 1e6 / seconds).toFixed(1)} MB/s`,
-    );
+    summary = await container.resolve(TrainSensorsUseCase).execute(source);
   } finally {
-    progress?.finish();
+    progress?.finish(); // clear the bar before anything else is printed
     closeContainer(container);
   }
+  const seconds = (performance.now() - startedAt) / 1000;
+  const count = (value: number) => Math.round(value).toLocaleString('en-US');
+  console.log(
+    `trained ${summary.sensors} sensors x ${summary.metrics} columns from ${count(summary.rows)} rows of ${path} ` +
+      `(${(summary.bytes / 1e6).toFixed(1)} MB) into ${config.dbPath} in ${seconds.toFixed(2)} s: ` +
+      `${count(summary.rows / seconds)} rows/s, ${(summary.bytes / 1e6 / seconds).toFixed(1)} MB/s`,
+  );
 });
 
 function fileSize(path: string): number {
