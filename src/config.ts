@@ -2,6 +2,8 @@ export const APP_CONFIG = Symbol('AppConfig');
 
 const LOG_LEVELS = ['debug', 'info', 'warn', 'error', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
+const LOG_FORMATS = ['json', 'pretty'] as const;
+export type LogFormat = (typeof LOG_FORMATS)[number];
 
 export interface AppConfig {
   readonly port: number;
@@ -10,6 +12,10 @@ export interface AppConfig {
   /** As body-parser reads it: bytes, or a size such as `16mb`. */
   readonly bodyLimit: string;
   readonly logLevel: LogLevel;
+  /** `pretty` needs the dev dependency pino-pretty: for people at a terminal, not for collectors. */
+  readonly logFormat: LogFormat;
+  /** On SIGTERM, how long /ready answers 503 before the server stops accepting connections. */
+  readonly shutdownDelayMs: number;
 }
 
 export class ConfigError extends Error {
@@ -40,6 +46,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     dbPath: read('DB_PATH', 'data/sensors.db', (raw) => raw, 'a path'),
     bodyLimit: read('BODY_LIMIT', '16mb', (raw) => (SIZE.test(raw) ? raw : undefined), 'a size such as 16mb, 512kb or 1048576'),
     logLevel: read('LOG_LEVEL', 'info', (raw) => LOG_LEVELS.find((level) => level === raw), `one of ${LOG_LEVELS.join(', ')}`),
+    logFormat: read('LOG_FORMAT', 'json', (raw) => LOG_FORMATS.find((format) => format === raw), `one of ${LOG_FORMATS.join(', ')}`),
+    shutdownDelayMs: read('SHUTDOWN_DELAY_MS', 0, (raw) => (/^\d{1,6}$/.test(raw) ? Number(raw) : undefined), 'milliseconds, 0 to 999999'),
   };
   if (problems.length > 0) throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
   return config;

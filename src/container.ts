@@ -1,5 +1,4 @@
-import type Database from 'better-sqlite3';
-import { container as rootContainer, type DependencyContainer } from 'tsyringe';
+import { instanceCachingFactory, container as rootContainer, type DependencyContainer } from 'tsyringe';
 import { AdjustWeightsUseCase } from './application/adjust-weights.use-case';
 import { CheckHealthUseCase } from './application/check-health.use-case';
 import { EvaluateAlertsUseCase } from './application/evaluate-alerts.use-case';
@@ -9,30 +8,36 @@ import { GetWeightsUseCase } from './application/get-weights.use-case';
 import { LOGGER } from './application/ports/logger';
 import { WEIGHTS_REPOSITORY } from './application/ports/weights.repository';
 import { PredictAlertUseCase } from './application/predict-alert.use-case';
-import { TrainSensorsUseCase } from './application/train-sensors.use-case';
 import { APP_CONFIG, type AppConfig } from './config';
 import { AlertPolicy } from './domain/alert-policy';
-import { JsonLogger } from './infrastructure/logging/json-logger';
-import { openSqliteDatabase } from './infrastructure/sqlite/open-sqlite-database';
-import { SqliteWeightsRepository } from './infrastructure/sqlite/sqlite-weights.repository';
+import { PinoLogger } from './infrastructure/logging/pino-logger';
+import { ServiceMetrics } from './infrastructure/metrics/service-metrics';
+import { TimedWeightsRepository } from './infrastructure/metrics/timed-weights.repository';
+import { Readiness } from './interfaces/http/readiness';
+import { openWeightsStorage, type WeightsStorage } from './weights-storage';
 
-const SQLITE_DATABASE = Symbol('SqliteDatabase');
+const WEIGHTS_STORAGE = Symbol('WeightsStorage');
 
 /**
- * The composition root: every registration lives here. Each call opens its own
- * database in a child container, so tests and tools never share state. Controllers need
- * no registration: createApp resolves each once; keeping them out of here also keeps
- * Express out of the trainer's start-up.
+ * The server's composition root: every registration lives here. Each call opens its own
+ * database in a child container, so tests never share state. Controllers need no
+ * registration: createApp resolves each once. (The command-line tools wire their one use
+ * case by hand over openWeightsStorage; see there why.)
  */
 export function createContainer(config: AppConfig, parent: DependencyContainer = rootContainer): DependencyContainer {
-  const database = openSqliteDatabase(config.dbPath);
+  const storage = openWeightsStorage(config);
   const child = parent.createChildContainer();
 
+  const metrics = new ServiceMetrics();
   child.register(APP_CONFIG, { useValue: config });
-  child.register(LOGGER, { useValue: new JsonLogger(config.logLevel) });
-  child.register(SQLITE_DATABASE, { useValue: database });
-  child.register(WEIGHTS_REPOSITORY, { useValue: new SqliteWeightsRepository(database) });
+  child.register(ServiceMetrics, { useValue: metrics });
+  // Built on first use: the batch trainer never logs through it.
+  child.register(PinoLogger, { useFactory: instanceCachingFactory(() => new PinoLogger(config.logLevel, config.logFormat)) });
+  child.register(LOGGER, { useToken: PinoLogger });
+  child.register(WEIGHTS_STORAGE, { useValue: storage });
+  child.register(WEIGHTS_REPOSITORY, { useValue: new TimedWeightsRepository(storage.repository, metrics) });
   child.register(AlertPolicy, { useValue: new AlertPolicy() });
+  child.register(Readiness, { useValue: new Readiness() });
 
   const singletons: ReadonlyArray<new (...args: never[]) => unknown> = [
     FitSensorUseCase,
@@ -41,7 +46,6 @@ export function createContainer(config: AppConfig, parent: DependencyContainer =
     AdjustWeightsUseCase,
     GetWeightsHistoryUseCase,
     CheckHealthUseCase,
-    TrainSensorsUseCase,
     EvaluateAlertsUseCase,
   ];
   for (const singleton of singletons) child.registerSingleton(singleton);
@@ -50,5 +54,5 @@ export function createContainer(config: AppConfig, parent: DependencyContainer =
 
 /** Releases what createContainer opened. */
 export function closeContainer(container: DependencyContainer): void {
-  container.resolve<Database.Database>(SQLITE_DATABASE).close();
+  container.resolve<WeightsStorage>(WEIGHTS_STORAGE).close();
 }

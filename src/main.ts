@@ -4,6 +4,7 @@ import { loadConfig } from './config';
 import { closeContainer, createContainer } from './container';
 import { createApp } from './interfaces/http/create-app';
 import { startHttpServer } from './interfaces/http/http-server';
+import { Readiness } from './interfaces/http/readiness';
 
 const SHUTDOWN_GRACE_MS = 10_000;
 
@@ -18,14 +19,19 @@ async function main(): Promise<void> {
     });
   }
   const logger = container.resolve<Logger>(LOGGER);
+  const readiness = container.resolve(Readiness);
   const server = await startHttpServer(createApp(container), config.port, config.host);
+  readiness.markReady();
   logger.info('sensor-alerts listening', { url: server.url, dbPath: config.dbPath });
 
   let stopping = false;
   const stop = async (signal: NodeJS.Signals): Promise<void> => {
     if (stopping) return;
     stopping = true;
-    logger.info('shutting down', { signal });
+    logger.info('shutting down', { signal, delayMs: config.shutdownDelayMs });
+    // /ready answers 503 first, so a load balancer stops sending traffic before we stop accepting it.
+    readiness.markStopping();
+    await new Promise((resolve) => setTimeout(resolve, config.shutdownDelayMs));
     await server.close(SHUTDOWN_GRACE_MS);
     closeContainer(container);
     logger.info('stopped');

@@ -1,4 +1,5 @@
 import request from 'supertest';
+import { withoutRequestId } from '../support/problem-body';
 import { WEIGHTS_REPOSITORY, type WeightsRepository } from '../../src/application/ports/weights.repository';
 import { closeContainer } from '../../src/container';
 import { createTestApp, type TestApp } from '../support/test-app';
@@ -36,7 +37,7 @@ describe('bad input: a clear problem+json 4xx that changes nothing', () => {
       'refuses %j',
       async (body) => {
         const response = await postJson('/SEN0001/fit', body).expect(400).expect('Content-Type', PROBLEM_JSON);
-        expect(response.body).toEqual({
+        expect(withoutRequestId(response.body)).toEqual({
           type: 'urn:sensor-alerts:problem:malformed-json',
           title: 'Malformed JSON',
           status: 400,
@@ -126,7 +127,7 @@ describe('bad input: a clear problem+json 4xx that changes nothing', () => {
 
     it.each(cases)('POST /SEN0001/%s with %s (%s)', async (route, body, _label, errors) => {
       const response = await postJson(`/SEN0001/${route}`, body).expect(422).expect('Content-Type', PROBLEM_JSON);
-      expect(response.body).toEqual({
+      expect(withoutRequestId(response.body)).toEqual({
         type: VALIDATION,
         title: 'Request body is invalid',
         status: 422,
@@ -142,7 +143,7 @@ describe('bad input: a clear problem+json 4xx that changes nothing', () => {
     ])('refuses fewer than two non-null values: %s', async (body, usable) => {
       const detail = `At least 2 non-null readings are needed to estimate a sample standard deviation; got ${usable}.`;
       const response = await postJson('/SEN0001/fit', body).expect(422).expect('Content-Type', PROBLEM_JSON);
-      expect(response.body).toEqual({
+      expect(withoutRequestId(response.body)).toEqual({
         type: 'urn:sensor-alerts:problem:insufficient-readings',
         title: 'Not enough readings',
         status: 422,
@@ -172,7 +173,7 @@ describe('bad input: a clear problem+json 4xx that changes nothing', () => {
       ['get', '/SEN0001/weights/history/old'],
     ] as const)('%s %s', async (method, path) => {
       const response = await api[method](path).expect(404).expect('Content-Type', PROBLEM_JSON);
-      expect(response.body).toEqual({
+      expect(withoutRequestId(response.body)).toEqual({
         type: 'about:blank',
         title: 'Not Found',
         status: 404,
@@ -209,7 +210,7 @@ describe('bad input: a clear problem+json 4xx that changes nothing', () => {
     it('refuses a body larger than the limit', async () => {
       const values = Array.from({ length: 20_000 }, (_, i) => i);
       const response = await api.post('/SEN0001/fit').send({ values }).expect(413).expect('Content-Type', PROBLEM_JSON);
-      expect(response.body).toEqual({
+      expect(withoutRequestId(response.body)).toEqual({
         type: 'about:blank',
         title: 'Content Too Large',
         status: 413,
@@ -224,7 +225,7 @@ describe('bad input: a clear problem+json 4xx that changes nothing', () => {
       async (type) => {
         const response = await api.post('/SEN0001/fit').set('Content-Type', type).send('{"values": [1, 2]}').expect(415);
         expect(response.headers['content-type']).toMatch(PROBLEM_JSON);
-        expect(response.body).toEqual({
+        expect(withoutRequestId(response.body)).toEqual({
           type: 'about:blank',
           title: 'Unsupported Media Type',
           status: 415,
@@ -254,7 +255,7 @@ describe('server faults', () => {
     const testApp = createTestApp({ configure: (container) => container.register(WEIGHTS_REPOSITORY, { useValue: failing }) });
     try {
       const response = await request(testApp.app).get('/SEN0001/weights').expect(500).expect('Content-Type', PROBLEM_JSON);
-      expect(response.body).toEqual({
+      expect(withoutRequestId(response.body)).toEqual({
         type: 'about:blank',
         title: 'Internal Server Error',
         status: 500,
@@ -273,7 +274,7 @@ describe('server faults', () => {
       await request(testApp.app).get('/health').expect(200);
       closeContainer(testApp.container);
       const response = await request(testApp.app).get('/health').expect(503).expect('Content-Type', PROBLEM_JSON);
-      expect(response.body).toEqual({
+      expect(withoutRequestId(response.body)).toEqual({
         type: 'about:blank',
         title: 'Service Unavailable',
         status: 503,

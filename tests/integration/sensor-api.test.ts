@@ -1,4 +1,5 @@
 import request from 'supertest';
+import { withoutRequestId } from '../support/problem-body';
 import { createTestApp, relativeError, type TestApp } from '../support/test-app';
 
 const ISO_TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
@@ -75,7 +76,7 @@ describe('sensor routes (HTTP contract over a real SQLite file)', () => {
 
     it('answers 404 for a sensor never fitted', async () => {
       const response = await api.get('/NEVER01/weights').expect(404).expect('Content-Type', /^application\/problem\+json/);
-      expect(response.body).toEqual({
+      expect(withoutRequestId(response.body)).toEqual({
         type: 'urn:sensor-alerts:problem:sensor-not-found',
         title: 'Sensor not found',
         status: 404,

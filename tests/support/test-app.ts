@@ -6,6 +6,7 @@ import type { DependencyContainer } from 'tsyringe';
 import { loadConfig } from '../../src/config';
 import { closeContainer, createContainer } from '../../src/container';
 import { createApp } from '../../src/interfaces/http/create-app';
+import { Readiness } from '../../src/interfaces/http/readiness';
 
 export interface TestApp {
   readonly app: Express;
@@ -29,6 +30,7 @@ export function createTestApp(
   const dbPath = options.dbPath ?? join(ownDir!, 'sensors.db');
   const container = createContainer(loadConfig({ LOG_LEVEL: 'silent', ...options.env, DB_PATH: dbPath }));
   options.configure?.(container);
+  container.resolve(Readiness).markReady(); // as main does once listening
   return {
     app: createApp(container),
     container,

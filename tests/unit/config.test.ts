@@ -2,7 +2,15 @@ import { ConfigError, loadConfig } from '../../src/config';
 
 describe('loadConfig', () => {
   it('has defaults for everything', () => {
-    expect(loadConfig({})).toEqual({ port: 3000, host: '0.0.0.0', dbPath: 'data/sensors.db', bodyLimit: '16mb', logLevel: 'info' });
+    expect(loadConfig({})).toEqual({
+      port: 3000,
+      host: '0.0.0.0',
+      dbPath: 'data/sensors.db',
+      bodyLimit: '16mb',
+      logLevel: 'info',
+      logFormat: 'json',
+      shutdownDelayMs: 0,
+    });
   });
 
   it('treats an empty variable as unset', () => {
@@ -10,12 +18,15 @@ describe('loadConfig', () => {
   });
 
   it('reads every variable', () => {
-    expect(loadConfig({ PORT: '8080', HOST: '127.0.0.1', DB_PATH: '/data/w.db', BODY_LIMIT: '512kb', LOG_LEVEL: 'debug' })).toEqual({
+    const env = { PORT: '8080', HOST: '127.0.0.1', DB_PATH: '/data/w.db', BODY_LIMIT: '512kb', LOG_LEVEL: 'debug', LOG_FORMAT: 'pretty', SHUTDOWN_DELAY_MS: '5000' };
+    expect(loadConfig(env)).toEqual({
       port: 8080,
       host: '127.0.0.1',
       dbPath: '/data/w.db',
       bodyLimit: '512kb',
       logLevel: 'debug',
+      logFormat: 'pretty',
+      shutdownDelayMs: 5000,
     });
   });
 
@@ -25,6 +36,8 @@ describe('loadConfig', () => {
     [{ BODY_LIMIT: '16 megabytes' }, 'BODY_LIMIT="16 megabytes": expected a size such as 16mb, 512kb or 1048576'],
     [{ LOG_LEVEL: 'trace' }, 'LOG_LEVEL="trace": expected one of debug, info, warn, error, silent'],
     [{ PORT: '0x50' }, 'PORT="0x50": expected an integer from 0 to 65535'],
+    [{ LOG_FORMAT: 'xml' }, 'LOG_FORMAT="xml": expected one of json, pretty'],
+    [{ SHUTDOWN_DELAY_MS: '-5' }, 'SHUTDOWN_DELAY_MS="-5": expected milliseconds, 0 to 999999'],
   ])('fails fast on %j naming the variable and its value', (env, fragment) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(fragment);

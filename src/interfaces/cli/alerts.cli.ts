@@ -4,8 +4,9 @@ import 'reflect-metadata';
 import { parseArgs } from 'node:util';
 import { EvaluateAlertsUseCase, type AlertTable } from '../../application/evaluate-alerts.use-case';
 import { loadConfig } from '../../config';
-import { closeContainer, createContainer } from '../../container';
+import { AlertPolicy } from '../../domain/alert-policy';
 import { Sensor } from '../../domain/sensor';
+import { openWeightsStorage } from '../../weights-storage';
 import { runCli, UsageError } from './run-cli';
 
 const FORMATS = ['table', 'json', 'csv'] as const;
@@ -22,12 +23,12 @@ runCli('alerts', async () => {
   if (!format) throw new UsageError(`--format must be one of ${FORMATS.join(', ')}`);
   const sensor = options.sensor === undefined ? undefined : Sensor.withId(options.sensor);
 
-  const container = createContainer(loadConfig());
+  const storage = openWeightsStorage(loadConfig());
   try {
-    const table = await container.resolve(EvaluateAlertsUseCase).execute(value, sensor);
+    const table = await new EvaluateAlertsUseCase(storage.repository, new AlertPolicy()).execute(value, sensor);
     process.stdout.write(render(table, format, value));
   } finally {
-    closeContainer(container);
+    storage.close();
   }
 });
 

@@ -7,9 +7,9 @@ import { statSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { TrainSensorsUseCase } from '../../application/train-sensors.use-case';
 import { loadConfig } from '../../config';
-import { closeContainer, createContainer } from '../../container';
 import { VIBRATION_METRICS } from '../../domain/vibration-metrics';
 import { CsvReadingsSource } from '../../infrastructure/csv/csv-readings.source';
+import { openWeightsStorage } from '../../weights-storage';
 import { runCli, UsageError } from './run-cli';
 import { TerminalProgressBar } from './terminal-progress-bar';
 
@@ -29,13 +29,13 @@ runCli('train', async () => {
     ...(threads !== undefined && { threads }),
     onProgress: progress && ((done, total) => progress.update(done, total)),
   });
-  const container = createContainer(config);
+  const storage = openWeightsStorage(config);
   let summary;
   try {
-    summary = await container.resolve(TrainSensorsUseCase).execute(source);
+    summary = await new TrainSensorsUseCase(storage.repository).execute(source);
   } finally {
     progress?.finish(); // clear the bar before anything else is printed
-    closeContainer(container);
+    storage.close();
   }
   const seconds = (performance.now() - startedAt) / 1000;
   const count = (value: number) => Math.round(value).toLocaleString('en-US');

@@ -1,5 +1,6 @@
-import type { ErrorRequestHandler, Response } from 'express';
+import type { ErrorRequestHandler } from 'express';
 import type { Logger } from '../../application/ports/logger';
+import type { ServiceMetrics } from '../../infrastructure/metrics/service-metrics';
 import type { DomainError } from '../../domain/domain-error';
 import { InsufficientReadingsError } from '../../domain/insufficient-readings.error';
 import { InvalidMetricNameError } from '../../domain/invalid-metric-name.error';
@@ -7,6 +8,7 @@ import { InvalidSensorIdError } from '../../domain/invalid-sensor-id.error';
 import { SensorNotFoundError } from '../../domain/sensor-not-found.error';
 import { UnrepresentableWeightsError } from '../../domain/unrepresentable-weights.error';
 import { HttpProblem, problemType, type FieldError, type ProblemDetails } from './http-problem';
+import { routeOf } from './observability.middleware';
 
 interface DomainProblem {
   readonly status: number;
@@ -31,23 +33,23 @@ const INTERNAL_ERROR: ProblemDetails = {
   detail: 'The server failed to handle this request; the failure has been logged.',
 };
 
-export function sendProblem(res: Response, problem: ProblemDetails): void {
-  res.status(problem.status).type('application/problem+json').json(problem);
-}
-
-/** Answers every failure as problem+json; logs server faults, and never sends a stack or a path. */
-export function errorHandler(logger: Logger): ErrorRequestHandler {
+/**
+ * Answers every failure as problem+json carrying the request id; logs server faults with
+ * their cause, counts refused input, and never sends a stack or a path.
+ */
+export function errorHandler(logger: Logger, metrics: ServiceMetrics): ErrorRequestHandler {
   return (error: unknown, req, res, _next) => {
     const problem = toProblem(error);
     if (problem.status >= 500) {
-      logger.error('request failed', { method: req.method, url: req.originalUrl, error: describe(error) });
+      logger.error('request failed', { requestId: req.id, method: req.method, url: req.originalUrl, error: describe(error) });
     }
+    if (problem.status === 400 || problem.status === 422) metrics.validationFailures.inc({ route: routeOf(req) });
     if (res.headersSent) {
       // Too late for a status line: cut the connection so the client sees a failure, not a truncated success.
       req.socket.destroy();
       return;
     }
-    sendProblem(res, problem);
+    res.status(problem.status).type('application/problem+json').json({ ...problem, request_id: req.id });
   };
 }
 

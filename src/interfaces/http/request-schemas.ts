@@ -2,19 +2,23 @@ import { z } from 'zod';
 import { GetWeightsHistoryUseCase } from '../../application/get-weights-history.use-case';
 
 // Strict objects: a misspelt field is reported instead of silently ignored.
-export const fitBodySchema = z.strictObject({
-  values: z.array(z.number().nullable()).min(1),
-});
+export const fitBodySchema = z
+  .strictObject({
+    values: z.array(z.number().nullable()).min(1).describe('Readings; nulls are skipped; at least two numbers'),
+  })
+  .meta({ id: 'FitRequest', example: { values: [10, 5, 6, 9] } });
 
-export const predictBodySchema = z.strictObject({
-  value: z.number(),
-});
+export const predictBodySchema = z
+  .strictObject({
+    value: z.number().describe('The reading to evaluate'),
+  })
+  .meta({ id: 'PredictRequest', example: { value: 10 } });
 
 /** `adjust` takes no input: no body, or an empty object. */
-export const adjustBodySchema = z.strictObject({});
+export const adjustBodySchema = z.strictObject({}).meta({ id: 'AdjustRequest', example: {} });
 
 export const metricQuerySchema = z.object({
-  metric: z.string().optional(),
+  metric: z.string().optional().describe('Which model of the sensor: `value` (default) or a trained column such as params.velRMS.x'),
 });
 
 export const historyQuerySchema = metricQuerySchema.extend({
@@ -23,7 +27,8 @@ export const historyQuerySchema = metricQuerySchema.extend({
     .int()
     .min(1)
     .max(GetWeightsHistoryUseCase.MAX_LIMIT)
-    .default(GetWeightsHistoryUseCase.DEFAULT_LIMIT),
+    .default(GetWeightsHistoryUseCase.DEFAULT_LIMIT)
+    .describe('How many revisions, newest first'),
 });
 
 /** `?value=0.09`: a decimal number as text, finite. */
@@ -31,6 +36,7 @@ export const alertsQuerySchema = z.object({
   value: z
     .string({ error: 'Required: the reading to evaluate, e.g. ?value=0.09' })
     .regex(/^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$/, 'Expected a decimal number, e.g. 0.09')
+    .describe('The reading to evaluate, e.g. 0.09')
     .transform(Number)
     .pipe(z.number()),
 });

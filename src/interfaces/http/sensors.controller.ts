@@ -1,5 +1,6 @@
 import type { Request, Response } from 'express';
 import { injectable } from 'tsyringe';
+import { ServiceMetrics } from '../../infrastructure/metrics/service-metrics';
 import { AdjustWeightsUseCase } from '../../application/adjust-weights.use-case';
 import { FitSensorUseCase } from '../../application/fit-sensor.use-case';
 import { GetWeightsHistoryUseCase } from '../../application/get-weights-history.use-case';
@@ -11,6 +12,7 @@ import type { SensorWeights } from '../../domain/sensor-weights';
 import type { Weights } from '../../domain/weights';
 import type { WeightsRevision } from '../../domain/weights-revision';
 import { adjustBodySchema, fitBodySchema, historyQuerySchema, metricQuerySchema, predictBodySchema } from './request-schemas';
+import type { RevisionResponse, WeightsResponse } from './response-schemas';
 import { parseBody, parseQuery } from './validation';
 
 type SensorRequest = Request<{ sensor_id: string }>;
@@ -24,12 +26,15 @@ export class SensorsController {
     private readonly predictAlert: PredictAlertUseCase,
     private readonly adjustWeights: AdjustWeightsUseCase,
     private readonly getWeightsHistory: GetWeightsHistoryUseCase,
+    private readonly metrics: ServiceMetrics,
   ) {}
 
   readonly fit = async (req: SensorRequest, res: Response): Promise<void> => {
     const { sensor, metric } = modelOf(req);
     const { values } = parseBody(fitBodySchema, req.body);
-    res.json(weightsBody(await this.fitSensor.execute(sensor, metric, values)));
+    const fitted = await this.fitSensor.execute(sensor, metric, values);
+    this.metrics.modelChanges.inc({ change: 'fit' });
+    res.json(weightsBody(fitted));
   };
 
   readonly weights = async (req: SensorRequest, res: Response): Promise<void> => {
@@ -40,13 +45,17 @@ export class SensorsController {
   readonly predict = async (req: SensorRequest, res: Response): Promise<void> => {
     const { sensor, metric } = modelOf(req);
     const { value } = parseBody(predictBodySchema, req.body);
-    res.json(await this.predictAlert.execute(sensor, metric, value));
+    const alert = await this.predictAlert.execute(sensor, metric, value);
+    this.metrics.predictions.inc({ outcome: alert ? 'alert' : 'no_alert' });
+    res.json(alert);
   };
 
   readonly adjust = async (req: SensorRequest, res: Response): Promise<void> => {
     const { sensor, metric } = modelOf(req);
     parseBody(adjustBodySchema, req.body ?? {});
-    res.json(weightsBody(await this.adjustWeights.execute(sensor, metric)));
+    const adjusted = await this.adjustWeights.execute(sensor, metric);
+    this.metrics.modelChanges.inc({ change: 'adjust' });
+    res.json(weightsBody(adjusted));
   };
 
   readonly history = async (req: SensorRequest, res: Response): Promise<void> => {
@@ -72,7 +81,7 @@ function statistics({ mean, std, n }: Weights) {
   return { mean, std, n };
 }
 
-function weightsBody(stored: SensorWeights) {
+function weightsBody(stored: SensorWeights): WeightsResponse {
   return {
     sensor_id: stored.sensorId,
     metric: stored.metric,
@@ -82,7 +91,7 @@ function weightsBody(stored: SensorWeights) {
   };
 }
 
-function revisionBody(revision: WeightsRevision) {
+function revisionBody(revision: WeightsRevision): RevisionResponse {
   return {
     version: revision.version,
     change: revision.change,

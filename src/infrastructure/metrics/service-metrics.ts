@@ -1,0 +1,85 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
+const QUERY_BUCKETS = [0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05, 0.25];
+const SIZE_BUCKETS = [64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216];
+
+/**
+ * Everything /metrics exposes, in its own registry (one per container, so tests never
+ * share counters). Labels are bounded: route templates, status classes, outcomes and
+ * operation names, never sensor ids or metric names.
+ */
+export class ServiceMetrics {
+  readonly registry = new Registry();
+
+  readonly httpRequests = new Counter({
+    name: 'http_requests_total',
+    help: 'HTTP requests answered, by method, route template and status class.',
+    labelNames: ['method', 'route', 'status_class'] as const,
+    registers: [this.registry],
+  });
+
+  readonly httpDuration = new Histogram({
+    name: 'http_request_duration_seconds',
+    help: 'Time from request to response, by method, route template and status class.',
+    labelNames: ['method', 'route', 'status_class'] as const,
+    buckets: LATENCY_BUCKETS,
+    registers: [this.registry],
+  });
+
+  readonly httpInFlight = new Gauge({
+    name: 'http_requests_in_flight',
+    help: 'Requests being handled now.',
+    registers: [this.registry],
+  });
+
+  readonly httpRequestBytes = new Histogram({
+    name: 'http_request_body_bytes',
+    help: 'Request body sizes (Content-Length), by route template.',
+    labelNames: ['route'] as const,
+    buckets: SIZE_BUCKETS,
+    registers: [this.registry],
+  });
+
+  readonly httpResponseBytes = new Histogram({
+    name: 'http_response_body_bytes',
+    help: 'Response body sizes, by route template.',
+    labelNames: ['route'] as const,
+    buckets: SIZE_BUCKETS,
+    registers: [this.registry],
+  });
+
+  readonly validationFailures = new Counter({
+    name: 'http_validation_failures_total',
+    help: 'Requests refused for bad input (400 or 422), by route template.',
+    labelNames: ['route'] as const,
+    registers: [this.registry],
+  });
+
+  readonly predictions = new Counter({
+    name: 'sensor_predictions_total',
+    help: 'Predictions answered, by outcome.',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+
+  readonly modelChanges = new Counter({
+    name: 'sensor_model_changes_total',
+    help: 'Models written, by change (fit, adjust).',
+    labelNames: ['change'] as const,
+    registers: [this.registry],
+  });
+
+  readonly storageDuration = new Histogram({
+    name: 'weights_storage_operation_seconds',
+    help: 'Time spent in the weights repository (SQLite), by operation and result.',
+    labelNames: ['operation', 'result'] as const,
+    buckets: QUERY_BUCKETS,
+    registers: [this.registry],
+  });
+
+  /** Adds Node's own metrics (event-loop lag, heap, GC, CPU, file descriptors): for a server, not a batch job. */
+  collectProcessMetrics(): void {
+    collectDefaultMetrics({ register: this.registry });
+  }
+}

@@ -1,0 +1,55 @@
+import type { FittedModel, WeightsRepository } from '../../application/ports/weights.repository';
+import type { MetricName } from '../../domain/metric-name';
+import type { Sensor } from '../../domain/sensor';
+import type { SensorWeights } from '../../domain/sensor-weights';
+import type { Weights } from '../../domain/weights';
+import type { WeightsRevision } from '../../domain/weights-revision';
+import type { ServiceMetrics } from './service-metrics';
+
+/** The repository port, timed: every call lands in weights_storage_operation_seconds. */
+export class TimedWeightsRepository implements WeightsRepository {
+  constructor(
+    private readonly inner: WeightsRepository,
+    private readonly metrics: ServiceMetrics,
+  ) {}
+
+  replace(sensor: Sensor, metric: MetricName, weights: Weights): Promise<SensorWeights> {
+    return this.timed('replace', () => this.inner.replace(sensor, metric, weights));
+  }
+
+  replaceAll(models: readonly FittedModel[]): Promise<void> {
+    return this.timed('replace_all', () => this.inner.replaceAll(models));
+  }
+
+  find(sensor: Sensor, metric: MetricName): Promise<SensorWeights | undefined> {
+    return this.timed('find', () => this.inner.find(sensor, metric));
+  }
+
+  list(sensor?: Sensor): Promise<SensorWeights[]> {
+    return this.timed('list', () => this.inner.list(sensor));
+  }
+
+  scaleMean(sensor: Sensor, metric: MetricName, factor: number): Promise<SensorWeights | undefined> {
+    return this.timed('scale_mean', () => this.inner.scaleMean(sensor, metric, factor));
+  }
+
+  history(sensor: Sensor, metric: MetricName, limit: number): Promise<WeightsRevision[]> {
+    return this.timed('history', () => this.inner.history(sensor, metric, limit));
+  }
+
+  ping(): Promise<void> {
+    return this.timed('ping', () => this.inner.ping());
+  }
+
+  private async timed<T>(operation: string, call: () => Promise<T>): Promise<T> {
+    const startedAt = process.hrtime.bigint();
+    let result = 'error';
+    try {
+      const value = await call();
+      result = 'ok';
+      return value;
+    } finally {
+      this.metrics.storageDuration.observe({ operation, result }, Number(process.hrtime.bigint() - startedAt) / 1e9);
+    }
+  }
+}

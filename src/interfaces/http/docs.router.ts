@@ -1,0 +1,30 @@
+import express, { Router } from 'express';
+import { absolutePath } from 'swagger-ui-dist';
+import { methodNotAllowed } from './http-guards.middleware';
+import { buildOpenApiDocument } from './openapi-document';
+
+// Swagger UI from the swagger-ui-dist package, served from node_modules: no CDN, works offline.
+const DOCS_PAGE = `<!doctype html>
+<html lang="en">
+<head>
+  <meta charset="utf-8">
+  <title>sensor-alerts API</title>
+  <link rel="stylesheet" href="/docs/assets/swagger-ui.css">
+</head>
+<body>
+  <div id="ui"></div>
+  <script src="/docs/assets/swagger-ui-bundle.js"></script>
+  <script>window.ui = SwaggerUIBundle({ url: '/openapi.json', dom_id: '#ui' });</script>
+</body>
+</html>
+`;
+
+/** GET /openapi.json and GET /docs (with its static assets under /docs/assets). */
+export function docsRouter(): Router {
+  const document = buildOpenApiDocument();
+  const router = Router();
+  router.route('/openapi.json').get((_req, res) => void res.json(document)).all(methodNotAllowed('GET'));
+  router.route('/docs').get((_req, res) => void res.type('html').send(DOCS_PAGE)).all(methodNotAllowed('GET'));
+  router.use('/docs/assets', express.static(absolutePath(), { index: false, immutable: true, maxAge: '1d' }));
+  return router;
+}

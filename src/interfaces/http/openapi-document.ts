@@ -1,0 +1,160 @@
+import { z } from 'zod';
+import { IDENTIFIER_PATTERN } from '../../domain/identifier-rule';
+import { adjustBodySchema, alertsQuerySchema, fitBodySchema, historyQuerySchema, metricQuerySchema, predictBodySchema } from './request-schemas';
+import { alertTableSchema, problemSchema, revisionResponseSchema, sensorAlertsSchema, statusSchema, weightsResponseSchema } from './response-schemas';
+
+type JsonSchema = Record<string, unknown>;
+
+const ref = (schema: z.ZodType): JsonSchema => ({ $ref: `#/components/schemas/${(schema.meta() as { id: string }).id}` });
+
+const json = (schema: JsonSchema, description: string) => ({ description, content: { 'application/json': { schema } } });
+
+function problem(description: string, example: { type: string; title: string; status: number; detail: string }) {
+  return {
+    description,
+    content: { 'application/problem+json': { schema: ref(problemSchema), example: { ...example, request_id: '6f1c2b0e-2a47-4a0e-9d33-0f6c1f0a9e11' } } },
+  };
+}
+
+const PROBLEMS = {
+  400: problem('Malformed JSON, or an invalid sensor id, metric name or query parameter', {
+    type: 'urn:sensor-alerts:problem:invalid-sensor-id',
+    title: 'Invalid sensor id',
+    status: 400,
+    detail: 'Invalid sensor id ".x": use 1-64 characters from A-Z a-z 0-9 . _ -, starting with a letter or digit.',
+  }),
+  404: problem('The sensor has no model for this metric', {
+    type: 'urn:sensor-alerts:problem:sensor-not-found',
+    title: 'Sensor not found',
+    status: 404,
+    detail: 'Sensor "SEN0002" has no fitted model for metric "value".',
+  }),
+  405: problem('Known route, other method (see Allow)', { type: 'about:blank', title: 'Method Not Allowed', status: 405, detail: 'GET is not supported on this route; use POST.' }),
+  413: problem('Body over BODY_LIMIT', { type: 'about:blank', title: 'Content Too Large', status: 413, detail: 'The request body (20000000 bytes) is larger than the 16777216-byte limit (BODY_LIMIT).' }),
+  415: problem('A body that is not JSON', { type: 'about:blank', title: 'Unsupported Media Type', status: 415, detail: 'Send the body as application/json (received text/plain).' }),
+  422: problem('JSON that breaks the schema, fewer than two non-null readings, or statistics that overflow', {
+    type: 'urn:sensor-alerts:problem:validation-error',
+    title: 'Request body is invalid',
+    status: 422,
+    detail: '#/value: Invalid input: expected number, received string',
+  }),
+  500: problem('A fault of ours, logged with its cause', { type: 'about:blank', title: 'Internal Server Error', status: 500, detail: 'The server failed to handle this request; the failure has been logged.' }),
+  503: problem('The database does not answer, or the server is starting or stopping', { type: 'about:blank', title: 'Service Unavailable', status: 503, detail: 'The weights database does not answer.' }),
+};
+
+const sensorId = { name: 'sensor_id', in: 'path', required: true, schema: { type: 'string', pattern: IDENTIFIER_PATTERN }, example: 'SEN0001' };
+
+function queryParameters(schema: z.ZodObject, required: readonly string[] = []) {
+  const { properties = {} } = z.toJSONSchema(schema, { io: 'input' }) as { properties?: Record<string, JsonSchema> };
+  return Object.entries(properties).map(([name, property]) => ({
+    name,
+    in: 'query',
+    required: required.includes(name),
+    description: property.description,
+    schema: { ...property, description: undefined },
+  }));
+}
+
+function body(schema: z.ZodType, required = true) {
+  return { required, content: { 'application/json': { schema: ref(schema), example: (schema.meta() as { example?: unknown }).example } } };
+}
+
+const sensorParameters = [sensorId, ...queryParameters(metricQuerySchema)];
+
+/** The OpenAPI 3.1 document, generated from the zod schemas that validate requests and shape answers. */
+export function buildOpenApiDocument(): JsonSchema {
+  // Every schema given an id with .meta({ id }) becomes a component; nested ones become $refs.
+  const { schemas } = z.toJSONSchema(z.globalRegistry, { io: 'output', uri: (id) => `#/components/schemas/${id}` });
+  const components = Object.fromEntries(Object.entries(schemas).map(([id, { $schema: _dialect, $id: _uri, ...schema }]) => [id, schema]));
+
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'sensor-alerts',
+      version: '1.0.0',
+      description:
+        'Learns, per vibration sensor and metric, the mean and sample standard deviation of its readings, and says whether a reading is an alert: value >= mean + 2 * std. Errors are RFC 9457 application/problem+json; every answer carries X-Request-Id.',
+    },
+    paths: {
+      '/{sensor_id}/fit': {
+        post: {
+          operationId: 'fit',
+          summary: 'Learn mean and sample std from readings (replaces the model)',
+          parameters: sensorParameters,
+          requestBody: body(fitBodySchema),
+          responses: { 200: json(ref(weightsResponseSchema), 'The new weights'), 400: PROBLEMS[400], 405: PROBLEMS[405], 413: PROBLEMS[413], 415: PROBLEMS[415], 422: PROBLEMS[422], 500: PROBLEMS[500] },
+        },
+      },
+      '/{sensor_id}/weights': {
+        get: {
+          operationId: 'getWeights',
+          summary: 'The stored weights',
+          parameters: sensorParameters,
+          responses: { 200: json(ref(weightsResponseSchema), 'The weights'), 400: PROBLEMS[400], 404: PROBLEMS[404], 405: PROBLEMS[405], 500: PROBLEMS[500] },
+        },
+      },
+      '/{sensor_id}/weights/history': {
+        get: {
+          operationId: 'getWeightsHistory',
+          summary: 'Every fit and adjust of the model, newest first',
+          parameters: [sensorId, ...queryParameters(historyQuerySchema)],
+          responses: { 200: json({ type: 'array', items: ref(revisionResponseSchema) }, 'Revisions, newest first'), 400: PROBLEMS[400], 404: PROBLEMS[404], 405: PROBLEMS[405], 500: PROBLEMS[500] },
+        },
+      },
+      '/{sensor_id}/predict': {
+        post: {
+          operationId: 'predict',
+          summary: 'Is this reading an alert? (value >= mean + 2 * std)',
+          parameters: sensorParameters,
+          requestBody: body(predictBodySchema),
+          responses: { 200: { description: 'The bare JSON boolean', content: { 'application/json': { schema: { type: 'boolean' }, example: false } } }, 400: PROBLEMS[400], 404: PROBLEMS[404], 405: PROBLEMS[405], 415: PROBLEMS[415], 422: PROBLEMS[422], 500: PROBLEMS[500] },
+        },
+      },
+      '/{sensor_id}/adjust': {
+        post: {
+          operationId: 'adjust',
+          summary: 'Raise the stored mean by 10% (atomically)',
+          parameters: sensorParameters,
+          requestBody: body(adjustBodySchema, false),
+          responses: { 200: json(ref(weightsResponseSchema), 'The adjusted weights'), 400: PROBLEMS[400], 404: PROBLEMS[404], 405: PROBLEMS[405], 415: PROBLEMS[415], 422: PROBLEMS[422], 500: PROBLEMS[500] },
+        },
+      },
+      '/{sensor_id}/alerts': {
+        get: {
+          operationId: 'getSensorAlerts',
+          summary: "Is the value an alert for each of the sensor's metrics?",
+          parameters: [sensorId, ...queryParameters(alertsQuerySchema, ['value'])],
+          responses: { 200: json(ref(sensorAlertsSchema), 'metric -> in alert?'), 400: PROBLEMS[400], 404: PROBLEMS[404], 405: PROBLEMS[405], 500: PROBLEMS[500] },
+        },
+      },
+      '/alerts': {
+        get: {
+          operationId: 'getAlerts',
+          summary: "The draft's in_alert table: every stored sensor and metric",
+          parameters: queryParameters(alertsQuerySchema, ['value']),
+          responses: { 200: json(ref(alertTableSchema), 'sensor -> metric -> in alert?'), 400: PROBLEMS[400], 405: PROBLEMS[405], 500: PROBLEMS[500] },
+        },
+      },
+      '/health': {
+        get: { operationId: 'health', summary: 'Liveness: the process runs and the database answers', responses: { 200: json(ref(statusSchema), 'Healthy'), 405: PROBLEMS[405], 503: PROBLEMS[503] } },
+      },
+      '/ready': {
+        get: { operationId: 'ready', summary: 'Readiness: healthy and neither starting nor shutting down', responses: { 200: json(ref(statusSchema), 'Ready for traffic'), 405: PROBLEMS[405], 503: PROBLEMS[503] } },
+      },
+      '/metrics': {
+        get: {
+          operationId: 'metrics',
+          summary: 'Prometheus metrics (text exposition format)',
+          responses: { 200: { description: 'Prometheus text format', content: { 'text/plain': { schema: { type: 'string' } } } }, 405: PROBLEMS[405] },
+        },
+      },
+      '/openapi.json': {
+        get: { operationId: 'openApi', summary: 'This document', responses: { 200: json({ type: 'object' }, 'OpenAPI 3.1'), 405: PROBLEMS[405] } },
+      },
+      '/docs': {
+        get: { operationId: 'docs', summary: 'Interactive documentation of this document (works offline)', responses: { 200: { description: 'An HTML page', content: { 'text/html': { schema: { type: 'string' } } } }, 405: PROBLEMS[405] } },
+      },
+    },
+    components: { schemas: components },
+  };
+}
