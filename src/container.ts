@@ -8,6 +8,7 @@ import { GetWeightsUseCase } from './application/get-weights.use-case';
 import { LOGGER } from './application/ports/logger';
 import { WEIGHTS_REPOSITORY } from './application/ports/weights.repository';
 import { PredictAlertUseCase } from './application/predict-alert.use-case';
+import { PredictBatchUseCase } from './application/predict-batch.use-case';
 import { APP_CONFIG, type AppConfig } from './config';
 import { AlertPolicy } from './domain/alert-policy';
 import { PinoLogger } from './infrastructure/logging/pino-logger';
@@ -43,6 +44,7 @@ export function createContainer(config: AppConfig, parent: DependencyContainer =
     FitSensorUseCase,
     GetWeightsUseCase,
     PredictAlertUseCase,
+    PredictBatchUseCase,
     AdjustWeightsUseCase,
     GetWeightsHistoryUseCase,
     CheckHealthUseCase,

@@ -5,6 +5,7 @@ import { APP_CONFIG, type AppConfig } from '../../config';
 import { PinoLogger } from '../../infrastructure/logging/pino-logger';
 import { ServiceMetrics } from '../../infrastructure/metrics/service-metrics';
 import { AlertsController } from './alerts.controller';
+import { BatchPredictController } from './batch-predict.controller';
 import { docsRouter } from './docs.router';
 import { errorHandler } from './error-handler.middleware';
 import { HealthController } from './health.controller';
@@ -20,6 +21,7 @@ export function createApp(container: DependencyContainer): Express {
   const sensors = container.resolve(SensorsController);
   const health = container.resolve(HealthController);
   const alerts = container.resolve(AlertsController);
+  const batch = container.resolve(BatchPredictController);
   metrics.collectProcessMetrics();
 
   const app = express();
@@ -34,6 +36,7 @@ export function createApp(container: DependencyContainer): Express {
   app.route('/metrics').get(health.prometheus).all(methodNotAllowed('GET'));
   app.use(docsRouter());
   app.route('/alerts').get(alerts.all).all(methodNotAllowed('GET'));
+  app.route('/predict').post(batch.predict).all(methodNotAllowed('POST'));
   app.route('/:sensor_id/fit').post(sensors.fit).all(methodNotAllowed('POST'));
   app.route('/:sensor_id/weights').get(sensors.weights).all(methodNotAllowed('GET'));
   app.route('/:sensor_id/weights/history').get(sensors.history).all(methodNotAllowed('GET'));

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { IDENTIFIER_PATTERN } from '../../domain/identifier-rule';
-import { adjustBodySchema, alertsQuerySchema, fitBodySchema, historyQuerySchema, metricQuerySchema, predictBodySchema } from './request-schemas';
-import { alertTableSchema, problemSchema, revisionResponseSchema, sensorAlertsSchema, statusSchema, weightsResponseSchema } from './response-schemas';
+import { adjustBodySchema, alertsQuerySchema, batchPredictBodySchema, fitBodySchema, historyQuerySchema, metricQuerySchema, predictBodySchema } from './request-schemas';
+import { alertTableSchema, batchPredictResponseSchema, problemSchema, revisionResponseSchema, sensorAlertsSchema, statusSchema, weightsResponseSchema } from './response-schemas';
 
 type JsonSchema = Record<string, unknown>;
 
@@ -125,6 +125,15 @@ export function buildOpenApiDocument(): JsonSchema {
           summary: "Is the value an alert for each of the sensor's metrics?",
           parameters: [sensorId, ...queryParameters(alertsQuerySchema, ['value'])],
           responses: { 200: json(ref(sensorAlertsSchema), 'metric -> in alert?'), 400: PROBLEMS[400], 404: PROBLEMS[404], 405: PROBLEMS[405], 500: PROBLEMS[500] },
+        },
+      },
+      '/predict': {
+        post: {
+          operationId: 'predictBatch',
+          summary: 'Many predictions in one request, for many sensors and metrics',
+          description: 'Each distinct (sensor, metric) is read once. An item whose sensor has no model for its metric gets null and is listed in `missing`.',
+          requestBody: body(batchPredictBodySchema),
+          responses: { 200: json(ref(batchPredictResponseSchema), 'Predictions in request order'), 405: PROBLEMS[405], 413: PROBLEMS[413], 415: PROBLEMS[415], 422: PROBLEMS[422], 500: PROBLEMS[500] },
         },
       },
       '/alerts': {

@@ -14,6 +14,27 @@ export const predictBodySchema = z
   })
   .meta({ id: 'PredictRequest', example: { value: 10 } });
 
+export const BATCH_LIMIT = 100_000;
+
+export const batchPredictBodySchema = z
+  .strictObject({
+    items: z
+      .array(
+        z.strictObject({
+          sensor_id: z.string(),
+          value: z.number(),
+          metric: z.string().optional().describe('Default `value`'),
+        }),
+      )
+      .min(1)
+      .max(BATCH_LIMIT)
+      .describe(`Up to ${BATCH_LIMIT} readings to evaluate`),
+  })
+  .meta({
+    id: 'BatchPredictRequest',
+    example: { items: [{ sensor_id: 'SEN0001', value: 10 }, { sensor_id: 'IAJ9206', metric: 'params.accelRMS.y', value: 0.09 }, { sensor_id: 'SEN0002', value: 1 }] },
+  });
+
 /** `adjust` takes no input: no body, or an empty object. */
 export const adjustBodySchema = z.strictObject({}).meta({ id: 'AdjustRequest', example: {} });
 

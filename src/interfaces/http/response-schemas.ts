@@ -33,6 +33,13 @@ export const alertTableSchema = z
   .record(z.string(), sensorAlertsSchema)
   .meta({ id: 'AlertTable', description: "sensor -> metric -> in alert? (the draft's in_alert)" });
 
+export const batchPredictResponseSchema = z
+  .object({
+    predictions: z.array(z.boolean().nullable()).describe('In request order; null where the sensor has no model for that metric'),
+    missing: z.array(z.object({ sensor_id: z.string(), metric: z.string() })).describe('Each (sensor, metric) without a model, once'),
+  })
+  .meta({ id: 'BatchPredictResponse', example: { predictions: [false, false, null], missing: [{ sensor_id: 'SEN0002', metric: 'value' }] } });
+
 export const statusSchema = z.object({ status: z.enum(['ok', 'ready']) }).meta({ id: 'Status' });
 
 export const problemSchema = z
@@ -48,3 +55,4 @@ export const problemSchema = z
 
 export type WeightsResponse = z.infer<typeof weightsResponseSchema>;
 export type RevisionResponse = z.infer<typeof revisionResponseSchema>;
+export type BatchPredictResponse = z.infer<typeof batchPredictResponseSchema>;
