@@ -16,6 +16,9 @@ export interface AppConfig {
   readonly logFormat: LogFormat;
   /** On SIGTERM, how long /ready answers 503 before the server stops accepting connections. */
   readonly shutdownDelayMs: number;
+  /** When set, writes (and reads too, with apiTokenForReads) need `Authorization: Bearer <token>`. */
+  readonly apiToken: string | undefined;
+  readonly apiTokenForReads: boolean;
 }
 
 export class ConfigError extends Error {
@@ -32,11 +35,12 @@ const SIZE = /^\d+(\.\d+)?\s*(b|kb|mb|gb)?$/i;
  */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   const problems: string[] = [];
-  const read = <T>(name: string, fallback: T, parse: (raw: string) => T | undefined, expected: string): T => {
+  const read = <T>(name: string, fallback: T, parse: (raw: string) => T | undefined, expected: string, secret = false): T => {
     const raw = env[name];
     if (raw === undefined || raw === '') return fallback;
     const value = parse(raw);
-    if (value === undefined) problems.push(`${name}=${JSON.stringify(raw)}: expected ${expected}`);
+    const shown = secret ? ` (hidden, ${raw.length} characters)` : `=${JSON.stringify(raw)}`;
+    if (value === undefined) problems.push(`${name}${shown}: expected ${expected}`);
     return value ?? fallback;
   };
 
@@ -48,7 +52,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     logLevel: read('LOG_LEVEL', 'info', (raw) => LOG_LEVELS.find((level) => level === raw), `one of ${LOG_LEVELS.join(', ')}`),
     logFormat: read('LOG_FORMAT', 'json', (raw) => LOG_FORMATS.find((format) => format === raw), `one of ${LOG_FORMATS.join(', ')}`),
     shutdownDelayMs: read('SHUTDOWN_DELAY_MS', 0, (raw) => (/^\d{1,6}$/.test(raw) ? Number(raw) : undefined), 'milliseconds, 0 to 999999'),
+    apiToken: read<string | undefined>('API_TOKEN', undefined, (raw) => (/^[\x21-\x7e]{16,}$/.test(raw) ? raw : undefined), 'at least 16 printable characters, no spaces', true),
+    apiTokenForReads: read('API_TOKEN_READS', false, (raw) => ({ true: true, false: false })[raw], 'true or false'),
   };
+  if (config.apiTokenForReads && !config.apiToken) problems.push('API_TOKEN_READS=true needs API_TOKEN');
   if (problems.length > 0) throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
   return config;
 }

@@ -10,6 +10,8 @@ describe('loadConfig', () => {
       logLevel: 'info',
       logFormat: 'json',
       shutdownDelayMs: 0,
+      apiToken: undefined,
+      apiTokenForReads: false,
     });
   });
 
@@ -18,7 +20,17 @@ describe('loadConfig', () => {
   });
 
   it('reads every variable', () => {
-    const env = { PORT: '8080', HOST: '127.0.0.1', DB_PATH: '/data/w.db', BODY_LIMIT: '512kb', LOG_LEVEL: 'debug', LOG_FORMAT: 'pretty', SHUTDOWN_DELAY_MS: '5000' };
+    const env = {
+      PORT: '8080',
+      HOST: '127.0.0.1',
+      DB_PATH: '/data/w.db',
+      BODY_LIMIT: '512kb',
+      LOG_LEVEL: 'debug',
+      LOG_FORMAT: 'pretty',
+      SHUTDOWN_DELAY_MS: '5000',
+      API_TOKEN: 'a-long-enough-secret',
+      API_TOKEN_READS: 'true',
+    };
     expect(loadConfig(env)).toEqual({
       port: 8080,
       host: '127.0.0.1',
@@ -27,7 +39,13 @@ describe('loadConfig', () => {
       logLevel: 'debug',
       logFormat: 'pretty',
       shutdownDelayMs: 5000,
+      apiToken: 'a-long-enough-secret',
+      apiTokenForReads: true,
     });
+  });
+
+  it('never shows the API token in a message', () => {
+    expect(() => loadConfig({ API_TOKEN: 'short secret' })).not.toThrow(/short secret/);
   });
 
   it.each([
@@ -38,6 +56,9 @@ describe('loadConfig', () => {
     [{ PORT: '0x50' }, 'PORT="0x50": expected an integer from 0 to 65535'],
     [{ LOG_FORMAT: 'xml' }, 'LOG_FORMAT="xml": expected one of json, pretty'],
     [{ SHUTDOWN_DELAY_MS: '-5' }, 'SHUTDOWN_DELAY_MS="-5": expected milliseconds, 0 to 999999'],
+    [{ API_TOKEN: 'short secret' }, 'API_TOKEN (hidden, 12 characters): expected at least 16 printable characters, no spaces'],
+    [{ API_TOKEN_READS: 'yes' }, 'API_TOKEN_READS="yes": expected true or false'],
+    [{ API_TOKEN_READS: 'true' }, 'API_TOKEN_READS=true needs API_TOKEN'],
   ])('fails fast on %j naming the variable and its value', (env, fragment) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(fragment);

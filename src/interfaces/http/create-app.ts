@@ -1,4 +1,4 @@
-import express, { type Express } from 'express';
+import express, { type Express, type RequestHandler } from 'express';
 import type { DependencyContainer } from 'tsyringe';
 import { LOGGER, type Logger } from '../../application/ports/logger';
 import { APP_CONFIG, type AppConfig } from '../../config';
@@ -6,6 +6,7 @@ import { PinoLogger } from '../../infrastructure/logging/pino-logger';
 import { ServiceMetrics } from '../../infrastructure/metrics/service-metrics';
 import { AlertsController } from './alerts.controller';
 import { BatchPredictController } from './batch-predict.controller';
+import { requireBearerToken } from './bearer-token.middleware';
 import { docsRouter } from './docs.router';
 import { errorHandler } from './error-handler.middleware';
 import { HealthController } from './health.controller';
@@ -23,6 +24,11 @@ export function createApp(container: DependencyContainer): Express {
   const alerts = container.resolve(AlertsController);
   const batch = container.resolve(BatchPredictController);
   metrics.collectProcessMetrics();
+  // With API_TOKEN, writes need it; with API_TOKEN_READS too, so do reads and predictions.
+  // Probes, metrics and the documentation stay open.
+  const open: RequestHandler = (_req, _res, next) => next();
+  const writes = config.apiToken ? requireBearerToken(config.apiToken) : open;
+  const reads = config.apiToken && config.apiTokenForReads ? writes : open;
 
   const app = express();
   app.disable('x-powered-by');
@@ -35,14 +41,14 @@ export function createApp(container: DependencyContainer): Express {
   app.route('/ready').get(health.ready).all(methodNotAllowed('GET'));
   app.route('/metrics').get(health.prometheus).all(methodNotAllowed('GET'));
   app.use(docsRouter());
-  app.route('/alerts').get(alerts.all).all(methodNotAllowed('GET'));
-  app.route('/predict').post(batch.predict).all(methodNotAllowed('POST'));
-  app.route('/:sensor_id/fit').post(sensors.fit).all(methodNotAllowed('POST'));
-  app.route('/:sensor_id/weights').get(sensors.weights).all(methodNotAllowed('GET'));
-  app.route('/:sensor_id/weights/history').get(sensors.history).all(methodNotAllowed('GET'));
-  app.route('/:sensor_id/predict').post(sensors.predict).all(methodNotAllowed('POST'));
-  app.route('/:sensor_id/adjust').post(sensors.adjust).all(methodNotAllowed('POST'));
-  app.route('/:sensor_id/alerts').get(alerts.ofSensor).all(methodNotAllowed('GET'));
+  app.route('/alerts').get(reads, alerts.all).all(methodNotAllowed('GET'));
+  app.route('/predict').post(reads, batch.predict).all(methodNotAllowed('POST'));
+  app.route('/:sensor_id/fit').post(writes, sensors.fit).all(methodNotAllowed('POST'));
+  app.route('/:sensor_id/weights').get(reads, sensors.weights).all(methodNotAllowed('GET'));
+  app.route('/:sensor_id/weights/history').get(reads, sensors.history).all(methodNotAllowed('GET'));
+  app.route('/:sensor_id/predict').post(reads, sensors.predict).all(methodNotAllowed('POST'));
+  app.route('/:sensor_id/adjust').post(writes, sensors.adjust).all(methodNotAllowed('POST'));
+  app.route('/:sensor_id/alerts').get(reads, alerts.ofSensor).all(methodNotAllowed('GET'));
 
   app.use(routeNotFound);
   app.use(errorHandler(logger, metrics));

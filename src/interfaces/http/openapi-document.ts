@@ -23,6 +23,7 @@ const PROBLEMS = {
     status: 400,
     detail: 'Invalid sensor id ".x": use 1-64 characters from A-Z a-z 0-9 . _ -, starting with a letter or digit.',
   }),
+  401: problem('API_TOKEN is set and the request has no valid bearer token', { type: 'about:blank', title: 'Unauthorized', status: 401, detail: 'Send Authorization: Bearer <API_TOKEN>.' }),
   404: problem('The sensor has no model for this metric', {
     type: 'urn:sensor-alerts:problem:sensor-not-found',
     title: 'Sensor not found',
@@ -79,10 +80,11 @@ export function buildOpenApiDocument(): JsonSchema {
       '/{sensor_id}/fit': {
         post: {
           operationId: 'fit',
+          security: [{ bearer: [] }, {}],
           summary: 'Learn mean and sample std from readings (replaces the model)',
           parameters: sensorParameters,
           requestBody: body(fitBodySchema),
-          responses: { 200: json(ref(weightsResponseSchema), 'The new weights'), 400: PROBLEMS[400], 405: PROBLEMS[405], 413: PROBLEMS[413], 415: PROBLEMS[415], 422: PROBLEMS[422], 500: PROBLEMS[500] },
+          responses: { 200: json(ref(weightsResponseSchema), 'The new weights'), 400: PROBLEMS[400], 401: PROBLEMS[401], 405: PROBLEMS[405], 413: PROBLEMS[413], 415: PROBLEMS[415], 422: PROBLEMS[422], 500: PROBLEMS[500] },
         },
       },
       '/{sensor_id}/weights': {
@@ -113,10 +115,11 @@ export function buildOpenApiDocument(): JsonSchema {
       '/{sensor_id}/adjust': {
         post: {
           operationId: 'adjust',
+          security: [{ bearer: [] }, {}],
           summary: 'Raise the stored mean by 10% (atomically)',
           parameters: sensorParameters,
           requestBody: body(adjustBodySchema, false),
-          responses: { 200: json(ref(weightsResponseSchema), 'The adjusted weights'), 400: PROBLEMS[400], 404: PROBLEMS[404], 405: PROBLEMS[405], 415: PROBLEMS[415], 422: PROBLEMS[422], 500: PROBLEMS[500] },
+          responses: { 200: json(ref(weightsResponseSchema), 'The adjusted weights'), 400: PROBLEMS[400], 401: PROBLEMS[401], 404: PROBLEMS[404], 405: PROBLEMS[405], 415: PROBLEMS[415], 422: PROBLEMS[422], 500: PROBLEMS[500] },
         },
       },
       '/{sensor_id}/alerts': {
@@ -164,6 +167,11 @@ export function buildOpenApiDocument(): JsonSchema {
         get: { operationId: 'docs', summary: 'Interactive documentation of this document (works offline)', responses: { 200: { description: 'An HTML page', content: { 'text/html': { schema: { type: 'string' } } } }, 405: PROBLEMS[405] } },
       },
     },
-    components: { schemas: components },
+    components: {
+      schemas: components,
+      securitySchemes: {
+        bearer: { type: 'http', scheme: 'bearer', description: 'Only when the server sets API_TOKEN: then writes need it, and reads too with API_TOKEN_READS=true.' },
+      },
+    },
   };
 }

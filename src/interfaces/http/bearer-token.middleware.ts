@@ -1,0 +1,30 @@
+import type { RequestHandler } from 'express';
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { HttpProblem } from './http-problem';
+
+const digest = (text: string) => createHash('sha256').update(text).digest();
+
+/**
+ * Requires `Authorization: Bearer <token>`. Compares SHA-256 digests in constant time, so
+ * neither the token's content nor its length leaks through timing.
+ */
+export function requireBearerToken(token: string): RequestHandler {
+  const expected = digest(token);
+  return (req, res, next) => {
+    const header = req.headers.authorization ?? '';
+    const presented = /^Bearer (\S+)$/i.exec(header)?.[1];
+    if (presented !== undefined && timingSafeEqual(digest(presented), expected)) {
+      next();
+      return;
+    }
+    res.set('WWW-Authenticate', 'Bearer realm="sensor-alerts"');
+    next(
+      new HttpProblem({
+        type: 'about:blank',
+        title: 'Unauthorized',
+        status: 401,
+        detail: presented === undefined ? 'Send Authorization: Bearer <API_TOKEN>.' : 'The bearer token is not valid.',
+      }),
+    );
+  };
+}

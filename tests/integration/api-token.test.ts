@@ -1,0 +1,64 @@
+import request from 'supertest';
+import { withoutRequestId } from '../support/problem-body';
+import { createTestApp, type TestApp } from '../support/test-app';
+
+const TOKEN = 'correct-horse-battery-staple';
+
+describe('API_TOKEN', () => {
+  describe('for writes only (the default with a token)', () => {
+    let testApp: TestApp;
+    let api: ReturnType<typeof request>;
+    beforeAll(async () => {
+      testApp = createTestApp({ env: { API_TOKEN: TOKEN } });
+      api = request(testApp.app);
+      await api.post('/SEN0001/fit').set('Authorization', `Bearer ${TOKEN}`).send({ values: [10, 5, 6, 9] }).expect(200);
+    });
+    afterAll(() => testApp.close());
+
+    it.each([
+      ['no Authorization header', undefined, 'Send Authorization: Bearer <API_TOKEN>.'],
+      ['a wrong token', `Bearer ${TOKEN}x`, 'The bearer token is not valid.'],
+      ['a prefix of the token', `Bearer ${TOKEN.slice(0, -1)}`, 'The bearer token is not valid.'],
+      ['another scheme', `Basic ${TOKEN}`, 'Send Authorization: Bearer <API_TOKEN>.'],
+    ])('refuses a fit or an adjust with %s: 401, and nothing changes', async (_label, authorization, detail) => {
+      for (const call of [api.post('/SEN0001/fit').send({ values: [1, 2] }), api.post('/SEN0001/adjust')]) {
+        const response = await (authorization ? call.set('Authorization', authorization) : call).expect(401);
+        expect(response.headers['www-authenticate']).toBe('Bearer realm="sensor-alerts"');
+        expect(withoutRequestId(response.body)).toEqual({ type: 'about:blank', title: 'Unauthorized', status: 401, detail });
+      }
+      expect((await api.get('/SEN0001/weights').expect(200)).body).toMatchObject({ mean: 7.5, version: 1 });
+    });
+
+    it('accepts the token (any case of "Bearer"), and leaves reads and predictions open', async () => {
+      await api.post('/SEN0001/adjust').set('Authorization', `bearer ${TOKEN}`).expect(200);
+      await api.get('/SEN0001/weights').expect(200);
+      await api.post('/SEN0001/predict').send({ value: 1 }).expect(200);
+      await api.post('/predict').send({ items: [{ sensor_id: 'SEN0001', value: 1 }] }).expect(200);
+      await api.get('/alerts?value=1').expect(200);
+    });
+  });
+
+  describe('for reads too (API_TOKEN_READS=true)', () => {
+    let testApp: TestApp;
+    let api: ReturnType<typeof request>;
+    beforeAll(() => {
+      testApp = createTestApp({ env: { API_TOKEN: TOKEN, API_TOKEN_READS: 'true' } });
+      api = request(testApp.app);
+    });
+    afterAll(() => testApp.close());
+
+    it('refuses reads and predictions without the token', async () => {
+      await api.get('/SEN0001/weights').expect(401);
+      await api.get('/SEN0001/weights/history').expect(401);
+      await api.post('/SEN0001/predict').send({ value: 1 }).expect(401);
+      await api.post('/predict').send({ items: [{ sensor_id: 'SEN0001', value: 1 }] }).expect(401);
+      await api.get('/alerts?value=1').expect(401);
+      await api.get('/SEN0001/alerts?value=1').expect(401);
+      await api.get('/SEN0001/weights').set('Authorization', `Bearer ${TOKEN}`).expect(404);
+    });
+
+    it('keeps probes, metrics and documentation open', async () => {
+      for (const path of ['/health', '/ready', '/metrics', '/openapi.json', '/docs']) await api.get(path).expect(200);
+    });
+  });
+});
