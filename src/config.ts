@@ -9,6 +9,8 @@ export interface AppConfig {
   readonly port: number;
   readonly host: string;
   readonly dbPath: string;
+  /** How long a write waits for another writer's lock before answering 503. */
+  readonly dbBusyTimeoutMs: number;
   /** As body-parser reads it: bytes, or a size such as `16mb`. */
   readonly bodyLimit: string;
   readonly logLevel: LogLevel;
@@ -48,6 +50,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     port: read('PORT', 3000, (raw) => (/^\d{1,5}$/.test(raw) && Number(raw) <= 65535 ? Number(raw) : undefined), 'an integer from 0 to 65535'),
     host: read('HOST', '0.0.0.0', (raw) => raw, 'a host'),
     dbPath: read('DB_PATH', 'data/sensors.db', (raw) => raw, 'a path'),
+    dbBusyTimeoutMs: read('DB_BUSY_TIMEOUT_MS', 5000, (raw) => (/^\d{1,6}$/.test(raw) ? Number(raw) : undefined), 'milliseconds, 0 to 999999'),
     bodyLimit: read('BODY_LIMIT', '16mb', (raw) => (SIZE.test(raw) ? raw : undefined), 'a size such as 16mb, 512kb or 1048576'),
     logLevel: read('LOG_LEVEL', 'info', (raw) => LOG_LEVELS.find((level) => level === raw), `one of ${LOG_LEVELS.join(', ')}`),
     logFormat: read('LOG_FORMAT', 'json', (raw) => LOG_FORMATS.find((format) => format === raw), `one of ${LOG_FORMATS.join(', ')}`),

@@ -15,7 +15,7 @@ export interface WeightsStorage {
  * start often, and loading the server's logging, metrics and HTTP modules would cost
  * them a good part of a run on the case's file.
  */
-export function openWeightsStorage(config: Pick<AppConfig, 'dbPath'>): WeightsStorage {
-  const database = openSqliteDatabase(config.dbPath);
+export function openWeightsStorage(config: Pick<AppConfig, 'dbPath'> & Partial<Pick<AppConfig, 'dbBusyTimeoutMs'>>): WeightsStorage {
+  const database = openSqliteDatabase(config.dbPath, config.dbBusyTimeoutMs);
   return { database, repository: new SqliteWeightsRepository(database), close: () => database.close() };
 }

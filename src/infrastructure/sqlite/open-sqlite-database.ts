@@ -44,13 +44,13 @@ export const SCHEMA_VERSION = MIGRATIONS.length;
  * WAL lets readers proceed during a write; synchronous=FULL makes every acknowledged
  * commit survive a crash or power loss.
  */
-export function openSqliteDatabase(path: string): Database.Database {
+export function openSqliteDatabase(path: string, busyTimeoutMs = 5000): Database.Database {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
   const db = new Database(path);
   try {
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = FULL');
-    db.pragma('busy_timeout = 5000');
+    db.pragma(`busy_timeout = ${Math.trunc(busyTimeoutMs)}`);
     migrate(db);
     return db;
   } catch (error) {

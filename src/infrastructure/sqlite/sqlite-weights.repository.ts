@@ -1,5 +1,6 @@
 import type Database from 'better-sqlite3';
 import type { FittedModel, WeightsRepository } from '../../application/ports/weights.repository';
+import { StorageUnavailableError } from '../../application/storage-unavailable.error';
 import type { MetricName } from '../../domain/metric-name';
 import type { Sensor } from '../../domain/sensor';
 import type { SensorWeights } from '../../domain/sensor-weights';
@@ -86,11 +87,11 @@ export class SqliteWeightsRepository implements WeightsRepository {
 
   async replace(sensor: Sensor, metric: MetricName, weights: Weights): Promise<SensorWeights> {
     // IMMEDIATE takes the write lock up front: no lock upgrade to deadlock on across processes.
-    return toSensorWeights(this.replaceTransaction.immediate(sensor.id, metric.name, weights));
+    return toSensorWeights(writing(() => this.replaceTransaction.immediate(sensor.id, metric.name, weights)));
   }
 
   async replaceAll(models: readonly FittedModel[]): Promise<void> {
-    this.replaceAllTransaction.immediate(models);
+    writing(() => this.replaceAllTransaction.immediate(models));
   }
 
   async find(sensor: Sensor, metric: MetricName): Promise<SensorWeights | undefined> {
@@ -105,13 +106,11 @@ export class SqliteWeightsRepository implements WeightsRepository {
 
   async scaleMean(sensor: Sensor, metric: MetricName, factor: number): Promise<SensorWeights | undefined> {
     try {
-      const row = this.scaleMeanTransaction.immediate(sensor.id, metric.name, factor);
+      const row = writing(() => this.scaleMeanTransaction.immediate(sensor.id, metric.name, factor));
       return row && toSensorWeights(row);
     } catch (error) {
-      // The table's CHECK refuses a mean that overflowed to +-Infinity. Matched by code, not
-      // by class: the addon builds its errors with the SqliteError of the first copy of
-      // better-sqlite3 loaded, which need not be ours (test runners load modules per file).
-      if ((error as { code?: unknown }).code === 'SQLITE_CONSTRAINT_CHECK') throw new UnrepresentableWeightsError();
+      // The table's CHECK refuses a mean that overflowed to +-Infinity.
+      if (sqliteCode(error) === 'SQLITE_CONSTRAINT_CHECK') throw new UnrepresentableWeightsError();
       throw error;
     }
   }
@@ -132,6 +131,29 @@ export class SqliteWeightsRepository implements WeightsRepository {
   private appendRevision(row: WeightsRow, change: WeightsChange): void {
     this.insertRevision.run(row.sensor_id, row.metric, row.version, change, row.mean, row.std, row.n, row.updated_at);
   }
+}
+
+// Conditions of the file, not of the request: worth a 503 and a retry, not a 500.
+const UNAVAILABLE = /^SQLITE_(BUSY|LOCKED|READONLY|FULL|IOERR|CANTOPEN)/;
+
+/** Runs a write; a database that cannot take it becomes a StorageUnavailableError. */
+function writing<T>(write: () => T): T {
+  try {
+    return write();
+  } catch (error) {
+    const code = sqliteCode(error);
+    if (code && UNAVAILABLE.test(code)) throw new StorageUnavailableError(`${(error as Error).message} (${code})`, { cause: error });
+    throw error;
+  }
+}
+
+/**
+ * Matched by code, not by class: the addon builds its errors with the SqliteError of the
+ * first copy of better-sqlite3 loaded, which need not be ours (test runners load per file).
+ */
+function sqliteCode(error: unknown): string | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? code : undefined;
 }
 
 function now(): string {

@@ -1,5 +1,6 @@
 import type { ErrorRequestHandler } from 'express';
 import type { Logger } from '../../application/ports/logger';
+import { StorageUnavailableError } from '../../application/storage-unavailable.error';
 import type { ServiceMetrics } from '../../infrastructure/metrics/service-metrics';
 import type { DomainError } from '../../domain/domain-error';
 import { InsufficientReadingsError } from '../../domain/insufficient-readings.error';
@@ -43,6 +44,8 @@ export function errorHandler(logger: Logger, metrics: ServiceMetrics): ErrorRequ
     if (problem.status >= 500) {
       logger.error('request failed', { requestId: req.id, method: req.method, url: req.originalUrl, error: describe(error) });
     }
+    // A client may retry a 503 soon; say so.
+    if (problem.status === 503) res.set('Retry-After', '1');
     if (problem.status === 400 || problem.status === 422) metrics.validationFailures.inc({ route: routeOf(req) });
     if (res.headersSent) {
       // Too late for a status line: cut the connection so the client sees a failure, not a truncated success.
@@ -66,6 +69,9 @@ function toProblem(error: unknown): ProblemDetails {
         ...(known.field && { errors: [{ ...known.field, detail: message }] }),
       };
     }
+  }
+  if (error instanceof StorageUnavailableError) {
+    return { type: problemType('storage-unavailable'), title: 'Storage unavailable', status: 503, detail: error.message };
   }
   return clientErrorFromMiddleware(error) ?? INTERNAL_ERROR;
 }

@@ -40,7 +40,7 @@ const PROBLEMS = {
     detail: '#/value: Invalid input: expected number, received string',
   }),
   500: problem('A fault of ours, logged with its cause', { type: 'about:blank', title: 'Internal Server Error', status: 500, detail: 'The server failed to handle this request; the failure has been logged.' }),
-  503: problem('The database does not answer, or the server is starting or stopping', { type: 'about:blank', title: 'Service Unavailable', status: 503, detail: 'The weights database does not answer.' }),
+  503: problem('The database cannot take the request now (locked, read-only, full), or does not answer; or the server is starting or stopping', { type: 'about:blank', title: 'Service Unavailable', status: 503, detail: 'The weights database does not answer.' }),
 };
 
 const sensorId = { name: 'sensor_id', in: 'path', required: true, schema: { type: 'string', pattern: IDENTIFIER_PATTERN }, example: 'SEN0001' };
@@ -84,7 +84,7 @@ export function buildOpenApiDocument(): JsonSchema {
           summary: 'Learn mean and sample std from readings (replaces the model)',
           parameters: sensorParameters,
           requestBody: body(fitBodySchema),
-          responses: { 200: json(ref(weightsResponseSchema), 'The new weights'), 400: PROBLEMS[400], 401: PROBLEMS[401], 405: PROBLEMS[405], 413: PROBLEMS[413], 415: PROBLEMS[415], 422: PROBLEMS[422], 500: PROBLEMS[500] },
+          responses: { 200: json(ref(weightsResponseSchema), 'The new weights'), 400: PROBLEMS[400], 401: PROBLEMS[401], 405: PROBLEMS[405], 413: PROBLEMS[413], 415: PROBLEMS[415], 422: PROBLEMS[422], 500: PROBLEMS[500], 503: PROBLEMS[503] },
         },
       },
       '/{sensor_id}/weights': {
@@ -119,7 +119,7 @@ export function buildOpenApiDocument(): JsonSchema {
           summary: 'Raise the stored mean by 10% (atomically)',
           parameters: sensorParameters,
           requestBody: body(adjustBodySchema, false),
-          responses: { 200: json(ref(weightsResponseSchema), 'The adjusted weights'), 400: PROBLEMS[400], 401: PROBLEMS[401], 404: PROBLEMS[404], 405: PROBLEMS[405], 415: PROBLEMS[415], 422: PROBLEMS[422], 500: PROBLEMS[500] },
+          responses: { 200: json(ref(weightsResponseSchema), 'The adjusted weights'), 400: PROBLEMS[400], 401: PROBLEMS[401], 404: PROBLEMS[404], 405: PROBLEMS[405], 415: PROBLEMS[415], 422: PROBLEMS[422], 500: PROBLEMS[500], 503: PROBLEMS[503] },
         },
       },
       '/{sensor_id}/alerts': {
