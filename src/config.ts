@@ -11,6 +11,8 @@ export interface AppConfig {
   readonly dbPath: string;
   /** How long a write waits for another writer's lock before answering 503. */
   readonly dbBusyTimeoutMs: number;
+  /** A request (headers and body) must arrive within this, or gets 408: slow clients cannot hold sockets. */
+  readonly requestTimeoutMs: number;
   /** As body-parser reads it: bytes, or a size such as `16mb`. */
   readonly bodyLimit: string;
   readonly logLevel: LogLevel;
@@ -51,6 +53,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     host: read('HOST', '0.0.0.0', (raw) => raw, 'a host'),
     dbPath: read('DB_PATH', 'data/sensors.db', (raw) => raw, 'a path'),
     dbBusyTimeoutMs: read('DB_BUSY_TIMEOUT_MS', 5000, (raw) => (/^\d{1,6}$/.test(raw) ? Number(raw) : undefined), 'milliseconds, 0 to 999999'),
+    requestTimeoutMs: read('REQUEST_TIMEOUT_MS', 30_000, (raw) => (/^\d{3,6}$/.test(raw) && Number(raw) >= 100 ? Number(raw) : undefined), 'milliseconds, 100 to 999999'),
     bodyLimit: read('BODY_LIMIT', '16mb', (raw) => (SIZE.test(raw) ? raw : undefined), 'a size such as 16mb, 512kb or 1048576'),
     logLevel: read('LOG_LEVEL', 'info', (raw) => LOG_LEVELS.find((level) => level === raw), `one of ${LOG_LEVELS.join(', ')}`),
     logFormat: read('LOG_FORMAT', 'json', (raw) => LOG_FORMATS.find((format) => format === raw), `one of ${LOG_FORMATS.join(', ')}`),

@@ -20,7 +20,7 @@ async function main(): Promise<void> {
   }
   const logger = container.resolve<Logger>(LOGGER);
   const readiness = container.resolve(Readiness);
-  const server = await startHttpServer(createApp(container), config.port, config.host);
+  const server = await startHttpServer(createApp(container), config.port, config.host, config);
   readiness.markReady();
   logger.info('sensor-alerts listening', { url: server.url, dbPath: config.dbPath });
 

@@ -53,6 +53,30 @@ describe('the server process', () => {
     }
   });
 
+  it.each([
+    ['a body trickling in', (host: string) => `POST /SLOW/fit HTTP/1.1\r\nHost: ${host}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{`, '"'],
+    ['headers trickling in', (host: string) => `GET /health HTTP/1.1\r\nHost: ${host}\r\n`, 'X'],
+  ])('cuts off %s after REQUEST_TIMEOUT_MS with 408, while serving others', async (_label, start, drip) => {
+    const server = spawnServer({ PORT: '0', HOST: '127.0.0.1', DB_PATH: dbPath, REQUEST_TIMEOUT_MS: '1000' });
+    const url = new URL(await waitForListening(server));
+    const socket = connect(Number(url.port), url.hostname);
+    await new Promise((resolve) => socket.once('connect', resolve));
+    let answer = '';
+    socket.on('data', (chunk: Buffer) => (answer += chunk.toString()));
+    const closed = new Promise((resolve) => socket.once('close', resolve));
+    socket.write(start(url.host));
+    const dripping = setInterval(() => socket.writable && socket.write(drip), 150);
+    const startedAt = Date.now();
+
+    expect((await fetch(`${url.origin}/health`)).status).toBe(200); // not starved by the slow client
+    await closed;
+    clearInterval(dripping);
+    expect(Date.now() - startedAt).toBeLessThan(5000);
+    expect(answer).toMatch(/^HTTP\/1\.1 408 Request Timeout\r\n/);
+    server.child.kill('SIGTERM');
+    expect(await server.exited).toBe(0);
+  });
+
   it('exits 0 on SIGINT too', async () => {
     const server = spawnServer({ PORT: '0', HOST: '127.0.0.1', DB_PATH: dbPath });
     await waitForListening(server);

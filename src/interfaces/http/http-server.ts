@@ -1,6 +1,6 @@
 import type { Express } from 'express';
 import { once } from 'node:events';
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 export interface RunningServer {
@@ -9,8 +9,27 @@ export interface RunningServer {
   close(graceMs: number): Promise<void>;
 }
 
-export async function startHttpServer(app: Express, port: number, host: string): Promise<RunningServer> {
-  const server: Server = app.listen(port, host);
+export interface ServerLimits {
+  /** Whole request, headers and body; a slower client gets 408 and loses its socket. */
+  readonly requestTimeoutMs: number;
+}
+
+// Headers are small: a client still sending them after this is stalling.
+const HEADERS_TIMEOUT_MS = 10_000;
+const MAX_HEADER_BYTES = 16 * 1024;
+
+export async function startHttpServer(app: Express, port: number, host: string, limits: ServerLimits): Promise<RunningServer> {
+  const server: Server = createServer(
+    {
+      requestTimeout: limits.requestTimeoutMs,
+      headersTimeout: Math.min(HEADERS_TIMEOUT_MS, limits.requestTimeoutMs),
+      maxHeaderSize: MAX_HEADER_BYTES,
+      // How often Node checks those deadlines (its default, 30 s, would let them slip).
+      connectionsCheckingInterval: Math.min(1000, limits.requestTimeoutMs),
+    },
+    app,
+  );
+  server.listen(port, host);
   await once(server, 'listening');
   const { address, port: boundPort } = server.address() as AddressInfo;
   const urlHost = address.includes(':') ? `[${address}]` : address;
