@@ -1,0 +1,104 @@
+// Measures the API under load (autocannon) against a bare Express app answering the same
+// routes with res.json(true), the ceiling, in one run, alternating. The server runs as in
+// production: request logs (to /dev/null) and metrics on.
+// Usage: npm run bench:api -- [--seconds 5] [--smoke]
+import autocannon from 'autocannon';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+
+const { values: options } = parseArgs({ options: { seconds: { type: 'string', default: '5' }, smoke: { type: 'boolean', default: false } } });
+const seconds = options.smoke ? 1 : Number(options.seconds);
+const connectionCounts = options.smoke ? [1] : [1, 10, 50];
+const SENSORS = 1000;
+const batch = JSON.stringify({ items: Array.from({ length: 100 }, (_, i) => ({ sensor_id: `S${i % SENSORS}`, value: i })) });
+
+interface Scenario {
+  readonly name: string;
+  readonly method: 'GET' | 'POST';
+  readonly path: string;
+  readonly body?: string;
+}
+
+const allScenarios: Scenario[] = [
+  { name: 'predict', method: 'POST', path: '/S7/predict', body: JSON.stringify({ value: 8.5 }) },
+  { name: 'weights', method: 'GET', path: '/S7/weights' },
+  { name: 'fit (100 values)', method: 'POST', path: '/FIT/fit', body: JSON.stringify({ values: Array.from({ length: 100 }, (_, i) => i / 7) }) },
+  { name: 'batch predict (100 items)', method: 'POST', path: '/predict', body: batch },
+];
+const scenarios = options.smoke ? allScenarios.slice(0, 1) : allScenarios;
+
+async function main(): Promise<void> {
+  const directory = mkdtempSync(join(tmpdir(), 'bench-api-'));
+  const env: NodeJS.ProcessEnv = { ...process.env, HOST: '127.0.0.1', DB_PATH: join(directory, 'sensors.db'), LOG_LEVEL: 'info' };
+  delete env.NODE_EXTRA_CA_CERTS;
+  const oursPort = await freePort();
+  const ceilingPort = await freePort();
+  const children: ChildProcess[] = [
+    spawn(process.execPath, [join(__dirname, '../../src/main.js')], { env: { ...env, PORT: String(oursPort) }, stdio: 'ignore' }),
+    spawn(process.execPath, [join(__dirname, 'plain-express.js'), String(ceilingPort)], { env, stdio: 'ignore' }),
+  ];
+  try {
+    await Promise.all([waitFor(`http://127.0.0.1:${oursPort}/health`), waitFor(`http://127.0.0.1:${ceilingPort}/S7/weights`)]);
+    for (let i = 0; i < SENSORS; i++) {
+      await fetch(`http://127.0.0.1:${oursPort}/S${i}/fit`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ values: [i, i + 2, i + 4] }) });
+    }
+    console.log(`bench:api  node ${process.version}, ${seconds} s per measurement, ours and the ceiling alternating; logs and metrics on`);
+    console.log(`${'route'.padEnd(26)} ${'conns'.padStart(5)} ${'ours req/s'.padStart(11)} ${'p50 ms'.padStart(7)} ${'p99 ms'.padStart(7)} ${'ceiling req/s'.padStart(14)} ${'ratio'.padStart(6)}`);
+    for (const scenario of scenarios) {
+      for (const connections of connectionCounts) {
+        const ours = await load(oursPort, scenario, connections);
+        const ceiling = await load(ceilingPort, scenario, connections);
+        console.log(
+          `${scenario.name.padEnd(26)} ${String(connections).padStart(5)} ${Math.round(ours.requests.average).toLocaleString('en-US').padStart(11)} ` +
+            `${String(ours.latency.p50).padStart(7)} ${String(ours.latency.p99).padStart(7)} ${Math.round(ceiling.requests.average).toLocaleString('en-US').padStart(14)} ` +
+            `${(ours.requests.average / ceiling.requests.average).toFixed(2).padStart(6)}`,
+        );
+        if (ours.non2xx > 0 || ours.errors > 0) throw new Error(`${scenario.name}: ${ours.non2xx} non-2xx answers, ${ours.errors} errors`);
+      }
+    }
+  } finally {
+    for (const child of children) child.kill('SIGTERM');
+    rmSync(directory, { recursive: true, force: true });
+  }
+}
+
+function load(port: number, scenario: Scenario, connections: number): Promise<autocannon.Result> {
+  return autocannon({
+    url: `http://127.0.0.1:${port}${scenario.path}`,
+    method: scenario.method,
+    connections,
+    duration: seconds,
+    headers: { 'content-type': 'application/json' },
+    ...(scenario.body !== undefined && { body: scenario.body }),
+  });
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitFor(url: string): Promise<void> {
+  for (let attempt = 0; attempt < 100; attempt++) {
+    try {
+      if ((await fetch(url)).ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`${url} never answered`);
+}
+
+void main().catch((error: unknown) => {
+  console.error(`bench:api: ${error instanceof Error ? error.message : String(error)}`);
+  process.exit(1);
+});

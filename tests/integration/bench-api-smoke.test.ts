@@ -1,0 +1,12 @@
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+
+// Benchmarks are not run in CI; this proves `npm run bench:api` still runs end to end.
+describe('npm run bench:api -- --smoke', () => {
+  it('loads the real server and the bare-Express ceiling and prints the ratio', () => {
+    const child = spawnSync(process.execPath, [join(__dirname, '../../dist/scripts/bench/api-benchmark.js'), '--smoke'], { encoding: 'utf8' });
+    expect(child.stderr).toBe('');
+    expect(child.status).toBe(0);
+    expect(child.stdout).toMatch(/^predict +1 +[\d,]+ +\d+ +\d+ +[\d,]+ +\d+\.\d\d$/m);
+  }, 60_000);
+});
