@@ -65,7 +65,9 @@ describe('POST /predict (batch scoring)', () => {
       type: 'urn:sensor-alerts:problem:validation-error',
       title: 'Request body is invalid',
       status: 422,
-      detail: '2 invalid id(s); the first: #/items/1/sensor_id: Invalid sensor id "bad id": use 1-64 characters from A-Z a-z 0-9 . _ -, starting with a letter or digit.',
+      detail:
+        '#/items/1/sensor_id: Invalid sensor id "bad id": use 1-64 characters from A-Z a-z 0-9 . _ -, starting with a letter or digit.; ' +
+        '#/items/2/metric: Invalid metric name "../x": use 1-64 characters from A-Z a-z 0-9 . _ -, starting with a letter or digit.',
       errors: [
         { pointer: '#/items/1/sensor_id', detail: 'Invalid sensor id "bad id": use 1-64 characters from A-Z a-z 0-9 . _ -, starting with a letter or digit.' },
         { pointer: '#/items/2/metric', detail: 'Invalid metric name "../x": use 1-64 characters from A-Z a-z 0-9 . _ -, starting with a letter or digit.' },

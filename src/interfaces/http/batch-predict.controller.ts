@@ -5,10 +5,10 @@ import { DomainError } from '../../domain/domain-error';
 import { MetricName } from '../../domain/metric-name';
 import { Sensor } from '../../domain/sensor';
 import { ServiceMetrics } from '../../infrastructure/metrics/service-metrics';
-import { HttpProblem, problemType, type FieldError } from './http-problem';
+import type { FieldError } from './http-problem';
 import { batchPredictBodySchema } from './request-schemas';
 import type { BatchPredictResponse } from './response-schemas';
-import { parseBody } from './validation';
+import { invalidBody, parseBody } from './validation';
 
 /** POST /predict: many readings of many sensors in one request. */
 @injectable()
@@ -40,16 +40,7 @@ function toBatchItems(items: ReadonlyArray<{ sensor_id: string; value: number; m
     const metricName = cached(metrics, metric, (name) => MetricName.of(name), `#/items/${index}/metric`, errors);
     return { sensor: sensor!, metric: metricName!, value };
   });
-  if (errors.length > 0) {
-    const reported = errors.slice(0, 20);
-    throw new HttpProblem({
-      type: problemType('validation-error'),
-      title: 'Request body is invalid',
-      status: 422,
-      detail: `${errors.length} invalid id(s); the first: ${reported[0]!.pointer}: ${reported[0]!.detail}`,
-      errors: reported,
-    });
-  }
+  if (errors.length > 0) throw invalidBody(errors);
   return batch;
 }
 

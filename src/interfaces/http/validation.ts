@@ -16,7 +16,12 @@ export function parseBody<T extends z.ZodType>(schema: T, body: unknown): z.outp
       ? issue.keys.map((key) => ({ pointer: jsonPointer([...issue.path, key]), detail: 'Unexpected field' }))
       : [{ pointer: jsonPointer(issue.path), detail: issue.message }],
   );
-  throw invalid(422, 'validation-error', 'Request body is invalid', errors);
+  throw invalidBody(errors);
+}
+
+/** The 422 for bad body fields, also for rules checked after the schema (e.g. ids in a batch). */
+export function invalidBody(errors: readonly FieldError[]): HttpProblem {
+  return invalid(422, 'validation-error', 'Request body is invalid', errors);
 }
 
 /** Validates the query string: 400 naming each bad parameter. */
