@@ -11,6 +11,7 @@ import Papa from 'papaparse';
 import { inferSchema, initParser } from 'udsv';
 import { VIBRATION_METRICS } from '../../src/domain/vibration-metrics';
 import { CsvRangeScanner } from '../../src/infrastructure/csv/csv-range.scanner';
+import { median } from './median';
 
 type Totals = Map<string, number[]>; // sensor -> [count, sum of each column]
 
@@ -111,8 +112,8 @@ async function main(): Promise<void> {
   console.log(`bench:csv  ${path} (${megabytes.toFixed(1)} MB), median of ${runs} run(s), in one process`);
   console.log(`${'reader'.padEnd(30)} ${'seconds'.padStart(8)} ${'MB/s'.padStart(8)}  same result as the trainer's scanner`);
   for (const [name, list] of seconds) {
-    const median = [...list].sort((a, b) => a - b)[Math.floor(list.length / 2)]!;
-    console.log(`${name.padEnd(30)} ${median.toFixed(3).padStart(8)} ${(megabytes / median).toFixed(1).padStart(8)}  ${agrees(results.get(name)!, reference) ? 'yes' : 'NO'}`);
+    const middle = median(list);
+    console.log(`${name.padEnd(30)} ${middle.toFixed(3).padStart(8)} ${(megabytes / middle).toFixed(1).padStart(8)}  ${agrees(results.get(name)!, reference) ? 'yes' : 'NO'}`);
   }
 }
 

@@ -15,6 +15,7 @@ import { MetricName } from '../../src/domain/metric-name';
 import { Sensor } from '../../src/domain/sensor';
 import { Weights } from '../../src/domain/weights';
 import { openWeightsStorage } from '../../src/weights-storage';
+import { median } from './median';
 
 const { values: options } = parseArgs({
   options: { requests: { type: 'string', default: '20000' }, connections: { type: 'string', default: '10' }, runs: { type: 'string', default: '3' } },
@@ -109,9 +110,5 @@ function listeningPort(stdout: NodeJS.ReadableStream): Promise<number> {
   });
 }
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)]!;
-}
 
 void main();
