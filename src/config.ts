@@ -8,8 +8,13 @@ export type LogFormat = (typeof LOG_FORMATS)[number];
 export interface AppConfig {
   readonly port: number;
   readonly host: string;
+  /** The SQLite file, used when databaseUrl is unset. */
   readonly dbPath: string;
-  /** How long a write waits for another writer's lock before answering 503. */
+  /** postgres:// or postgresql://: when set, the weights live in PostgreSQL instead of dbPath. */
+  readonly databaseUrl: string | undefined;
+  /** Connections each process may hold to PostgreSQL: replicas x this must fit the server's max_connections. */
+  readonly databasePoolMax: number;
+  /** How long a write waits for another writer's lock before answering 503 (SQLite busy_timeout, PostgreSQL lock_timeout). */
   readonly dbBusyTimeoutMs: number;
   /** A request (headers and body) must arrive within this, or gets 408: slow clients cannot hold sockets. */
   readonly requestTimeoutMs: number;
@@ -39,11 +44,19 @@ const SIZE = /^\d+(\.\d+)?\s*(b|kb|mb|gb)?$/i;
  */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   const problems: string[] = [];
-  const read = <T>(name: string, fallback: T, parse: (raw: string) => T | undefined, expected: string, secret = false): T => {
+  // `secret`: true hides the whole value; a function shows what of it may be shown.
+  const read = <T>(
+    name: string,
+    fallback: T,
+    parse: (raw: string) => T | undefined,
+    expected: string,
+    secret: boolean | ((raw: string) => string) = false,
+  ): T => {
     const raw = env[name];
     if (raw === undefined || raw === '') return fallback;
     const value = parse(raw);
-    const shown = secret ? ` (hidden, ${raw.length} characters)` : `=${JSON.stringify(raw)}`;
+    const shown =
+      secret === true ? ` (hidden, ${raw.length} characters)` : `=${JSON.stringify(typeof secret === 'function' ? secret(raw) : raw)}`;
     if (value === undefined) problems.push(`${name}${shown}: expected ${expected}`);
     return value ?? fallback;
   };
@@ -52,6 +65,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     port: read('PORT', 3000, (raw) => (/^\d{1,5}$/.test(raw) && Number(raw) <= 65535 ? Number(raw) : undefined), 'an integer from 0 to 65535'),
     host: read('HOST', '0.0.0.0', (raw) => raw, 'a host'),
     dbPath: read('DB_PATH', 'data/sensors.db', (raw) => raw, 'a path'),
+    databaseUrl: read<string | undefined>('DATABASE_URL', undefined, parsePostgresUrl, 'a postgres:// or postgresql:// URL', redactDatabaseUrl),
+    databasePoolMax: read('DATABASE_POOL_MAX', 10, (raw) => (/^\d{1,4}$/.test(raw) && Number(raw) >= 1 ? Number(raw) : undefined), 'an integer from 1 to 9999'),
     dbBusyTimeoutMs: read('DB_BUSY_TIMEOUT_MS', 5000, (raw) => (/^\d{1,6}$/.test(raw) ? Number(raw) : undefined), 'milliseconds, 0 to 999999'),
     requestTimeoutMs: read('REQUEST_TIMEOUT_MS', 30_000, (raw) => (/^\d{3,6}$/.test(raw) && Number(raw) >= 100 ? Number(raw) : undefined), 'milliseconds, 100 to 999999'),
     bodyLimit: read('BODY_LIMIT', '16mb', (raw) => (SIZE.test(raw) ? raw : undefined), 'a size such as 16mb, 512kb or 1048576'),
@@ -64,4 +79,21 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   if (config.apiTokenForReads && !config.apiToken) problems.push('API_TOKEN_READS=true needs API_TOKEN');
   if (problems.length > 0) throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
   return config;
+}
+
+function parsePostgresUrl(raw: string): string | undefined {
+  try {
+    const url = new URL(raw);
+    return url.protocol === 'postgres:' || url.protocol === 'postgresql:' ? raw : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The URL with its password, in the userinfo or a `password=` parameter, replaced by ***:
+ * fit for logs and error messages. Works on text that is not a valid URL too.
+ */
+export function redactDatabaseUrl(raw: string): string {
+  return raw.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:@/?#]*):[^@]*@/i, '$1:***@').replace(/([?&]password=)[^&#]*/gi, '$1***');
 }

@@ -1,4 +1,4 @@
-import { ConfigError, loadConfig } from '../../src/config';
+import { ConfigError, loadConfig, redactDatabaseUrl } from '../../src/config';
 
 describe('loadConfig', () => {
   it('has defaults for everything', () => {
@@ -6,6 +6,8 @@ describe('loadConfig', () => {
       port: 3000,
       host: '0.0.0.0',
       dbPath: 'data/sensors.db',
+      databaseUrl: undefined,
+      databasePoolMax: 10,
       dbBusyTimeoutMs: 5000,
       requestTimeoutMs: 30000,
       bodyLimit: '16mb',
@@ -26,6 +28,8 @@ describe('loadConfig', () => {
       PORT: '8080',
       HOST: '127.0.0.1',
       DB_PATH: '/data/w.db',
+      DATABASE_URL: 'postgresql://app:pw@db.internal:5433/weights',
+      DATABASE_POOL_MAX: '4',
       DB_BUSY_TIMEOUT_MS: '250',
       REQUEST_TIMEOUT_MS: '2000',
       BODY_LIMIT: '512kb',
@@ -39,6 +43,8 @@ describe('loadConfig', () => {
       port: 8080,
       host: '127.0.0.1',
       dbPath: '/data/w.db',
+      databaseUrl: 'postgresql://app:pw@db.internal:5433/weights',
+      databasePoolMax: 4,
       dbBusyTimeoutMs: 250,
       requestTimeoutMs: 2000,
       bodyLimit: '512kb',
@@ -54,6 +60,23 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ API_TOKEN: 'short secret' })).not.toThrow(/short secret/);
   });
 
+  it('accepts postgres:// as well as postgresql://', () => {
+    expect(loadConfig({ DATABASE_URL: 'postgres://localhost/weights' }).databaseUrl).toBe('postgres://localhost/weights');
+  });
+
+  it('never shows the database password in a message', () => {
+    expect(() => loadConfig({ DATABASE_URL: 'http://app:hunter2@db/weights' })).not.toThrow(/hunter2/);
+  });
+
+  it.each([
+    ['postgres://app:s3cr%2Ft@db:5432/weights', 'postgres://app:***@db:5432/weights'],
+    ['postgresql://app@db/weights', 'postgresql://app@db/weights'],
+    ['postgres://db/weights?user=app&password=s3cret&sslmode=require', 'postgres://db/weights?user=app&password=***&sslmode=require'],
+    ['not a url:with:colons@at', 'not a url:with:colons@at'],
+  ])('redacts %s as %s', (raw, shown) => {
+    expect(redactDatabaseUrl(raw)).toBe(shown);
+  });
+
   it.each([
     [{ PORT: '3.5' }, 'PORT="3.5"'],
     [{ PORT: '-1' }, 'PORT="-1"'],
@@ -63,6 +86,9 @@ describe('loadConfig', () => {
     [{ LOG_FORMAT: 'xml' }, 'LOG_FORMAT="xml": expected one of json, pretty'],
     [{ SHUTDOWN_DELAY_MS: '-5' }, 'SHUTDOWN_DELAY_MS="-5": expected milliseconds, 0 to 999999'],
     [{ API_TOKEN: 'short secret' }, 'API_TOKEN (hidden, 12 characters): expected at least 16 printable characters, no spaces'],
+    [{ DATABASE_URL: 'mysql://app:hunter2@db/weights' }, 'DATABASE_URL="mysql://app:***@db/weights": expected a postgres:// or postgresql:// URL'],
+    [{ DATABASE_URL: 'db.internal:5432' }, 'DATABASE_URL="db.internal:5432": expected a postgres:// or postgresql:// URL'],
+    [{ DATABASE_POOL_MAX: '0' }, 'DATABASE_POOL_MAX="0": expected an integer from 1 to 9999'],
     [{ API_TOKEN_READS: 'yes' }, 'API_TOKEN_READS="yes": expected true or false'],
     [{ API_TOKEN_READS: 'true' }, 'API_TOKEN_READS=true needs API_TOKEN'],
   ])('fails fast on %j naming the variable and its value', (env, fragment) => {
