@@ -1,0 +1,125 @@
+import { Pool, TypeOverrides, types, type PoolClient } from 'pg';
+
+/** Each entry migrates the schema from version `index` to `index + 1` (table weights_schema). */
+const MIGRATIONS: readonly string[] = [
+  `
+  -- COLLATE "C": byte order, so list() orders sensor ids and metrics as SQLite does.
+  CREATE TABLE weights (
+    sensor_id  TEXT COLLATE "C" NOT NULL,
+    metric     TEXT COLLATE "C" NOT NULL,
+    -- float8 admits Infinity and NaN; NaN compares above Infinity, so these refuse both.
+    mean       DOUBLE PRECISION NOT NULL CHECK (mean > '-Infinity' AND mean < 'Infinity'),
+    std        DOUBLE PRECISION NOT NULL CHECK (std >= 0 AND std < 'Infinity'),
+    n          BIGINT NOT NULL CHECK (n >= 2),
+    version    BIGINT NOT NULL CHECK (version >= 1),
+    updated_at TIMESTAMPTZ NOT NULL,
+    PRIMARY KEY (sensor_id, metric)
+  );
+
+  CREATE TABLE weights_history (
+    id          BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    sensor_id   TEXT COLLATE "C" NOT NULL,
+    metric      TEXT COLLATE "C" NOT NULL,
+    version     BIGINT NOT NULL,
+    change      TEXT NOT NULL CHECK (change IN ('fit', 'adjust')),
+    mean        DOUBLE PRECISION NOT NULL,
+    std         DOUBLE PRECISION NOT NULL,
+    n           BIGINT NOT NULL,
+    recorded_at TIMESTAMPTZ NOT NULL
+  );
+  CREATE INDEX weights_history_by_model ON weights_history (sensor_id, metric, id);
+
+  -- The history is an audit trail: the database itself refuses to rewrite it.
+  CREATE FUNCTION weights_history_is_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+  BEGIN
+    RAISE EXCEPTION 'weights_history is append-only' USING ERRCODE = 'restrict_violation';
+  END $$;
+  CREATE TRIGGER weights_history_is_append_only_update BEFORE UPDATE OR DELETE ON weights_history
+    FOR EACH ROW EXECUTE FUNCTION weights_history_is_append_only();
+  CREATE TRIGGER weights_history_is_append_only_truncate BEFORE TRUNCATE ON weights_history
+    FOR EACH STATEMENT EXECUTE FUNCTION weights_history_is_append_only();
+  `,
+];
+
+export const POSTGRES_SCHEMA_VERSION = MIGRATIONS.length;
+
+// Any constant both replicas agree on: it names the lock that serializes migrations.
+const MIGRATION_LOCK_KEY = 7_216_349_001;
+
+export interface PostgresPoolOptions {
+  /** Connections this process may hold; replicas x max must stay under the server's max_connections. */
+  readonly max?: number;
+  /** How long a statement waits for a row lock before failing (then a 503), as SQLite's busy timeout. */
+  readonly lockTimeoutMs?: number;
+  /** How long a request waits for a free connection, or for a new one to connect. */
+  readonly connectionTimeoutMs?: number;
+  /** Called with errors of idle connections (a restarted server); the pool replaces them. */
+  readonly onIdleError?: (error: Error) => void;
+}
+
+/**
+ * Connects to PostgreSQL and migrates the schema; rejects when the server cannot be
+ * reached or the schema is newer than this build. The pool parses BIGINT to numbers.
+ */
+export async function openPostgresPool(connectionString: string, options: PostgresPoolOptions = {}): Promise<Pool> {
+  const pool = new Pool({
+    connectionString,
+    max: options.max ?? 10,
+    connectionTimeoutMillis: options.connectionTimeoutMs ?? 10_000,
+    idleTimeoutMillis: 30_000,
+    ...(options.lockTimeoutMs !== undefined && options.lockTimeoutMs > 0 && { lock_timeout: options.lockTimeoutMs }),
+    // A transaction left open by a crashed request must not hold its row locks forever.
+    idle_in_transaction_session_timeout: 60_000,
+    application_name: 'sensor-alerts',
+    types: bigintsAsNumbers(),
+  });
+  // Without a listener, an idle connection dropped by the server would crash the process.
+  pool.on('error', (error) => options.onIdleError?.(error));
+  try {
+    const client = await pool.connect();
+    try {
+      await migrate(client);
+    } finally {
+      client.release();
+    }
+    return pool;
+  } catch (error) {
+    await pool.end().catch(() => undefined);
+    throw error;
+  }
+}
+
+// Lock, read and migrate in one transaction, so replicas starting together cannot both
+// create the schema: the second waits, then finds it current.
+async function migrate(client: PoolClient): Promise<void> {
+  await client.query('BEGIN');
+  try {
+    // Waiting for another replica's migration is expected; the requests' lock timeout is not for this.
+    await client.query('SET LOCAL lock_timeout = 0');
+    await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK_KEY]);
+    await client.query('CREATE TABLE IF NOT EXISTS weights_schema (version INTEGER NOT NULL)');
+    const { rows } = await client.query<{ version: number }>('SELECT version FROM weights_schema');
+    const current = rows[0]?.version ?? 0;
+    if (current > POSTGRES_SCHEMA_VERSION) {
+      throw new Error(`database schema version ${current} is newer than this build supports (${POSTGRES_SCHEMA_VERSION})`);
+    }
+    for (let version = current; version < POSTGRES_SCHEMA_VERSION; version++) await client.query(MIGRATIONS[version]!);
+    if (rows.length === 0) await client.query('INSERT INTO weights_schema (version) VALUES ($1)', [POSTGRES_SCHEMA_VERSION]);
+    else if (current < POSTGRES_SCHEMA_VERSION) await client.query('UPDATE weights_schema SET version = $1', [POSTGRES_SCHEMA_VERSION]);
+    await client.query('COMMIT');
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw error;
+  }
+}
+
+/** pg returns BIGINT as text, since it may exceed 2^53; ours (versions, counts) never do, and are checked. */
+function bigintsAsNumbers(): TypeOverrides {
+  const overrides = new TypeOverrides();
+  overrides.setTypeParser(types.builtins.INT8, (text: string) => {
+    const value = Number(text);
+    if (!Number.isSafeInteger(value)) throw new RangeError(`BIGINT ${text} exceeds the integers a JavaScript number holds exactly`);
+    return value;
+  });
+  return overrides;
+}

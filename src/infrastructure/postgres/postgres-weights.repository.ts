@@ -1,0 +1,237 @@
+import type { Pool, PoolClient } from 'pg';
+import type { FittedModel, WeightsRepository } from '../../application/ports/weights.repository';
+import { StorageUnavailableError } from '../../application/storage-unavailable.error';
+import type { MetricName } from '../../domain/metric-name';
+import type { Sensor } from '../../domain/sensor';
+import type { SensorWeights } from '../../domain/sensor-weights';
+import { UnrepresentableWeightsError } from '../../domain/unrepresentable-weights.error';
+import { Weights } from '../../domain/weights';
+import type { WeightsChange, WeightsRevision } from '../../domain/weights-revision';
+
+interface WeightsRow {
+  sensor_id: string;
+  metric: string;
+  mean: number;
+  std: number;
+  n: number;
+  version: number;
+  updated_at: Date;
+}
+
+interface RevisionRow {
+  version: number;
+  change: WeightsChange;
+  mean: number;
+  std: number;
+  n: number;
+  recorded_at: Date;
+}
+
+// Timestamps keep milliseconds only, as a JavaScript Date (and the SQLite adapter) does,
+// so what is stored is exactly what is read back.
+const NOW = "date_trunc('milliseconds', clock_timestamp())";
+// One instant for a whole batch, as the SQLite adapter stamps it: the transaction's start.
+const TRANSACTION_START = "date_trunc('milliseconds', now())";
+
+/**
+ * Upserts many models and appends their revisions in one statement: the rows travel as
+ * five arrays, one round trip per chunk instead of one per model.
+ */
+function upsertStatement(stampedAt: string): string {
+  return `
+    WITH input AS (
+      SELECT * FROM unnest($1::text[], $2::text[], $3::float8[], $4::float8[], $5::bigint[]) AS t(sensor_id, metric, mean, std, n)
+    ), written AS (
+      INSERT INTO weights AS w (sensor_id, metric, mean, std, n, version, updated_at)
+      SELECT sensor_id, metric, mean, std, n, 1, ${stampedAt} FROM input
+      ON CONFLICT (sensor_id, metric) DO UPDATE SET
+        mean = excluded.mean, std = excluded.std, n = excluded.n,
+        version = w.version + 1, updated_at = excluded.updated_at
+      RETURNING w.*
+    ), recorded AS (
+      INSERT INTO weights_history (sensor_id, metric, version, change, mean, std, n, recorded_at)
+      SELECT sensor_id, metric, version, 'fit', mean, std, n, updated_at FROM written
+    )
+    SELECT * FROM written`;
+}
+
+const REPLACE = upsertStatement(NOW);
+const REPLACE_BATCH = upsertStatement(TRANSACTION_START);
+
+// One statement reads and writes the mean: a concurrent adjust waits for the row lock, then
+// multiplies the mean it left, so no update is lost. The revision is part of the statement.
+const SCALE_MEAN = `
+  WITH written AS (
+    UPDATE weights SET mean = mean * $1, version = version + 1, updated_at = ${NOW}
+    WHERE sensor_id = $2 AND metric = $3
+    RETURNING *
+  ), recorded AS (
+    INSERT INTO weights_history (sensor_id, metric, version, change, mean, std, n, recorded_at)
+    SELECT sensor_id, metric, version, 'adjust', mean, std, n, updated_at FROM written
+  )
+  SELECT * FROM written`;
+
+/** Bounds one statement's size; the trainer's 1000 sensors x 5 metrics take one. */
+const BATCH_ROWS = 5000;
+
+export class PostgresWeightsRepository implements WeightsRepository {
+  constructor(private readonly pool: Pool) {}
+
+  async replace(sensor: Sensor, metric: MetricName, weights: Weights): Promise<SensorWeights> {
+    const { rows } = await storage(() => this.pool.query<WeightsRow>(REPLACE, columns([{ sensor, metric, weights }])));
+    return toSensorWeights(rows[0]!);
+  }
+
+  async replaceAll(models: readonly FittedModel[]): Promise<void> {
+    if (models.length === 0) return;
+    await storage(() =>
+      this.transaction(async (client) => {
+        for (const chunk of chunks(models)) await client.query(REPLACE_BATCH, columns(chunk));
+      }),
+    );
+  }
+
+  async find(sensor: Sensor, metric: MetricName): Promise<SensorWeights | undefined> {
+    const { rows } = await storage(() =>
+      this.pool.query<WeightsRow>('SELECT * FROM weights WHERE sensor_id = $1 AND metric = $2', [sensor.id, metric.name]),
+    );
+    return rows[0] && toSensorWeights(rows[0]);
+  }
+
+  async list(sensor?: Sensor): Promise<SensorWeights[]> {
+    const { rows } = await storage(() =>
+      sensor
+        ? this.pool.query<WeightsRow>('SELECT * FROM weights WHERE sensor_id = $1 ORDER BY metric', [sensor.id])
+        : this.pool.query<WeightsRow>('SELECT * FROM weights ORDER BY sensor_id, metric'),
+    );
+    return rows.map(toSensorWeights);
+  }
+
+  async scaleMean(sensor: Sensor, metric: MetricName, factor: number): Promise<SensorWeights | undefined> {
+    try {
+      const { rows } = await storage(() => this.pool.query<WeightsRow>(SCALE_MEAN, [factor, sensor.id, metric.name]));
+      return rows[0] && toSensorWeights(rows[0]);
+    } catch (error) {
+      // PostgreSQL refuses a float8 product that overflows (22003); the CHECK catches the rest.
+      const code = errorCode(error);
+      if (code === '22003' || code === '23514') throw new UnrepresentableWeightsError();
+      throw error;
+    }
+  }
+
+  async history(sensor: Sensor, metric: MetricName, limit: number): Promise<WeightsRevision[]> {
+    const { rows } = await storage(() =>
+      this.pool.query<RevisionRow>(
+        `SELECT version, change, mean, std, n, recorded_at FROM weights_history
+         WHERE sensor_id = $1 AND metric = $2 ORDER BY id DESC LIMIT $3`,
+        [sensor.id, metric.name, limit],
+      ),
+    );
+    return rows.map((row) => ({
+      version: row.version,
+      change: row.change,
+      weights: Weights.of(row.mean, row.std, row.n),
+      recordedAt: row.recorded_at,
+    }));
+  }
+
+  async ping(): Promise<void> {
+    await storage(() => this.pool.query('SELECT 1'));
+  }
+
+  private async transaction(work: (client: PoolClient) => Promise<void>): Promise<void> {
+    const client = await this.pool.connect();
+    let broken: unknown;
+    try {
+      await client.query('BEGIN');
+      try {
+        await work(client);
+        await client.query('COMMIT');
+      } catch (error) {
+        await client.query('ROLLBACK').catch((rollbackError: unknown) => (broken = rollbackError));
+        throw error;
+      }
+    } catch (error) {
+      broken ??= isConnectionLost(error) ? error : undefined;
+      throw error;
+    } finally {
+      // A connection whose rollback failed is not returned to the pool for someone else.
+      client.release(broken ? (broken as Error) : undefined);
+    }
+  }
+}
+
+/** Splits the batch so no chunk names a model twice: one upsert cannot touch a row twice. */
+function* chunks(models: readonly FittedModel[]): Generator<FittedModel[]> {
+  let chunk: FittedModel[] = [];
+  let keys = new Set<string>();
+  for (const model of models) {
+    const key = `${model.sensor.id}\u0000${model.metric.name}`;
+    if (chunk.length === BATCH_ROWS || keys.has(key)) {
+      yield chunk;
+      chunk = [];
+      keys = new Set();
+    }
+    chunk.push(model);
+    keys.add(key);
+  }
+  if (chunk.length > 0) yield chunk;
+}
+
+function columns(models: readonly FittedModel[]): [string[], string[], number[], number[], number[]] {
+  return [
+    models.map((model) => model.sensor.id),
+    models.map((model) => model.metric.name),
+    models.map((model) => model.weights.mean),
+    models.map((model) => model.weights.std),
+    models.map((model) => model.weights.n),
+  ];
+}
+
+// Conditions of the server or the network, not of the request: worth a 503 and a retry.
+// 08 connection exception, 53 insufficient resources (53300 too many connections),
+// 57P01-57P03 shutdown or starting up, 25006 read-only transaction (a standby),
+// 55P03 lock timeout, 57014 statement cancelled, 40001/40P01 serialization failure, deadlock.
+const UNAVAILABLE_SQLSTATE = /^(08|53|57P0[1-3]|25006$|55P03$|57014$|40001$|40P01$)/;
+const UNAVAILABLE_ERRNO = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE', 'ENOENT']);
+// pg reports these without a code.
+const UNAVAILABLE_MESSAGE = /^(Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Cannot use a pool after calling end)/;
+
+/** Runs a storage call; a server that cannot take it becomes a StorageUnavailableError. */
+async function storage<T>(call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (error) {
+    if (isConnectionLost(error)) throw new StorageUnavailableError(describe(error), { cause: error });
+    throw error;
+  }
+}
+
+function isConnectionLost(error: unknown): boolean {
+  if (error instanceof AggregateError) return error.errors.some(isConnectionLost);
+  const code = errorCode(error);
+  if (code !== undefined) return UNAVAILABLE_SQLSTATE.test(code) || UNAVAILABLE_ERRNO.has(code);
+  return error instanceof Error && UNAVAILABLE_MESSAGE.test(error.message);
+}
+
+function describe(error: unknown): string {
+  // Node reports a refused connection to every address of a name as one AggregateError with no message.
+  const message = error instanceof AggregateError && !error.message ? error.errors.map((inner: Error) => inner.message).join(', ') : (error as Error).message;
+  const code = errorCode(error);
+  return code ? `${message} (${code})` : message;
+}
+
+function errorCode(error: unknown): string | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? code : undefined;
+}
+
+function toSensorWeights(row: WeightsRow): SensorWeights {
+  return {
+    sensorId: row.sensor_id,
+    metric: row.metric,
+    weights: Weights.of(row.mean, row.std, row.n),
+    version: row.version,
+    updatedAt: row.updated_at,
+  };
+}
