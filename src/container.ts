@@ -21,12 +21,12 @@ const WEIGHTS_STORAGE = Symbol('WeightsStorage');
 
 /**
  * The server's composition root: every registration lives here. Each call opens its own
- * database in a child container, so tests never share state. Controllers need no
+ * storage (connected and migrated, hence async) in a child container, so tests never share state. Controllers need no
  * registration: createApp resolves each once. (The command-line tools wire their one use
  * case by hand over openWeightsStorage; see there why.)
  */
-export function createContainer(config: AppConfig, parent: DependencyContainer = rootContainer): DependencyContainer {
-  const storage = openWeightsStorage(config);
+export async function createContainer(config: AppConfig, parent: DependencyContainer = rootContainer): Promise<DependencyContainer> {
+  const storage = await openWeightsStorage(config);
   const child = parent.createChildContainer();
 
   const metrics = new ServiceMetrics();
@@ -55,6 +55,6 @@ export function createContainer(config: AppConfig, parent: DependencyContainer =
 }
 
 /** Releases what createContainer opened. */
-export function closeContainer(container: DependencyContainer): void {
-  container.resolve<WeightsStorage>(WEIGHTS_STORAGE).close();
+export async function closeContainer(container: DependencyContainer): Promise<void> {
+  await container.resolve<WeightsStorage>(WEIGHTS_STORAGE).close();
 }

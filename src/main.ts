@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { LOGGER, type Logger } from './application/ports/logger';
 import { loadConfig } from './config';
 import { closeContainer, createContainer } from './container';
+import { describeWeightsStorage } from './weights-storage';
 import { createApp } from './interfaces/http/create-app';
 import { startHttpServer } from './interfaces/http/http-server';
 import { Readiness } from './interfaces/http/readiness';
@@ -10,19 +11,13 @@ const SHUTDOWN_GRACE_MS = 10_000;
 
 async function main(): Promise<void> {
   const config = loadConfig();
-  let container;
-  try {
-    container = createContainer(config);
-  } catch (error) {
-    throw new Error(`cannot open the weights database at ${config.dbPath}: ${(error as Error).message}`, {
-      cause: error,
-    });
-  }
+  // An unreachable or corrupt database fails the start here, in one line (WeightsStorageOpenError).
+  const container = await createContainer(config);
   const logger = container.resolve<Logger>(LOGGER);
   const readiness = container.resolve(Readiness);
   const server = await startHttpServer(createApp(container), config.port, config.host, config);
   readiness.markReady();
-  logger.info('sensor-alerts listening', { url: server.url, dbPath: config.dbPath });
+  logger.info('sensor-alerts listening', { url: server.url, storage: describeWeightsStorage(config) });
 
   let stopping = false;
   const stop = async (signal: NodeJS.Signals): Promise<void> => {
@@ -33,7 +28,7 @@ async function main(): Promise<void> {
     readiness.markStopping();
     await new Promise((resolve) => setTimeout(resolve, config.shutdownDelayMs));
     await server.close(SHUTDOWN_GRACE_MS);
-    closeContainer(container);
+    await closeContainer(container);
     logger.info('stopped');
     process.exit(0);
   };

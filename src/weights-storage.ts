@@ -1,21 +1,66 @@
-import type Database from 'better-sqlite3';
-import type { AppConfig } from './config';
+import type { WeightsRepository } from './application/ports/weights.repository';
+import { redactDatabaseUrl, type AppConfig } from './config';
+import { openPostgresPool } from './infrastructure/postgres/open-postgres-pool';
+import { PostgresWeightsRepository } from './infrastructure/postgres/postgres-weights.repository';
 import { openSqliteDatabase } from './infrastructure/sqlite/open-sqlite-database';
 import { SqliteWeightsRepository } from './infrastructure/sqlite/sqlite-weights.repository';
 
 export interface WeightsStorage {
-  readonly database: Database.Database;
-  readonly repository: SqliteWeightsRepository;
-  close(): void;
+  readonly repository: WeightsRepository;
+  close(): Promise<void>;
 }
 
+export type WeightsStorageConfig = Pick<AppConfig, 'dbPath'> &
+  Partial<Pick<AppConfig, 'databaseUrl' | 'databasePoolMax' | 'dbBusyTimeoutMs'>>;
+
 /**
- * Opens the configured weights database and its repository. Shared by the server's
- * container and the command-line tools, which wire their one use case by hand: they
- * start often, and loading the server's logging, metrics and HTTP modules would cost
- * them a good part of a run on the case's file.
+ * Opens the configured weights storage and its repository: PostgreSQL when DATABASE_URL
+ * is set (connected and migrated before this resolves, so a bad URL fails the start),
+ * else the SQLite file at DB_PATH. Shared by the server's container and the command-line
+ * tools, which wire their one use case by hand: they start often, and loading the
+ * server's logging, metrics and HTTP modules would cost them a good part of a run on the
+ * case's file.
  */
-export function openWeightsStorage(config: Pick<AppConfig, 'dbPath'> & Partial<Pick<AppConfig, 'dbBusyTimeoutMs'>>): WeightsStorage {
+export async function openWeightsStorage(config: WeightsStorageConfig): Promise<WeightsStorage> {
+  try {
+    return await openConfigured(config);
+  } catch (error) {
+    throw new WeightsStorageOpenError(`cannot open the weights database at ${describeWeightsStorage(config)}: ${messageOf(error)}`, { cause: error });
+  }
+}
+
+/** The configured storage cannot be opened: unreachable, refused, corrupt, or of a newer schema. */
+export class WeightsStorageOpenError extends Error {
+  override readonly name = 'WeightsStorageOpenError';
+}
+
+async function openConfigured(config: WeightsStorageConfig): Promise<WeightsStorage> {
+  if (config.databaseUrl) {
+    const pool = await openPostgresPool(config.databaseUrl, {
+      max: config.databasePoolMax,
+      lockTimeoutMs: config.dbBusyTimeoutMs ?? 5000,
+      // An idle connection the server dropped is replaced on next use; the next query reports trouble.
+      onIdleError: () => undefined,
+    });
+    let closed: Promise<void> | undefined;
+    return { repository: new PostgresWeightsRepository(pool), close: () => (closed ??= pool.end()) };
+  }
   const database = openSqliteDatabase(config.dbPath, config.dbBusyTimeoutMs);
-  return { database, repository: new SqliteWeightsRepository(database), close: () => database.close() };
+  return {
+    repository: new SqliteWeightsRepository(database),
+    close: async () => {
+      database.close();
+    },
+  };
+}
+
+/** Node reports a refused connection to every address of a host name as an AggregateError without a message. */
+function messageOf(error: unknown): string {
+  if (error instanceof AggregateError && !error.message) return error.errors.map(messageOf).join('; ');
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** Where the weights live, for logs and messages: the file, or the URL without its password. */
+export function describeWeightsStorage(config: WeightsStorageConfig): string {
+  return config.databaseUrl ? redactDatabaseUrl(config.databaseUrl) : config.dbPath;
 }

@@ -27,13 +27,14 @@ const runs = Number(options.runs);
 async function main(): Promise<void> {
   const directory = mkdtempSync(join(tmpdir(), 'bench-predict-'));
   const dbPath = join(directory, 'sensors.db');
-  const storage = openWeightsStorage({ dbPath });
+  const storage = await openWeightsStorage({ dbPath });
   const sensor = Sensor.withId('SEN0001');
   await storage.repository.replace(sensor, MetricName.DEFAULT, Weights.fromReadings([10, 5, 6, 9]));
   const predict = new PredictAlertUseCase(storage.repository, new AlertPolicy());
 
   const env: NodeJS.ProcessEnv = { ...process.env, PORT: '0', HOST: '127.0.0.1', DB_PATH: dbPath, LOG_LEVEL: 'info' }; // request logs on, as in production
   delete env.NODE_EXTRA_CA_CERTS;
+  delete env.DATABASE_URL; // both sides of the comparison read the same SQLite file
   const server = spawn(process.execPath, [join(__dirname, '../../src/main.js')], { env, stdio: ['ignore', 'pipe', 'inherit'] });
   try {
     const port = await listeningPort(server.stdout);
@@ -54,7 +55,7 @@ async function main(): Promise<void> {
     console.log(`one prediction over HTTP costs as much as ${(decision / http).toFixed(0)} decisions in process`);
   } finally {
     server.kill('SIGTERM');
-    storage.close();
+    await storage.close();
     rmSync(directory, { recursive: true, force: true });
   }
 }

@@ -11,7 +11,7 @@ describe('alerts over HTTP, on weights trained from data/collects.csv', () => {
   let api: ReturnType<typeof request>;
 
   beforeAll(async () => {
-    testApp = createTestApp();
+    testApp = await createTestApp();
     api = request(testApp.app);
     const source = new CsvReadingsSource(join(__dirname, '../../data/collects.csv'), VIBRATION_METRICS);
     await testApp.container.resolve(TrainSensorsUseCase).execute(source);

@@ -5,8 +5,8 @@ import { createTestApp, relativeError, type TestApp } from '../support/test-app'
 
 describe("the case's sample requests in api_tests/", () => {
   let testApp: TestApp;
-  beforeAll(() => {
-    testApp = createTestApp();
+  beforeAll(async () => {
+    testApp = await createTestApp();
   });
   afterAll(() => testApp.close());
 

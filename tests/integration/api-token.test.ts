@@ -9,7 +9,7 @@ describe('API_TOKEN', () => {
     let testApp: TestApp;
     let api: ReturnType<typeof request>;
     beforeAll(async () => {
-      testApp = createTestApp({ env: { API_TOKEN: TOKEN } });
+      testApp = await createTestApp({ env: { API_TOKEN: TOKEN } });
       api = request(testApp.app);
       await api.post('/SEN0001/fit').set('Authorization', `Bearer ${TOKEN}`).send({ values: [10, 5, 6, 9] }).expect(200);
     });
@@ -41,8 +41,8 @@ describe('API_TOKEN', () => {
   describe('for reads too (API_TOKEN_READS=true)', () => {
     let testApp: TestApp;
     let api: ReturnType<typeof request>;
-    beforeAll(() => {
-      testApp = createTestApp({ env: { API_TOKEN: TOKEN, API_TOKEN_READS: 'true' } });
+    beforeAll(async () => {
+      testApp = await createTestApp({ env: { API_TOKEN: TOKEN, API_TOKEN_READS: 'true' } });
       api = request(testApp.app);
     });
     afterAll(() => testApp.close());

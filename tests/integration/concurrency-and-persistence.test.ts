@@ -16,14 +16,14 @@ describe('concurrency and persistence over one SQLite file', () => {
   let first: TestApp;
   let second: TestApp;
 
-  beforeAll(() => {
+  beforeAll(async () => {
     // Two app instances, two connections to the same file: as two processes would be.
-    first = createTestApp({ dbPath });
-    second = createTestApp({ dbPath });
+    first = await createTestApp({ dbPath });
+    second = await createTestApp({ dbPath });
   });
-  afterAll(() => {
-    first.close();
-    second.close();
+  afterAll(async () => {
+    await first.close();
+    await second.close();
     rmSync(directory, { recursive: true, force: true });
   });
 
@@ -57,18 +57,18 @@ describe('concurrency and persistence over one SQLite file', () => {
   });
 
   it('weights written by one instance are read by a fresh instance over the same file', async () => {
-    const writer = createTestApp({ dbPath });
+    const writer = await createTestApp({ dbPath });
     const written = (await request(writer.app).post('/PERS01/fit').send({ values: [1.5, 2.5, 4] }).expect(200)).body;
     await request(writer.app).post('/PERS01/adjust').expect(200);
-    writer.close();
+    await writer.close();
 
-    const reader = createTestApp({ dbPath });
+    const reader = await createTestApp({ dbPath });
     try {
       const stored = (await request(reader.app).get('/PERS01/weights').expect(200)).body;
       expect(stored).toMatchObject({ sensor_id: 'PERS01', mean: written.mean * 1.1, std: written.std, n: 3, version: 2 });
       expect((await request(reader.app).post('/PERS01/predict').send({ value: 100 }).expect(200)).body).toBe(true);
     } finally {
-      reader.close();
+      await reader.close();
     }
   });
 });

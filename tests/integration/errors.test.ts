@@ -18,7 +18,7 @@ describe('bad input: a clear problem+json 4xx that changes nothing', () => {
   let fitted: Record<string, unknown>;
 
   beforeAll(async () => {
-    testApp = createTestApp({ env: { BODY_LIMIT: '64kb' } });
+    testApp = await createTestApp({ env: { BODY_LIMIT: '64kb' } });
     api = request(testApp.app);
     fitted = (await api.post('/SEN0001/fit').send({ values: [10, 5, 6, 9] }).expect(200)).body;
   });
@@ -252,7 +252,7 @@ describe('server faults', () => {
     const failing: Partial<WeightsRepository> = {
       find: () => Promise.reject(new Error('disk I/O error at /var/lib/secret/sensors.db')),
     };
-    const testApp = createTestApp({ configure: (container) => container.register(WEIGHTS_REPOSITORY, { useValue: failing }) });
+    const testApp = await createTestApp({ configure: (container) => container.register(WEIGHTS_REPOSITORY, { useValue: failing }) });
     try {
       const response = await request(testApp.app).get('/SEN0001/weights').expect(500).expect('Content-Type', PROBLEM_JSON);
       expect(withoutRequestId(response.body)).toEqual({
@@ -264,15 +264,15 @@ describe('server faults', () => {
       expect(response.text).not.toContain('secret');
       expectNoLeak(response.text);
     } finally {
-      testApp.close();
+      await testApp.close();
     }
   });
 
   it('/health answers 503 problem+json when the database no longer answers', async () => {
-    const testApp = createTestApp();
+    const testApp = await createTestApp();
     try {
       await request(testApp.app).get('/health').expect(200);
-      closeContainer(testApp.container);
+      await closeContainer(testApp.container);
       const response = await request(testApp.app).get('/health').expect(503).expect('Content-Type', PROBLEM_JSON);
       expect(withoutRequestId(response.body)).toEqual({
         type: 'about:blank',
@@ -281,7 +281,7 @@ describe('server faults', () => {
         detail: 'The weights database does not answer.',
       });
     } finally {
-      testApp.close();
+      await testApp.close();
     }
   });
 });

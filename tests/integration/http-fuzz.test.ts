@@ -11,14 +11,14 @@ describe('HTTP fuzzing (fast-check)', () => {
   let reader: Database.Database;
 
   beforeAll(async () => {
-    testApp = createTestApp();
+    testApp = await createTestApp();
     api = request(testApp.app);
     await api.post('/SEN0001/fit').send({ values: [10, 5, 6, 9] }).expect(200);
     reader = new Database(testApp.dbPath, { readonly: true });
   });
-  afterAll(() => {
+  afterAll(async () => {
     reader.close();
-    testApp.close();
+    await testApp.close();
   });
 
   const snapshot = () =>

@@ -4,8 +4,8 @@ import { createTestApp, relativeError, type TestApp } from '../support/test-app'
 
 describe('fit with a million values in one request', () => {
   let testApp: TestApp;
-  beforeAll(() => {
-    testApp = createTestApp();
+  beforeAll(async () => {
+    testApp = await createTestApp();
   });
   afterAll(() => testApp.close());
 

@@ -23,7 +23,7 @@ describe('observability: metrics, request ids, logs, OpenAPI, docs', () => {
 
   beforeAll(async () => {
     const capture = { write: (line: string) => void logLines.push(JSON.parse(line) as Record<string, unknown>) };
-    testApp = createTestApp({
+    testApp = await createTestApp({
       configure: (container) => container.register(PinoLogger, { useValue: new PinoLogger('info', 'json', capture) }),
     });
     api = request(testApp.app);

@@ -8,8 +8,8 @@ describe('sensor routes (HTTP contract over a real SQLite file)', () => {
   let testApp: TestApp;
   let api: ReturnType<typeof request>;
 
-  beforeAll(() => {
-    testApp = createTestApp();
+  beforeAll(async () => {
+    testApp = await createTestApp();
     api = request(testApp.app);
   });
   afterAll(() => testApp.close());

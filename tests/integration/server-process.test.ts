@@ -45,11 +45,11 @@ describe('the server process', () => {
 
     // Closed cleanly: the WAL was checkpointed away, and the acknowledged fit is on disk.
     expect(existsSync(`${dbPath}-wal`)).toBe(false);
-    const reader = createTestApp({ dbPath });
+    const reader = await createTestApp({ dbPath });
     try {
       expect((await request(reader.app).get('/INFLIGHT/weights').expect(200)).body).toMatchObject({ mean: 7.5, n: 4 });
     } finally {
-      reader.close();
+      await reader.close();
     }
   });
 

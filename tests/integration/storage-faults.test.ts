@@ -12,15 +12,15 @@ describe('a database that cannot take writes', () => {
     let otherWriter: Database.Database;
 
     beforeAll(async () => {
-      testApp = createTestApp({ env: { DB_BUSY_TIMEOUT_MS: '50' } });
+      testApp = await createTestApp({ env: { DB_BUSY_TIMEOUT_MS: '50' } });
       api = request(testApp.app);
       await api.post('/SEN0001/fit').send({ values: [10, 5, 6, 9] }).expect(200);
       otherWriter = new Database(testApp.dbPath);
       otherWriter.exec("BEGIN EXCLUSIVE; INSERT INTO weights VALUES ('OTHER', 'value', 1, 1, 2, 1, 'now')");
     });
-    afterAll(() => {
+    afterAll(async () => {
       otherWriter.close();
-      testApp.close();
+      await testApp.close();
     });
 
     it('answers writes 503 problem+json with Retry-After, and keeps answering reads', async () => {
@@ -50,19 +50,19 @@ describe('a database that cannot take writes', () => {
     let readOnly: Database.Database;
 
     beforeAll(async () => {
-      seeded = createTestApp();
+      seeded = await createTestApp();
       await request(seeded.app).post('/SEN0001/fit').send({ values: [10, 5, 6, 9] }).expect(200);
       readOnly = new Database(seeded.dbPath, { readonly: true });
-      testApp = createTestApp({
+      testApp = await createTestApp({
         dbPath: seeded.dbPath,
         configure: (container) => container.register(WEIGHTS_REPOSITORY, { useValue: new SqliteWeightsRepository(readOnly) }),
       });
       // the seeding app's own connection stays open on the same file, as another process would
     });
-    afterAll(() => {
+    afterAll(async () => {
       readOnly.close();
-      testApp.close();
-      seeded.close();
+      await testApp.close();
+      await seeded.close();
     });
 
     it('answers writes 503 and reads 200, without crashing', async () => {

@@ -12,7 +12,7 @@ export interface TestApp {
   readonly app: Express;
   readonly container: DependencyContainer;
   readonly dbPath: string;
-  close(): void;
+  close(): Promise<void>;
 }
 
 export function makeTempDir(): string {
@@ -23,20 +23,20 @@ export function makeTempDir(): string {
  * The real app over a real SQLite file. `configure` may replace registrations before the
  * app resolves them (e.g. a failing repository).
  */
-export function createTestApp(
+export async function createTestApp(
   options: { dbPath?: string; env?: NodeJS.ProcessEnv; configure?: (container: DependencyContainer) => void } = {},
-): TestApp {
+): Promise<TestApp> {
   const ownDir = options.dbPath ? undefined : makeTempDir();
   const dbPath = options.dbPath ?? join(ownDir!, 'sensors.db');
-  const container = createContainer(loadConfig({ LOG_LEVEL: 'silent', ...options.env, DB_PATH: dbPath }));
+  const container = await createContainer(loadConfig({ LOG_LEVEL: 'silent', ...options.env, DB_PATH: dbPath }));
   options.configure?.(container);
   container.resolve(Readiness).markReady(); // as main does once listening
   return {
     app: createApp(container),
     container,
     dbPath,
-    close: () => {
-      closeContainer(container);
+    close: async () => {
+      await closeContainer(container);
       if (ownDir) rmSync(ownDir, { recursive: true, force: true });
     },
   };

@@ -23,12 +23,12 @@ runCli('alerts', async () => {
   if (!format) throw new UsageError(`--format must be one of ${FORMATS.join(', ')}`);
   const sensor = options.sensor === undefined ? undefined : Sensor.withId(options.sensor);
 
-  const storage = openWeightsStorage(loadConfig());
+  const storage = await openWeightsStorage(loadConfig());
   try {
     const table = await new EvaluateAlertsUseCase(storage.repository, new AlertPolicy()).execute(value, sensor);
     process.stdout.write(render(table, format, value));
   } finally {
-    storage.close();
+    await storage.close();
   }
 });
 

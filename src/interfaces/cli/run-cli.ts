@@ -1,6 +1,7 @@
 import { InvalidReadingsError } from '../../application/invalid-readings.error';
 import { ConfigError } from '../../config';
 import { DomainError } from '../../domain/domain-error';
+import { WeightsStorageOpenError } from '../../weights-storage';
 
 /** A command line the tool cannot act on. */
 export class UsageError extends Error {
@@ -15,6 +16,7 @@ export function runCli(name: string, main: () => Promise<void>): void {
       error instanceof ConfigError ||
       error instanceof DomainError ||
       error instanceof UsageError ||
+      error instanceof WeightsStorageOpenError ||
       (error instanceof TypeError && 'code' in error && String(error.code).startsWith('ERR_PARSE_ARGS'));
     process.stderr.write(`${name}: ${expected ? (error as Error).message : error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
     process.exitCode = 1;

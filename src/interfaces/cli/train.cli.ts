@@ -1,6 +1,6 @@
 // Learns every sensor and vibration column of a readings file and stores the weights.
 // Usage: npm run train -- [path] [--threads N]
-//   path       default data/collects.csv; the weights go to DB_PATH's database
+//   path       default data/collects.csv; the weights go to DATABASE_URL's database, or else DB_PATH's
 //   --threads  how many threads read a large file at once (default: the CPUs available)
 import 'reflect-metadata';
 import { statSync } from 'node:fs';
@@ -9,7 +9,7 @@ import { TrainSensorsUseCase } from '../../application/train-sensors.use-case';
 import { loadConfig } from '../../config';
 import { VIBRATION_METRICS } from '../../domain/vibration-metrics';
 import { CsvReadingsSource } from '../../infrastructure/csv/csv-readings.source';
-import { openWeightsStorage } from '../../weights-storage';
+import { describeWeightsStorage, openWeightsStorage } from '../../weights-storage';
 import { runCli, UsageError } from './run-cli';
 import { TerminalProgressBar } from './terminal-progress-bar';
 
@@ -29,19 +29,19 @@ runCli('train', async () => {
     ...(threads !== undefined && { threads }),
     onProgress: progress && ((done, total) => progress.update(done, total)),
   });
-  const storage = openWeightsStorage(config);
+  const storage = await openWeightsStorage(config);
   let summary;
   try {
     summary = await new TrainSensorsUseCase(storage.repository).execute(source);
   } finally {
     progress?.finish(); // clear the bar before anything else is printed
-    storage.close();
+    await storage.close();
   }
   const seconds = (performance.now() - startedAt) / 1000;
   const count = (value: number) => Math.round(value).toLocaleString('en-US');
   console.log(
     `trained ${summary.sensors} sensors x ${summary.metrics} columns from ${count(summary.rows)} rows of ${path} ` +
-      `(${(summary.bytes / 1e6).toFixed(1)} MB) into ${config.dbPath} in ${seconds.toFixed(2)} s: ` +
+      `(${(summary.bytes / 1e6).toFixed(1)} MB) into ${describeWeightsStorage(config)} in ${seconds.toFixed(2)} s: ` +
       `${count(summary.rows / seconds)} rows/s, ${(summary.bytes / 1e6 / seconds).toFixed(1)} MB/s`,
   );
 });
