@@ -3,7 +3,8 @@ module.exports = {
   testEnvironment: 'node',
   roots: ['<rootDir>/tests'],
   setupFiles: ['reflect-metadata'],
-  globalSetup: '<rootDir>/tests/support/build-once.global-setup.js',
+  globalSetup: '<rootDir>/tests/support/global-setup.js',
+  globalTeardown: '<rootDir>/tests/support/global-teardown.js',
   reporters: ['default', '<rootDir>/tests/support/summary-line.reporter.js'],
   transform: {
     // swc is fast and, unlike esbuild, emits the decorator metadata tsyringe injects by.

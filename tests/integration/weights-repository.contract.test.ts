@@ -1,0 +1,318 @@
+import Database from 'better-sqlite3';
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { Pool } from 'pg';
+import type { FittedModel, WeightsRepository } from '../../src/application/ports/weights.repository';
+import { StorageUnavailableError } from '../../src/application/storage-unavailable.error';
+import { MetricName } from '../../src/domain/metric-name';
+import { Sensor } from '../../src/domain/sensor';
+import { UnrepresentableWeightsError } from '../../src/domain/unrepresentable-weights.error';
+import { Weights } from '../../src/domain/weights';
+import { openPostgresPool } from '../../src/infrastructure/postgres/open-postgres-pool';
+import { PostgresWeightsRepository } from '../../src/infrastructure/postgres/postgres-weights.repository';
+import { openSqliteDatabase } from '../../src/infrastructure/sqlite/open-sqlite-database';
+import { SqliteWeightsRepository } from '../../src/infrastructure/sqlite/sqlite-weights.repository';
+import { createTestDatabase, testPostgres } from '../support/postgres-server';
+import { makeTempDir, relativeError } from '../support/test-app';
+
+/** One adapter as the contract sees it: a repository, raw SQL on its tables, and a way to lose it. */
+interface OpenedStore {
+  readonly repository: WeightsRepository;
+  /** Runs one SQL statement outside the repository, as an operator (or an attacker) could. */
+  execute(sql: string): Promise<void>;
+  /** A repository over the same kind of storage that cannot take writes (down, or read-only). */
+  unavailable(): Promise<{ repository: WeightsRepository; readsFailToo: boolean; close(): Promise<void> }>;
+  close(): Promise<void>;
+}
+
+interface Adapter {
+  readonly name: string;
+  open(): Promise<OpenedStore>;
+}
+
+const sqlite: Adapter = {
+  name: 'SQLite',
+  open: async () => {
+    const directory = makeTempDir();
+    const path = join(directory, 'sensors.db');
+    const db = openSqliteDatabase(path);
+    return {
+      repository: new SqliteWeightsRepository(db),
+      execute: async (sql) => void db.prepare(sql).run(),
+      // A read-only handle: SQLITE_READONLY is the file's way of refusing every write.
+      unavailable: async () => {
+        const readOnly = new Database(path, { readonly: true });
+        return { repository: new SqliteWeightsRepository(readOnly), readsFailToo: false, close: async () => void readOnly.close() };
+      },
+      close: async () => {
+        db.close();
+        rmSync(directory, { recursive: true, force: true });
+      },
+    };
+  },
+};
+
+function postgres(adminUrl: string): Adapter {
+  return {
+    name: 'PostgreSQL',
+    open: async () => {
+      const database = await createTestDatabase(adminUrl, 'contract');
+      const pool = await openPostgresPool(database.url);
+      return {
+        repository: new PostgresWeightsRepository(pool),
+        execute: async (sql) => void (await pool.query(sql)),
+        // Port 1 on loopback: nothing listens there, so every connection is refused.
+        unavailable: async () => {
+          const down = new Pool({ connectionString: 'postgres://postgres@127.0.0.1:1/none', connectionTimeoutMillis: 2000 });
+          return { repository: new PostgresWeightsRepository(down), readsFailToo: true, close: () => down.end() };
+        },
+        close: async () => {
+          await pool.end();
+          await database.drop();
+        },
+      };
+    },
+  };
+}
+
+const server = testPostgres();
+const adapters: Adapter[] = 'url' in server ? [sqlite, postgres(server.url)] : [sqlite];
+
+const VALUE = MetricName.DEFAULT;
+
+/** Weights the domain would refuse, to make the storage's own CHECK constraints fire. */
+function invalidWeights(mean: number, std: number, n: number): Weights {
+  return { mean, std, n } as unknown as Weights;
+}
+
+/** 1.1 applied n times, in the order of float operations the storage uses. */
+function scaled(mean: number, factor: number, times: number): number {
+  let result = mean;
+  for (let i = 0; i < times; i++) result *= factor;
+  return result;
+}
+
+// The same cases for every adapter; without a server, PostgreSQL's show up as skipped, with a warning.
+describe.each(adapters)('the $name weights repository', (adapter) => contract(adapter));
+if ('unavailable' in server) {
+  console.warn(`SKIPPED the PostgreSQL half of the weights repository contract: ${server.unavailable}`);
+  describe.skip('the PostgreSQL weights repository', () => contract(postgres('')));
+}
+
+function contract(adapter: Adapter): void {
+  let store: OpenedStore;
+  let repository: WeightsRepository;
+
+  beforeAll(async () => {
+    store = await adapter.open();
+    repository = store.repository;
+  });
+  afterAll(() => store.close());
+
+  it('stores and finds weights with every double exactly as given', async () => {
+    const cases: Array<[string, number, number, number]> = [
+      ['EXACT1', 0.1 + 0.2, 1 / 3, 2],
+      ['EXACT2', 5e-324, 0, 3],
+      ['EXACT3', -1.7976931348623157e308, 1.7976931348623157e308, Number.MAX_SAFE_INTEGER],
+      ['EXACT4', 123456789.12345679, 2.220446049250313e-16, 1_000_000_007],
+      ['EXACT5', -0.000123456789e-200, Math.PI, 4],
+    ];
+    for (const [id, mean, std, n] of cases) {
+      const before = Date.now();
+      const stored = await repository.replace(Sensor.withId(id), VALUE, Weights.of(mean, std, n));
+      const after = Date.now();
+      expect(stored).toEqual({ sensorId: id, metric: 'value', weights: Weights.of(mean, std, n), version: 1, updatedAt: expect.any(Date) });
+      expect(stored.weights.mean).toBe(mean);
+      expect(stored.weights.std).toBe(std);
+      expect(stored.weights.n).toBe(n);
+      expect(stored.updatedAt.getTime()).toBeGreaterThanOrEqual(before);
+      expect(stored.updatedAt.getTime()).toBeLessThanOrEqual(after);
+      expect(await repository.find(Sensor.withId(id), VALUE)).toEqual(stored);
+    }
+  });
+
+  it('finds nothing for an unknown sensor or metric', async () => {
+    await repository.replace(Sensor.withId('KNOWN'), VALUE, Weights.of(1, 1, 2));
+    expect(await repository.find(Sensor.withId('UNKNOWN'), VALUE)).toBeUndefined();
+    expect(await repository.find(Sensor.withId('KNOWN'), MetricName.of('params.velRMS.x'))).toBeUndefined();
+  });
+
+  it('counts versions: each replace adds one and one fit revision, stamped as the model', async () => {
+    const sensor = Sensor.withId('VERSIONS');
+    const first = await repository.replace(sensor, VALUE, Weights.of(1, 1, 2));
+    const second = await repository.replace(sensor, VALUE, Weights.of(2, 0.5, 3));
+    expect([first.version, second.version]).toEqual([1, 2]);
+    expect(await repository.find(sensor, VALUE)).toEqual(second);
+    expect(await repository.history(sensor, VALUE, 10)).toEqual([
+      { version: 2, change: 'fit', weights: Weights.of(2, 0.5, 3), recordedAt: second.updatedAt },
+      { version: 1, change: 'fit', weights: Weights.of(1, 1, 2), recordedAt: first.updatedAt },
+    ]);
+  });
+
+  it('lists by sensor id then metric, in byte order', async () => {
+    const ids = ['ORD-b', 'ORD_a', 'ORDb', 'ORD.a', 'ORD0', 'ORDB', 'ORD-B', 'ORDa'];
+    const metrics = ['value', 'params.velRMS.x', 'Value', 'params.accelRMS.y', 'params_x', 'params-x'];
+    for (const id of ids) for (const metric of metrics) await repository.replace(Sensor.withId(id), MetricName.of(metric), Weights.of(1, 1, 2));
+    const byteOrder = (a: string, b: string) => Buffer.compare(Buffer.from(a), Buffer.from(b));
+
+    const listed = (await repository.list()).filter((stored) => stored.sensorId.startsWith('ORD'));
+    const expected = [...ids].sort(byteOrder).flatMap((id) => [...metrics].sort(byteOrder).map((metric) => [id, metric]));
+    expect(listed.map((stored) => [stored.sensorId, stored.metric])).toEqual(expected);
+
+    const one = await repository.list(Sensor.withId('ORD-b'));
+    expect(one.map((stored) => stored.metric)).toEqual([...metrics].sort(byteOrder));
+    expect(await repository.list(Sensor.withId('NOTHING'))).toEqual([]);
+  });
+
+  it('replaceAll stores a large batch in one go, and counts versions per model', async () => {
+    const metrics = ['params.accelRMS.x', 'params.accelRMS.y', 'params.accelRMS.z', 'params.velRMS.x', 'value'].map((name) => MetricName.of(name));
+    const batch = (offset: number): FittedModel[] =>
+      Array.from({ length: 1000 }, (_, i) => Sensor.withId(`BULK${String(i).padStart(4, '0')}`)).flatMap((sensor, i) =>
+        metrics.map((metric, j) => ({ sensor, metric, weights: Weights.of(i + j / 10 + offset, 0.1 * j, 2 + i) })),
+      );
+    await repository.replaceAll(batch(0));
+    await repository.replaceAll(batch(0.5));
+
+    const stored = (await repository.list()).filter((model) => model.sensorId.startsWith('BULK'));
+    expect(stored).toHaveLength(5000);
+    expect(stored.every((model) => model.version === 2)).toBe(true);
+    // One instant for a whole batch.
+    expect(new Set(stored.map((model) => model.updatedAt.getTime())).size).toBe(1);
+    expect(await repository.find(Sensor.withId('BULK0999'), MetricName.of('params.velRMS.x'))).toMatchObject({
+      weights: Weights.of(999 + 0.3 + 0.5, 0.1 * 3, 1001),
+      version: 2,
+    });
+    const history = await repository.history(Sensor.withId('BULK0007'), MetricName.of('value'), 10);
+    expect(history.map((revision) => [revision.version, revision.change, revision.weights.mean])).toEqual([
+      [2, 'fit', 7 + 0.4 + 0.5],
+      [1, 'fit', 7 + 0.4],
+    ]);
+  });
+
+  it('replaceAll applies a model named twice in one batch twice, in order', async () => {
+    const sensor = Sensor.withId('TWICE');
+    await repository.replaceAll([
+      { sensor, metric: VALUE, weights: Weights.of(1, 1, 2) },
+      { sensor: Sensor.withId('TWICE2'), metric: VALUE, weights: Weights.of(5, 1, 2) },
+      { sensor, metric: VALUE, weights: Weights.of(3, 1, 2) },
+    ]);
+    expect(await repository.find(sensor, VALUE)).toMatchObject({ weights: Weights.of(3, 1, 2), version: 2 });
+    expect((await repository.history(sensor, VALUE, 10)).map((revision) => revision.weights.mean)).toEqual([3, 1]);
+  });
+
+  it('replaceAll writes all or nothing: a model the database refuses leaves every other as it was', async () => {
+    const kept = await repository.replace(Sensor.withId('ATOMIC1'), VALUE, Weights.of(1, 1, 2));
+    const batch: FittedModel[] = [
+      { sensor: Sensor.withId('ATOMIC1'), metric: VALUE, weights: Weights.of(10, 1, 2) },
+      { sensor: Sensor.withId('ATOMIC2'), metric: VALUE, weights: Weights.of(20, 1, 2) },
+      { sensor: Sensor.withId('ATOMIC3'), metric: VALUE, weights: invalidWeights(30, 1, 1) }, // n >= 2 is a CHECK
+      { sensor: Sensor.withId('ATOMIC4'), metric: VALUE, weights: Weights.of(40, 1, 2) },
+    ];
+    await expect(repository.replaceAll(batch)).rejects.toThrow();
+    await expect(repository.replaceAll([{ sensor: Sensor.withId('ATOMIC5'), metric: VALUE, weights: invalidWeights(Infinity, 1, 2) }])).rejects.toThrow();
+
+    expect(await repository.find(Sensor.withId('ATOMIC1'), VALUE)).toEqual(kept);
+    for (const id of ['ATOMIC2', 'ATOMIC3', 'ATOMIC4', 'ATOMIC5']) expect(await repository.find(Sensor.withId(id), VALUE)).toBeUndefined();
+    expect(await repository.history(Sensor.withId('ATOMIC1'), VALUE, 10)).toHaveLength(1);
+    expect(await repository.history(Sensor.withId('ATOMIC2'), VALUE, 10)).toEqual([]);
+    await repository.replaceAll([]);
+  });
+
+  it('scaleMean loses no update under 200 concurrent calls', async () => {
+    const sensor = Sensor.withId('CONCURRENT');
+    await repository.replace(sensor, VALUE, Weights.of(7.5, 2.0816659994661326, 4));
+    const results = await Promise.all(Array.from({ length: 200 }, () => repository.scaleMean(sensor, VALUE, 1.1)));
+
+    expect(new Set(results.map((result) => result?.version)).size).toBe(200);
+    const stored = await repository.find(sensor, VALUE);
+    expect(stored?.version).toBe(201);
+    expect(relativeError(stored!.weights.mean, scaled(7.5, 1.1, 200))).toBeLessThan(1e-12);
+    expect(stored!.weights.mean).toBe(scaled(7.5, 1.1, 200));
+    expect(stored!.weights.std).toBe(2.0816659994661326);
+    const history = await repository.history(sensor, VALUE, 1000);
+    expect(history).toHaveLength(201);
+    expect(history.map((revision) => revision.version)).toEqual(Array.from({ length: 201 }, (_, i) => 201 - i));
+    expect(history.filter((revision) => revision.change === 'adjust')).toHaveLength(200);
+    expect(history[0]).toEqual({ version: 201, change: 'adjust', weights: stored!.weights, recordedAt: stored!.updatedAt });
+  });
+
+  it('scaleMean of a missing model is undefined and writes nothing', async () => {
+    expect(await repository.scaleMean(Sensor.withId('MISSING'), VALUE, 1.1)).toBeUndefined();
+    expect(await repository.find(Sensor.withId('MISSING'), VALUE)).toBeUndefined();
+    expect(await repository.history(Sensor.withId('MISSING'), VALUE, 10)).toEqual([]);
+  });
+
+  it('scaleMean refuses a mean that would overflow, and changes nothing', async () => {
+    const sensor = Sensor.withId('HUGE');
+    const stored = await repository.replace(sensor, VALUE, Weights.of(1.7e308, 1, 2));
+    await expect(repository.scaleMean(sensor, VALUE, 1.1)).rejects.toThrow(UnrepresentableWeightsError);
+    expect(await repository.find(sensor, VALUE)).toEqual(stored);
+    expect(await repository.history(sensor, VALUE, 10)).toHaveLength(1);
+  });
+
+  it('returns history newest first, at most `limit` revisions', async () => {
+    const sensor = Sensor.withId('HISTORY');
+    const other = MetricName.of('params.velRMS.x');
+    await repository.replace(sensor, VALUE, Weights.of(10, 1, 2));
+    await repository.replace(sensor, other, Weights.of(99, 1, 2));
+    for (let i = 0; i < 3; i++) await repository.scaleMean(sensor, VALUE, 2);
+
+    const latest = await repository.history(sensor, VALUE, 2);
+    expect(latest.map((revision) => [revision.version, revision.change, revision.weights.mean])).toEqual([
+      [4, 'adjust', 80],
+      [3, 'adjust', 40],
+    ]);
+    const all = await repository.history(sensor, VALUE, 100);
+    expect(all.map((revision) => [revision.version, revision.change, revision.weights.mean])).toEqual([
+      [4, 'adjust', 80],
+      [3, 'adjust', 40],
+      [2, 'adjust', 20],
+      [1, 'fit', 10],
+    ]);
+    expect(all.every((revision, i) => i === 0 || revision.recordedAt <= all[i - 1]!.recordedAt)).toBe(true);
+    expect(await repository.history(sensor, other, 100)).toHaveLength(1);
+  });
+
+  it('keeps the history append-only: the database refuses to rewrite it', async () => {
+    await repository.replace(Sensor.withId('AUDIT'), VALUE, Weights.of(1, 1, 2));
+    await expect(store.execute('UPDATE weights_history SET mean = 0')).rejects.toThrow('weights_history is append-only');
+    await expect(store.execute("DELETE FROM weights_history WHERE sensor_id = 'AUDIT'")).rejects.toThrow('weights_history is append-only');
+    expect(await repository.history(Sensor.withId('AUDIT'), VALUE, 10)).toHaveLength(1);
+  });
+
+  it('refuses, at the database, weights the domain would refuse', async () => {
+    for (const [mean, std, n] of [
+      [Infinity, 1, 2],
+      [-Infinity, 1, 2],
+      [1, -1, 2],
+      [1, Infinity, 2],
+      [1, 1, 1],
+    ] as const) {
+      await expect(repository.replace(Sensor.withId('CHECKS'), VALUE, invalidWeights(mean, std, n))).rejects.toThrow();
+    }
+    expect(await repository.find(Sensor.withId('CHECKS'), VALUE)).toBeUndefined();
+  });
+
+  it('answers ping', async () => {
+    await expect(repository.ping()).resolves.toBeUndefined();
+  });
+
+  it('turns storage that cannot take writes into StorageUnavailableError', async () => {
+    const sensor = Sensor.withId('KNOWN');
+    const down = await store.unavailable();
+    try {
+      await expect(down.repository.replace(sensor, VALUE, Weights.of(1, 1, 2))).rejects.toThrow(StorageUnavailableError);
+      await expect(down.repository.replaceAll([{ sensor, metric: VALUE, weights: Weights.of(1, 1, 2) }])).rejects.toThrow(StorageUnavailableError);
+      await expect(down.repository.scaleMean(sensor, VALUE, 1.1)).rejects.toThrow(StorageUnavailableError);
+      if (down.readsFailToo) {
+        await expect(down.repository.find(sensor, VALUE)).rejects.toThrow(StorageUnavailableError);
+        await expect(down.repository.list()).rejects.toThrow(StorageUnavailableError);
+        await expect(down.repository.history(sensor, VALUE, 10)).rejects.toThrow(StorageUnavailableError);
+        await expect(down.repository.ping()).rejects.toThrow(StorageUnavailableError);
+      }
+    } finally {
+      await down.close();
+    }
+    expect(await repository.find(sensor, VALUE)).toMatchObject({ version: 1 });
+  });
+}
