@@ -116,6 +116,12 @@ describe('the server process', () => {
     expect(await server.exited).toBe(1);
     expect(server.stderr()).toBe(`sensor-alerts: cannot open the weights database at ${notADatabase}: file is not a database\n`);
   });
+
+  it('refuses to start when DATABASE_URL names no reachable server, in one line without the password', async () => {
+    const server = spawnServer({ PORT: '0', DATABASE_URL: 'postgres://app:hunter2@127.0.0.1:1/weights' });
+    expect(await server.exited).toBe(1);
+    expect(server.stderr()).toBe('sensor-alerts: cannot open the weights database at postgres://app:***@127.0.0.1:1/weights: connect ECONNREFUSED 127.0.0.1:1\n');
+  });
 });
 
 async function waitForLog(output: () => string, text: string): Promise<void> {
