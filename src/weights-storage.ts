@@ -54,10 +54,14 @@ async function openConfigured(config: WeightsStorageConfig): Promise<WeightsStor
   };
 }
 
-/** Node reports a refused connection to every address of a host name as an AggregateError without a message. */
+/**
+ * Node reports a refused connection to every address of a host name as an AggregateError
+ * without a message. Read by shape: Node's errors may come from another realm than ours.
+ */
 function messageOf(error: unknown): string {
-  if (error instanceof AggregateError && !error.message) return error.errors.map(messageOf).join('; ');
-  return error instanceof Error ? error.message : String(error);
+  const { message, errors } = (error ?? {}) as { message?: unknown; errors?: unknown };
+  if (typeof message === 'string' && message) return message;
+  return Array.isArray(errors) ? errors.map(messageOf).join('; ') : String(error);
 }
 
 /** Where the weights live, for logs and messages: the file, or the URL without its password. */

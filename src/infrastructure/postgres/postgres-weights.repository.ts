@@ -207,18 +207,31 @@ async function storage<T>(call: () => Promise<T>): Promise<T> {
   }
 }
 
+// Errors are read by shape, not class: Node's own (from net, dns) may come from another
+// realm than this module's, as under a test runner's sandbox.
 function isConnectionLost(error: unknown): boolean {
-  if (error instanceof AggregateError) return error.errors.some(isConnectionLost);
+  const inner = innerErrors(error);
+  if (inner) return inner.some(isConnectionLost);
   const code = errorCode(error);
   if (code !== undefined) return UNAVAILABLE_SQLSTATE.test(code) || UNAVAILABLE_ERRNO.has(code);
-  return error instanceof Error && UNAVAILABLE_MESSAGE.test(error.message);
+  return UNAVAILABLE_MESSAGE.test(messageOf(error));
 }
 
 function describe(error: unknown): string {
-  // Node reports a refused connection to every address of a name as one AggregateError with no message.
-  const message = error instanceof AggregateError && !error.message ? error.errors.map((inner: Error) => inner.message).join(', ') : (error as Error).message;
   const code = errorCode(error);
-  return code ? `${message} (${code})` : message;
+  return code ? `${messageOf(error)} (${code})` : messageOf(error);
+}
+
+/** Node reports a refused connection to every address of a name as one AggregateError with no message. */
+function messageOf(error: unknown): string {
+  const message = (error as { message?: unknown } | null)?.message;
+  if (typeof message === 'string' && message) return message;
+  return innerErrors(error)?.map(messageOf).join('; ') ?? String(error);
+}
+
+function innerErrors(error: unknown): unknown[] | undefined {
+  const errors = (error as { errors?: unknown } | null)?.errors;
+  return Array.isArray(errors) ? errors : undefined;
 }
 
 function errorCode(error: unknown): string | undefined {
