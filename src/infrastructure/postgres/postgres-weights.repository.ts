@@ -218,7 +218,9 @@ function isConnectionLost(error: unknown): boolean {
 }
 
 function describe(error: unknown): string {
-  const code = errorCode(error);
+  const code = errorCode(error) ?? innerErrors(error)?.map(errorCode).find(Boolean);
+  // Socket errors name the server's address: that is for the logs (the cause), not for clients.
+  if (code && UNAVAILABLE_ERRNO.has(code)) return `the database server cannot be reached (${code})`;
   return code ? `${messageOf(error)} (${code})` : messageOf(error);
 }
 
