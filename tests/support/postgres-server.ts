@@ -17,6 +17,10 @@ const run = promisify(execFile);
 export interface PostgresCluster {
   /** A superuser URL on the cluster's `postgres` database. */
   readonly url: string;
+  /** Stops the server but keeps its data, as an outage would; `resume` starts it again on the same port. */
+  pause(): Promise<void>;
+  resume(): Promise<void>;
+  /** Stops the server for good and deletes its data. */
   stop(): Promise<void>;
   /** For process exit handlers, where nothing asynchronous runs. */
   stopNow(): void;
@@ -114,14 +118,22 @@ export async function startPostgresCluster(): Promise<PostgresCluster> {
       '-c full_page_writes=off',
       '-c max_connections=200',
     ].join(' ');
-    await run(...command('pg_ctl', ['start', '-D', dataDir, '-l', logFile, '-w', '-t', '60', '-o', settings])).catch((error: Error) => {
-      const log = existsSync(logFile) ? readFileSync(logFile, 'utf8').trim().split('\n').slice(-5).join(' | ') : '';
-      throw new Error(`pg_ctl start failed: ${error.message.trim()} ${log}`);
-    });
+    const start = () =>
+      run(...command('pg_ctl', ['start', '-D', dataDir, '-l', logFile, '-w', '-t', '60', '-o', settings])).then(
+        () => undefined,
+        (error: Error) => {
+          const log = existsSync(logFile) ? readFileSync(logFile, 'utf8').trim().split('\n').slice(-5).join(' | ') : '';
+          throw new Error(`pg_ctl start failed: ${error.message.trim()} ${log}`);
+        },
+      );
+    await start();
     const stopArgs = ['stop', '-D', dataDir, '-m', 'immediate', '-w'];
     let stopped = false;
     return {
       url: `postgres://postgres@127.0.0.1:${port}/postgres`,
+      // fast: the server ends every session with 57P01, as an operator's restart would.
+      pause: async () => void (await run(...command('pg_ctl', ['stop', '-D', dataDir, '-m', 'fast', '-w']))),
+      resume: start,
       stop: async () => {
         if (stopped) return;
         stopped = true;

@@ -1,0 +1,44 @@
+import request from 'supertest';
+import { findPostgresBinaries, startPostgresCluster, testPostgres, type PostgresCluster } from '../support/postgres-server';
+import { withoutRequestId } from '../support/problem-body';
+import { createTestApp, type TestApp } from '../support/test-app';
+
+// Its own cluster, since stopping the run's shared one would break the other files.
+const binaries = findPostgresBinaries();
+const describeOutage = binaries && !('unavailable' in testPostgres()) ? describe : describe.skip;
+if (!binaries) console.warn('SKIPPED the PostgreSQL outage test: no PostgreSQL binaries to start a server of its own');
+
+describeOutage('the API while its PostgreSQL server stops and comes back', () => {
+  let cluster: PostgresCluster;
+  let testApp: TestApp;
+
+  beforeAll(async () => {
+    cluster = await startPostgresCluster();
+    testApp = await createTestApp({ env: { DATABASE_URL: cluster.url } });
+    await request(testApp.app).post('/OUT01/fit').send({ values: [10, 5, 6, 9] }).expect(200);
+  }, 60_000);
+  afterAll(async () => {
+    await testApp?.close();
+    await cluster?.stop();
+  });
+
+  it('answers 503 problem+json while the server is down, without crashing on its dropped connections', async () => {
+    await cluster.pause();
+    const api = request(testApp.app);
+    for (const call of [api.post('/OUT01/fit').send({ values: [1, 2] }), api.post('/OUT01/adjust'), api.get('/OUT01/weights')]) {
+      const response = await call.expect(503).expect('Content-Type', /^application\/problem\+json/).expect('Retry-After', '1');
+      expect(withoutRequestId(response.body)).toMatchObject({ type: 'urn:sensor-alerts:problem:storage-unavailable', status: 503 });
+      expect(response.body.detail).toMatch(/^The weights database cannot take this request now: /);
+      expect(response.text).not.toContain('127.0.0.1');
+    }
+    await api.get('/health').expect(503);
+  });
+
+  it('serves again, with nothing lost, once the server is back', async () => {
+    await cluster.resume();
+    const api = request(testApp.app);
+    await api.get('/health').expect(200);
+    expect((await api.post('/OUT01/adjust').expect(200)).body).toMatchObject({ mean: 8.25, version: 2 });
+    expect((await api.get('/OUT01/weights/history').expect(200)).body).toHaveLength(2);
+  });
+});
