@@ -5,6 +5,8 @@ module.exports = {
   setupFiles: ['reflect-metadata'],
   globalSetup: '<rootDir>/tests/support/global-setup.js',
   globalTeardown: '<rootDir>/tests/support/global-teardown.js',
+  // Lazy imports name the compiled file (./x.js), as Node's import() needs; tests run the .ts.
+  moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
   reporters: ['default', '<rootDir>/tests/support/summary-line.reporter.js'],
   transform: {
     // swc is fast and, unlike esbuild, emits the decorator metadata tsyringe injects by.

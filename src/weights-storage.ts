@@ -1,7 +1,5 @@
 import type { WeightsRepository } from './application/ports/weights.repository';
 import { redactDatabaseUrl, type AppConfig } from './config';
-import { openPostgresPool } from './infrastructure/postgres/open-postgres-pool';
-import { PostgresWeightsRepository } from './infrastructure/postgres/postgres-weights.repository';
 import { openSqliteDatabase } from './infrastructure/sqlite/open-sqlite-database';
 import { SqliteWeightsRepository } from './infrastructure/sqlite/sqlite-weights.repository';
 
@@ -36,6 +34,11 @@ export class WeightsStorageOpenError extends Error {
 
 async function openConfigured(config: WeightsStorageConfig): Promise<WeightsStorage> {
   if (config.databaseUrl) {
+    // Loaded only when used: pg is most of what the CLIs would otherwise load at every start.
+    const [{ openPostgresPool }, { PostgresWeightsRepository }] = await Promise.all([
+      import('./infrastructure/postgres/open-postgres-pool.js'),
+      import('./infrastructure/postgres/postgres-weights.repository.js'),
+    ]);
     const pool = await openPostgresPool(config.databaseUrl, {
       max: config.databasePoolMax,
       lockTimeoutMs: config.dbBusyTimeoutMs ?? 5000,
