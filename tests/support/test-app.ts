@@ -20,8 +20,8 @@ export function makeTempDir(): string {
 }
 
 /**
- * The real app over a real SQLite file. `configure` may replace registrations before the
- * app resolves them (e.g. a failing repository).
+ * The real app over a real SQLite file (or PostgreSQL, given DATABASE_URL in `env`).
+ * `configure` may replace registrations before the app resolves them (e.g. a failing repository).
  */
 export async function createTestApp(
   options: { dbPath?: string; env?: NodeJS.ProcessEnv; configure?: (container: DependencyContainer) => void } = {},

@@ -67,6 +67,8 @@ export async function openPostgresPool(connectionString: string, options: Postgr
     max: options.max ?? 10,
     connectionTimeoutMillis: options.connectionTimeoutMs ?? 10_000,
     idleTimeoutMillis: 30_000,
+    // TCP keep-alive notices a server that vanished without closing its connections.
+    keepAlive: true,
     ...(options.lockTimeoutMs !== undefined && options.lockTimeoutMs > 0 && { lock_timeout: options.lockTimeoutMs }),
     // A transaction left open by a crashed request must not hold its row locks forever.
     idle_in_transaction_session_timeout: 60_000,
