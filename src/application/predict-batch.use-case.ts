@@ -1,13 +1,9 @@
 import { inject, injectable } from 'tsyringe';
 import { AlertPolicy } from '../domain/alert-policy';
-import type { MetricName } from '../domain/metric-name';
-import type { Sensor } from '../domain/sensor';
 import type { Weights } from '../domain/weights';
-import { WEIGHTS_REPOSITORY, type WeightsRepository } from './ports/weights.repository';
+import { WEIGHTS_REPOSITORY, type ModelKey, type WeightsRepository } from './ports/weights.repository';
 
-export interface BatchItem {
-  readonly sensor: Sensor;
-  readonly metric: MetricName;
+export interface BatchItem extends ModelKey {
   readonly value: number;
 }
 
@@ -18,7 +14,7 @@ export interface BatchPredictions {
   readonly missing: Array<{ readonly sensorId: string; readonly metric: string }>;
 }
 
-/** Many predictions in one call; each distinct (sensor, metric) is read from storage once. */
+/** Many predictions in one call; the distinct (sensor, metric) pairs are read from storage in one go. */
 @injectable()
 export class PredictBatchUseCase {
   constructor(
@@ -27,20 +23,35 @@ export class PredictBatchUseCase {
   ) {}
 
   async execute(items: readonly BatchItem[]): Promise<BatchPredictions> {
-    const models = new Map<string, Weights | null>();
-    const missing: Array<{ sensorId: string; metric: string }> = [];
+    // One slot per distinct model, found through metric name -> sensor id (nested maps, not
+    // a joined string key), and remembered per item: a batch has up to 100,000 items.
+    const slots = new Map<string, Map<string, ModelSlot>>();
+    const distinct: ModelSlot[] = [];
+    const slotOfItem = new Array<ModelSlot>(items.length);
+    for (let index = 0; index < items.length; index++) {
+      const { sensor, metric } = items[index]!;
+      let ofMetric = slots.get(metric.name);
+      if (!ofMetric) slots.set(metric.name, (ofMetric = new Map<string, ModelSlot>()));
+      let slot = ofMetric.get(sensor.id);
+      if (!slot) {
+        ofMetric.set(sensor.id, (slot = { sensor, metric, weights: null }));
+        distinct.push(slot);
+      }
+      slotOfItem[index] = slot;
+    }
+    for (const stored of await this.repository.findMany(distinct)) slots.get(stored.metric)!.get(stored.sensorId)!.weights = stored.weights;
+
     const predictions = new Array<boolean | null>(items.length);
     for (let index = 0; index < items.length; index++) {
-      const { sensor, metric, value } = items[index]!;
-      const key = `${sensor.id}\u0000${metric.name}`;
-      let weights = models.get(key);
-      if (weights === undefined) {
-        weights = (await this.repository.find(sensor, metric))?.weights ?? null;
-        models.set(key, weights);
-        if (weights === null) missing.push({ sensorId: sensor.id, metric: metric.name });
-      }
-      predictions[index] = weights === null ? null : this.policy.isAlert(value, weights);
+      const { weights } = slotOfItem[index]!;
+      predictions[index] = weights === null ? null : this.policy.isAlert(items[index]!.value, weights);
     }
+    const missing = distinct.filter(({ weights }) => weights === null).map(({ sensor, metric }) => ({ sensorId: sensor.id, metric: metric.name }));
     return { predictions, missing };
   }
+}
+
+interface ModelSlot extends ModelKey {
+  /** null until storage says otherwise: no model. */
+  weights: Weights | null;
 }

@@ -2,8 +2,8 @@ import request from 'supertest';
 import { withoutRequestId } from '../support/problem-body';
 import { createTestApp, type TestApp } from '../support/test-app';
 
-function findCount(exposition: string): number {
-  const line = exposition.split('\n').find((candidate) => candidate.startsWith('weights_storage_operation_seconds_count{operation="find",result="ok"}'));
+function storageCalls(exposition: string, operation: string): number {
+  const line = exposition.split('\n').find((candidate) => candidate.startsWith(`weights_storage_operation_seconds_count{operation="${operation}",result="ok"}`));
   return line === undefined ? 0 : Number(line.slice(line.lastIndexOf(' ') + 1));
 }
 
@@ -42,15 +42,18 @@ describe('POST /predict (batch scoring)', () => {
     });
   });
 
-  it('scores 100,000 items over 1,000 sensors, reading each model once', async () => {
+  it('scores 100,000 items over 1,000 sensors, reading the models in one storage call', async () => {
     const sensors = Array.from({ length: 1000 }, (_, i) => `B${i}`);
     for (const [index, sensor] of sensors.entries()) {
       await api.post(`/${sensor}/fit`).send({ values: [index, index + 2] }).expect(200); // mean index + 1, std sqrt(2)
     }
     const items = Array.from({ length: 100_000 }, (_, i) => ({ sensor_id: sensors[i % 1000]!, value: (i % 1000) + 1 + (i % 2 === 0 ? 3 : 2) }));
-    const before = findCount((await api.get('/metrics')).text);
+    const before = (await api.get('/metrics')).text;
     const response = await api.post('/predict').send({ items }).expect(200);
-    expect(findCount((await api.get('/metrics')).text) - before).toBe(1000);
+    const after = (await api.get('/metrics')).text;
+    // All 1,000 models in one storage call, none one by one.
+    expect(storageCalls(after, 'find_many') - storageCalls(before, 'find_many')).toBe(1);
+    expect(storageCalls(after, 'find') - storageCalls(before, 'find')).toBe(0);
     expect(response.body.missing).toEqual([]);
     // threshold = mean + 2 * sqrt(2) ~ mean + 2.83: +3 is an alert, +2 is not
     expect(response.body.predictions).toEqual(items.map((_, i) => i % 2 === 0));

@@ -3,10 +3,11 @@ import { join } from 'node:path';
 
 // Benchmarks are not run in CI; this proves `npm run bench:api` still runs end to end.
 describe('npm run bench:api -- --smoke', () => {
-  it('loads the real server and the bare-Express ceiling and prints the ratio', () => {
+  it('loads the real server and the bare-Express ceiling, prints the ratio, and times the large batch', () => {
     const child = spawnSync(process.execPath, [join(__dirname, '../../dist/scripts/bench/api-benchmark.js'), '--smoke'], { encoding: 'utf8' });
     expect(child.stderr).toBe('');
     expect(child.status).toBe(0);
-    expect(child.stdout).toMatch(/^predict +1 +[\d,]+ +\d+ +\d+ +[\d,]+ +\d+\.\d\d$/m);
+    expect(child.stdout).toMatch(/^predict +1 +[\d,]+ +\d+ +\d+ +[\d,]+ +\d+ +\d+\.\d\d$/m);
+    expect(child.stdout).toMatch(/^batch predict, 100,000 items over 1,000 sensors, .*: median \d+ ms of 1, [\d,]+ predictions\/s end to end/m);
   }, 60_000);
 });

@@ -1,5 +1,8 @@
 import type { Express } from 'express';
 import { spawnSync } from 'node:child_process';
+import { once } from 'node:events';
+import { createServer } from 'node:http';
+import { connect, type AddressInfo } from 'node:net';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import request from 'supertest';
@@ -105,6 +108,23 @@ describe('observability: metrics, request ids, logs, OpenAPI, docs', () => {
         responseTime: expect.any(Number),
       });
       expect(JSON.stringify(lines[0])).not.toContain('123.456');
+    });
+
+    it('logs a client that hangs up mid-body as aborted, once, and leaves nothing in flight', async () => {
+      logLines.length = 0;
+      const server = createServer(testApp.app).listen(0, '127.0.0.1');
+      await once(server, 'listening');
+      const { port } = server.address() as AddressInfo;
+      const socket = connect(port, '127.0.0.1');
+      await once(socket, 'connect');
+      socket.write('POST /SEN0001/predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\nX-Request-Id: log-abort-1\r\n\r\n{"va');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      socket.destroy();
+      const aborted = () => logLines.filter((line) => (line.req as { id?: string } | undefined)?.id === 'log-abort-1');
+      while (aborted().length === 0) await new Promise((resolve) => setTimeout(resolve, 10));
+      server.close();
+      expect(aborted()).toEqual([expect.objectContaining({ level: 'warn', msg: 'request aborted', req: { id: 'log-abort-1', method: 'POST', url: '/SEN0001/predict' } })]);
+      expect(await scrape()).toMatch(/^http_requests_in_flight 1$/m); // the scrape itself only
     });
   });
 

@@ -1,4 +1,4 @@
-import type { FittedModel, WeightsRepository } from '../../src/application/ports/weights.repository';
+import type { FittedModel, ModelKey, WeightsRepository } from '../../src/application/ports/weights.repository';
 import type { MetricName } from '../../src/domain/metric-name';
 import type { Sensor } from '../../src/domain/sensor';
 import type { SensorWeights } from '../../src/domain/sensor-weights';
@@ -21,6 +21,10 @@ export class InMemoryWeightsRepository implements WeightsRepository {
 
   async find(sensor: Sensor, metric: MetricName): Promise<SensorWeights | undefined> {
     return this.current.get(key(sensor, metric));
+  }
+
+  async findMany(keys: readonly ModelKey[]): Promise<SensorWeights[]> {
+    return keys.flatMap(({ sensor, metric }) => this.current.get(key(sensor, metric)) ?? []);
   }
 
   async list(sensor?: Sensor): Promise<SensorWeights[]> {

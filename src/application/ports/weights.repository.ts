@@ -6,9 +6,13 @@ import type { WeightsRevision } from '../../domain/weights-revision';
 
 export const WEIGHTS_REPOSITORY = Symbol('WeightsRepository');
 
-export interface FittedModel {
+/** Which model: a sensor's, for one metric. */
+export interface ModelKey {
   readonly sensor: Sensor;
   readonly metric: MetricName;
+}
+
+export interface FittedModel extends ModelKey {
   readonly weights: Weights;
 }
 
@@ -24,6 +28,9 @@ export interface WeightsRepository {
   replaceAll(models: readonly FittedModel[]): Promise<void>;
 
   find(sensor: Sensor, metric: MetricName): Promise<SensorWeights | undefined>;
+
+  /** The stored models among `keys`, read together as of one moment; absent ones are left out. */
+  findMany(keys: readonly ModelKey[]): Promise<SensorWeights[]>;
 
   /** Every stored model (of one sensor, if given), ordered by sensor id then metric. */
   list(sensor?: Sensor): Promise<SensorWeights[]>;

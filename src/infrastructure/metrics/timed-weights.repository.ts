@@ -1,4 +1,4 @@
-import type { FittedModel, WeightsRepository } from '../../application/ports/weights.repository';
+import type { FittedModel, ModelKey, WeightsRepository } from '../../application/ports/weights.repository';
 import type { MetricName } from '../../domain/metric-name';
 import type { Sensor } from '../../domain/sensor';
 import type { SensorWeights } from '../../domain/sensor-weights';
@@ -23,6 +23,10 @@ export class TimedWeightsRepository implements WeightsRepository {
 
   find(sensor: Sensor, metric: MetricName): Promise<SensorWeights | undefined> {
     return this.timed('find', () => this.inner.find(sensor, metric));
+  }
+
+  findMany(keys: readonly ModelKey[]): Promise<SensorWeights[]> {
+    return this.timed('find_many', () => this.inner.findMany(keys));
   }
 
   list(sensor?: Sensor): Promise<SensorWeights[]> {

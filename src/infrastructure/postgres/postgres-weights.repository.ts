@@ -1,5 +1,5 @@
 import type { Pool, PoolClient } from 'pg';
-import type { FittedModel, WeightsRepository } from '../../application/ports/weights.repository';
+import type { FittedModel, ModelKey, WeightsRepository } from '../../application/ports/weights.repository';
 import { StorageUnavailableError } from '../../application/storage-unavailable.error';
 import type { MetricName } from '../../domain/metric-name';
 import type { Sensor } from '../../domain/sensor';
@@ -71,6 +71,13 @@ const SCALE_MEAN = `
   )
   SELECT * FROM written`;
 
+// One statement is one snapshot: every model as of the same moment. In the keys' order,
+// repeats included, as the SQLite adapter answers.
+const FIND_MANY = `
+  SELECT w.* FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS k(sensor_id, metric, position)
+  JOIN weights w ON w.sensor_id = k.sensor_id COLLATE "C" AND w.metric = k.metric COLLATE "C"
+  ORDER BY k.position`;
+
 /** Bounds one statement's size; the trainer's 1000 sensors x 5 metrics take one. */
 const BATCH_ROWS = 5000;
 
@@ -96,6 +103,14 @@ export class PostgresWeightsRepository implements WeightsRepository {
       this.pool.query<WeightsRow>('SELECT * FROM weights WHERE sensor_id = $1 AND metric = $2', [sensor.id, metric.name]),
     );
     return rows[0] && toSensorWeights(rows[0]);
+  }
+
+  async findMany(keys: readonly ModelKey[]): Promise<SensorWeights[]> {
+    if (keys.length === 0) return [];
+    const { rows } = await storage(() =>
+      this.pool.query<WeightsRow>(FIND_MANY, [keys.map(({ sensor }) => sensor.id), keys.map(({ metric }) => metric.name)]),
+    );
+    return rows.map(toSensorWeights);
   }
 
   async list(sensor?: Sensor): Promise<SensorWeights[]> {

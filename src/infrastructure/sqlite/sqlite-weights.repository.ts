@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import type { FittedModel, WeightsRepository } from '../../application/ports/weights.repository';
+import type { FittedModel, ModelKey, WeightsRepository } from '../../application/ports/weights.repository';
 import { StorageUnavailableError } from '../../application/storage-unavailable.error';
 import type { MetricName } from '../../domain/metric-name';
 import type { Sensor } from '../../domain/sensor';
@@ -38,6 +38,7 @@ export class SqliteWeightsRepository implements WeightsRepository {
   private readonly selectOne: Database.Statement<[], unknown>;
   private readonly replaceTransaction: Database.Transaction<(sensorId: string, metric: string, weights: Weights) => WeightsRow>;
   private readonly replaceAllTransaction: Database.Transaction<(models: readonly FittedModel[]) => void>;
+  private readonly findManyTransaction: Database.Transaction<(keys: readonly ModelKey[]) => WeightsRow[]>;
   private readonly scaleMeanTransaction: Database.Transaction<
     (sensorId: string, metric: string, factor: number) => WeightsRow | undefined
   >;
@@ -78,6 +79,10 @@ export class SqliteWeightsRepository implements WeightsRepository {
       const at = now();
       for (const { sensor, metric, weights } of models) replaceOne(sensor.id, metric.name, weights, at);
     });
+    // One read transaction: every model as of the same commit, and one lock instead of one per key.
+    this.findManyTransaction = db.transaction((keys: readonly ModelKey[]) =>
+      keys.flatMap(({ sensor, metric }) => this.selectWeights.get(sensor.id, metric.name) ?? []),
+    );
     this.scaleMeanTransaction = db.transaction((sensorId: string, metric: string, factor: number) => {
       const row = this.scaleWeightsMean.get(factor, now(), sensorId, metric);
       if (row) this.appendRevision(row, 'adjust');
@@ -97,6 +102,10 @@ export class SqliteWeightsRepository implements WeightsRepository {
   async find(sensor: Sensor, metric: MetricName): Promise<SensorWeights | undefined> {
     const row = this.selectWeights.get(sensor.id, metric.name);
     return row && toSensorWeights(row);
+  }
+
+  async findMany(keys: readonly ModelKey[]): Promise<SensorWeights[]> {
+    return this.findManyTransaction.deferred(keys).map(toSensorWeights);
   }
 
   async list(sensor?: Sensor): Promise<SensorWeights[]> {

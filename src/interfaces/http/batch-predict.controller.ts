@@ -5,10 +5,10 @@ import { DomainError } from '../../domain/domain-error';
 import { MetricName } from '../../domain/metric-name';
 import { Sensor } from '../../domain/sensor';
 import { ServiceMetrics } from '../../infrastructure/metrics/service-metrics';
+import { readBatchPredictBody, type BatchPredictBody } from './batch-predict-body';
 import type { FieldError } from './http-problem';
-import { batchPredictBodySchema } from './request-schemas';
 import type { BatchPredictResponse } from './response-schemas';
-import { invalidBody, parseBody } from './validation';
+import { invalidBody } from './validation';
 
 /** POST /predict: many readings of many sensors in one request. */
 @injectable()
@@ -19,7 +19,7 @@ export class BatchPredictController {
   ) {}
 
   readonly predict = async (req: Request, res: Response): Promise<void> => {
-    const { items } = parseBody(batchPredictBodySchema, req.body);
+    const { items } = readBatchPredictBody(req.body);
     const { predictions, missing } = await this.predictBatch.execute(toBatchItems(items));
     const alerts = predictions.filter((prediction) => prediction === true).length;
     const calm = predictions.filter((prediction) => prediction === false).length;
@@ -30,21 +30,30 @@ export class BatchPredictController {
   };
 }
 
-/** Ids inside a body are body fields: a bad one is a 422 naming its item, like any other field. */
-function toBatchItems(items: ReadonlyArray<{ sensor_id: string; value: number; metric?: string | undefined }>): BatchItem[] {
+const sensorWithId = (id: string) => Sensor.withId(id);
+const metricNamed = (name: string) => MetricName.of(name);
+
+/**
+ * Ids inside a body are body fields: a bad one is a 422 naming its item, like any other field.
+ * Runs for up to 100,000 items: each distinct id is checked once, and nothing is built per
+ * item that a valid batch does not need.
+ */
+function toBatchItems(items: BatchPredictBody['items']): BatchItem[] {
   const errors: FieldError[] = [];
   const sensors = new Map<string, Sensor>();
   const metrics = new Map<string, MetricName>([[MetricName.DEFAULT.name, MetricName.DEFAULT]]);
-  const batch = items.map(({ sensor_id: sensorId, value, metric = MetricName.DEFAULT.name }, index): BatchItem => {
-    const sensor = cached(sensors, sensorId, (id) => Sensor.withId(id), `#/items/${index}/sensor_id`, errors);
-    const metricName = cached(metrics, metric, (name) => MetricName.of(name), `#/items/${index}/metric`, errors);
-    return { sensor: sensor!, metric: metricName!, value };
-  });
+  const batch = new Array<BatchItem>(items.length);
+  for (let index = 0; index < items.length; index++) {
+    const { sensor_id: sensorId, value, metric = MetricName.DEFAULT.name } = items[index]!;
+    const sensor = cached(sensors, sensorId, sensorWithId, index, 'sensor_id', errors);
+    const metricName = cached(metrics, metric, metricNamed, index, 'metric', errors);
+    batch[index] = { sensor: sensor!, metric: metricName!, value };
+  }
   if (errors.length > 0) throw invalidBody(errors);
   return batch;
 }
 
-function cached<T>(cache: Map<string, T>, raw: string, make: (raw: string) => T, pointer: string, errors: FieldError[]): T | undefined {
+function cached<T>(cache: Map<string, T>, raw: string, make: (raw: string) => T, index: number, field: string, errors: FieldError[]): T | undefined {
   const known = cache.get(raw);
   if (known) return known;
   try {
@@ -53,7 +62,7 @@ function cached<T>(cache: Map<string, T>, raw: string, make: (raw: string) => T,
     return made;
   } catch (error) {
     if (!(error instanceof DomainError)) throw error;
-    errors.push({ pointer, detail: error.message });
+    errors.push({ pointer: `#/items/${index}/${field}`, detail: error.message });
     return undefined;
   }
 }

@@ -4,6 +4,7 @@ import { FitSensorUseCase } from '../../../src/application/fit-sensor.use-case';
 import { GetWeightsHistoryUseCase } from '../../../src/application/get-weights-history.use-case';
 import { GetWeightsUseCase } from '../../../src/application/get-weights.use-case';
 import { PredictAlertUseCase } from '../../../src/application/predict-alert.use-case';
+import { PredictBatchUseCase } from '../../../src/application/predict-batch.use-case';
 import { AlertPolicy } from '../../../src/domain/alert-policy';
 import { InsufficientReadingsError } from '../../../src/domain/insufficient-readings.error';
 import { MetricName } from '../../../src/domain/metric-name';
@@ -80,6 +81,43 @@ describe('use cases over an in-memory repository', () => {
     it('fails with SensorNotFoundError without a model', async () => {
       const predict = new PredictAlertUseCase(repository, new AlertPolicy());
       await expect(predict.execute(SEN0001, VALUE, 1)).rejects.toThrow(SensorNotFoundError);
+    });
+  });
+
+  describe('PredictBatchUseCase', () => {
+    it('answers in item order, null without a model, reading each distinct model once in one call', async () => {
+      const SEN0002 = Sensor.withId('SEN0002');
+      await fit.execute(SEN0001, VALUE, [10, 5, 6, 9]); // threshold 7.5 + 2 * sqrt(17/3) ~ 12.26
+      await fit.execute(SEN0001, VEL_X, [1, 3]); // threshold 2 + 2 * sqrt(2) ~ 4.83
+      const findMany = jest.spyOn(repository, 'findMany');
+      const find = jest.spyOn(repository, 'find');
+      const batch = new PredictBatchUseCase(repository, new AlertPolicy());
+
+      const result = await batch.execute([
+        { sensor: SEN0001, metric: VALUE, value: 13 },
+        { sensor: SEN0001, metric: VEL_X, value: 4 },
+        { sensor: SEN0002, metric: VALUE, value: 1 },
+        { sensor: SEN0001, metric: VALUE, value: 12 },
+        { sensor: SEN0002, metric: VEL_X, value: 1 },
+        { sensor: SEN0002, metric: VALUE, value: 99 },
+        { sensor: SEN0001, metric: VEL_X, value: 5 },
+      ]);
+
+      expect(result).toEqual({
+        predictions: [true, false, null, false, null, null, true],
+        missing: [
+          { sensorId: 'SEN0002', metric: 'value' },
+          { sensorId: 'SEN0002', metric: 'params.velRMS.x' },
+        ],
+      });
+      expect(find).not.toHaveBeenCalled();
+      expect(findMany).toHaveBeenCalledTimes(1);
+      expect(findMany.mock.calls[0]![0].map(({ sensor, metric }) => `${sensor.id}/${metric.name}`)).toEqual([
+        'SEN0001/value',
+        'SEN0001/params.velRMS.x',
+        'SEN0002/value',
+        'SEN0002/params.velRMS.x',
+      ]);
     });
   });
 
