@@ -150,6 +150,28 @@ function contract(adapter: Adapter): void {
     expect(await repository.find(Sensor.withId('KNOWN'), MetricName.of('params.velRMS.x'))).toBeUndefined();
   });
 
+  it('findMany answers the stored models among the keys, in their order, leaving out absent ones', async () => {
+    const velocity = MetricName.of('params.velRMS.x');
+    const a = await repository.replace(Sensor.withId('MANY-A'), VALUE, Weights.of(1, 1, 2));
+    const b = await repository.replace(Sensor.withId('MANY-B'), velocity, Weights.of(0.1 + 0.2, 1 / 3, 3));
+    const found = await repository.findMany([
+      { sensor: Sensor.withId('MANY-B'), metric: velocity },
+      { sensor: Sensor.withId('MANY-A'), metric: velocity }, // no such model
+      { sensor: Sensor.withId('MANY-A'), metric: VALUE },
+      { sensor: Sensor.withId('MANY-NONE'), metric: VALUE },
+      { sensor: Sensor.withId('MANY-B'), metric: velocity },
+    ]);
+    expect(found).toEqual([b, a, b]);
+    expect(await repository.findMany([])).toEqual([]);
+  });
+
+  it('findMany reads many keys in one go', async () => {
+    const keys = Array.from({ length: 20_000 }, (_, i) => ({ sensor: Sensor.withId(i % 2 ? 'MANY-A' : `MANY-X${i}`), metric: VALUE }));
+    const found = await repository.findMany(keys);
+    expect(found).toHaveLength(10_000);
+    expect(found.every((model) => model.sensorId === 'MANY-A')).toBe(true);
+  });
+
   it('counts versions: each replace adds one and one fit revision, stamped as the model', async () => {
     const sensor = Sensor.withId('VERSIONS');
     const first = await repository.replace(sensor, VALUE, Weights.of(1, 1, 2));
@@ -321,6 +343,7 @@ function contract(adapter: Adapter): void {
       await expect(down.repository.scaleMean(sensor, VALUE, 1.1)).rejects.toThrow(StorageUnavailableError);
       if (down.readsFailToo) {
         await expect(down.repository.find(sensor, VALUE)).rejects.toThrow(StorageUnavailableError);
+        await expect(down.repository.findMany([{ sensor, metric: VALUE }])).rejects.toThrow(StorageUnavailableError);
         await expect(down.repository.list()).rejects.toThrow(StorageUnavailableError);
         await expect(down.repository.history(sensor, VALUE, 10)).rejects.toThrow(StorageUnavailableError);
         await expect(down.repository.ping()).rejects.toThrow(StorageUnavailableError);
