@@ -21,9 +21,9 @@ const WEIGHTS_STORAGE = Symbol('WeightsStorage');
 
 /**
  * The server's composition root: every registration lives here. Each call opens its own
- * storage (connected and migrated, hence async) in a child container, so tests never share state. Controllers need no
- * registration: createApp resolves each once. (The command-line tools wire their one use
- * case by hand over openWeightsStorage; see there why.)
+ * storage (connected and migrated, hence async) in a child container, so tests never share
+ * state. Controllers need no registration: createApp resolves each once. (The command-line
+ * tools wire their one use case by hand over openWeightsStorage; see there why.)
  */
 export async function createContainer(config: AppConfig, parent: DependencyContainer = rootContainer): Promise<DependencyContainer> {
   const storage = await openWeightsStorage(config);
