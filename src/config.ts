@@ -12,6 +12,8 @@ export interface AppConfig {
   readonly dbPath: string;
   /** postgres:// or postgresql://: when set, the weights live in PostgreSQL instead of dbPath. */
   readonly databaseUrl: string | undefined;
+  /** How long a start keeps trying a PostgreSQL server that cannot be reached yet; 0 fails at once. */
+  readonly databaseStartupWaitMs: number;
   /** Connections each process may hold to PostgreSQL: replicas x this must fit the server's max_connections. */
   readonly databasePoolMax: number;
   /** How long a write waits for another writer's lock before answering 503 (SQLite busy_timeout, PostgreSQL lock_timeout). */
@@ -66,6 +68,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     host: read('HOST', '0.0.0.0', (raw) => raw, 'a host'),
     dbPath: read('DB_PATH', 'data/sensors.db', (raw) => raw, 'a path'),
     databaseUrl: read<string | undefined>('DATABASE_URL', undefined, parsePostgresUrl, 'a postgres:// or postgresql:// URL', redactDatabaseUrl),
+    databaseStartupWaitMs: read('DATABASE_STARTUP_WAIT_MS', 0, (raw) => (/^\d{1,6}$/.test(raw) ? Number(raw) : undefined), 'milliseconds, 0 to 999999'),
     databasePoolMax: read('DATABASE_POOL_MAX', 10, (raw) => (/^\d{1,4}$/.test(raw) && Number(raw) >= 1 ? Number(raw) : undefined), 'an integer from 1 to 9999'),
     dbBusyTimeoutMs: read('DB_BUSY_TIMEOUT_MS', 5000, (raw) => (/^\d{1,6}$/.test(raw) ? Number(raw) : undefined), 'milliseconds, 0 to 999999'),
     requestTimeoutMs: read('REQUEST_TIMEOUT_MS', 30_000, (raw) => (/^\d{3,6}$/.test(raw) && Number(raw) >= 100 ? Number(raw) : undefined), 'milliseconds, 100 to 999999'),

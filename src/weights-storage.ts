@@ -9,7 +9,7 @@ export interface WeightsStorage {
 }
 
 export type WeightsStorageConfig = Pick<AppConfig, 'dbPath'> &
-  Partial<Pick<AppConfig, 'databaseUrl' | 'databasePoolMax' | 'dbBusyTimeoutMs'>>;
+  Partial<Pick<AppConfig, 'databaseUrl' | 'databasePoolMax' | 'databaseStartupWaitMs' | 'dbBusyTimeoutMs'>>;
 
 /**
  * Opens the configured weights storage and its repository: PostgreSQL when DATABASE_URL
@@ -41,6 +41,7 @@ async function openConfigured(config: WeightsStorageConfig): Promise<WeightsStor
     ]);
     const pool = await openPostgresPool(config.databaseUrl, {
       max: config.databasePoolMax,
+      startupWaitMs: config.databaseStartupWaitMs ?? 0,
       lockTimeoutMs: config.dbBusyTimeoutMs ?? 5000,
       // An idle connection the server dropped is replaced on next use; the next query reports trouble.
       onIdleError: () => undefined,

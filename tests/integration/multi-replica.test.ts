@@ -1,3 +1,4 @@
+import { connect, createServer, type AddressInfo } from 'node:net';
 import { createTestDatabase, describeWithPostgres, type TestDatabase } from '../support/postgres-server';
 import { spawnServer, waitForListening, type ServerProcess } from '../support/server-process';
 import { relativeError } from '../support/test-app';
@@ -69,4 +70,36 @@ describeWithPostgres('two API replicas over one PostgreSQL database', (adminUrl)
     const latest = (await (await fetch(`${urls[1]}/REPL02/weights/history?limit=5`)).json()) as Array<{ version: number }>;
     expect(latest.map((revision) => revision.version)).toEqual([201, 200, 199, 198, 197]);
   });
+
+  it('with DATABASE_STARTUP_WAIT_MS, a replica started before its database waits for it', async () => {
+    // The database's address answers nothing at first; a relay to the real server opens there later.
+    const target = new URL(database.url);
+    const port = await freePort();
+    const waiting = spawnServer({ PORT: '0', HOST: '127.0.0.1', DATABASE_URL: Object.assign(new URL(database.url), { port: String(port) }).toString(), DATABASE_STARTUP_WAIT_MS: '20000' });
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    expect(waiting.child.exitCode).toBeNull();
+    const relay = createServer((client) => {
+      const upstream = connect(Number(target.port), target.hostname);
+      client.pipe(upstream).pipe(client);
+      client.on('error', () => upstream.destroy());
+      upstream.on('error', () => client.destroy());
+    }).listen(port, '127.0.0.1');
+    try {
+      const url = await waitForListening(waiting, 30_000);
+      expect((await fetch(`${url}/REPL01/weights`)).status).toBe(200);
+    } finally {
+      waiting.child.kill('SIGTERM');
+      expect(await waiting.exited).toBe(0);
+      relay.close();
+    }
+  }, 60_000);
 });
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}

@@ -1,4 +1,5 @@
 import { Pool, TypeOverrides, types, type PoolClient } from 'pg';
+import { isConnectionLost } from './postgres-errors';
 
 /** Each entry migrates the schema from version `index` to `index + 1` (table weights_schema). */
 const MIGRATIONS: readonly string[] = [
@@ -53,6 +54,11 @@ export interface PostgresPoolOptions {
   readonly lockTimeoutMs?: number;
   /** How long a request waits for a free connection, or for a new one to connect. */
   readonly connectionTimeoutMs?: number;
+  /**
+   * How long to keep trying when the server cannot be reached yet (a database container
+   * started alongside, still initialising); 0 fails at the first refusal.
+   */
+  readonly startupWaitMs?: number;
   /** Called with errors of idle connections (a restarted server); the pool replaces them. */
   readonly onIdleError?: (error: Error) => void;
 }
@@ -77,19 +83,28 @@ export async function openPostgresPool(connectionString: string, options: Postgr
   });
   // Without a listener, an idle connection dropped by the server would crash the process.
   pool.on('error', (error) => options.onIdleError?.(error));
-  try {
-    const client = await pool.connect();
+  const deadline = Date.now() + (options.startupWaitMs ?? 0);
+  for (;;) {
     try {
-      await migrate(client);
-    } finally {
-      client.release();
+      const client = await pool.connect();
+      try {
+        await migrate(client);
+      } finally {
+        client.release();
+      }
+      return pool;
+    } catch (error) {
+      if (isConnectionLost(error) && Date.now() + STARTUP_RETRY_MS < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, STARTUP_RETRY_MS));
+        continue;
+      }
+      await pool.end().catch(() => undefined);
+      throw error;
     }
-    return pool;
-  } catch (error) {
-    await pool.end().catch(() => undefined);
-    throw error;
   }
 }
+
+const STARTUP_RETRY_MS = 500;
 
 // Lock, read and migrate in one transaction, so replicas starting together cannot both
 // create the schema: the second waits, then finds it current.

@@ -7,6 +7,7 @@ import type { SensorWeights } from '../../domain/sensor-weights';
 import { UnrepresentableWeightsError } from '../../domain/unrepresentable-weights.error';
 import { Weights } from '../../domain/weights';
 import type { WeightsChange, WeightsRevision } from '../../domain/weights-revision';
+import { describePostgresError, errorCode, isConnectionLost } from './postgres-errors';
 
 interface WeightsRow {
   sensor_id: string;
@@ -203,57 +204,14 @@ function columns(models: readonly FittedModel[]): [string[], string[], number[],
   ];
 }
 
-// Conditions of the server or the network, not of the request: worth a 503 and a retry.
-// 08 connection exception, 53 insufficient resources (53300 too many connections),
-// 57P01-57P03 shutdown or starting up, 25006 read-only transaction (a standby),
-// 55P03 lock timeout, 57014 statement cancelled, 40001/40P01 serialization failure, deadlock.
-const UNAVAILABLE_SQLSTATE = /^(08|53|57P0[1-3]|25006$|55P03$|57014$|40001$|40P01$)/;
-const UNAVAILABLE_ERRNO = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE', 'ENOENT']);
-// pg reports these without a code.
-const UNAVAILABLE_MESSAGE = /^(Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Cannot use a pool after calling end)/;
-
 /** Runs a storage call; a server that cannot take it becomes a StorageUnavailableError. */
 async function storage<T>(call: () => Promise<T>): Promise<T> {
   try {
     return await call();
   } catch (error) {
-    if (isConnectionLost(error)) throw new StorageUnavailableError(describe(error), { cause: error });
+    if (isConnectionLost(error)) throw new StorageUnavailableError(describePostgresError(error), { cause: error });
     throw error;
   }
-}
-
-// Errors are read by shape, not class: Node's own (from net, dns) may come from another
-// realm than this module's, as under a test runner's sandbox.
-function isConnectionLost(error: unknown): boolean {
-  const inner = innerErrors(error);
-  if (inner) return inner.some(isConnectionLost);
-  const code = errorCode(error);
-  if (code !== undefined) return UNAVAILABLE_SQLSTATE.test(code) || UNAVAILABLE_ERRNO.has(code);
-  return UNAVAILABLE_MESSAGE.test(messageOf(error));
-}
-
-function describe(error: unknown): string {
-  const code = errorCode(error) ?? innerErrors(error)?.map(errorCode).find(Boolean);
-  // Socket errors name the server's address: that is for the logs (the cause), not for clients.
-  if (code && UNAVAILABLE_ERRNO.has(code)) return `the database server cannot be reached (${code})`;
-  return code ? `${messageOf(error)} (${code})` : messageOf(error);
-}
-
-/** Node reports a refused connection to every address of a name as one AggregateError with no message. */
-function messageOf(error: unknown): string {
-  const message = (error as { message?: unknown } | null)?.message;
-  if (typeof message === 'string' && message) return message;
-  return innerErrors(error)?.map(messageOf).join('; ') ?? String(error);
-}
-
-function innerErrors(error: unknown): unknown[] | undefined {
-  const errors = (error as { errors?: unknown } | null)?.errors;
-  return Array.isArray(errors) ? errors : undefined;
-}
-
-function errorCode(error: unknown): string | undefined {
-  const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === 'string' ? code : undefined;
 }
 
 function toSensorWeights(row: WeightsRow): SensorWeights {
