@@ -2,17 +2,29 @@
 // routes with res.json(true), the ceiling, in one run, alternating. The server runs as in
 // production: request logs (to /dev/null) and metrics on. Then the large batch: 100,000
 // items over 1,000 sensors, one request at a time, end to end (the answer parsed by the client).
-// Usage: npm run bench:api -- [--seconds 5] [--smoke]
+// The weights live in a temporary SQLite file, or with --postgres in a throwaway PostgreSQL
+// server started from the machine's binaries (durable: fsync on), or with --database-url in
+// an existing one (its weights tables get 1,000 sensors fitted).
+// Usage: npm run bench:api -- [--seconds 5] [--smoke] [--postgres | --database-url postgres://...]
 import autocannon from 'autocannon';
 import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { startPostgresCluster } from '../postgres-cluster';
 import { median } from './median';
 
-const { values: options } = parseArgs({ options: { seconds: { type: 'string', default: '5' }, smoke: { type: 'boolean', default: false } } });
+const { values: options } = parseArgs({
+  options: {
+    seconds: { type: 'string', default: '5' },
+    smoke: { type: 'boolean', default: false },
+    postgres: { type: 'boolean', default: false },
+    'database-url': { type: 'string' },
+  },
+});
 const seconds = options.smoke ? 1 : Number(options.seconds);
 const connectionCounts = options.smoke ? [1] : [1, 10, 50];
 const SENSORS = 1000;
@@ -35,7 +47,9 @@ const scenarios = options.smoke ? allScenarios.slice(0, 1) : allScenarios;
 
 async function main(): Promise<void> {
   const directory = mkdtempSync(join(tmpdir(), 'bench-api-'));
-  const env: NodeJS.ProcessEnv = { ...process.env, HOST: '127.0.0.1', DB_PATH: join(directory, 'sensors.db'), LOG_LEVEL: 'info' };
+  const cluster = options.postgres ? await startPostgresCluster({ durable: true }) : undefined;
+  const databaseUrl = cluster?.url ?? options['database-url'];
+  const env: NodeJS.ProcessEnv = { ...process.env, HOST: '127.0.0.1', DB_PATH: join(directory, 'sensors.db'), DATABASE_URL: databaseUrl ?? '', LOG_LEVEL: 'info' };
   delete env.NODE_EXTRA_CA_CERTS;
   const oursPort = await freePort();
   const ceilingPort = await freePort();
@@ -48,7 +62,8 @@ async function main(): Promise<void> {
     for (let i = 0; i < SENSORS; i++) {
       await fetch(`http://127.0.0.1:${oursPort}/S${i}/fit`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ values: [i, i + 2, i + 4] }) });
     }
-    console.log(`bench:api  node ${process.version}, ${seconds} s per measurement, ours and the ceiling alternating; logs and metrics on`);
+    const backend = databaseUrl ? `PostgreSQL (${cluster ? 'throwaway local server, fsync on' : 'given by --database-url'})` : 'SQLite (temporary file)';
+    console.log(`bench:api  node ${process.version}, weights in ${backend}, ${seconds} s per measurement, ours and the ceiling alternating; logs and metrics on`);
     console.log(
       `${'route'.padEnd(26)} ${'conns'.padStart(5)} ${'ours req/s'.padStart(11)} ${'p50 ms'.padStart(7)} ${'p99 ms'.padStart(7)} ` +
         `${'ceiling req/s'.padStart(14)} ${'p99 ms'.padStart(7)} ${'ratio'.padStart(6)}`,
@@ -68,6 +83,8 @@ async function main(): Promise<void> {
     await largeBatch(oursPort);
   } finally {
     for (const child of children) child.kill('SIGTERM');
+    await Promise.all(children.filter((child) => child.exitCode === null && child.signalCode === null).map((child) => once(child, 'exit')));
+    await cluster?.stop();
     rmSync(directory, { recursive: true, force: true });
   }
 }

@@ -1,5 +1,6 @@
 import request from 'supertest';
-import { findPostgresBinaries, startPostgresCluster, testPostgres, type PostgresCluster } from '../support/postgres-server';
+import { findPostgresBinaries, startPostgresCluster, type PostgresCluster } from '../../scripts/postgres-cluster';
+import { testPostgres } from '../support/postgres-server';
 import { withoutRequestId } from '../support/problem-body';
 import { createTestApp, type TestApp } from '../support/test-app';
 

@@ -1,8 +1,8 @@
 // Once per test run, before the workers start: build the server and CLIs, and start one
-// throwaway PostgreSQL cluster (see postgres-server.ts). The workers inherit process.env,
+// throwaway PostgreSQL cluster (scripts/postgres-cluster.ts). The workers inherit process.env,
 // which is how they learn the cluster's URL, or why there is none.
 const buildOnce = require('./build-once.global-setup');
-const { startPostgresCluster } = require('./postgres-server');
+const { startPostgresCluster } = require('../../scripts/postgres-cluster');
 
 module.exports = async function globalSetup() {
   buildOnce();
