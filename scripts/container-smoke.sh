@@ -4,6 +4,8 @@
 #   2. the image builds, runs on a free port, gets healthy, runs as non-root, holds no
 #      compiler or dev dependencies, and answers the case's flow
 #   3. the compose stack comes up, keeps weights on its volume across down/up
+#   4. the `postgres` profile: PostgreSQL and two API replicas over it share weights, lose no
+#      concurrent adjust, and keep the weights on their volume across down/up
 # Cleans up everything it started. Needs `npm ci` done (it builds dist/ for its checks).
 # Usage: scripts/container-smoke.sh   (BASE_IMAGE overrides the base image)
 set -euo pipefail
@@ -44,8 +46,9 @@ cleanup() {
   set +e
   "$ENGINE" rm -f -v "$RUN_ID" >/dev/null 2>&1
   COMPOSE_PROJECT_NAME=$RUN_ID compose -p "$RUN_ID" down -v >/dev/null 2>&1
-  "$ENGINE" volume rm -f "${RUN_ID}_weights" >/dev/null 2>&1
+  "$ENGINE" volume rm -f "${RUN_ID}_weights" "${RUN_ID}_pgdata" >/dev/null 2>&1
   "$ENGINE" rmi -f "$TAG" >/dev/null 2>&1
+  [ -z "${STANDIN_IMAGE:-}" ] || "$ENGINE" rmi -f "$STANDIN_IMAGE" >/dev/null 2>&1
   "$ENGINE" image prune -f --filter label=sensor-alerts.stage=build >/dev/null 2>&1
 }
 trap cleanup EXIT
@@ -88,7 +91,8 @@ engine rm -f -v "$RUN_ID" >/dev/null
 
 step "compose: up, write weights, down, up again"
 API_PORT=$(free_port)
-quietly compose -p "$RUN_ID" up -d
+# The SQLite service by name: podman-compose 1.0.3 knows no profiles and would start them all.
+quietly compose -p "$RUN_ID" up -d api
 wait_healthy "http://127.0.0.1:$API_PORT" "the compose stack"
 node dist/scripts/check-case-flow.js --url "http://127.0.0.1:$API_PORT" --sensor PERSIST01 | tail -1
 compose -p "$RUN_ID" exec -T api node dist/bin/train.js 2> >(grep -v 'unable to get systemd connection' >&2) | grep '^trained' | sed 's/^/ok  compose exec: /'
@@ -98,10 +102,38 @@ alerts=$(get "http://127.0.0.1:$API_PORT/IAJ9206/alerts?value=0.09")
 echo "ok  the stack serves the trained columns: GET /IAJ9206/alerts?value=0.09 as in the case"
 before=$(get "http://127.0.0.1:$API_PORT/PERSIST01/weights")
 quietly compose -p "$RUN_ID" down
-quietly compose -p "$RUN_ID" up -d
+quietly compose -p "$RUN_ID" up -d api
 wait_healthy "http://127.0.0.1:$API_PORT" "the compose stack, restarted"
 after=$(get "http://127.0.0.1:$API_PORT/PERSIST01/weights")
 [ "$before" = "$after" ] || { echo "FAIL weights lost across down/up: $before vs $after" >&2; exit 1; }
 echo "ok  weights survived down/up on the volume: $after"
+
+step "compose --profile postgres: PostgreSQL and two API replicas over it"
+if [ "$ENGINE" = podman ] && [ -z "${POSTGRES_IMAGE:-}" ]; then
+  # No registry here: a stand-in for the official image, built from Debian's packages.
+  STANDIN_IMAGE="localhost/sensor-alerts-postgres:$RUN_ID"
+  quietly "$ENGINE" build "${BUILD_FLAGS[@]}" --build-arg "BASE_IMAGE=$BASE_IMAGE" -f docker/postgres-standin/Dockerfile -t "$STANDIN_IMAGE" docker/postgres-standin
+  export POSTGRES_IMAGE=$STANDIN_IMAGE
+  echo "ok  built the PostgreSQL stand-in image (docker/postgres-standin)"
+fi
+export API_PG_1_PORT API_PG_2_PORT POSTGRES_PASSWORD
+API_PG_1_PORT=$(free_port)
+API_PG_2_PORT=$(free_port)
+POSTGRES_PASSWORD="smoke-$RANDOM$RANDOM"
+# podman-compose 1.0.3 has no --profile (it starts the services it is told); compose needs it.
+profile=()
+[ "$ENGINE" = docker ] && profile=(--profile postgres)
+replicas=("http://127.0.0.1:$API_PG_1_PORT" "http://127.0.0.1:$API_PG_2_PORT")
+quietly compose -p "$RUN_ID" "${profile[@]}" up -d postgres api-pg-1 api-pg-2
+wait_healthy "${replicas[0]}" "replica 1"
+wait_healthy "${replicas[1]}" "replica 2"
+node dist/scripts/check-replicas.js --url "${replicas[0]}" --url "${replicas[1]}"
+before=$(get "${replicas[1]}/REPLICA01/weights")
+quietly compose -p "$RUN_ID" "${profile[@]}" down
+quietly compose -p "$RUN_ID" "${profile[@]}" up -d postgres api-pg-1 api-pg-2
+wait_healthy "${replicas[0]}" "replica 1, restarted"
+after=$(get "${replicas[0]}/REPLICA01/weights")
+[ "$before" = "$after" ] || { echo "FAIL weights lost across down/up: $before vs $after" >&2; exit 1; }
+echo "ok  weights survived down/up on the pgdata volume: $after"
 
 step "container smoke passed"
