@@ -100,8 +100,9 @@ export class PostgresWeightsRepository implements WeightsRepository {
   }
 
   async find(sensor: Sensor, metric: MetricName): Promise<SensorWeights | undefined> {
+    // Named: each connection parses and plans the hot path's statement once, not per request.
     const { rows } = await storage(() =>
-      this.pool.query<WeightsRow>('SELECT * FROM weights WHERE sensor_id = $1 AND metric = $2', [sensor.id, metric.name]),
+      this.pool.query<WeightsRow>({ name: 'find-weights', text: 'SELECT * FROM weights WHERE sensor_id = $1 AND metric = $2', values: [sensor.id, metric.name] }),
     );
     return rows[0] && toSensorWeights(rows[0]);
   }
