@@ -9,7 +9,7 @@ export interface WeightsStorage {
 }
 
 export type WeightsStorageConfig = Pick<AppConfig, 'dbPath'> &
-  Partial<Pick<AppConfig, 'databaseUrl' | 'databasePoolMax' | 'databaseStartupWaitMs' | 'dbBusyTimeoutMs'>>;
+  Partial<Pick<AppConfig, 'databaseUrl' | 'databasePoolMax' | 'databaseStartupWaitMs' | 'dbBusyTimeoutMs' | 'requestTimeoutMs'>>;
 
 /**
  * Opens the configured weights storage and its repository: PostgreSQL when DATABASE_URL
@@ -42,6 +42,8 @@ async function openConfigured(config: WeightsStorageConfig): Promise<WeightsStor
     const pool = await openPostgresPool(config.databaseUrl, {
       max: config.databasePoolMax,
       startupWaitMs: config.databaseStartupWaitMs ?? 0,
+      // No query outlives the request it serves.
+      ...(config.requestTimeoutMs !== undefined && { queryTimeoutMs: config.requestTimeoutMs }),
       lockTimeoutMs: config.dbBusyTimeoutMs ?? 5000,
       // An idle connection the server dropped is replaced on next use; the next query reports trouble.
       onIdleError: () => undefined,

@@ -52,6 +52,11 @@ export interface PostgresPoolOptions {
   readonly max?: number;
   /** How long a statement waits for a row lock before failing (then a 503), as SQLite's busy timeout. */
   readonly lockTimeoutMs?: number;
+  /**
+   * How long a query may go unanswered: a server or network that stops answering without
+   * closing the connection would otherwise hold requests until TCP gives up.
+   */
+  readonly queryTimeoutMs?: number;
   /** How long a request waits for a free connection, or for a new one to connect. */
   readonly connectionTimeoutMs?: number;
   /**
@@ -72,6 +77,7 @@ export async function openPostgresPool(connectionString: string, options: Postgr
     connectionString,
     max: options.max ?? 10,
     connectionTimeoutMillis: options.connectionTimeoutMs ?? 10_000,
+    ...(options.queryTimeoutMs !== undefined && { query_timeout: options.queryTimeoutMs }),
     idleTimeoutMillis: 30_000,
     // TCP keep-alive notices a server that vanished without closing its connections.
     keepAlive: true,
