@@ -1,4 +1,5 @@
 import { Client, type Pool } from 'pg';
+import { StorageUnavailableError } from '../../src/application/storage-unavailable.error';
 import { MetricName } from '../../src/domain/metric-name';
 import { Sensor } from '../../src/domain/sensor';
 import { Weights } from '../../src/domain/weights';
@@ -9,8 +10,8 @@ import { createTestDatabase, describeWithPostgres, type TestDatabase } from '../
 describeWithPostgres('the PostgreSQL weights database', (adminUrl) => {
   let database: TestDatabase;
   const pools: Pool[] = [];
-  const open = async (url = database.url) => {
-    const pool = await openPostgresPool(url);
+  const open = async (url = database.url, lockTimeoutMs?: number) => {
+    const pool = await openPostgresPool(url, lockTimeoutMs === undefined ? {} : { lockTimeoutMs });
     pools.push(pool);
     return pool;
   };
@@ -34,6 +35,25 @@ describeWithPostgres('the PostgreSQL weights database', (adminUrl) => {
     const again = await open();
     expect((await again.query("SELECT mean, n, version FROM weights WHERE sensor_id = 'KEEP'")).rows).toEqual([{ mean: 1.5, n: 2, version: 1 }]);
     expect((await again.query('SELECT count(*) AS count FROM weights_schema')).rows).toEqual([{ count: 1 }]);
+  });
+
+  it('with a lock timeout of 0, a write to a row another transaction holds fails at once (503) instead of waiting', async () => {
+    const repository = new PostgresWeightsRepository(await open(database.url, 0));
+    const sensor = Sensor.withId('LOCKED');
+    await repository.replace(sensor, MetricName.DEFAULT, Weights.fromReadings([1, 2]));
+    const holder = new Client({ connectionString: database.url });
+    await holder.connect();
+    try {
+      await holder.query('BEGIN');
+      await holder.query("SELECT * FROM weights WHERE sensor_id = 'LOCKED' FOR UPDATE");
+      const refused = await repository.scaleMean(sensor, MetricName.DEFAULT, 1.1).catch((error: unknown) => error);
+      expect((refused as Error).name).toBe(StorageUnavailableError.name);
+      expect((refused as Error).message).toBe('The weights database cannot take this request now: canceling statement due to lock timeout (55P03).');
+    } finally {
+      await holder.query('ROLLBACK');
+      await holder.end();
+    }
+    expect((await repository.find(sensor, MetricName.DEFAULT))?.version).toBe(1);
   });
 
   it('refuses to truncate the history', async () => {

@@ -81,7 +81,8 @@ export async function openPostgresPool(connectionString: string, options: Postgr
     idleTimeoutMillis: 30_000,
     // TCP keep-alive notices a server that vanished without closing its connections.
     keepAlive: true,
-    ...(options.lockTimeoutMs !== undefined && options.lockTimeoutMs > 0 && { lock_timeout: options.lockTimeoutMs }),
+    // PostgreSQL reads 0 as "wait forever"; ours means "do not wait", as SQLite's busy timeout does.
+    ...(options.lockTimeoutMs !== undefined && { lock_timeout: Math.max(1, options.lockTimeoutMs) }),
     // A transaction left open by a crashed request must not hold its row locks forever.
     idle_in_transaction_session_timeout: 60_000,
     application_name: 'sensor-alerts',
