@@ -5,7 +5,7 @@ import { EvaluateAlertsUseCase } from './application/evaluate-alerts.use-case';
 import { FitSensorUseCase } from './application/fit-sensor.use-case';
 import { GetWeightsHistoryUseCase } from './application/get-weights-history.use-case';
 import { GetWeightsUseCase } from './application/get-weights.use-case';
-import { LOGGER } from './application/ports/logger';
+import { LOGGER, type Logger } from './application/ports/logger';
 import { WEIGHTS_REPOSITORY } from './application/ports/weights.repository';
 import { PredictAlertUseCase } from './application/predict-alert.use-case';
 import { PredictBatchUseCase } from './application/predict-batch.use-case';
@@ -26,8 +26,11 @@ const WEIGHTS_STORAGE = Symbol('WeightsStorage');
  * tools wire their one use case by hand over openWeightsStorage; see there why.)
  */
 export async function createContainer(config: AppConfig, parent: DependencyContainer = rootContainer): Promise<DependencyContainer> {
-  const storage = await openWeightsStorage(config);
   const child = parent.createChildContainer();
+  // Called only later, once the container below is complete.
+  const logIdleError = (error: Error) =>
+    child.resolve<Logger>(LOGGER).warn('weights database connection lost while idle; it will be replaced', { error: error.message });
+  const storage = await openWeightsStorage(config, logIdleError);
 
   const metrics = new ServiceMetrics();
   child.register(APP_CONFIG, { useValue: config });

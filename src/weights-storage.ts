@@ -19,9 +19,9 @@ export type WeightsStorageConfig = Pick<AppConfig, 'dbPath'> &
  * server's logging, metrics and HTTP modules would cost them a good part of a run on the
  * case's file.
  */
-export async function openWeightsStorage(config: WeightsStorageConfig): Promise<WeightsStorage> {
+export async function openWeightsStorage(config: WeightsStorageConfig, onIdleError: (error: Error) => void = () => undefined): Promise<WeightsStorage> {
   try {
-    return await openConfigured(config);
+    return await openConfigured(config, onIdleError);
   } catch (error) {
     throw new WeightsStorageOpenError(`cannot open the weights database at ${describeWeightsStorage(config)}: ${messageOf(error)}`, { cause: error });
   }
@@ -32,7 +32,7 @@ export class WeightsStorageOpenError extends Error {
   override readonly name = 'WeightsStorageOpenError';
 }
 
-async function openConfigured(config: WeightsStorageConfig): Promise<WeightsStorage> {
+async function openConfigured(config: WeightsStorageConfig, onIdleError: (error: Error) => void): Promise<WeightsStorage> {
   if (config.databaseUrl) {
     // Loaded only when used: pg is most of what the CLIs would otherwise load at every start.
     const [{ openPostgresPool }, { PostgresWeightsRepository }] = await Promise.all([
@@ -45,8 +45,8 @@ async function openConfigured(config: WeightsStorageConfig): Promise<WeightsStor
       // No query outlives the request it serves.
       ...(config.requestTimeoutMs !== undefined && { queryTimeoutMs: config.requestTimeoutMs }),
       lockTimeoutMs: config.dbBusyTimeoutMs ?? 5000,
-      // An idle connection the server dropped is replaced on next use; the next query reports trouble.
-      onIdleError: () => undefined,
+      // An idle connection the server dropped is replaced on next use; worth a log line, no more.
+      onIdleError,
     });
     let closed: Promise<void> | undefined;
     return { repository: new PostgresWeightsRepository(pool), close: () => (closed ??= pool.end()) };

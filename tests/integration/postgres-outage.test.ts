@@ -2,6 +2,7 @@ import { createServer, connect, type AddressInfo, type Server, type Socket } fro
 import request from 'supertest';
 import { findPostgresBinaries, startPostgresCluster, type PostgresCluster } from '../../scripts/postgres-cluster';
 import { createTestDatabase, describeWithPostgres, testPostgres, type TestDatabase } from '../support/postgres-server';
+import { PinoLogger } from '../../src/infrastructure/logging/pino-logger';
 import { withoutRequestId } from '../support/problem-body';
 import { createTestApp, type TestApp } from '../support/test-app';
 
@@ -13,10 +14,15 @@ if (!binaries) console.warn('SKIPPED the PostgreSQL outage test: no PostgreSQL b
 describeOutage('the API while its PostgreSQL server stops and comes back', () => {
   let cluster: PostgresCluster;
   let testApp: TestApp;
+  const logLines: Array<Record<string, unknown>> = [];
 
   beforeAll(async () => {
     cluster = await startPostgresCluster();
-    testApp = await createTestApp({ env: { DATABASE_URL: cluster.url } });
+    const capture = { write: (line: string) => void logLines.push(JSON.parse(line) as Record<string, unknown>) };
+    testApp = await createTestApp({
+      env: { DATABASE_URL: cluster.url },
+      configure: (container) => container.register(PinoLogger, { useValue: new PinoLogger('info', 'json', capture) }),
+    });
     await request(testApp.app).post('/OUT01/fit').send({ values: [10, 5, 6, 9] }).expect(200);
   }, 60_000);
   afterAll(async () => {
@@ -34,6 +40,10 @@ describeOutage('the API while its PostgreSQL server stops and comes back', () =>
       expect(response.text).not.toContain('127.0.0.1');
     }
     await api.get('/health').expect(503);
+    // The pool's idle connections were cut too: said in the log, never a crash.
+    const idleLost = () => logLines.filter((line) => line.msg === 'weights database connection lost while idle; it will be replaced');
+    while (idleLost().length === 0) await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(idleLost()[0]).toMatchObject({ level: 'warn', error: expect.stringMatching(/terminat/) });
   });
 
   it('serves again, with nothing lost, once the server is back', async () => {
