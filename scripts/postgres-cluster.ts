@@ -2,10 +2,10 @@
 // for the test suite and for `npm run bench:api -- --postgres`.
 import { execFile, execFileSync } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { promisify } from 'node:util';
+import { freePort } from './free-port';
 
 const run = promisify(execFile);
 
@@ -104,15 +104,4 @@ function systemUser(): { name: string; uid: number; gid: number } | undefined {
   if (!line) throw new Error('running as root, and there is no postgres system user to run initdb as');
   const [, , uid, gid] = line.split(':');
   return { name: 'postgres', uid: Number(uid), gid: Number(gid) };
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }

@@ -10,10 +10,10 @@ import autocannon from 'autocannon';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { freePort } from '../free-port';
 import { startPostgresCluster } from '../postgres-cluster';
 import { median } from './median';
 
@@ -117,15 +117,6 @@ function load(port: number, scenario: Scenario, connections: number): Promise<au
     duration: seconds,
     headers: { 'content-type': 'application/json' },
     ...(scenario.body !== undefined && { body: scenario.body }),
-  });
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
   });
 }
 

@@ -1,6 +1,7 @@
-import { connect, createServer, type AddressInfo } from 'node:net';
+import { freePort } from '../../scripts/free-port';
 import { createTestDatabase, describeWithPostgres, type TestDatabase } from '../support/postgres-server';
 import { spawnServer, waitForListening, type ServerProcess } from '../support/server-process';
+import { startTcpRelay } from '../support/tcp-relay';
 import { relativeError } from '../support/test-app';
 
 /** 1.1 applied n times, in the same order of float operations the server uses. */
@@ -73,17 +74,11 @@ describeWithPostgres('two API replicas over one PostgreSQL database', (adminUrl)
 
   it('with DATABASE_STARTUP_WAIT_MS, a replica started before its database waits for it', async () => {
     // The database's address answers nothing at first; a relay to the real server opens there later.
-    const target = new URL(database.url);
     const port = await freePort();
     const waiting = spawnServer({ PORT: '0', HOST: '127.0.0.1', DATABASE_URL: Object.assign(new URL(database.url), { port: String(port) }).toString(), DATABASE_STARTUP_WAIT_MS: '20000' });
     await new Promise((resolve) => setTimeout(resolve, 1500));
     expect(waiting.child.exitCode).toBeNull();
-    const relay = createServer((client) => {
-      const upstream = connect(Number(target.port), target.hostname);
-      client.pipe(upstream).pipe(client);
-      client.on('error', () => upstream.destroy());
-      upstream.on('error', () => client.destroy());
-    }).listen(port, '127.0.0.1');
+    const relay = await startTcpRelay(database.url, port);
     try {
       const url = await waitForListening(waiting, 30_000);
       expect((await fetch(`${url}/REPL01/weights`)).status).toBe(200);
@@ -94,12 +89,3 @@ describeWithPostgres('two API replicas over one PostgreSQL database', (adminUrl)
     }
   }, 60_000);
 });
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}

@@ -1,9 +1,9 @@
-import { createServer, connect, type AddressInfo, type Server, type Socket } from 'node:net';
 import request from 'supertest';
 import { findPostgresBinaries, startPostgresCluster, type PostgresCluster } from '../../scripts/postgres-cluster';
 import { createTestDatabase, describeWithPostgres, testPostgres, type TestDatabase } from '../support/postgres-server';
 import { PinoLogger } from '../../src/infrastructure/logging/pino-logger';
 import { withoutRequestId } from '../support/problem-body';
+import { startTcpRelay, type TcpRelay } from '../support/tcp-relay';
 import { createTestApp, type TestApp } from '../support/test-app';
 
 // Its own cluster, since stopping the run's shared one would break the other files.
@@ -57,38 +57,24 @@ describeOutage('the API while its PostgreSQL server stops and comes back', () =>
 
 describeWithPostgres('the API while the network to PostgreSQL stops answering', (adminUrl) => {
   let database: TestDatabase;
-  let relay: Server;
+  let relay: TcpRelay;
   let testApp: TestApp;
-  // A relay in front of the database that can go silent: bytes in, nothing out, nothing closed.
-  let silent = false;
-  const sockets: Socket[] = [];
 
   beforeAll(async () => {
     database = await createTestDatabase(adminUrl(), 'silent');
-    const target = new URL(database.url);
-    relay = createServer((client) => {
-      const upstream = connect(Number(target.port), target.hostname);
-      sockets.push(client, upstream);
-      client.on('data', (chunk) => void (silent || upstream.write(chunk)));
-      upstream.on('data', (chunk) => void (silent || client.write(chunk)));
-      client.on('error', () => upstream.destroy());
-      upstream.on('error', () => client.destroy());
-    }).listen(0, '127.0.0.1');
-    await new Promise((resolve) => relay.once('listening', resolve));
-    const viaRelay = Object.assign(new URL(database.url), { port: String((relay.address() as AddressInfo).port) }).toString();
-    testApp = await createTestApp({ env: { DATABASE_URL: viaRelay, REQUEST_TIMEOUT_MS: '500' } });
+    // In front of the database, a relay that can go silent.
+    relay = await startTcpRelay(database.url);
+    testApp = await createTestApp({ env: { DATABASE_URL: relay.url, REQUEST_TIMEOUT_MS: '500' } });
     await request(testApp.app).post('/SILENT01/fit').send({ values: [10, 5, 6, 9] }).expect(200);
   }, 60_000);
   afterAll(async () => {
-    silent = false;
-    for (const socket of sockets) socket.destroy();
-    await testApp?.close();
     relay?.close();
+    await testApp?.close();
     await database?.drop();
   });
 
   it('answers 503 once a query has gone unanswered for REQUEST_TIMEOUT_MS, instead of hanging', async () => {
-    silent = true;
+    relay.silence();
     const response = await request(testApp.app).get('/SILENT01/weights').expect(503).expect('Content-Type', /^application\/problem\+json/);
     expect(withoutRequestId(response.body)).toMatchObject({ type: 'urn:sensor-alerts:problem:storage-unavailable', status: 503 });
     expect(response.body.detail).toBe('The weights database cannot take this request now: Query read timeout.');
