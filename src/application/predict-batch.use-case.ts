@@ -3,12 +3,17 @@ import { AlertPolicy } from '../domain/alert-policy';
 import type { Weights } from '../domain/weights';
 import { WEIGHTS_REPOSITORY, type ModelKey, type WeightsRepository } from './ports/weights.repository';
 
-export interface BatchItem extends ModelKey {
-  readonly value: number;
+/**
+ * Readings of many models, as two parallel columns: `values[i]` is a reading of `models[i]`.
+ * Columns rather than an object per reading: a batch has up to 100,000 of them.
+ */
+export interface ReadingsBatch {
+  readonly models: readonly ModelKey[];
+  readonly values: ArrayLike<number>;
 }
 
 export interface BatchPredictions {
-  /** In request order; null where that sensor has no model for that metric. */
+  /** In reading order; null where that sensor has no model for that metric. */
   readonly predictions: Array<boolean | null>;
   /** Each (sensor, metric) without a model, once, in order of first appearance. */
   readonly missing: Array<{ readonly sensorId: string; readonly metric: string }>;
@@ -22,29 +27,30 @@ export class PredictBatchUseCase {
     private readonly policy: AlertPolicy,
   ) {}
 
-  async execute(items: readonly BatchItem[]): Promise<BatchPredictions> {
-    // One slot per distinct model, found through metric name -> sensor id (nested maps, not
-    // a joined string key), and remembered per item: a batch has up to 100,000 items.
-    const slots = new Map<string, Map<string, ModelSlot>>();
+  async execute({ models, values }: ReadingsBatch): Promise<BatchPredictions> {
+    if (values.length !== models.length) throw new RangeError(`${models.length} models but ${values.length} values`);
+    // Readings of one model usually share one key object, so each reading costs one identity
+    // lookup; equal keys in different objects still meet in one slot, found by their ids.
+    const slotOfKey = new Map<ModelKey, ModelSlot>();
+    const slotOfIds = new Map<string, Map<string, ModelSlot>>();
     const distinct: ModelSlot[] = [];
-    const slotOfItem = new Array<ModelSlot>(items.length);
-    for (let index = 0; index < items.length; index++) {
-      const { sensor, metric } = items[index]!;
-      let ofMetric = slots.get(metric.name);
-      if (!ofMetric) slots.set(metric.name, (ofMetric = new Map<string, ModelSlot>()));
-      let slot = ofMetric.get(sensor.id);
+    for (const key of models) {
+      if (slotOfKey.has(key)) continue;
+      let ofMetric = slotOfIds.get(key.metric.name);
+      if (!ofMetric) slotOfIds.set(key.metric.name, (ofMetric = new Map<string, ModelSlot>()));
+      let slot = ofMetric.get(key.sensor.id);
       if (!slot) {
-        ofMetric.set(sensor.id, (slot = { sensor, metric, weights: null }));
+        ofMetric.set(key.sensor.id, (slot = { sensor: key.sensor, metric: key.metric, weights: null }));
         distinct.push(slot);
       }
-      slotOfItem[index] = slot;
+      slotOfKey.set(key, slot);
     }
-    for (const stored of await this.repository.findMany(distinct)) slots.get(stored.metric)!.get(stored.sensorId)!.weights = stored.weights;
+    for (const stored of await this.repository.findMany(distinct)) slotOfIds.get(stored.metric)!.get(stored.sensorId)!.weights = stored.weights;
 
-    const predictions = new Array<boolean | null>(items.length);
-    for (let index = 0; index < items.length; index++) {
-      const { weights } = slotOfItem[index]!;
-      predictions[index] = weights === null ? null : this.policy.isAlert(items[index]!.value, weights);
+    const predictions = new Array<boolean | null>(models.length);
+    for (let index = 0; index < models.length; index++) {
+      const { weights } = slotOfKey.get(models[index]!)!;
+      predictions[index] = weights === null ? null : this.policy.isAlert(values[index]!, weights);
     }
     const missing = distinct.filter(({ weights }) => weights === null).map(({ sensor, metric }) => ({ sensorId: sensor.id, metric: metric.name }));
     return { predictions, missing };

@@ -59,21 +59,26 @@ describe('POST /predict (batch scoring)', () => {
     expect(response.body.predictions).toEqual(items.map((_, i) => i % 2 === 0));
   }, 60_000);
 
-  it('refuses invalid ids inside the body with 422, naming each item', async () => {
-    const response = await api
-      .post('/predict')
-      .send({ items: [{ sensor_id: 'SEN0001', value: 1 }, { sensor_id: 'bad id', value: 1 }, { sensor_id: 'SEN0001', metric: '../x', value: 1 }] })
-      .expect(422);
+  it('refuses invalid ids inside the body with 422, naming each item, a repeated one each time', async () => {
+    const items = [
+      { sensor_id: 'SEN0001', value: 1 },
+      { sensor_id: 'bad id', value: 1 },
+      { sensor_id: 'SEN0001', metric: '../x', value: 1 },
+      { sensor_id: 'bad id', metric: '../x', value: 1 },
+    ];
+    const response = await api.post('/predict').send({ items }).expect(422);
+    const badId = 'Invalid sensor id "bad id": use 1-64 characters from A-Z a-z 0-9 . _ -, starting with a letter or digit.';
+    const badMetric = 'Invalid metric name "../x": use 1-64 characters from A-Z a-z 0-9 . _ -, starting with a letter or digit.';
     expect(withoutRequestId(response.body)).toEqual({
       type: 'urn:sensor-alerts:problem:validation-error',
       title: 'Request body is invalid',
       status: 422,
-      detail:
-        '#/items/1/sensor_id: Invalid sensor id "bad id": use 1-64 characters from A-Z a-z 0-9 . _ -, starting with a letter or digit.; ' +
-        '#/items/2/metric: Invalid metric name "../x": use 1-64 characters from A-Z a-z 0-9 . _ -, starting with a letter or digit.',
+      detail: `#/items/1/sensor_id: ${badId}; #/items/2/metric: ${badMetric}; #/items/3/sensor_id: ${badId}; #/items/3/metric: ${badMetric}`,
       errors: [
-        { pointer: '#/items/1/sensor_id', detail: 'Invalid sensor id "bad id": use 1-64 characters from A-Z a-z 0-9 . _ -, starting with a letter or digit.' },
-        { pointer: '#/items/2/metric', detail: 'Invalid metric name "../x": use 1-64 characters from A-Z a-z 0-9 . _ -, starting with a letter or digit.' },
+        { pointer: '#/items/1/sensor_id', detail: badId },
+        { pointer: '#/items/2/metric', detail: badMetric },
+        { pointer: '#/items/3/sensor_id', detail: badId },
+        { pointer: '#/items/3/metric', detail: badMetric },
       ],
     });
   });

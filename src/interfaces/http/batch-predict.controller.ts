@@ -1,6 +1,7 @@
 import type { Request, Response } from 'express';
 import { injectable } from 'tsyringe';
-import { PredictBatchUseCase, type BatchItem } from '../../application/predict-batch.use-case';
+import type { ModelKey } from '../../application/ports/weights.repository';
+import { PredictBatchUseCase, type ReadingsBatch } from '../../application/predict-batch.use-case';
 import { DomainError } from '../../domain/domain-error';
 import { MetricName } from '../../domain/metric-name';
 import { Sensor } from '../../domain/sensor';
@@ -20,9 +21,13 @@ export class BatchPredictController {
 
   readonly predict = async (req: Request, res: Response): Promise<void> => {
     const { items } = readBatchPredictBody(req.body);
-    const { predictions, missing } = await this.predictBatch.execute(toBatchItems(items));
-    const alerts = predictions.filter((prediction) => prediction === true).length;
-    const calm = predictions.filter((prediction) => prediction === false).length;
+    const { predictions, missing } = await this.predictBatch.execute(toReadingsBatch(items));
+    let alerts = 0;
+    let calm = 0;
+    for (const prediction of predictions) {
+      if (prediction === true) alerts++;
+      else if (prediction === false) calm++;
+    }
     if (alerts > 0) this.metrics.predictions.inc({ outcome: 'alert' }, alerts);
     if (calm > 0) this.metrics.predictions.inc({ outcome: 'no_alert' }, calm);
     const body: BatchPredictResponse = { predictions, missing: missing.map(({ sensorId, metric }) => ({ sensor_id: sensorId, metric })) };
@@ -35,22 +40,32 @@ const metricNamed = (name: string) => MetricName.of(name);
 
 /**
  * Ids inside a body are body fields: a bad one is a 422 naming its item, like any other field.
- * Runs for up to 100,000 items: each distinct id is checked once, and nothing is built per
- * item that a valid batch does not need.
+ * Runs for up to 100,000 items: each distinct id is checked once, readings of one model share
+ * one key, and nothing is built per item.
  */
-function toBatchItems(items: BatchPredictBody['items']): BatchItem[] {
+function toReadingsBatch(items: BatchPredictBody['items']): ReadingsBatch {
   const errors: FieldError[] = [];
   const sensors = new Map<string, Sensor>();
   const metrics = new Map<string, MetricName>([[MetricName.DEFAULT.name, MetricName.DEFAULT]]);
-  const batch = new Array<BatchItem>(items.length);
+  const keys = new Map<string, Map<string, ModelKey>>(); // metric name -> sensor id -> key
+  const models = new Array<ModelKey>(items.length);
+  const values = new Float64Array(items.length);
   for (let index = 0; index < items.length; index++) {
     const { sensor_id: sensorId, value, metric = MetricName.DEFAULT.name } = items[index]!;
-    const sensor = cached(sensors, sensorId, sensorWithId, index, 'sensor_id', errors);
-    const metricName = cached(metrics, metric, metricNamed, index, 'metric', errors);
-    batch[index] = { sensor: sensor!, metric: metricName!, value };
+    let ofMetric = keys.get(metric);
+    if (!ofMetric) keys.set(metric, (ofMetric = new Map<string, ModelKey>()));
+    let key = ofMetric.get(sensorId);
+    if (!key) {
+      const sensor = cached(sensors, sensorId, sensorWithId, index, 'sensor_id', errors);
+      const metricName = cached(metrics, metric, metricNamed, index, 'metric', errors);
+      if (!sensor || !metricName) continue; // reported; a later item with the same id is reported too
+      ofMetric.set(sensorId, (key = { sensor, metric: metricName }));
+    }
+    models[index] = key;
+    values[index] = value;
   }
   if (errors.length > 0) throw invalidBody(errors);
-  return batch;
+  return { models, values };
 }
 
 function cached<T>(cache: Map<string, T>, raw: string, make: (raw: string) => T, index: number, field: string, errors: FieldError[]): T | undefined {

@@ -93,15 +93,20 @@ describe('use cases over an in-memory repository', () => {
       const find = jest.spyOn(repository, 'find');
       const batch = new PredictBatchUseCase(repository, new AlertPolicy());
 
-      const result = await batch.execute([
-        { sensor: SEN0001, metric: VALUE, value: 13 },
-        { sensor: SEN0001, metric: VEL_X, value: 4 },
-        { sensor: SEN0002, metric: VALUE, value: 1 },
-        { sensor: SEN0001, metric: VALUE, value: 12 },
-        { sensor: SEN0002, metric: VEL_X, value: 1 },
-        { sensor: SEN0002, metric: VALUE, value: 99 },
-        { sensor: SEN0001, metric: VEL_X, value: 5 },
-      ]);
+      // A fresh key object per reading: equal keys still share one read.
+      const readings: Array<[Sensor, MetricName, number]> = [
+        [SEN0001, VALUE, 13],
+        [SEN0001, VEL_X, 4],
+        [SEN0002, VALUE, 1],
+        [SEN0001, VALUE, 12],
+        [SEN0002, VEL_X, 1],
+        [SEN0002, VALUE, 99],
+        [SEN0001, VEL_X, 5],
+      ];
+      const result = await batch.execute({
+        models: readings.map(([sensor, metric]) => ({ sensor, metric })),
+        values: readings.map(([, , value]) => value),
+      });
 
       expect(result).toEqual({
         predictions: [true, false, null, false, null, null, true],
@@ -118,6 +123,11 @@ describe('use cases over an in-memory repository', () => {
         'SEN0002/value',
         'SEN0002/params.velRMS.x',
       ]);
+    });
+
+    it('refuses columns of different lengths', async () => {
+      const batch = new PredictBatchUseCase(repository, new AlertPolicy());
+      await expect(batch.execute({ models: [{ sensor: SEN0001, metric: VALUE }], values: [1, 2] })).rejects.toThrow(RangeError);
     });
   });
 
