@@ -36,8 +36,8 @@ export function createApp(container: DependencyContainer): Express {
   // clients do not revalidate.
   app.disable('etag');
   app.use(observeRequests(container.resolve(PinoLogger).pino, metrics));
-  app.use(requireJsonBody);
   app.use(express.json({ limit: config.bodyLimit, type: JSON_MEDIA_TYPES }));
+  app.use(requireJsonBody);
 
   // Routes are tried in order, so the busy ones come first.
   app.route('/:sensor_id/predict').post(...reads, sensors.predict).all(methodNotAllowed('POST'));

@@ -7,9 +7,13 @@ function hasBody(req: Request): boolean {
   return req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
 }
 
-/** express.json() silently skips other media types; say so instead of answering as if no body came. */
+/**
+ * express.json() silently skips a body of another media type, leaving `req.body` undefined
+ * (what it parses is never undefined); say so instead of answering as if no body came.
+ * Mounted after the parser, so a JSON request pays for one media-type match, not two.
+ */
 export const requireJsonBody: RequestHandler = (req, _res, next) => {
-  if (!hasBody(req) || req.is(JSON_MEDIA_TYPES)) {
+  if (req.body !== undefined || !hasBody(req)) {
     next();
     return;
   }
