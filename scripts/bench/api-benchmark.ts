@@ -1,5 +1,7 @@
 // Measures the API under load (autocannon) against a bare Express app answering the same
-// routes with res.json(true), the ceiling, in one run, alternating. The server runs as in
+// routes with res.json(true), the ceiling, in one run, alternating: each point is five rounds
+// of ours then the ceiling, its ratio the median of the rounds' ratios (this machine's load
+// drifts over seconds), its latencies percentiles of every response. The server runs as in
 // production: request logs (to /dev/null) and metrics on. Then the large batch: 100,000
 // items over 1,000 sensors, one request at a time, end to end (the answer parsed by the client).
 // The weights live in a temporary SQLite file, or with --postgres in a throwaway PostgreSQL
@@ -26,6 +28,7 @@ const { values: options } = parseArgs({
   },
 });
 const seconds = options.smoke ? 1 : Number(options.seconds);
+const rounds = options.smoke ? 1 : 5;
 const connectionCounts = options.smoke ? [1] : [1, 10, 50];
 const SENSORS = 1000;
 const batch = JSON.stringify({ items: Array.from({ length: 100 }, (_, i) => ({ sensor_id: `S${i % SENSORS}`, value: i })) });
@@ -63,21 +66,28 @@ async function main(): Promise<void> {
       await fetch(`http://127.0.0.1:${oursPort}/S${i}/fit`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ values: [i, i + 2, i + 4] }) });
     }
     const backend = databaseUrl ? `PostgreSQL (${cluster ? 'throwaway local server, fsync on' : 'given by --database-url'})` : 'SQLite (temporary file)';
-    console.log(`bench:api  node ${process.version}, weights in ${backend}, ${seconds} s per measurement, ours and the ceiling alternating; logs and metrics on`);
+    console.log(
+      `bench:api  node ${process.version}, weights in ${backend}, ${seconds} s per side and point in ${rounds} alternating rounds; logs and metrics on`,
+    );
     console.log(
       `${'route'.padEnd(26)} ${'conns'.padStart(5)} ${'ours req/s'.padStart(11)} ${'p50 ms'.padStart(7)} ${'p99 ms'.padStart(7)} ` +
         `${'ceiling req/s'.padStart(14)} ${'p99 ms'.padStart(7)} ${'ratio'.padStart(6)}`,
     );
     for (const scenario of scenarios) {
       for (const connections of connectionCounts) {
-        const ours = await load(oursPort, scenario, connections);
-        const ceiling = await load(ceilingPort, scenario, connections);
+        const ours = new Load();
+        const ceiling = new Load();
+        const ratios: number[] = [];
+        for (let round = 0; round < rounds; round++) {
+          const oursRate = await ours.measure(oursPort, scenario, connections, seconds / rounds);
+          ratios.push(oursRate / (await ceiling.measure(ceilingPort, scenario, connections, seconds / rounds)));
+        }
         console.log(
-          `${scenario.name.padEnd(26)} ${String(connections).padStart(5)} ${Math.round(ours.requests.average).toLocaleString('en-US').padStart(11)} ` +
-            `${String(ours.latency.p50).padStart(7)} ${String(ours.latency.p99).padStart(7)} ${Math.round(ceiling.requests.average).toLocaleString('en-US').padStart(14)} ` +
-            `${String(ceiling.latency.p99).padStart(7)} ${(ours.requests.average / ceiling.requests.average).toFixed(2).padStart(6)}`,
+          `${scenario.name.padEnd(26)} ${String(connections).padStart(5)} ${Math.round(median(ours.rates)).toLocaleString('en-US').padStart(11)} ` +
+            `${ours.percentile(0.5).toFixed(1).padStart(7)} ${ours.percentile(0.99).toFixed(1).padStart(7)} ` +
+            `${Math.round(median(ceiling.rates)).toLocaleString('en-US').padStart(14)} ${ceiling.percentile(0.99).toFixed(1).padStart(7)} ${median(ratios).toFixed(2).padStart(6)}`,
         );
-        if (ours.non2xx > 0 || ours.errors > 0) throw new Error(`${scenario.name}: ${ours.non2xx} non-2xx answers, ${ours.errors} errors`);
+        if (ours.failures > 0) throw new Error(`${scenario.name}: ${ours.failures} non-2xx answers or errors`);
       }
     }
     await largeBatch(oursPort);
@@ -109,15 +119,40 @@ async function largeBatch(port: number): Promise<void> {
   );
 }
 
-function load(port: number, scenario: Scenario, connections: number): Promise<autocannon.Result> {
-  return autocannon({
-    url: `http://127.0.0.1:${port}${scenario.path}`,
-    method: scenario.method,
-    connections,
-    duration: seconds,
-    headers: { 'content-type': 'application/json' },
-    ...(scenario.body !== undefined && { body: scenario.body }),
-  });
+/** One side of a point over its rounds: requests per second of each round, and every response's latency. */
+class Load {
+  readonly rates: number[] = [];
+  private readonly latenciesMs: number[] = [];
+  failures = 0;
+
+  measure(port: number, scenario: Scenario, connections: number, duration: number): Promise<number> {
+    return new Promise((resolve, reject) => {
+      const instance = autocannon(
+        {
+          url: `http://127.0.0.1:${port}${scenario.path}`,
+          method: scenario.method,
+          connections,
+          duration,
+          headers: { 'content-type': 'application/json' },
+          ...(scenario.body !== undefined && { body: scenario.body }),
+        },
+        (error: Error | null, result: autocannon.Result) => {
+          if (error) return reject(error);
+          this.failures += result.non2xx + result.errors;
+          const rate = result.requests.total / result.duration;
+          this.rates.push(rate);
+          resolve(rate);
+        },
+      );
+      instance.on('response', (_client, _status, _bytes, milliseconds) => this.latenciesMs.push(milliseconds));
+    });
+  }
+
+  /** Nearest rank over every response of every round. */
+  percentile(fraction: number): number {
+    const sorted = [...this.latenciesMs].sort((a, b) => a - b);
+    return sorted[Math.max(0, Math.ceil(fraction * sorted.length) - 1)] ?? Number.NaN;
+  }
 }
 
 async function waitFor(url: string): Promise<void> {

@@ -7,7 +7,7 @@ function benchApiSmoke(...args: string[]): string {
   const child = spawnSync(process.execPath, [join(__dirname, '../../dist/scripts/bench/api-benchmark.js'), '--smoke', ...args], { encoding: 'utf8' });
   expect(child.stderr).toBe('');
   expect(child.status).toBe(0);
-  expect(child.stdout).toMatch(/^predict +1 +[\d,]+ +\d+ +\d+ +[\d,]+ +\d+ +\d+\.\d\d$/m);
+  expect(child.stdout).toMatch(/^predict +1 +[\d,]+ +\d+\.\d +\d+\.\d +[\d,]+ +\d+\.\d +\d+\.\d\d$/m);
   expect(child.stdout).toMatch(/^batch predict, 100,000 items over 1,000 sensors, .*: median \d+ ms of 1, [\d,]+ predictions\/s end to end/m);
   return child.stdout;
 }
