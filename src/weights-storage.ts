@@ -1,5 +1,6 @@
 import type { WeightsRepository } from './application/ports/weights.repository';
 import { redactDatabaseUrl, type AppConfig } from './config';
+import { errorMessage } from './infrastructure/error-shape';
 import { openSqliteDatabase } from './infrastructure/sqlite/open-sqlite-database';
 import { SqliteWeightsRepository } from './infrastructure/sqlite/sqlite-weights.repository';
 
@@ -23,7 +24,7 @@ export async function openWeightsStorage(config: WeightsStorageConfig, onIdleErr
   try {
     return await openConfigured(config, onIdleError);
   } catch (error) {
-    throw new WeightsStorageOpenError(`cannot open the weights database at ${describeWeightsStorage(config)}: ${messageOf(error)}`, { cause: error });
+    throw new WeightsStorageOpenError(`cannot open the weights database at ${describeWeightsStorage(config)}: ${errorMessage(error)}`, { cause: error });
   }
 }
 
@@ -58,16 +59,6 @@ async function openConfigured(config: WeightsStorageConfig, onIdleError: (error:
       database.close();
     },
   };
-}
-
-/**
- * Node reports a refused connection to every address of a host name as an AggregateError
- * without a message. Read by shape: Node's errors may come from another realm than ours.
- */
-function messageOf(error: unknown): string {
-  const { message, errors } = (error ?? {}) as { message?: unknown; errors?: unknown };
-  if (typeof message === 'string' && message) return message;
-  return Array.isArray(errors) ? errors.map(messageOf).join('; ') : String(error);
 }
 
 /** Where the weights live, for logs and messages: the file, or the URL without its password. */

@@ -1,4 +1,5 @@
 // How PostgreSQL and socket failures are told apart from faults of a request.
+import { errorCode, errorMessage, innerErrors } from '../error-shape';
 
 // Conditions of the server or the network, not of the request: worth a 503 and a retry.
 // 08 connection exception, 53 insufficient resources (53300 too many connections),
@@ -9,14 +10,12 @@ const UNAVAILABLE_ERRNO = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'E
 // pg reports these without a code.
 const UNAVAILABLE_MESSAGE = /^(Connection terminated|timeout exceeded when trying to connect|Query read timeout|Client has encountered a connection error|Cannot use a pool after calling end)/;
 
-// Errors are read by shape, not class: Node's own (from net, dns) may come from another
-// realm than this module's, as under a test runner's sandbox.
 export function isConnectionLost(error: unknown): boolean {
   const inner = innerErrors(error);
   if (inner) return inner.some(isConnectionLost);
   const code = errorCode(error);
   if (code !== undefined) return UNAVAILABLE_SQLSTATE.test(code) || UNAVAILABLE_ERRNO.has(code);
-  return UNAVAILABLE_MESSAGE.test(messageOf(error));
+  return UNAVAILABLE_MESSAGE.test(errorMessage(error));
 }
 
 /** A one-line account of a failure, without the server's address. */
@@ -24,23 +23,5 @@ export function describePostgresError(error: unknown): string {
   const code = errorCode(error) ?? innerErrors(error)?.map(errorCode).find(Boolean);
   // Socket errors name the server's address: that is for the logs (the cause), not for clients.
   if (code && UNAVAILABLE_ERRNO.has(code)) return `the database server cannot be reached (${code})`;
-  return code ? `${messageOf(error)} (${code})` : messageOf(error);
-}
-
-/** Node reports a refused connection to every address of a name as one AggregateError with no message. */
-function messageOf(error: unknown): string {
-  const message = (error as { message?: unknown } | null)?.message;
-  if (typeof message === 'string' && message) return message;
-  return innerErrors(error)?.map(messageOf).join('; ') ?? String(error);
-}
-
-function innerErrors(error: unknown): unknown[] | undefined {
-  const errors = (error as { errors?: unknown } | null)?.errors;
-  return Array.isArray(errors) ? errors : undefined;
-}
-
-/** The SQLSTATE or errno of a failure, if it has one. */
-export function errorCode(error: unknown): string | undefined {
-  const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === 'string' ? code : undefined;
+  return code ? `${errorMessage(error)} (${code})` : errorMessage(error);
 }

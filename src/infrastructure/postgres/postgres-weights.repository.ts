@@ -7,7 +7,8 @@ import type { SensorWeights } from '../../domain/sensor-weights';
 import { UnrepresentableWeightsError } from '../../domain/unrepresentable-weights.error';
 import { Weights } from '../../domain/weights';
 import type { WeightsChange, WeightsRevision } from '../../domain/weights-revision';
-import { describePostgresError, errorCode, isConnectionLost } from './postgres-errors';
+import { errorCode } from '../error-shape';
+import { describePostgresError, isConnectionLost } from './postgres-errors';
 
 interface WeightsRow {
   sensor_id: string;

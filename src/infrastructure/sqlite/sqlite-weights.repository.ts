@@ -7,6 +7,7 @@ import type { SensorWeights } from '../../domain/sensor-weights';
 import { UnrepresentableWeightsError } from '../../domain/unrepresentable-weights.error';
 import { Weights } from '../../domain/weights';
 import type { WeightsChange, WeightsRevision } from '../../domain/weights-revision';
+import { errorCode } from '../error-shape';
 
 interface WeightsRow {
   sensor_id: string;
@@ -119,7 +120,7 @@ export class SqliteWeightsRepository implements WeightsRepository {
       return row && toSensorWeights(row);
     } catch (error) {
       // The table's CHECK refuses a mean that overflowed to +-Infinity.
-      if (sqliteCode(error) === 'SQLITE_CONSTRAINT_CHECK') throw new UnrepresentableWeightsError();
+      if (errorCode(error) === 'SQLITE_CONSTRAINT_CHECK') throw new UnrepresentableWeightsError();
       throw error;
     }
   }
@@ -150,19 +151,10 @@ function writing<T>(write: () => T): T {
   try {
     return write();
   } catch (error) {
-    const code = sqliteCode(error);
+    const code = errorCode(error);
     if (code && UNAVAILABLE.test(code)) throw new StorageUnavailableError(`${(error as Error).message} (${code})`, { cause: error });
     throw error;
   }
-}
-
-/**
- * Matched by code, not by class: the addon builds its errors with the SqliteError of the
- * first copy of better-sqlite3 loaded, which need not be ours (test runners load per file).
- */
-function sqliteCode(error: unknown): string | undefined {
-  const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === 'string' ? code : undefined;
 }
 
 function now(): string {
