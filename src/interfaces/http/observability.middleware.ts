@@ -34,15 +34,16 @@ export function observeRequests(logger: pino.Logger, metrics: ServiceMetrics): R
     const incoming = req.headers['x-request-id'];
     req.id = typeof incoming === 'string' && CLIENT_REQUEST_ID.test(incoming) ? incoming : randomUUID();
     res.setHeader('X-Request-Id', req.id);
-    metrics.httpInFlight.inc();
+    metrics.requestStarted();
 
     // 'close' follows 'finish' on a completed response and also comes alone when the client
-    // goes away first, so this one listener sees every request exactly once.
-    res.once('close', () => {
+    // goes away first, so this one listener sees every request exactly once (and, as it comes
+    // once, `on` does: `once` would wrap and then remove the listener on every request).
+    res.on('close', () => {
       const seconds = Number(process.hrtime.bigint() - startedAt) / 1e9;
       const route = routeOf(req);
       const status = res.statusCode;
-      metrics.httpInFlight.dec();
+      metrics.requestEnded();
       const labels = { method: req.method, route, status_class: `${Math.floor(status / 100)}xx` };
       metrics.httpRequests.inc(labels);
       metrics.httpDuration.observe(labels, seconds);
