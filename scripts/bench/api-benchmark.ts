@@ -1,10 +1,11 @@
 // Measures the API under load (autocannon) against a bare Express app answering the same
-// routes with res.json(true), the ceiling, in one run, alternating: each point is five rounds
-// of ours then the ceiling, its ratio the median of the rounds' ratios (this machine's load
-// drifts over seconds), its latencies percentiles of every response after a warm-up. The
-// server runs as in production: request logs (to /dev/null) and metrics on. Then the large
-// batch: 100,000 items over 1,000 sensors, one request at a time, end to end (the answer
-// parsed by the client).
+// routes with res.json(true), the ceiling, and against that app behind our own request ids,
+// logs and metrics (observed), in one run, alternating: each point is five rounds of ours,
+// the ceiling and observed, its ratios the medians of the rounds' ratios (this machine's
+// load drifts over seconds), its latencies percentiles of every response after a warm-up.
+// The servers run as in production: request logs (to /dev/null) and metrics on. Then the
+// large batch: 100,000 items over 1,000 sensors, one request at a time, end to end (the
+// answer parsed by the client).
 // The weights live in a temporary SQLite file, or with --postgres in a throwaway PostgreSQL
 // server started from the machine's binaries (durable: fsync on), or with --database-url in
 // an existing one (its weights tables get 1,000 sensors fitted).
@@ -57,12 +58,18 @@ async function main(): Promise<void> {
   delete env.NODE_EXTRA_CA_CERTS;
   const oursPort = await freePort();
   const ceilingPort = await freePort();
+  const observedPort = await freePort();
   const children: ChildProcess[] = [
     spawn(process.execPath, [join(__dirname, '../../src/main.js')], { env: { ...env, PORT: String(oursPort) }, stdio: 'ignore' }),
     spawn(process.execPath, [join(__dirname, 'plain-express.js'), String(ceilingPort)], { env, stdio: 'ignore' }),
+    spawn(process.execPath, [join(__dirname, 'plain-express.js'), String(observedPort), '--observed'], { env, stdio: 'ignore' }),
   ];
   try {
-    await Promise.all([waitFor(`http://127.0.0.1:${oursPort}/health`), waitFor(`http://127.0.0.1:${ceilingPort}/S7/weights`)]);
+    await Promise.all([
+      waitFor(`http://127.0.0.1:${oursPort}/health`),
+      waitFor(`http://127.0.0.1:${ceilingPort}/S7/weights`),
+      waitFor(`http://127.0.0.1:${observedPort}/S7/weights`),
+    ]);
     for (let i = 0; i < SENSORS; i++) {
       await fetch(`http://127.0.0.1:${oursPort}/S${i}/fit`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ values: [i, i + 2, i + 4] }) });
     }
@@ -70,23 +77,29 @@ async function main(): Promise<void> {
     console.log(
       `bench:api  node ${process.version}, weights in ${backend}, ${seconds} s per side and point in ${rounds} alternating rounds; logs and metrics on`,
     );
+    console.log('ceiling: bare Express answering res.json(true); observed: the same behind our request ids, logs and metrics');
     console.log(
       `${'route'.padEnd(26)} ${'conns'.padStart(5)} ${'ours req/s'.padStart(11)} ${'p50 ms'.padStart(7)} ${'p99 ms'.padStart(7)} ` +
-        `${'ceiling req/s'.padStart(14)} ${'p99 ms'.padStart(7)} ${'ratio'.padStart(6)}`,
+        `${'ceiling req/s'.padStart(14)} ${'p99 ms'.padStart(7)} ${'ratio'.padStart(6)} ` +
+        `${'observed req/s'.padStart(15)} ${'p99 ms'.padStart(7)} ${'ratio'.padStart(6)}`,
     );
     for (const scenario of scenarios) {
       for (const connections of connectionCounts) {
         const ours = new Load();
         const ceiling = new Load();
-        const ratios: number[] = [];
+        const observed = new Load();
+        const toCeiling: number[] = [];
+        const toObserved: number[] = [];
         for (let round = 0; round < rounds; round++) {
           const oursRate = await ours.measure(oursPort, scenario, connections, seconds / rounds);
-          ratios.push(oursRate / (await ceiling.measure(ceilingPort, scenario, connections, seconds / rounds)));
+          toCeiling.push(oursRate / (await ceiling.measure(ceilingPort, scenario, connections, seconds / rounds)));
+          toObserved.push(oursRate / (await observed.measure(observedPort, scenario, connections, seconds / rounds)));
         }
         console.log(
-          `${scenario.name.padEnd(26)} ${String(connections).padStart(5)} ${Math.round(median(ours.rates)).toLocaleString('en-US').padStart(11)} ` +
+          `${scenario.name.padEnd(26)} ${String(connections).padStart(5)} ${rate(ours).padStart(11)} ` +
             `${ours.percentile(0.5).toFixed(1).padStart(7)} ${ours.percentile(0.99).toFixed(1).padStart(7)} ` +
-            `${Math.round(median(ceiling.rates)).toLocaleString('en-US').padStart(14)} ${ceiling.percentile(0.99).toFixed(1).padStart(7)} ${median(ratios).toFixed(2).padStart(6)}`,
+            `${rate(ceiling).padStart(14)} ${ceiling.percentile(0.99).toFixed(1).padStart(7)} ${median(toCeiling).toFixed(2).padStart(6)} ` +
+            `${rate(observed).padStart(15)} ${observed.percentile(0.99).toFixed(1).padStart(7)} ${median(toObserved).toFixed(2).padStart(6)}`,
         );
         if (ours.failures > 0) throw new Error(`${scenario.name}: ${ours.failures} non-2xx answers or errors`);
       }
@@ -98,6 +111,10 @@ async function main(): Promise<void> {
     await cluster?.stop();
     rmSync(directory, { recursive: true, force: true });
   }
+}
+
+function rate(load: Load): string {
+  return Math.round(median(load.rates)).toLocaleString('en-US');
 }
 
 /** POST /predict with 100,000 items over 1,000 sensors, one at a time: median time and predictions/s. */
