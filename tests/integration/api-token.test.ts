@@ -9,7 +9,7 @@ describe('API_TOKEN', () => {
     let testApp: TestApp;
     let api: ReturnType<typeof request>;
     beforeAll(async () => {
-      testApp = await createTestApp({ env: { API_TOKEN: TOKEN } });
+      testApp = await createTestApp({ env: { API_TOKEN: TOKEN, BODY_LIMIT: '1kb' } });
       api = request(testApp.app);
       await api.post('/SEN0001/fit').set('Authorization', `Bearer ${TOKEN}`).send({ values: [10, 5, 6, 9] }).expect(200);
     });
@@ -26,6 +26,16 @@ describe('API_TOKEN', () => {
         expect(response.headers['www-authenticate']).toBe('Bearer realm="sensor-alerts"');
         expect(withoutRequestId(response.body)).toEqual({ type: 'about:blank', title: 'Unauthorized', status: 401, detail });
       }
+      expect((await api.get('/SEN0001/weights').expect(200)).body).toMatchObject({ mean: 7.5, version: 1 });
+    });
+
+    it.each([
+      ['malformed JSON', 400, 'application/json', '{"values": [1, 2'],
+      ['not JSON', 415, 'text/plain', '1, 2'],
+      ['over BODY_LIMIT', 413, 'application/json', JSON.stringify({ values: Array.from({ length: 1000 }, (_, i) => i) })],
+    ])('checks the token before reading a body: %s is a 401 without it, a %i with it', async (_label, statusWithToken, type, body) => {
+      await api.post('/SEN0001/fit').set('Content-Type', type).send(body).expect(401);
+      await api.post('/SEN0001/fit').set('Authorization', `Bearer ${TOKEN}`).set('Content-Type', type).send(body).expect(statusWithToken);
       expect((await api.get('/SEN0001/weights').expect(200)).body).toMatchObject({ mean: 7.5, version: 1 });
     });
 

@@ -30,21 +30,23 @@ export function createApp(container: DependencyContainer): Express {
   const writes: RequestHandler[] = config.apiToken ? [requireBearerToken(config.apiToken)] : [];
   const reads = config.apiTokenForReads ? writes : [];
 
+  // Bodies are read only by the routes that take one, after their token check: a client
+  // without the token cannot make the server read and parse up to BODY_LIMIT bytes.
+  const jsonBody: RequestHandler[] = [express.json({ limit: config.bodyLimit, type: JSON_MEDIA_TYPES }), requireJsonBody];
+
   const app = express();
   app.disable('x-powered-by');
   // Hashing each body for an ETag buys nothing here: answers are small, mostly to POSTs, and
   // clients do not revalidate.
   app.disable('etag');
   app.use(observeRequests(container.resolve(PinoLogger).pino, metrics));
-  app.use(express.json({ limit: config.bodyLimit, type: JSON_MEDIA_TYPES }));
-  app.use(requireJsonBody);
 
   // Routes are tried in order, so the busy ones come first.
-  app.route('/:sensor_id/predict').post(...reads, sensors.predict).all(methodNotAllowed('POST'));
+  app.route('/:sensor_id/predict').post(...reads, ...jsonBody, sensors.predict).all(methodNotAllowed('POST'));
   app.route('/:sensor_id/weights').get(...reads, sensors.weights).all(methodNotAllowed('GET'));
-  app.route('/predict').post(...reads, batch.predict).all(methodNotAllowed('POST'));
-  app.route('/:sensor_id/fit').post(...writes, sensors.fit).all(methodNotAllowed('POST'));
-  app.route('/:sensor_id/adjust').post(...writes, sensors.adjust).all(methodNotAllowed('POST'));
+  app.route('/predict').post(...reads, ...jsonBody, batch.predict).all(methodNotAllowed('POST'));
+  app.route('/:sensor_id/fit').post(...writes, ...jsonBody, sensors.fit).all(methodNotAllowed('POST'));
+  app.route('/:sensor_id/adjust').post(...writes, ...jsonBody, sensors.adjust).all(methodNotAllowed('POST'));
   app.route('/:sensor_id/weights/history').get(...reads, sensors.history).all(methodNotAllowed('GET'));
   app.route('/:sensor_id/alerts').get(...reads, alerts.ofSensor).all(methodNotAllowed('GET'));
   app.route('/alerts').get(...reads, alerts.all).all(methodNotAllowed('GET'));
