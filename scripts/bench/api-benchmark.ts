@@ -9,7 +9,9 @@
 // The weights live in a temporary SQLite file, or with --postgres in a throwaway PostgreSQL
 // server started from the machine's binaries (durable: fsync on), or with --database-url in
 // an existing one (its weights tables get 1,000 sensors fitted).
-// Usage: npm run bench:api -- [--seconds 5] [--smoke] [--postgres | --database-url postgres://...]
+// --log-level warn (or error) runs ours and observed without their per-request log lines,
+// to see what those cost. Usage:
+//   npm run bench:api -- [--seconds 5] [--smoke] [--postgres | --database-url postgres://...] [--log-level info]
 import autocannon from 'autocannon';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
@@ -27,12 +29,14 @@ const { values: options } = parseArgs({
     smoke: { type: 'boolean', default: false },
     postgres: { type: 'boolean', default: false },
     'database-url': { type: 'string' },
+    'log-level': { type: 'string', default: 'info' },
   },
 });
 const seconds = options.smoke ? 1 : Number(options.seconds);
 const rounds = options.smoke ? 1 : 5;
 const connectionCounts = options.smoke ? [1] : [1, 10, 50];
 const SENSORS = 1000;
+const requestLogs = ['debug', 'info'].includes(options['log-level']);
 const batch = JSON.stringify({ items: Array.from({ length: 100 }, (_, i) => ({ sensor_id: `S${i % SENSORS}`, value: i })) });
 
 interface Scenario {
@@ -54,7 +58,7 @@ async function main(): Promise<void> {
   const directory = mkdtempSync(join(tmpdir(), 'bench-api-'));
   const cluster = options.postgres ? await startPostgresCluster({ durable: true }) : undefined;
   const databaseUrl = cluster?.url ?? options['database-url'];
-  const env: NodeJS.ProcessEnv = { ...process.env, HOST: '127.0.0.1', DB_PATH: join(directory, 'sensors.db'), DATABASE_URL: databaseUrl ?? '', LOG_LEVEL: 'info' };
+  const env: NodeJS.ProcessEnv = { ...process.env, HOST: '127.0.0.1', DB_PATH: join(directory, 'sensors.db'), DATABASE_URL: databaseUrl ?? '', LOG_LEVEL: options['log-level'] };
   delete env.NODE_EXTRA_CA_CERTS;
   const oursPort = await freePort();
   const ceilingPort = await freePort();
@@ -75,7 +79,7 @@ async function main(): Promise<void> {
     }
     const backend = databaseUrl ? `PostgreSQL (${cluster ? 'throwaway local server, fsync on' : 'given by --database-url'})` : 'SQLite (temporary file)';
     console.log(
-      `bench:api  node ${process.version}, weights in ${backend}, ${seconds} s per side and point in ${rounds} alternating rounds; logs and metrics on`,
+      `bench:api  node ${process.version}, weights in ${backend}, ${seconds} s per side and point in ${rounds} alternating rounds; metrics on, LOG_LEVEL=${options['log-level']}${requestLogs ? ' (a line per request)' : ' (no request lines)'}`,
     );
     console.log('ceiling: bare Express answering res.json(true); observed: the same behind our request ids, logs and metrics');
     console.log(
