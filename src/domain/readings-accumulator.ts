@@ -1,95 +1,260 @@
-export interface Moments {
-  readonly n: number;
-  readonly mean: number;
-  readonly m2: number;
-}
+import {
+  add,
+  divideByInteger,
+  exponentOf,
+  multiplyByInteger,
+  scale,
+  scaleByPowerOfTwo,
+  subtract,
+  twoSum,
+  fastTwoSum,
+  type DoubleDouble,
+} from './double-double';
+import { ExactSum, type ExactSumParts } from './exact-sum';
 
 /**
- * Streaming mean and sample variance in constant memory. Readings are buffered in small
- * blocks; each full block is summarised with the two-pass formula (the draft's own, and
- * the most accurate) and merged into the running totals with Chan et al.'s pairwise
- * update. That keeps two-pass accuracy with no catastrophic cancellation when readings
- * sit far from zero (1e9 plus small deltas), and costs no division per reading, unlike
- * Welford's update: this loop runs for every cell of a multi-gigabyte file.
+ * The sufficient statistics of a set of readings, mergeable with another set's: the count,
+ * the exact sum, the mean as a double-double, and the sum of squared deviations from the
+ * mean, M2 = (m2High + m2Low) * 4^m2Exponent, scaled by a power of two so that neither huge
+ * nor tiny readings overflow or underflow it. Plain data: it crosses worker threads.
+ */
+export interface Moments {
+  readonly n: number;
+  readonly sum: ExactSumParts;
+  readonly meanHigh: number;
+  readonly meanLow: number;
+  readonly m2High: number;
+  readonly m2Low: number;
+  readonly m2Exponent: number;
+}
+
+const BLOCK = 256;
+/**
+ * A block's squares summed at unit scale are used as they are between these bounds: above,
+ * sums of them could overflow; below, some squares may have lost digits to underflow.
+ */
+const SAFE_SQUARES_MIN = 2 ** -900;
+const SAFE_SQUARES_MAX = 2 ** 900;
+/** Deviations of readings or means above this may overflow: they are taken at a quarter of their size. */
+const SAFE_MAGNITUDE_MAX = 2 ** 1000;
+/** Running M2 is rescaled past this, so that adding more squares (each below it) never overflows. */
+const M2_RESCALE_ABOVE = SAFE_SQUARES_MAX;
+
+/**
+ * Streaming mean and sample variance in constant memory, exact to the last bits for any
+ * finite readings (the anchor is Python's `statistics`, which computes with fractions):
+ * the mean within 1 ulp of the exact mean (it is the exact sum, rounded once, divided by n),
+ * the sample standard deviation within a few ulps, and exactly 0 when all readings are equal.
+ *
+ * Readings are buffered in blocks of 256. Each block is summarised in two passes:
+ * 1. its sum, with every rounding error kept twice over (a TwoSum cascade: Ogita, Rump and
+ *    Oishi's Sum2 with the compensation itself compensated). When the second-level errors
+ *    are all 0, which holds unless the block spans ~100 bits of magnitudes, sum plus
+ *    compensation is the block's exact sum; otherwise (or on overflow) the block is summed
+ *    exactly reading by reading. Exact block sums go into an ExactSum.
+ * 2. the sum of squared deviations from the block's mean (the two-pass formula: positive
+ *    terms, accurate to a few ulps), with deviations rescaled by a power of two (exact)
+ *    when their squares would overflow or underflow. A block of equal readings has M2 = 0.
+ * Blocks are merged into the running M2 with Chan, Golub and LeVeque's pairwise update
+ * (M2 = M2a + M2b + delta^2 * na * nb / n, all terms positive), means in double-double.
  */
 export class ReadingsAccumulator {
-  private static readonly BLOCK = 256;
-
-  private readonly block = new Float64Array(ReadingsAccumulator.BLOCK);
+  private readonly block = new Float64Array(BLOCK);
   private blockLength = 0;
   private count = 0;
-  private runningMean = 0;
-  private sumOfSquaredDeviations = 0;
+  private readonly sum = new ExactSum();
+  private meanHigh = 0;
+  private meanLow = 0;
+  private m2High = 0;
+  private m2Low = 0;
+  private m2Exponent = 0;
 
   /** Skips missing readings (null or NaN), as the draft skips empty cells. */
   add(reading: number | null): void {
     if (reading === null || reading !== reading) return;
     this.block[this.blockLength++] = reading;
-    if (this.blockLength === ReadingsAccumulator.BLOCK) this.mergeBlock();
+    if (this.blockLength === BLOCK) this.mergeBlock();
   }
 
   get n(): number {
     return this.count + this.blockLength;
   }
 
+  /** The mean: the exact sum divided by n, rounded to the nearest double (NaN without readings). */
   get mean(): number {
     this.mergeBlock();
-    return this.count === 0 ? Number.NaN : this.runningMean;
+    return this.count === 0 ? Number.NaN : this.sum.divideBy(this.count)[0];
   }
 
-  /** n - 1 denominator, as the draft; undefined (NaN) below two readings. */
+  /**
+   * The sample standard deviation, sqrt(M2 / (n - 1)) as the draft; NaN below two readings,
+   * Infinity when it exceeds the largest double.
+   */
   get sampleStd(): number {
     this.mergeBlock();
-    return this.count < 2 ? Number.NaN : Math.sqrt(this.sumOfSquaredDeviations / (this.count - 1));
+    if (this.count < 2) return Number.NaN;
+    const variance = (this.m2High + this.m2Low) / (this.count - 1);
+    return scaleByPowerOfTwo(Math.sqrt(variance), this.m2Exponent);
   }
 
-  /** The sufficient statistics: count, mean and sum of squared deviations from the mean. */
   moments(): Moments {
     this.mergeBlock();
-    return { n: this.count, mean: this.runningMean, m2: this.sumOfSquaredDeviations };
+    const { count: n, meanHigh, meanLow, m2High, m2Low, m2Exponent } = this;
+    return { n, sum: this.sum.parts(), meanHigh, meanLow, m2High, m2Low, m2Exponent };
   }
 
-  static fromMoments({ n, mean, m2 }: Moments): ReadingsAccumulator {
+  static fromMoments(moments: Moments): ReadingsAccumulator {
     const accumulator = new ReadingsAccumulator();
-    accumulator.combine(n, mean, m2);
+    accumulator.combine(moments);
     return accumulator;
   }
 
   /** Adds another accumulator's readings to this one, as if they had been added here. */
   merge(other: ReadingsAccumulator): void {
-    const { n, mean, m2 } = other.moments();
+    const moments = other.moments();
     this.mergeBlock();
-    this.combine(n, mean, m2);
+    this.combine(moments);
   }
 
   private mergeBlock(): void {
     const length = this.blockLength;
     if (length === 0) return;
-    const block = this.block;
-    let sum = 0;
-    for (let index = 0; index < length; index++) sum += block[index]!;
-    const blockMean = sum / length;
-    let squares = 0;
-    for (let index = 0; index < length; index++) {
-      const deviation = block[index]! - blockMean;
-      squares += deviation * deviation;
-    }
     this.blockLength = 0;
-    this.combine(length, blockMean, squares);
+    const block = this.block;
+    const first = block[0]!;
+
+    // Pass 1: the sum, its rounding errors in `compensation`, and theirs in `residue`.
+    let sum = 0;
+    let compensation = 0;
+    let residue = 0;
+    let equal = true;
+    for (let index = 0; index < length; index++) {
+      const reading = block[index]!;
+      if (reading !== first) equal = false;
+      const total = sum + reading; // TwoSum(sum, reading)
+      const totalVirtual = total - sum;
+      const error = sum - (total - totalVirtual) + (reading - totalVirtual);
+      sum = total;
+      const corrected = compensation + error; // TwoSum(compensation, error)
+      const correctedVirtual = corrected - compensation;
+      residue += Math.abs(compensation - (corrected - correctedVirtual) + (error - correctedVirtual));
+      compensation = corrected;
+    }
+    let blockSum: ExactSumParts;
+    let mean: DoubleDouble;
+    if (residue === 0 && Number.isFinite(sum)) {
+      blockSum = { normal: [sum, compensation], huge: [] };
+      mean = equal ? [first, 0] : divideByInteger(twoSum(sum, compensation), length);
+    } else {
+      const exact = new ExactSum();
+      for (let index = 0; index < length; index++) exact.add(block[index]!);
+      blockSum = exact.parts();
+      mean = equal ? [first, 0] : exact.divideBy(length);
+    }
+
+    // Pass 2: squared deviations from the block's mean, in four lanes (fewer roundings, more speed).
+    const [meanHigh, meanLow] = mean;
+    let squares = 0;
+    if (!equal) {
+      let lane0 = 0;
+      let lane1 = 0;
+      let lane2 = 0;
+      let lane3 = 0;
+      let index = 0;
+      for (; index + 3 < length; index += 4) {
+        const d0 = block[index]! - meanHigh - meanLow;
+        const d1 = block[index + 1]! - meanHigh - meanLow;
+        const d2 = block[index + 2]! - meanHigh - meanLow;
+        const d3 = block[index + 3]! - meanHigh - meanLow;
+        lane0 += d0 * d0;
+        lane1 += d1 * d1;
+        lane2 += d2 * d2;
+        lane3 += d3 * d3;
+      }
+      for (; index < length; index++) {
+        const deviation = block[index]! - meanHigh - meanLow;
+        lane0 += deviation * deviation;
+      }
+      squares = lane0 + lane1 + (lane2 + lane3);
+    }
+    let m2: number;
+    let m2Exponent = 0;
+    if (equal || (squares >= SAFE_SQUARES_MIN && squares <= SAFE_SQUARES_MAX)) m2 = squares;
+    else [m2, m2Exponent] = rescaledSquaredDeviations(block, length, mean);
+    this.combine({ n: length, sum: blockSum, meanHigh, meanLow, m2High: m2, m2Low: 0, m2Exponent });
   }
 
-  /** Chan, Golub and LeVeque's pairwise update: merges (n, mean, m2) of a disjoint set of readings. */
-  private combine(n: number, mean: number, m2: number): void {
-    if (n === 0) return;
+  /** Chan, Golub and LeVeque's pairwise update, in double-double: merges a disjoint set of readings. */
+  private combine(other: Moments): void {
+    if (other.n === 0) return;
+    this.sum.merge(other.sum);
     if (this.count === 0) {
-      // Exactly the other's moments: (mean * n) / n need not give back mean in floating point.
-      [this.count, this.runningMean, this.sumOfSquaredDeviations] = [n, mean, m2];
+      ({ n: this.count, meanHigh: this.meanHigh, meanLow: this.meanLow, m2High: this.m2High, m2Low: this.m2Low, m2Exponent: this.m2Exponent } = other);
       return;
     }
-    const total = this.count + n;
-    const delta = mean - this.runningMean;
-    this.runningMean += (delta * n) / total;
-    this.sumOfSquaredDeviations += m2 + (delta * delta * this.count * n) / total;
+    const before = this.count;
+    const total = before + other.n;
+    // Means near the largest double are merged at a quarter of their size: their difference may overflow.
+    const quarter = Math.abs(this.meanHigh) >= SAFE_MAGNITUDE_MAX || Math.abs(other.meanHigh) >= SAFE_MAGNITUDE_MAX ? 2 : 0;
+    const ours = scale([this.meanHigh, this.meanLow], -quarter);
+    const delta = subtract(scale([other.meanHigh, other.meanLow], -quarter), ours);
+    [this.meanHigh, this.meanLow] = scale(add(ours, multiplyByInteger(divideByInteger(delta, total), other.n)), quarter);
+
+    this.addToM2(other.m2High, other.m2Exponent);
+    this.addToM2(other.m2Low, other.m2Exponent);
+    // delta^2 * na * nb / n, with delta brought near 1 first so that its square neither overflows nor underflows.
+    const [deltaHigh] = delta;
+    if (deltaHigh !== 0) {
+      const exponent = exponentOf(deltaHigh);
+      const reduced = scaleByPowerOfTwo(deltaHigh, -exponent);
+      this.addToM2(reduced * reduced * ((before / total) * other.n), exponent + quarter);
+    }
     this.count = total;
   }
+
+  /** Adds value * 4^exponent to M2, keeping M2's scale such that it never overflows. */
+  private addToM2(value: number, exponent: number): void {
+    if (value === 0) return;
+    if (this.m2High === 0 && this.m2Low === 0) {
+      [this.m2High, this.m2Low, this.m2Exponent] = [value, 0, exponent];
+    } else {
+      let scaled = value;
+      if (exponent > this.m2Exponent) {
+        [this.m2High, this.m2Low] = scale([this.m2High, this.m2Low], 2 * (this.m2Exponent - exponent));
+        this.m2Exponent = exponent;
+      } else if (exponent < this.m2Exponent) {
+        scaled = scaleByPowerOfTwo(value, 2 * (exponent - this.m2Exponent));
+      }
+      const [high, low] = twoSum(this.m2High, scaled);
+      [this.m2High, this.m2Low] = fastTwoSum(high, low + this.m2Low);
+    }
+    if (this.m2High > M2_RESCALE_ABOVE) {
+      [this.m2High, this.m2Low] = scale([this.m2High, this.m2Low], -400);
+      this.m2Exponent += 200;
+    }
+  }
+}
+
+/**
+ * A block's sum of squared deviations from `mean` as [m2, exponent], M2 = m2 * 4^exponent:
+ * each deviation is scaled by the power of two that brings the largest near 1 (exact), so
+ * that the squares neither overflow nor underflow. Readings or means near the largest
+ * double are first taken at a quarter of their size, so that deviations cannot overflow.
+ */
+function rescaledSquaredDeviations(block: Float64Array, length: number, mean: DoubleDouble): [number, number] {
+  let largestReading = Math.abs(mean[0]);
+  for (let index = 0; index < length; index++) largestReading = Math.max(largestReading, Math.abs(block[index]!));
+  const quarter = largestReading >= SAFE_MAGNITUDE_MAX ? 2 : 0;
+  const factor = 2 ** -quarter;
+  const [meanHigh, meanLow] = scale(mean, -quarter);
+  let largest = 0;
+  for (let index = 0; index < length; index++) largest = Math.max(largest, Math.abs(block[index]! * factor - meanHigh - meanLow));
+  if (largest === 0) return [0, 0];
+  const exponent = exponentOf(largest);
+  let squares = 0;
+  for (let index = 0; index < length; index++) {
+    const deviation = scaleByPowerOfTwo(block[index]! * factor - meanHigh - meanLow, -exponent);
+    squares += deviation * deviation;
+  }
+  return [squares, exponent + quarter];
 }

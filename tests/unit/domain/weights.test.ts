@@ -114,7 +114,7 @@ describe('ReadingsAccumulator', () => {
   });
 
   it('merges with empty accumulators as a no-op', () => {
-    const accumulator = ReadingsAccumulator.fromMoments({ n: 0, mean: 0, m2: 0 });
+    const accumulator = ReadingsAccumulator.fromMoments(new ReadingsAccumulator().moments());
     accumulator.merge(new ReadingsAccumulator());
     expect(accumulator.n).toBe(0);
     accumulator.add(2);

@@ -1,0 +1,78 @@
+import { add, divideByInteger, scale, type DoubleDouble } from './double-double';
+
+/** Readings from this magnitude up are summed at 2^-128 of their size, so that no partial sum overflows. */
+const HUGE = 2 ** 960;
+const HUGE_SCALE = 128;
+/** Non-overlapping doubles between 2^-1074 and 2^1024 number at most ~40. */
+const CAPACITY = 64;
+
+/** The parts of an ExactSum, as sent to another thread. */
+export interface ExactSumParts {
+  readonly normal: readonly number[];
+  /** Partial sums of the huge readings, at 2^-128 of their size. */
+  readonly huge: readonly number[];
+}
+
+/**
+ * The exact sum of any number of finite doubles, in constant memory: a Shewchuk expansion,
+ * that is, non-overlapping partial sums whose exact total is the sum (Shewchuk, "Adaptive
+ * precision floating-point arithmetic and fast robust geometric predicates", 1997; the
+ * algorithm of Python's `math.fsum`). Readings of 2^960 and more go to a second expansion
+ * at 2^-128 of their size (exact for them), so that no partial sum can overflow.
+ */
+export class ExactSum {
+  private readonly normal = new Float64Array(CAPACITY);
+  private normalLength = 0;
+  private readonly huge = new Float64Array(CAPACITY);
+  private hugeLength = 0;
+
+  add(value: number): void {
+    if (Math.abs(value) >= HUGE) this.hugeLength = grow(this.huge, this.hugeLength, value * 2 ** -HUGE_SCALE);
+    else this.normalLength = grow(this.normal, this.normalLength, value);
+  }
+
+  merge(other: ExactSumParts): void {
+    for (const partial of other.normal) this.add(partial); // a partial may have grown huge
+    for (const partial of other.huge) this.hugeLength = grow(this.huge, this.hugeLength, partial);
+  }
+
+  parts(): ExactSumParts {
+    return { normal: Array.from(this.normal.subarray(0, this.normalLength)), huge: Array.from(this.huge.subarray(0, this.hugeLength)) };
+  }
+
+  /** sum / n as a double-double (~106 bits), for an integer n > 0. */
+  divideBy(n: number): DoubleDouble {
+    const normal = evaluate(this.normal, this.normalLength);
+    const huge = evaluate(this.huge, this.hugeLength);
+    if (huge[0] === 0) return divideByInteger(normal, n);
+    // The normal part scaled down loses only bits far below the huge part's last one.
+    return scale(divideByInteger(add(huge, scale(normal, -HUGE_SCALE)), n), HUGE_SCALE);
+  }
+}
+
+/** Adds `value` to the expansion in partials[0, length): Shewchuk's Grow-Expansion. Returns the new length. */
+function grow(partials: Float64Array, length: number, value: number): number {
+  let x = value;
+  let count = 0;
+  for (let index = 0; index < length; index++) {
+    let y = partials[index]!;
+    if (Math.abs(x) < Math.abs(y)) {
+      const larger = y;
+      y = x;
+      x = larger;
+    }
+    const high = x + y; // Fast2Sum: |x| >= |y|
+    const low = y - (high - x);
+    if (low !== 0) partials[count++] = low;
+    x = high;
+  }
+  partials[count++] = x;
+  return count;
+}
+
+/** The expansion's value as a double-double, from its largest part down. */
+function evaluate(partials: Float64Array, length: number): DoubleDouble {
+  let value: DoubleDouble = [0, 0];
+  for (let index = length - 1; index >= 0; index--) value = add(value, [partials[index]!, 0]);
+  return value;
+}

@@ -1,0 +1,195 @@
+import fc from 'fast-check';
+import { ReadingsAccumulator } from '../../../src/domain/readings-accumulator';
+import { exactMean, exactStd, exactStatistics, meanErrorInUlps, stdRelativeError } from '../../support/exact-statistics';
+
+/**
+ * The accuracy goal, held against exact rational arithmetic (tests/support/exact-statistics):
+ * for every list of finite doubles, the mean within 1 ulp of the exact mean, the sample std
+ * within 1e-13 relative of the exact one and exactly 0 when all readings are equal.
+ */
+function accumulate(readings: readonly number[], parts = 1): ReadingsAccumulator {
+  const size = Math.ceil(readings.length / parts);
+  const accumulators = Array.from({ length: parts }, (_, part) => {
+    const accumulator = new ReadingsAccumulator();
+    for (const reading of readings.slice(part * size, (part + 1) * size)) accumulator.add(reading);
+    return accumulator;
+  });
+  const [first, ...rest] = accumulators;
+  const merged = ReadingsAccumulator.fromMoments(first!.moments());
+  for (const other of rest) merged.merge(other);
+  return merged;
+}
+
+const SMALLEST_NORMAL = 2 ** -1022;
+
+/** The exact std overflows a double: the accumulator must say Infinity (the 422 case). */
+function stdOverflows(readings: readonly number[]): boolean {
+  return !Number.isFinite(exactStd(readings));
+}
+
+function expectExact(readings: readonly number[], parts = 1): void {
+  const accumulator = accumulate(readings, parts);
+  expect(accumulator.n).toBe(readings.length);
+  expect(meanErrorInUlps(accumulator.mean, readings)).toBeLessThanOrEqual(1);
+  const std = exactStd(readings);
+  if (stdOverflows(readings)) {
+    expect(accumulator.sampleStd).toBe(Number.POSITIVE_INFINITY);
+  } else if (std < SMALLEST_NORMAL) {
+    // A subnormal std has fewer than 53 bits: it can only be right to its last bit, 2^-1074.
+    expect(Math.abs(accumulator.sampleStd - std)).toBeLessThanOrEqual(Number.MIN_VALUE);
+  } else {
+    expect(stdRelativeError(accumulator.sampleStd, readings)).toBeLessThanOrEqual(1e-13);
+  }
+  if (exactStatistics(readings).squares === 0n) expect(accumulator.sampleStd).toBe(0);
+}
+
+const range = (length: number, reading: (index: number) => number) => Array.from({ length }, (_, index) => reading(index));
+
+describe('ReadingsAccumulator: exact statistics', () => {
+  describe('equal readings give exactly their value and std 0', () => {
+    it.each([
+      ['0.1 three times', range(3, () => 0.1)],
+      ['0.1 a thousand times', range(1000, () => 0.1)],
+      ['1/3, 257 times (a block and one)', range(257, () => 1 / 3)],
+      ['-7.3e-5, 300 times', range(300, () => -7.3e-5)],
+      ['1e308, 600 times', range(600, () => 1e308)],
+      ['the largest double', range(5, () => Number.MAX_VALUE)],
+      ['the smallest subnormal', range(10, () => Number.MIN_VALUE)],
+      ['a subnormal', range(3, () => 2.5e-310)],
+      ['1e9 + 0.1', range(513, () => 1e9 + 0.1)],
+      ['zero', range(4, () => 0)],
+    ])('%s', (_name, readings) => {
+      for (const parts of [1, 3]) {
+        const accumulator = accumulate(readings, parts);
+        expect(accumulator.mean).toBe(readings[0]);
+        expect(accumulator.sampleStd).toBe(0);
+      }
+    });
+
+    it('holds for any double, repeated any number of times, merged in any number of parts', () => {
+      fc.assert(
+        fc.property(fc.double({ noNaN: true, noDefaultInfinity: true }), fc.integer({ min: 2, max: 700 }), fc.integer({ min: 1, max: 4 }), (value, length, parts) => {
+          const accumulator = accumulate(range(length, () => value), parts);
+          return Object.is(accumulator.mean, value === 0 ? accumulator.mean : value) && accumulator.mean === value && accumulator.sampleStd === 0;
+        }),
+        { numRuns: 300 },
+      );
+    });
+  });
+
+  describe('readings far from zero keep every digit', () => {
+    it.each([
+      ['1e9 + i / 1000 (the issue)', range(300, (i) => 1e9 + i / 1000)],
+      ['1e15 + (i mod 7)', range(2000, (i) => 1e15 + (i % 7))],
+      ['-3e12 + i * 0.001', range(1000, (i) => -3e12 + i * 0.001)],
+      ['1e9 + 4, 7, 13, 16', [1e9 + 4, 1e9 + 7, 1e9 + 13, 1e9 + 16]],
+      ['1e16 and its neighbours', range(999, (i) => 1e16 + 2 * (i % 3))],
+      ['one ulp apart, around 1', range(1001, (i) => (i % 2 ? 1 : 1 + Number.EPSILON))],
+    ])('%s', (_name, readings) => {
+      expectExact(readings);
+      expectExact(readings, 3);
+    });
+
+    it("answers the issue's predict exactly: 1000000000.3229934 is below mean + 2 * std", () => {
+      const accumulator = accumulate(range(300, (i) => 1e9 + i / 1000));
+      expect(stdRelativeError(accumulator.sampleStd, range(300, (i) => 1e9 + i / 1000))).toBeLessThanOrEqual(1e-13);
+      expect(1000000000.3229934 >= accumulator.mean + 2 * accumulator.sampleStd).toBe(false);
+    });
+  });
+
+  describe('large magnitudes are neither refused nor overflowed', () => {
+    it.each([
+      ['1e308 twice', [1e308, 1e308]],
+      ['1.6e308 and 1.7e308 alternating', range(1000, (i) => (i % 2 ? 1.7e308 : 1.6e308))],
+      ['-1e308 and -1.2e308', [-1e308, -1.2e308, -1.1e308]],
+      ['8.9e307, -8.9e307, 8.9e307', [8.9e307, -8.9e307, 8.9e307]],
+      ['sin(i) * 1e300', range(777, (i) => Math.sin(i) * 1e300)],
+      ['sin(i) * 1e160 (squares overflow)', range(777, (i) => Math.sin(i) * 1e160)],
+      ['the largest double and its neighbour', [Number.MAX_VALUE, Number.MAX_VALUE - 2 ** 970]],
+    ])('%s', (_name, readings) => {
+      expectExact(readings);
+      expectExact(readings, 4);
+      expect(Number.isFinite(accumulate(readings).sampleStd)).toBe(true);
+    });
+
+    it('says Infinity only when the exact std itself exceeds the largest double', () => {
+      expect(accumulate([1.5e308, -1.5e308]).sampleStd).toBe(Number.POSITIVE_INFINITY);
+      expect(accumulate([Number.MAX_VALUE, -Number.MAX_VALUE, Number.MAX_VALUE]).sampleStd).toBe(Number.POSITIVE_INFINITY);
+      // Mean 0, M2 = 2 MAX^2, n - 1 = 2: the std is exactly the largest double.
+      expect(accumulate([Number.MAX_VALUE, -Number.MAX_VALUE, 0]).sampleStd).toBe(Number.MAX_VALUE);
+    });
+  });
+
+  describe('small magnitudes do not underflow', () => {
+    it.each([
+      ['1e-200 and 2e-200 (the issue)', [1e-200, 2e-200]],
+      ['1e-300, 3e-300, 2e-300', [1e-300, 3e-300, 2e-300]],
+      ['sin(i) * 1e-160 (squares underflow)', range(777, (i) => Math.sin(i) * 1e-160)],
+      ['1e-150 + tiny spread', range(600, (i) => 1e-150 * (1 + (i % 5) * Number.EPSILON))],
+      ['subnormals', [5e-324, 1e-323, 1.5e-323, 2.5e-323]],
+    ])('%s', (_name, readings) => {
+      expectExact(readings);
+      expectExact(readings, 2);
+    });
+
+    it("answers the issue's predict exactly: 1.5e-200 is below mean + 2 * std", () => {
+      const accumulator = accumulate([1e-200, 2e-200]);
+      expect(accumulator.sampleStd).toBe(7.071067811865475e-201);
+      expect(1.5e-200 >= accumulator.mean + 2 * accumulator.sampleStd).toBe(false);
+    });
+  });
+
+  describe('any finite readings (property tests against exact arithmetic)', () => {
+    const anyDouble = fc.double({ noNaN: true, noDefaultInfinity: true });
+    const parts = fc.integer({ min: 1, max: 4 });
+
+    it('doubles from the whole range', () => {
+      fc.assert(
+        fc.property(fc.array(anyDouble, { minLength: 2, maxLength: 600 }), parts, (readings, count) => {
+          expectExact(readings, count);
+        }),
+        { numRuns: 300 },
+      );
+    });
+
+    it('an offset anywhere in the range plus small deltas', () => {
+      fc.assert(
+        fc.property(
+          anyDouble,
+          fc.array(fc.integer({ min: -1000, max: 1000 }), { minLength: 2, maxLength: 800 }),
+          fc.integer({ min: -60, max: 0 }),
+          parts,
+          (offset, steps, exponent, count) => {
+            const ulp = Math.max(Number.MIN_VALUE, Math.abs(offset) * Number.EPSILON);
+            const readings = steps.map((step) => offset + step * ulp * 2 ** (exponent + 40));
+            fc.pre(readings.every(Number.isFinite));
+            expectExact(readings, count);
+          },
+        ),
+        { numRuns: 300 },
+      );
+    });
+
+    it('readings of one magnitude, any magnitude', () => {
+      fc.assert(
+        fc.property(
+          fc.integer({ min: -1070, max: 1020 }),
+          fc.array(fc.double({ min: -2, max: 2, noNaN: true }), { minLength: 2, maxLength: 800 }),
+          parts,
+          (exponent, unit, count) => {
+            const readings = unit.map((value) => value * 2 ** exponent);
+            expectExact(readings, count);
+          },
+        ),
+        { numRuns: 300 },
+      );
+    });
+
+    it('mixed signs and magnitudes, with exact values computed independently', () => {
+      const readings = [3, -1e-300, 7e250, -7e250, 1e-10, 5e100];
+      const accumulator = accumulate(readings);
+      expect(accumulator.mean).toBe(exactMean(readings));
+      expect(stdRelativeError(accumulator.sampleStd, readings)).toBeLessThanOrEqual(1e-13);
+    });
+  });
+});
