@@ -89,6 +89,47 @@ describe('CsvReadingsSource', () => {
     expect(Object.is(rows[1]!.readings[0], -0)).toBe(true);
   });
 
+  it('parses digits that exceed 2^53 as Number() does (0.9007199254740993, not ...992)', () => {
+    const cells = ['0.9007199254740993', '9007199254740993', '900719925474099.3', '9007199254740992', '9007199254740991', '0.9007199254740991'];
+    const content = `sensorId,a,b\n${cells.map((cell) => `S,${cell},1`).join('\n')}\n`;
+    expect(readRows(csvFile(content)).map((row) => row.readings[0])).toEqual(cells.map(Number));
+    expect(readRows(csvFile(content))[0]!.readings[0]).toBe(0.9007199254740993);
+  });
+
+  describe('every cell parses to exactly the double Number() gives (property test)', () => {
+    const digits = (min: number, max: number) => fc.string({ unit: fc.constantFrom(...'0123456789'), minLength: min, maxLength: max });
+    const decimal = fc.oneof(
+      // 16 to 20 significant digits, the dot anywhere (the fast path's edge: 2^53 has 16 digits)
+      fc.tuple(digits(16, 20), fc.nat(20)).map(([text, dot]) => `${text.slice(0, dot)}.${text.slice(dot)}`),
+      // around 2^53, with and without a fraction
+      fc.integer({ min: -2000, max: 2000 }).map((offset) => String(2 ** 53 + offset)),
+      fc.tuple(fc.integer({ min: -2000, max: 2000 }), fc.integer({ min: 1, max: 16 })).map(([offset, dot]) => {
+        const text = String(2 ** 53 + offset);
+        return `${text.slice(0, dot)}.${text.slice(dot)}`;
+      }),
+      // around powers of ten: 0.000..01, 99.99..9, 10^k +- a little
+      fc.tuple(fc.integer({ min: 0, max: 25 }), fc.integer({ min: 1, max: 19 })).map(([zeros, nines]) => `0.${'0'.repeat(zeros)}${'9'.repeat(nines)}`),
+      fc.tuple(fc.integer({ min: 1, max: 22 }), fc.integer({ min: 1, max: 9 })).map(([power, last]) => `1${'0'.repeat(power)}.${'0'.repeat(power)}${last}`),
+      // exponents and plain short decimals
+      fc.tuple(fc.double({ noNaN: true, noDefaultInfinity: true }), fc.boolean()).map(([value, upper]) => (upper ? value.toExponential().toUpperCase() : value.toExponential())),
+      fc.tuple(digits(1, 8), digits(0, 8)).map(([whole, fraction]) => `${whole}.${fraction}`),
+    );
+    const cell = fc.tuple(fc.constantFrom('', '-', '+'), decimal).map(([sign, text]) => (text.startsWith('-') ? text : sign + text));
+
+    it('on the plain-line path and on the quoted (general) path', () => {
+      fc.assert(
+        fc.property(fc.array(cell, { minLength: 1, maxLength: 40 }), (cells) => {
+          const plain = readRows(csvFile(`sensorId,a,b\n${cells.map((text) => `S,${text},1`).join('\n')}\n`));
+          const quoted = readRows(csvFile(`sensorId,a,b\n${cells.map((text) => `"S",${text},"1"`).join('\n')}\n`));
+          const expected = cells.map(Number);
+          expect(plain.map((row) => row.readings[0])).toEqual(expected);
+          expect(quoted.map((row) => row.readings[0])).toEqual(expected);
+        }),
+        { numRuns: 300 },
+      );
+    });
+  });
+
   it('reuses no stale sensor id when rows alternate quoted and plain ids', async () => {
     const rows = readRows(csvFile('sensorId,a,b\nS1,1,1\n"S1",2,2\n,3,3\nS2,4,4\n"S2",5,5\nS2,6,6\n'));
     expect(rows.map((row) => row.sensorId)).toEqual(['S1', 'S1', '', 'S2', 'S2', 'S2']);

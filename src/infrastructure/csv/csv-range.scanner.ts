@@ -18,8 +18,10 @@ const MISSING_MARKERS = new Set([
 const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 /** Powers of ten that are exact doubles: dividing an exact integer by one is correctly rounded. */
 const EXACT_POWERS_OF_TEN = new Float64Array(Array.from({ length: 23 }, (_, exponent) => 10 ** exponent));
-// Below 2^53 every step of mantissa * 10 + digit is exact; the final mantissa is then exact too.
-const MAX_EXACT_INTEGER = 2 ** 53;
+// While the digits make an integer below 2^53, every step of mantissa * 10 + digit is exact.
+// From 2^53 up, a step may round (9007199254740993 becomes ...992), possibly down onto 2^53
+// itself: so only a mantissa strictly below 2^53 is known to be exact.
+const EXACT_INTEGER_LIMIT = 2 ** 53;
 
 // What each field of a row is to the reader: a metric's slot (0, 1, ...), or one of these.
 const SKIPPED = -1;
@@ -338,7 +340,7 @@ function readPlainLine(
       const digits = position - digitsStart - (dot < 0 ? 0 : 1);
       if (position === fieldStart) {
         readings[role] = Number.NaN;
-      } else if (plain && digits > 0 && mantissa <= MAX_EXACT_INTEGER && fractionDigits < EXACT_POWERS_OF_TEN.length) {
+      } else if (plain && digits > 0 && mantissa < EXACT_INTEGER_LIMIT && fractionDigits < EXACT_POWERS_OF_TEN.length) {
         const value = mantissa / EXACT_POWERS_OF_TEN[fractionDigits]!;
         readings[role] = sign === MINUS ? -value : value;
       } else {
