@@ -4,8 +4,11 @@ import type { Sensor } from '../domain/sensor';
 import { SensorNotFoundError } from '../domain/sensor-not-found.error';
 import { WEIGHTS_REPOSITORY, type WeightsRepository } from './ports/weights.repository';
 
-/** sensor id -> metric -> in alert? (the draft's `in_alert`), ordered by sensor id then metric. */
-export type AlertTable = Record<string, Record<string, boolean>>;
+/**
+ * sensor id -> metric -> in alert? (the draft's `in_alert`), ordered by sensor id then metric
+ * (byte order). Maps, not objects: ids are user strings (see interfaces/ordered-json.ts).
+ */
+export type AlertTable = Map<string, Map<string, boolean>>;
 
 @injectable()
 export class EvaluateAlertsUseCase {
@@ -18,9 +21,11 @@ export class EvaluateAlertsUseCase {
   async execute(value: number, sensor?: Sensor): Promise<AlertTable> {
     const models = await this.repository.list(sensor);
     if (sensor && models.length === 0) throw new SensorNotFoundError(sensor.id);
-    const table: AlertTable = {};
+    const table: AlertTable = new Map();
     for (const { sensorId, metric, weights } of models) {
-      (table[sensorId] ??= {})[metric] = this.policy.isAlert(value, weights);
+      let metrics = table.get(sensorId);
+      if (!metrics) table.set(sensorId, (metrics = new Map<string, boolean>()));
+      metrics.set(metric, this.policy.isAlert(value, weights));
     }
     return table;
   }

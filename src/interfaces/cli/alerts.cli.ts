@@ -7,6 +7,7 @@ import { loadConfig } from '../../config';
 import { AlertPolicy } from '../../domain/alert-policy';
 import { Sensor } from '../../domain/sensor';
 import { openWeightsStorage } from '../../weights-storage';
+import { orderedJson } from '../ordered-json';
 import { runCli, UsageError } from './run-cli';
 
 const FORMATS = ['table', 'json', 'csv'] as const;
@@ -33,11 +34,11 @@ runCli('alerts', async () => {
 });
 
 function render(table: AlertTable, format: (typeof FORMATS)[number], value: number): string {
-  if (format === 'json') return `${JSON.stringify(table, null, 2)}\n`;
-  const sensors = Object.keys(table);
-  const metrics = [...new Set(sensors.flatMap((sensor) => Object.keys(table[sensor]!)))].sort();
+  if (format === 'json') return `${orderedJson(table, 2)}\n`;
+  const sensors = [...table.keys()];
+  const metrics = [...new Set([...table.values()].flatMap((ofSensor) => [...ofSensor.keys()]))].sort();
   const cell = (sensor: string, metric: string, yes: string, no: string) => {
-    const alert = table[sensor]![metric];
+    const alert = table.get(sensor)?.get(metric);
     return alert === undefined ? '' : alert ? yes : no;
   };
   if (format === 'csv') {
@@ -50,7 +51,7 @@ function render(table: AlertTable, format: (typeof FORMATS)[number], value: numb
   const rows = sensors.map((sensor) =>
     [sensor.padEnd(width), ...metrics.map((metric) => cell(sensor, metric, 'T', 'F').padEnd(metric.length))].join('  ').trimEnd(),
   );
-  const alerts = sensors.reduce((count, sensor) => count + Object.values(table[sensor]!).filter(Boolean).length, 0);
-  const cells = sensors.reduce((count, sensor) => count + Object.keys(table[sensor]!).length, 0);
-  return `${[header, ...rows].join('\n')}\nT = alert (${value} >= mean + 2 * std): ${alerts} of ${cells}\n`;
+  const decisions = [...table.values()].flatMap((ofSensor) => [...ofSensor.values()]);
+  const alerts = decisions.filter(Boolean).length;
+  return `${[header, ...rows].join('\n')}\nT = alert (${value} >= mean + 2 * std): ${alerts} of ${decisions.length}\n`;
 }

@@ -2,6 +2,7 @@ import type { Request, Response } from 'express';
 import { injectable } from 'tsyringe';
 import { EvaluateAlertsUseCase } from '../../application/evaluate-alerts.use-case';
 import { Sensor } from '../../domain/sensor';
+import { orderedJson } from '../ordered-json';
 import { alertsQuerySchema } from './request-schemas';
 import { parseQuery } from './validation';
 
@@ -13,7 +14,7 @@ export class AlertsController {
   /** `{ "<sensor>": { "<metric>": bool } }` for every stored model. */
   readonly all = async (req: Request, res: Response): Promise<void> => {
     const { value } = parseQuery(alertsQuerySchema, req.query);
-    res.json(await this.evaluateAlerts.execute(value));
+    res.type('application/json').send(orderedJson(await this.evaluateAlerts.execute(value)));
   };
 
   /** `{ "<metric>": bool }` for one sensor's models. */
@@ -21,6 +22,6 @@ export class AlertsController {
     const sensor = Sensor.withId(req.params.sensor_id);
     const { value } = parseQuery(alertsQuerySchema, req.query);
     const table = await this.evaluateAlerts.execute(value, sensor);
-    res.json(table[sensor.id]);
+    res.type('application/json').send(orderedJson(table.get(sensor.id)));
   };
 }

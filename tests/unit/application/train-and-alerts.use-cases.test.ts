@@ -75,8 +75,10 @@ describe('EvaluateAlertsUseCase', () => {
     );
     const evaluate = new EvaluateAlertsUseCase(repository, new AlertPolicy());
     // A.x: mean 1, std 0.5, threshold 2 (inclusive); A.y threshold 40; B: thresholds ~0.019 and ~0.038
-    expect(await evaluate.execute(2)).toEqual({ A: { x: true, y: false }, B: { x: true, y: true } });
-    expect(await evaluate.execute(1.9, Sensor.withId('A'))).toEqual({ A: { x: false, y: false } });
+    const table = (entries: Array<[string, Array<[string, boolean]>]>) => new Map(entries.map(([sensor, metrics]) => [sensor, new Map(metrics)]));
+    expect(await evaluate.execute(2)).toEqual(table([['A', [['x', true], ['y', false]]], ['B', [['x', true], ['y', true]]]]));
+    expect([...(await evaluate.execute(2)).keys()]).toEqual(['A', 'B']);
+    expect(await evaluate.execute(1.9, Sensor.withId('A'))).toEqual(table([['A', [['x', false], ['y', false]]]]));
     await expect(evaluate.execute(1, Sensor.withId('C'))).rejects.toThrow(new SensorNotFoundError('C'));
     expect((await repository.find(Sensor.withId('A'), MetricName.of('x')))?.version).toBe(1);
   });
