@@ -217,6 +217,18 @@ describe('bad input: a clear problem+json 4xx that changes nothing', () => {
         detail: `The request body (${JSON.stringify({ values }).length} bytes) is larger than the 65536-byte limit (BODY_LIMIT).`,
       });
     });
+
+    it('states the limit, and no size, for a chunked body (its size is unknown)', async () => {
+      const body = JSON.stringify({ values: Array.from({ length: 20_000 }, (_, i) => i) });
+      const response = await new Promise<request.Response>((resolve, reject) => {
+        const sending = api.post('/SEN0001/fit').set('Content-Type', 'application/json');
+        sending.write(body.slice(0, 40_000));
+        sending.write(body.slice(40_000));
+        sending.end((error, answer) => (answer ? resolve(answer) : reject(error as Error)));
+      });
+      expect(response.status).toBe(413);
+      expect(response.body.detail).toBe('The request body is larger than the 65536-byte limit (BODY_LIMIT).');
+    });
   });
 
   describe('415 non-JSON body', () => {

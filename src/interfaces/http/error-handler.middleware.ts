@@ -98,7 +98,8 @@ function clientErrorFromMiddleware(error: unknown): ProblemDetails | undefined {
         type: 'about:blank',
         title: 'Content Too Large',
         status,
-        detail: `The request body (${String(length)} bytes) is larger than the ${String(limit)}-byte limit (BODY_LIMIT).`,
+        // A chunked body's size is unknown: reading stopped at the limit.
+        detail: `The request body${typeof length === 'number' ? ` (${length} bytes)` : ''} is larger than the ${String(limit)}-byte limit (BODY_LIMIT).`,
       };
     case 415:
       return { type: 'about:blank', title: 'Unsupported Media Type', status, detail };
