@@ -1,5 +1,8 @@
 // Measures the batch trainer against the case's draft, side by side in one run.
-// Usage: npm run bench:train -- [--scales 1,10,100] [--runs N] [--smoke]
+// Usage: npm run bench:train -- [--scales 1,10,100] [--runs N] [--smoke] [--baseline DIR] [--only trainer,floor]
+//
+// --baseline DIR adds the trainer of another build (a checkout of an earlier commit, built
+// with `npm run build`), measured in the same alternating rounds: an A/B of a change. --only keeps the contenders whose names contain one of the words.
 //
 // Every contender is a whole process, timed from spawn to exit, with peak RSS from
 // /usr/bin/time (Debian package `time`). Runs alternate between contenders, so a noisy
@@ -40,6 +43,8 @@ const { values: options } = parseArgs({
     scales: { type: 'string', default: '1,10,100' },
     runs: { type: 'string' },
     smoke: { type: 'boolean', default: false },
+    baseline: { type: 'string' },
+    only: { type: 'string' },
   },
 });
 const scales = options.smoke ? [1] : options.scales.split(',').map(Number);
@@ -52,12 +57,21 @@ delete env.NODE_EXTRA_CA_CERTS;
 
 const python = findPythonWithPandas();
 const node = process.execPath;
-const contenders: Contender[] = [
+const allContenders: Contender[] = [
   {
     name: 'trainer (npm run train)',
     command: (file) => [node, join(ROOT, 'dist/bin/train.js'), file],
     result: (_stdout, workDir) => readTrainedDatabase(join(workDir, 'sensors.db')),
   },
+  ...(options.baseline
+    ? [
+        {
+          name: 'trainer, baseline build',
+          command: (file: string) => [node, join(options.baseline!, 'dist/bin/train.js'), file],
+          result: (_stdout: string, workDir: string) => readTrainedDatabase(join(workDir, 'sensors.db')),
+        },
+      ]
+    : []),
   {
     name: 'draft, TypeScript port',
     command: (file) => [node, join(ROOT, 'dist/scripts/bench/draft-port.js'), file, String(ALERT_VALUE)],
@@ -79,6 +93,10 @@ const contenders: Contender[] = [
     : []),
   { name: 'floor: read + count lines', command: (file) => [node, join(ROOT, 'dist/scripts/bench/count-lines.js'), file] },
 ];
+
+const only = options.only?.split(',').filter(Boolean);
+// The trainer stays first: the ratios are taken against it.
+const contenders = allContenders.filter((contender, index) => index === 0 || !only || only.some((word) => contender.name.includes(word)));
 
 main();
 
