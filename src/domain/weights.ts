@@ -1,6 +1,5 @@
-import { InsufficientReadingsError } from './insufficient-readings.error';
+import { InsufficientReadingsError, UnrepresentableWeightsError } from './domain-errors';
 import { ReadingsAccumulator } from './readings-accumulator';
-import { UnrepresentableWeightsError } from './unrepresentable-weights.error';
 
 /**
  * What "normal" looks like for one sensor metric: the mean and the sample standard

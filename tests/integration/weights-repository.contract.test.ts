@@ -6,7 +6,7 @@ import type { FittedModel, WeightsRepository } from '../../src/application/ports
 import { StorageUnavailableError } from '../../src/application/storage-unavailable.error';
 import { MetricName } from '../../src/domain/metric-name';
 import { Sensor } from '../../src/domain/sensor';
-import { UnrepresentableWeightsError } from '../../src/domain/unrepresentable-weights.error';
+import { UnrepresentableWeightsError } from '../../src/domain/domain-errors';
 import { Weights } from '../../src/domain/weights';
 import { openPostgresPool } from '../../src/infrastructure/postgres/open-postgres-pool';
 import { PostgresWeightsRepository } from '../../src/infrastructure/postgres/postgres-weights.repository';

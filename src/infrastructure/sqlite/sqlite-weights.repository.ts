@@ -4,7 +4,7 @@ import { StorageUnavailableError } from '../../application/storage-unavailable.e
 import type { MetricName } from '../../domain/metric-name';
 import type { Sensor } from '../../domain/sensor';
 import type { SensorWeights } from '../../domain/sensor-weights';
-import { UnrepresentableWeightsError } from '../../domain/unrepresentable-weights.error';
+import { UnrepresentableWeightsError } from '../../domain/domain-errors';
 import { Weights } from '../../domain/weights';
 import type { WeightsChange, WeightsRevision } from '../../domain/weights-revision';
 import { errorCode } from '../error-shape';

@@ -2,7 +2,7 @@ import type { Request, Response } from 'express';
 import { injectable } from 'tsyringe';
 import type { ModelKey } from '../../application/ports/weights.repository';
 import { PredictBatchUseCase, type ReadingsBatch } from '../../application/predict-batch.use-case';
-import { DomainError } from '../../domain/domain-error';
+import { DomainError } from '../../domain/domain-errors';
 import { MetricName } from '../../domain/metric-name';
 import { Sensor } from '../../domain/sensor';
 import { ServiceMetrics } from '../../infrastructure/metrics/service-metrics';

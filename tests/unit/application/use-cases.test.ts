@@ -6,10 +6,9 @@ import { GetWeightsUseCase } from '../../../src/application/get-weights.use-case
 import { PredictAlertUseCase } from '../../../src/application/predict-alert.use-case';
 import { PredictBatchUseCase } from '../../../src/application/predict-batch.use-case';
 import { AlertPolicy } from '../../../src/domain/alert-policy';
-import { InsufficientReadingsError } from '../../../src/domain/insufficient-readings.error';
+import { InsufficientReadingsError, SensorNotFoundError } from '../../../src/domain/domain-errors';
 import { MetricName } from '../../../src/domain/metric-name';
 import { Sensor } from '../../../src/domain/sensor';
-import { SensorNotFoundError } from '../../../src/domain/sensor-not-found.error';
 import { InMemoryWeightsRepository } from '../../support/in-memory-weights.repository';
 import { relativeError } from '../../support/test-app';
 

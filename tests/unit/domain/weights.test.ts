@@ -1,6 +1,5 @@
-import { InsufficientReadingsError } from '../../../src/domain/insufficient-readings.error';
+import { InsufficientReadingsError, UnrepresentableWeightsError } from '../../../src/domain/domain-errors';
 import { ReadingsAccumulator } from '../../../src/domain/readings-accumulator';
-import { UnrepresentableWeightsError } from '../../../src/domain/unrepresentable-weights.error';
 import { Weights } from '../../../src/domain/weights';
 import { referenceMeanAndStd } from '../../support/reference-statistics';
 import { relativeError } from '../../support/test-app';
