@@ -55,7 +55,8 @@ export class SqliteWeightsRepository implements WeightsRepository {
     this.selectWeights = db.prepare('SELECT * FROM weights WHERE sensor_id = ? AND metric = ?');
     this.selectAllWeights = db.prepare('SELECT * FROM weights ORDER BY sensor_id, metric');
     this.selectSensorWeights = db.prepare('SELECT * FROM weights WHERE sensor_id = ? ORDER BY metric');
-    // One statement reads and writes the mean, so concurrent adjusts never lose an update.
+    // The adjust rule (factor ADJUST_MEAN_FACTOR, src/domain/adjust-rule.ts) applied in one
+    // statement that reads and writes the mean, so concurrent adjusts never lose an update.
     this.scaleWeightsMean = db.prepare(`
       UPDATE weights SET mean = mean * ?, version = version + 1, updated_at = ?
       WHERE sensor_id = ? AND metric = ?

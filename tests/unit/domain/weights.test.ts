@@ -72,15 +72,6 @@ describe('Weights.fromReadings', () => {
   });
 });
 
-describe('Weights.adjusted', () => {
-  it('multiplies the mean by 1.1 and keeps std and n', () => {
-    const adjusted = Weights.fromReadings([10, 5, 6, 9]).adjusted();
-    expect(adjusted.mean).toBe(7.5 * 1.1);
-    expect(relativeError(adjusted.std, Math.sqrt(17 / 3))).toBeLessThan(1e-12);
-    expect(adjusted.n).toBe(4);
-  });
-});
-
 describe('Weights.of', () => {
   it('refuses inconsistent moments', () => {
     expect(() => Weights.of(1, 1, 1)).toThrow(InsufficientReadingsError);
