@@ -51,7 +51,8 @@ export function errorHandler(logger: Logger, metrics: ServiceMetrics): ErrorRequ
   };
 }
 
-function toProblem(error: unknown): ProblemDetails {
+/** The answer for a failure: the domain table, the storage, the middleware, else a 500 that says nothing. */
+export function toProblem(error: unknown): ProblemDetails {
   if (error instanceof HttpProblem) return error.problem;
   for (const [errorClass, known] of DOMAIN_PROBLEMS) {
     if (error instanceof errorClass) {
