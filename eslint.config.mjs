@@ -75,7 +75,10 @@ export default tseslint.config(
     files: ['src/interfaces/**/*.ts'],
     // The composition roots (see ADAPTER_PORTS_ONLY above).
     ignores: ['src/interfaces/cli/*.cli.ts'],
-    rules: { 'no-restricted-imports': ['error', { patterns: [ADAPTER_PORTS_ONLY, ADAPTER_LIBRARIES, COMPOSITION_ROOTS] }] },
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [ADAPTER_PORTS_ONLY, ADAPTER_LIBRARIES, COMPOSITION_ROOTS] }],
+      'no-restricted-syntax': ['error', { selector: 'ImportExpression', message: 'No import() in interfaces/: it would slip past the layer rule above.' }],
+    },
   },
   {
     // The CLIs' runner reports WeightsStorageOpenError, which the roots' openWeightsStorage throws.
