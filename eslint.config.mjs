@@ -12,8 +12,9 @@ import tseslint from 'typescript-eslint';
  *   infrastructure/metrics/service-metrics  the Prometheus registry that /metrics serves and the
  *                                           HTTP edge counts requests into: observability of the
  *                                           edge itself, not a store, with nothing to swap;
- *   infrastructure/logging/pino-logger      the request log writes pino lines directly (one per
- *                                           request, a port call per line measurably slower).
+ *   infrastructure/logging/pino-logger      the request log (observability.middleware.ts) writes
+ *                                           its line per request with pino itself: the hot path,
+ *                                           written by hand for speed.
  */
 const ALLOWED_ADAPTERS = ['metrics/service-metrics', 'logging/pino-logger'];
 const ADAPTER_PORTS_ONLY = {
