@@ -1,4 +1,4 @@
-import { instanceCachingFactory, container as rootContainer, type DependencyContainer } from 'tsyringe';
+import { container as rootContainer, type DependencyContainer } from 'tsyringe';
 import { AdjustWeightsUseCase } from './application/adjust-weights.use-case';
 import { CheckHealthUseCase } from './application/check-health.use-case';
 import { EvaluateAlertsUseCase } from './application/evaluate-alerts.use-case';
@@ -27,7 +27,8 @@ const WEIGHTS_STORAGE = Symbol('WeightsStorage');
  */
 export async function createContainer(config: AppConfig, parent: DependencyContainer = rootContainer): Promise<DependencyContainer> {
   const child = parent.createChildContainer();
-  // Called only later, once the container below is complete.
+  // Resolved when it fires, not now: registrations may still be replaced before the app is
+  // built (tests capture the log by replacing PinoLogger).
   const logIdleError = (error: Error) =>
     child.resolve<Logger>(LOGGER).warn('weights database connection lost while idle; it will be replaced', { error: error.message });
   const storage = await openWeightsStorage(config, logIdleError);
@@ -35,8 +36,7 @@ export async function createContainer(config: AppConfig, parent: DependencyConta
   const metrics = new ServiceMetrics();
   child.register(APP_CONFIG, { useValue: config });
   child.register(ServiceMetrics, { useValue: metrics });
-  // Built on first use: the batch trainer never logs through it.
-  child.register(PinoLogger, { useFactory: instanceCachingFactory(() => new PinoLogger(config.logLevel, config.logFormat)) });
+  child.register(PinoLogger, { useValue: new PinoLogger(config.logLevel, config.logFormat) });
   child.register(LOGGER, { useToken: PinoLogger });
   child.register(WEIGHTS_STORAGE, { useValue: storage });
   child.register(WEIGHTS_REPOSITORY, { useValue: new TimedWeightsRepository(storage.repository, metrics) });

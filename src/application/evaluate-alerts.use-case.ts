@@ -1,7 +1,7 @@
 import { inject, injectable } from 'tsyringe';
 import { AlertPolicy } from '../domain/alert-policy';
 import type { Sensor } from '../domain/sensor';
-import { SensorNotFoundError } from '../domain/sensor-not-found.error';
+import { SensorNotFoundError } from '../domain/domain-errors';
 import { WEIGHTS_REPOSITORY, type WeightsRepository } from './ports/weights.repository';
 
 /**

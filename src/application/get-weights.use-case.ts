@@ -1,7 +1,7 @@
 import { inject, injectable } from 'tsyringe';
 import type { MetricName } from '../domain/metric-name';
 import type { Sensor } from '../domain/sensor';
-import { SensorNotFoundError } from '../domain/sensor-not-found.error';
+import { SensorNotFoundError } from '../domain/domain-errors';
 import type { SensorWeights } from '../domain/sensor-weights';
 import { WEIGHTS_REPOSITORY, type WeightsRepository } from './ports/weights.repository';
 

@@ -1,5 +1,5 @@
 import { inject, injectable } from 'tsyringe';
-import { DomainError } from '../domain/domain-error';
+import { DomainError } from '../domain/domain-errors';
 import { MetricName } from '../domain/metric-name';
 import { Sensor } from '../domain/sensor';
 import { Weights } from '../domain/weights';

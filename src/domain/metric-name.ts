@@ -1,5 +1,5 @@
 import { isValidIdentifier } from './identifier-rule';
-import { InvalidMetricNameError } from './invalid-metric-name.error';
+import { InvalidMetricNameError } from './domain-errors';
 
 /** Which reading of a sensor a model describes, e.g. `value` or the CSV column `params.velRMS.x`. */
 export class MetricName {

@@ -1,5 +1,5 @@
 import { isValidIdentifier } from './identifier-rule';
-import { InvalidSensorIdError } from './invalid-sensor-id.error';
+import { InvalidSensorIdError } from './domain-errors';
 
 /** A vibration sensor, known by a validated id; its models are stored per metric. */
 export class Sensor {

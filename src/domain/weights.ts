@@ -1,14 +1,14 @@
-import { InsufficientReadingsError } from './insufficient-readings.error';
+import { InsufficientReadingsError, UnrepresentableWeightsError } from './domain-errors';
 import { ReadingsAccumulator } from './readings-accumulator';
-import { UnrepresentableWeightsError } from './unrepresentable-weights.error';
 
 /**
  * What "normal" looks like for one sensor metric: the mean and the sample standard
  * deviation (n - 1 denominator) of the readings it was fitted on, and their count.
  */
 export class Weights {
-  /** `adjust` raises the mean by 10% (the case's bonus route); std and n stay. */
-  static readonly ADJUST_FACTOR = 1.1;
+  // Makes the type nominal: only Weights.of, which checks the invariants, builds one; a plain
+  // `{ mean, std, n }` is not a Weights. Type-level only, nothing is stored.
+  private declare readonly checked: true;
 
   private constructor(
     readonly mean: number,
@@ -31,9 +31,5 @@ export class Weights {
     if (!Number.isInteger(n) || n < 2) throw new InsufficientReadingsError(n);
     if (!Number.isFinite(mean) || !Number.isFinite(std) || std < 0) throw new UnrepresentableWeightsError();
     return new Weights(mean, std, n);
-  }
-
-  adjusted(): Weights {
-    return Weights.of(this.mean * Weights.ADJUST_FACTOR, this.std, this.n);
   }
 }

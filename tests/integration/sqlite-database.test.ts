@@ -6,7 +6,7 @@ import { Sensor } from '../../src/domain/sensor';
 import { Weights } from '../../src/domain/weights';
 import { openSqliteDatabase, SCHEMA_VERSION } from '../../src/infrastructure/sqlite/open-sqlite-database';
 import { SqliteWeightsRepository } from '../../src/infrastructure/sqlite/sqlite-weights.repository';
-import { UnrepresentableWeightsError } from '../../src/domain/unrepresentable-weights.error';
+import { UnrepresentableWeightsError } from '../../src/domain/domain-errors';
 import { makeTempDir } from '../support/test-app';
 
 describe('the SQLite weights database', () => {

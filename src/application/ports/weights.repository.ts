@@ -17,30 +17,57 @@ export interface FittedModel extends ModelKey {
 }
 
 /**
- * Where models live. Every successful write also appends one history revision in the
- * same transaction, and stamps `updatedAt`/`version`.
+ * Where models live: the port every storage adapter (SQLite, PostgreSQL) and the tests'
+ * in-memory fake implement. tests/integration/weights-repository.contract.test.ts checks
+ * every clause below against all three.
+ *
+ * Writes: every successful write stamps the model with `updatedAt` (milliseconds, as a Date
+ * holds them) and a `version` (1 for a new model, one more per write), and appends one
+ * history revision with that version, change and weights, recorded at `updatedAt`, in the
+ * same transaction. The history is append-only.
+ *
+ * Failures: every method rejects with StorageUnavailableError when the storage cannot serve
+ * it now (unreachable, locked, read-only, full, failing disk): a condition worth a 503 and a
+ * retry. A write refused that way wrote nothing, except that a connection lost while a
+ * commit was under way leaves the outcome unknown. Any other rejection is a fault, not a
+ * refusal: a bug, or weights the domain would never build, which the storage refuses too.
+ *
+ * Order: ids and metric names compare byte by byte (they are ASCII), never by locale.
  */
 export interface WeightsRepository {
-  /** Stores a freshly fitted model, replacing any previous one. */
+  /** Stores a freshly fitted model, replacing any previous one (change `fit`); answers it as stored. */
   replace(sensor: Sensor, metric: MetricName, weights: Weights): Promise<SensorWeights>;
 
-  /** Stores many freshly fitted models in one transaction: all of them, or none. */
+  /**
+   * Stores many freshly fitted models in one transaction: all of them, or none. The whole
+   * batch shares one `updatedAt`. A model named twice is written twice, in order: the last
+   * weights win and its version rises by two. An empty batch writes nothing.
+   */
   replaceAll(models: readonly FittedModel[]): Promise<void>;
 
+  /** The stored model, or undefined. */
   find(sensor: Sensor, metric: MetricName): Promise<SensorWeights | undefined>;
 
-  /** The stored models among `keys`, read together as of one moment; absent ones are left out. */
+  /**
+   * The stored models among `keys`, read together as of one moment, in the order of `keys`:
+   * absent ones are left out, a key named twice is answered twice.
+   */
   findMany(keys: readonly ModelKey[]): Promise<SensorWeights[]>;
 
-  /** Every stored model (of one sensor, if given), ordered by sensor id then metric. */
+  /** Every stored model (of one sensor, if given), ordered by sensor id then metric; [] when none. */
   list(sensor?: Sensor): Promise<SensorWeights[]>;
 
-  /** Multiplies the stored mean by `factor` atomically; undefined when there is no model. */
+  /**
+   * Multiplies the stored mean by `factor` (change `adjust`; std and n stay) in one atomic
+   * step, so concurrent calls each count; answers the model as stored. Undefined, and nothing
+   * written, when there is no model. Rejects with UnrepresentableWeightsError, and writes
+   * nothing, when the product overflows a 64-bit float.
+   */
   scaleMean(sensor: Sensor, metric: MetricName, factor: number): Promise<SensorWeights | undefined>;
 
-  /** Newest first, at most `limit` revisions. */
+  /** The model's revisions, newest (highest version) first, at most `limit` (>= 1); [] for a model never stored. */
   history(sensor: Sensor, metric: MetricName, limit: number): Promise<WeightsRevision[]>;
 
-  /** Resolves when storage answers a trivial query; rejects otherwise. */
+  /** Resolves when storage answers a trivial query; rejects with StorageUnavailableError otherwise. */
   ping(): Promise<void>;
 }

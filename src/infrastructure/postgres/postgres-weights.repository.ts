@@ -4,7 +4,7 @@ import { StorageUnavailableError } from '../../application/storage-unavailable.e
 import type { MetricName } from '../../domain/metric-name';
 import type { Sensor } from '../../domain/sensor';
 import type { SensorWeights } from '../../domain/sensor-weights';
-import { UnrepresentableWeightsError } from '../../domain/unrepresentable-weights.error';
+import { UnrepresentableWeightsError } from '../../domain/domain-errors';
 import { Weights } from '../../domain/weights';
 import type { WeightsChange, WeightsRevision } from '../../domain/weights-revision';
 import { errorCode } from '../error-shape';
@@ -60,7 +60,8 @@ function upsertStatement(stampedAt: string): string {
 const REPLACE = upsertStatement(NOW);
 const REPLACE_BATCH = upsertStatement(TRANSACTION_START);
 
-// One statement reads and writes the mean: a concurrent adjust waits for the row lock, then
+// The adjust rule (factor ADJUST_MEAN_FACTOR, src/domain/adjust-rule.ts) applied in one
+// statement that reads and writes the mean: a concurrent adjust waits for the row lock, then
 // multiplies the mean it left, so no update is lost. The revision is part of the statement.
 const SCALE_MEAN = `
   WITH written AS (

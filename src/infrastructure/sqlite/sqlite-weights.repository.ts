@@ -4,10 +4,10 @@ import { StorageUnavailableError } from '../../application/storage-unavailable.e
 import type { MetricName } from '../../domain/metric-name';
 import type { Sensor } from '../../domain/sensor';
 import type { SensorWeights } from '../../domain/sensor-weights';
-import { UnrepresentableWeightsError } from '../../domain/unrepresentable-weights.error';
+import { UnrepresentableWeightsError } from '../../domain/domain-errors';
 import { Weights } from '../../domain/weights';
 import type { WeightsChange, WeightsRevision } from '../../domain/weights-revision';
-import { errorCode } from '../error-shape';
+import { errorCode, errorMessage } from '../error-shape';
 
 interface WeightsRow {
   sensor_id: string;
@@ -55,7 +55,8 @@ export class SqliteWeightsRepository implements WeightsRepository {
     this.selectWeights = db.prepare('SELECT * FROM weights WHERE sensor_id = ? AND metric = ?');
     this.selectAllWeights = db.prepare('SELECT * FROM weights ORDER BY sensor_id, metric');
     this.selectSensorWeights = db.prepare('SELECT * FROM weights WHERE sensor_id = ? ORDER BY metric');
-    // One statement reads and writes the mean, so concurrent adjusts never lose an update.
+    // The adjust rule (factor ADJUST_MEAN_FACTOR, src/domain/adjust-rule.ts) applied in one
+    // statement that reads and writes the mean, so concurrent adjusts never lose an update.
     this.scaleWeightsMean = db.prepare(`
       UPDATE weights SET mean = mean * ?, version = version + 1, updated_at = ?
       WHERE sensor_id = ? AND metric = ?
@@ -93,30 +94,30 @@ export class SqliteWeightsRepository implements WeightsRepository {
 
   async replace(sensor: Sensor, metric: MetricName, weights: Weights): Promise<SensorWeights> {
     // IMMEDIATE takes the write lock up front: no lock upgrade to deadlock on across processes.
-    return toSensorWeights(writing(() => this.replaceTransaction.immediate(sensor.id, metric.name, weights)));
+    return toSensorWeights(available(() => this.replaceTransaction.immediate(sensor.id, metric.name, weights)));
   }
 
   async replaceAll(models: readonly FittedModel[]): Promise<void> {
-    writing(() => this.replaceAllTransaction.immediate(models));
+    available(() => this.replaceAllTransaction.immediate(models));
   }
 
   async find(sensor: Sensor, metric: MetricName): Promise<SensorWeights | undefined> {
-    const row = this.selectWeights.get(sensor.id, metric.name);
+    const row = available(() => this.selectWeights.get(sensor.id, metric.name));
     return row && toSensorWeights(row);
   }
 
   async findMany(keys: readonly ModelKey[]): Promise<SensorWeights[]> {
-    return this.findManyTransaction.deferred(keys).map(toSensorWeights);
+    return available(() => this.findManyTransaction.deferred(keys)).map(toSensorWeights);
   }
 
   async list(sensor?: Sensor): Promise<SensorWeights[]> {
-    const rows = sensor ? this.selectSensorWeights.all(sensor.id) : this.selectAllWeights.all();
+    const rows = available(() => (sensor ? this.selectSensorWeights.all(sensor.id) : this.selectAllWeights.all()));
     return rows.map(toSensorWeights);
   }
 
   async scaleMean(sensor: Sensor, metric: MetricName, factor: number): Promise<SensorWeights | undefined> {
     try {
-      const row = writing(() => this.scaleMeanTransaction.immediate(sensor.id, metric.name, factor));
+      const row = available(() => this.scaleMeanTransaction.immediate(sensor.id, metric.name, factor));
       return row && toSensorWeights(row);
     } catch (error) {
       // The table's CHECK refuses a mean that overflowed to +-Infinity.
@@ -126,7 +127,7 @@ export class SqliteWeightsRepository implements WeightsRepository {
   }
 
   async history(sensor: Sensor, metric: MetricName, limit: number): Promise<WeightsRevision[]> {
-    return this.selectRevisions.all(sensor.id, metric.name, limit).map((row) => ({
+    return available(() => this.selectRevisions.all(sensor.id, metric.name, limit)).map((row) => ({
       version: row.version,
       change: row.change,
       weights: Weights.of(row.mean, row.std, row.n),
@@ -135,7 +136,12 @@ export class SqliteWeightsRepository implements WeightsRepository {
   }
 
   async ping(): Promise<void> {
-    this.selectOne.get();
+    try {
+      this.selectOne.get();
+    } catch (error) {
+      // Whatever stops a trivial query (a closed handle, a vanished file) means storage is not serving.
+      throw new StorageUnavailableError(errorMessage(error), { cause: error });
+    }
   }
 
   private appendRevision(row: WeightsRow, change: WeightsChange): void {
@@ -146,10 +152,10 @@ export class SqliteWeightsRepository implements WeightsRepository {
 // Conditions of the file, not of the request: worth a 503 and a retry, not a 500.
 const UNAVAILABLE = /^SQLITE_(BUSY|LOCKED|READONLY|FULL|IOERR|CANTOPEN)/;
 
-/** Runs a write; a database that cannot take it becomes a StorageUnavailableError. */
-function writing<T>(write: () => T): T {
+/** Runs a statement; a database that cannot serve it becomes a StorageUnavailableError. */
+function available<T>(statement: () => T): T {
   try {
-    return write();
+    return statement();
   } catch (error) {
     const code = errorCode(error);
     if (code && UNAVAILABLE.test(code)) throw new StorageUnavailableError(`${(error as Error).message} (${code})`, { cause: error });

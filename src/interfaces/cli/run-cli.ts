@@ -1,6 +1,6 @@
 import { InvalidReadingsError } from '../../application/invalid-readings.error';
 import { ConfigError } from '../../config';
-import { DomainError } from '../../domain/domain-error';
+import { DomainError } from '../../domain/domain-errors';
 import { WeightsStorageOpenError } from '../../weights-storage';
 
 /** A command line the tool cannot act on. */

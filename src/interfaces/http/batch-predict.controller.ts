@@ -2,7 +2,7 @@ import type { Request, Response } from 'express';
 import { injectable } from 'tsyringe';
 import type { ModelKey } from '../../application/ports/weights.repository';
 import { PredictBatchUseCase, type ReadingsBatch } from '../../application/predict-batch.use-case';
-import { DomainError } from '../../domain/domain-error';
+import { DomainError } from '../../domain/domain-errors';
 import { MetricName } from '../../domain/metric-name';
 import { Sensor } from '../../domain/sensor';
 import { ServiceMetrics } from '../../infrastructure/metrics/service-metrics';
@@ -40,32 +40,33 @@ const metricNamed = (name: string) => MetricName.of(name);
 
 /**
  * Ids inside a body are body fields: a bad one is a 422 naming its item, like any other field.
- * Runs for up to 100,000 items: each distinct id is checked once, readings of one model share
- * one key, and nothing is built per item.
+ * Runs for up to 100,000 items: each distinct id is checked once, each distinct model is
+ * listed once (the use case relies on that), and nothing is built per item.
  */
 function toReadingsBatch(items: BatchPredictBody['items']): ReadingsBatch {
   const errors: FieldError[] = [];
   const sensors = new Map<string, Sensor>();
   const metrics = new Map<string, MetricName>([[MetricName.DEFAULT.name, MetricName.DEFAULT]]);
-  const keys = new Map<string, Map<string, ModelKey>>(); // metric name -> sensor id -> key
-  const models = new Array<ModelKey>(items.length);
+  const modelIndex = new Map<string, Map<string, number>>(); // metric name -> sensor id -> index in models
+  const models: ModelKey[] = [];
+  const modelOf = new Uint32Array(items.length);
   const values = new Float64Array(items.length);
   for (let index = 0; index < items.length; index++) {
     const { sensor_id: sensorId, value, metric = MetricName.DEFAULT.name } = items[index]!;
-    let ofMetric = keys.get(metric);
-    if (!ofMetric) keys.set(metric, (ofMetric = new Map<string, ModelKey>()));
-    let key = ofMetric.get(sensorId);
-    if (!key) {
+    let ofMetric = modelIndex.get(metric);
+    if (!ofMetric) modelIndex.set(metric, (ofMetric = new Map<string, number>()));
+    let model = ofMetric.get(sensorId);
+    if (model === undefined) {
       const sensor = cached(sensors, sensorId, sensorWithId, index, 'sensor_id', errors);
       const metricName = cached(metrics, metric, metricNamed, index, 'metric', errors);
       if (!sensor || !metricName) continue; // reported; a later item with the same id is reported too
-      ofMetric.set(sensorId, (key = { sensor, metric: metricName }));
+      ofMetric.set(sensorId, (model = models.push({ sensor, metric: metricName }) - 1));
     }
-    models[index] = key;
+    modelOf[index] = model;
     values[index] = value;
   }
   if (errors.length > 0) throw invalidBody(errors);
-  return { models, values };
+  return { models, modelOf, values };
 }
 
 function cached<T>(cache: Map<string, T>, raw: string, make: (raw: string) => T, index: number, field: string, errors: FieldError[]): T | undefined {

@@ -2,12 +2,7 @@ import type { ErrorRequestHandler } from 'express';
 import type { Logger } from '../../application/ports/logger';
 import { StorageUnavailableError } from '../../application/storage-unavailable.error';
 import type { ServiceMetrics } from '../../infrastructure/metrics/service-metrics';
-import type { DomainError } from '../../domain/domain-error';
-import { InsufficientReadingsError } from '../../domain/insufficient-readings.error';
-import { InvalidMetricNameError } from '../../domain/invalid-metric-name.error';
-import { InvalidSensorIdError } from '../../domain/invalid-sensor-id.error';
-import { SensorNotFoundError } from '../../domain/sensor-not-found.error';
-import { UnrepresentableWeightsError } from '../../domain/unrepresentable-weights.error';
+import { type DomainError, InsufficientReadingsError, InvalidMetricNameError, InvalidSensorIdError, SensorNotFoundError, UnrepresentableWeightsError } from '../../domain/domain-errors';
 import { HttpProblem, problemType, type FieldError, type ProblemDetails } from './http-problem';
 import { routeOf } from './observability.middleware';
 
@@ -56,7 +51,8 @@ export function errorHandler(logger: Logger, metrics: ServiceMetrics): ErrorRequ
   };
 }
 
-function toProblem(error: unknown): ProblemDetails {
+/** The answer for a failure: the domain table, the storage, the middleware, else a 500 that says nothing. */
+export function toProblem(error: unknown): ProblemDetails {
   if (error instanceof HttpProblem) return error.problem;
   for (const [errorClass, known] of DOMAIN_PROBLEMS) {
     if (error instanceof errorClass) {

@@ -1,7 +1,12 @@
 import { z } from 'zod';
+import { StorageUnavailableError } from '../../application/storage-unavailable.error';
+import { InvalidSensorIdError, SensorNotFoundError } from '../../domain/domain-errors';
 import { IDENTIFIER_PATTERN } from '../../domain/identifier-rule';
+import { toProblem } from './error-handler.middleware';
+import { HttpProblem } from './http-problem';
 import { adjustBodySchema, alertsQuerySchema, batchPredictBodySchema, fitBodySchema, historyQuerySchema, metricQuerySchema, predictBodySchema } from './request-schemas';
 import { alertTableSchema, batchPredictResponseSchema, problemSchema, revisionResponseSchema, sensorAlertsSchema, statusSchema, weightsResponseSchema } from './response-schemas';
+import { parseBody } from './validation';
 
 type JsonSchema = Record<string, unknown>;
 
@@ -9,39 +14,61 @@ const ref = (schema: z.ZodType): JsonSchema => ({ $ref: `#/components/schemas/${
 
 const json = (schema: JsonSchema, description: string) => ({ description, content: { 'application/json': { schema } } });
 
-function problem(description: string, example: { type: string; title: string; status: number; detail: string }) {
+const EXAMPLE_REQUEST_ID = '6f1c2b0e-2a47-4a0e-9d33-0f6c1f0a9e11';
+
+/** A documented problem answer whose example is what the error handler makes of `error`: the server's own words. */
+function problem(description: string, error: unknown) {
   return {
     description,
-    content: { 'application/problem+json': { schema: ref(problemSchema), example: { ...example, request_id: '6f1c2b0e-2a47-4a0e-9d33-0f6c1f0a9e11' } } },
+    content: { 'application/problem+json': { schema: ref(problemSchema), example: { ...toProblem(error), request_id: EXAMPLE_REQUEST_ID } } },
   };
 }
 
-const PROBLEMS = {
-  400: problem('Malformed JSON, or an invalid sensor id, metric name or query parameter', {
-    type: 'urn:sensor-alerts:problem:invalid-sensor-id',
-    title: 'Invalid sensor id',
-    status: 400,
-    detail: 'Invalid sensor id ".x": use 1-64 characters from A-Z a-z 0-9 . _ -, starting with a letter or digit.',
-  }),
-  401: problem('API_TOKEN is set and the request has no valid bearer token', { type: 'about:blank', title: 'Unauthorized', status: 401, detail: 'Send Authorization: Bearer <API_TOKEN>.' }),
-  404: problem('The sensor has no model for this metric', {
-    type: 'urn:sensor-alerts:problem:sensor-not-found',
-    title: 'Sensor not found',
-    status: 404,
-    detail: 'Sensor "SEN0002" has no fitted model for metric "value".',
-  }),
-  405: problem('Known route, other method (see Allow)', { type: 'about:blank', title: 'Method Not Allowed', status: 405, detail: 'GET is not supported on this route; use POST.' }),
-  413: problem('Body over BODY_LIMIT', { type: 'about:blank', title: 'Content Too Large', status: 413, detail: 'The request body (20000000 bytes) is larger than the 16777216-byte limit (BODY_LIMIT).' }),
-  415: problem('A body that is not JSON', { type: 'about:blank', title: 'Unsupported Media Type', status: 415, detail: 'Send the body as application/json (received text/plain).' }),
-  422: problem('JSON that breaks the schema, fewer than two non-null readings, or statistics that overflow', {
-    type: 'urn:sensor-alerts:problem:validation-error',
-    title: 'Request body is invalid',
-    status: 422,
-    detail: '#/value: Invalid input: expected number, received string',
-  }),
-  500: problem('A fault of ours, logged with its cause', { type: 'about:blank', title: 'Internal Server Error', status: 500, detail: 'The server failed to handle this request; the failure has been logged.' }),
-  503: problem('The database cannot take the request now (locked, read-only, full), or does not answer; or the server is starting or stopping', { type: 'about:blank', title: 'Service Unavailable', status: 503, detail: 'The weights database does not answer.' }),
-};
+function thrownBy(call: () => unknown): unknown {
+  try {
+    call();
+  } catch (error) {
+    return error;
+  }
+  throw new Error('an OpenAPI example was expected to throw');
+}
+
+/**
+ * One documented answer per problem status. Those the domain, the schemas or the handler
+ * raise are built from the error classes themselves; the few middleware answers (401, 405,
+ * 415, /health's 503) are written out, and openapi-examples.test.ts holds them to the
+ * server's real answers.
+ */
+function problemResponses() {
+  return {
+    400: problem('Malformed JSON, or an invalid sensor id, metric name or query parameter', new InvalidSensorIdError('.x')),
+    401: problem(
+      'API_TOKEN is set and the request has no valid bearer token',
+      new HttpProblem({ type: 'about:blank', title: 'Unauthorized', status: 401, detail: 'Send Authorization: Bearer <API_TOKEN>.' }),
+    ),
+    404: problem('The sensor has no model for this metric', new SensorNotFoundError('SEN0002', 'value')),
+    405: problem(
+      'Known route, other method (see Allow)',
+      new HttpProblem({ type: 'about:blank', title: 'Method Not Allowed', status: 405, detail: 'GET is not supported on this route; use POST.' }),
+    ),
+    // Shaped as the body parser reports a body over its limit.
+    413: problem('Body over BODY_LIMIT', { status: 413, type: 'entity.too.large', length: 20_000_000, limit: 16_777_216 }),
+    415: problem(
+      'A body that is not JSON',
+      new HttpProblem({ type: 'about:blank', title: 'Unsupported Media Type', status: 415, detail: 'Send the body as application/json (received text/plain).' }),
+    ),
+    422: problem(
+      'JSON that breaks the schema, fewer than two non-null readings, or statistics that overflow',
+      thrownBy(() => parseBody(predictBodySchema, { value: 'high' })),
+    ),
+    500: problem('A fault of ours, logged with its cause', new Error('any fault: its text is logged, never sent')),
+    503: problem('The database cannot take the request now (locked, read-only, full, or unreachable)', new StorageUnavailableError('database is locked (SQLITE_BUSY)')),
+    unhealthy: problem(
+      'The database does not answer; or, for /ready, the server is starting or stopping',
+      new HttpProblem({ type: 'about:blank', title: 'Service Unavailable', status: 503, detail: 'The weights database does not answer.' }),
+    ),
+  };
+}
 
 const sensorId = { name: 'sensor_id', in: 'path', required: true, schema: { type: 'string', pattern: IDENTIFIER_PATTERN }, example: 'SEN0001' };
 
@@ -64,6 +91,7 @@ const sensorParameters = [sensorId, ...queryParameters(metricQuerySchema)];
 
 /** The OpenAPI 3.1 document, generated from the zod schemas that validate requests and shape answers. */
 export function buildOpenApiDocument(): JsonSchema {
+  const PROBLEMS = problemResponses();
   // Every schema given an id with .meta({ id }) becomes a component; nested ones become $refs.
   const { schemas } = z.toJSONSchema(z.globalRegistry, { io: 'output', uri: (id) => `#/components/schemas/${id}` });
   const components = Object.fromEntries(Object.entries(schemas).map(([id, { $schema: _dialect, $id: _uri, ...schema }]) => [id, schema]));
@@ -148,10 +176,10 @@ export function buildOpenApiDocument(): JsonSchema {
         },
       },
       '/health': {
-        get: { operationId: 'health', summary: 'Liveness: the process runs and the database answers', responses: { 200: json(ref(statusSchema), 'Healthy'), 405: PROBLEMS[405], 503: PROBLEMS[503] } },
+        get: { operationId: 'health', summary: 'Liveness: the process runs and the database answers', responses: { 200: json(ref(statusSchema), 'Healthy'), 405: PROBLEMS[405], 503: PROBLEMS.unhealthy } },
       },
       '/ready': {
-        get: { operationId: 'ready', summary: 'Readiness: healthy and neither starting nor shutting down', responses: { 200: json(ref(statusSchema), 'Ready for traffic'), 405: PROBLEMS[405], 503: PROBLEMS[503] } },
+        get: { operationId: 'ready', summary: 'Readiness: healthy and neither starting nor shutting down', responses: { 200: json(ref(statusSchema), 'Ready for traffic'), 405: PROBLEMS[405], 503: PROBLEMS.unhealthy } },
       },
       '/metrics': {
         get: {

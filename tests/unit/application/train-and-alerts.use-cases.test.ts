@@ -3,7 +3,7 @@ import { TrainSensorsUseCase } from '../../../src/application/train-sensors.use-
 import { AlertPolicy } from '../../../src/domain/alert-policy';
 import { MetricName } from '../../../src/domain/metric-name';
 import { Sensor } from '../../../src/domain/sensor';
-import { SensorNotFoundError } from '../../../src/domain/sensor-not-found.error';
+import { SensorNotFoundError } from '../../../src/domain/domain-errors';
 import { ArrayReadingsSource } from '../../support/array-readings.source';
 import { InMemoryWeightsRepository } from '../../support/in-memory-weights.repository';
 import { relativeError } from '../../support/test-app';

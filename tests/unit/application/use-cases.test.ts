@@ -6,10 +6,9 @@ import { GetWeightsUseCase } from '../../../src/application/get-weights.use-case
 import { PredictAlertUseCase } from '../../../src/application/predict-alert.use-case';
 import { PredictBatchUseCase } from '../../../src/application/predict-batch.use-case';
 import { AlertPolicy } from '../../../src/domain/alert-policy';
-import { InsufficientReadingsError } from '../../../src/domain/insufficient-readings.error';
+import { InsufficientReadingsError, SensorNotFoundError } from '../../../src/domain/domain-errors';
 import { MetricName } from '../../../src/domain/metric-name';
 import { Sensor } from '../../../src/domain/sensor';
-import { SensorNotFoundError } from '../../../src/domain/sensor-not-found.error';
 import { InMemoryWeightsRepository } from '../../support/in-memory-weights.repository';
 import { relativeError } from '../../support/test-app';
 
@@ -85,7 +84,7 @@ describe('use cases over an in-memory repository', () => {
   });
 
   describe('PredictBatchUseCase', () => {
-    it('answers in item order, null without a model, reading each distinct model once in one call', async () => {
+    it('answers in reading order, null without a model, reading the batch\'s models in one call', async () => {
       const SEN0002 = Sensor.withId('SEN0002');
       await fit.execute(SEN0001, VALUE, [10, 5, 6, 9]); // threshold 7.5 + 2 * sqrt(17/3) ~ 12.26
       await fit.execute(SEN0001, VEL_X, [1, 3]); // threshold 2 + 2 * sqrt(2) ~ 4.83
@@ -93,20 +92,13 @@ describe('use cases over an in-memory repository', () => {
       const find = jest.spyOn(repository, 'find');
       const batch = new PredictBatchUseCase(repository, new AlertPolicy());
 
-      // A fresh key object per reading: equal keys still share one read.
-      const readings: Array<[Sensor, MetricName, number]> = [
-        [SEN0001, VALUE, 13],
-        [SEN0001, VEL_X, 4],
-        [SEN0002, VALUE, 1],
-        [SEN0001, VALUE, 12],
-        [SEN0002, VEL_X, 1],
-        [SEN0002, VALUE, 99],
-        [SEN0001, VEL_X, 5],
+      const models = [
+        { sensor: SEN0001, metric: VALUE },
+        { sensor: SEN0001, metric: VEL_X },
+        { sensor: SEN0002, metric: VALUE },
+        { sensor: SEN0002, metric: VEL_X },
       ];
-      const result = await batch.execute({
-        models: readings.map(([sensor, metric]) => ({ sensor, metric })),
-        values: readings.map(([, , value]) => value),
-      });
+      const result = await batch.execute({ models, modelOf: [0, 1, 2, 0, 3, 2, 1], values: [13, 4, 1, 12, 1, 99, 5] });
 
       expect(result).toEqual({
         predictions: [true, false, null, false, null, null, true],
@@ -117,17 +109,27 @@ describe('use cases over an in-memory repository', () => {
       });
       expect(find).not.toHaveBeenCalled();
       expect(findMany).toHaveBeenCalledTimes(1);
-      expect(findMany.mock.calls[0]![0].map(({ sensor, metric }) => `${sensor.id}/${metric.name}`)).toEqual([
-        'SEN0001/value',
-        'SEN0001/params.velRMS.x',
-        'SEN0002/value',
-        'SEN0002/params.velRMS.x',
-      ]);
+      expect(findMany).toHaveBeenCalledWith(models);
     });
 
-    it('refuses columns of different lengths', async () => {
+    it('refuses columns of different lengths, and a reading of a model not in the batch', async () => {
       const batch = new PredictBatchUseCase(repository, new AlertPolicy());
-      await expect(batch.execute({ models: [{ sensor: SEN0001, metric: VALUE }], values: [1, 2] })).rejects.toThrow(RangeError);
+      const models = [{ sensor: SEN0001, metric: VALUE }];
+      await expect(batch.execute({ models, modelOf: [0], values: [1, 2] })).rejects.toThrow(RangeError);
+      await expect(batch.execute({ models, modelOf: [0, 1], values: [1, 2] })).rejects.toThrow('reading 1 names model 1, of 1');
+    });
+
+    it('refuses an answer from storage that is out of key order instead of misreporting models as missing', async () => {
+      await fit.execute(SEN0001, VALUE, [10, 5, 6, 9]);
+      await fit.execute(SEN0001, VEL_X, [1, 3]);
+      const inOrder = repository.findMany.bind(repository);
+      jest.spyOn(repository, 'findMany').mockImplementation(async (keys) => (await inOrder(keys)).reverse());
+      const batch = new PredictBatchUseCase(repository, new AlertPolicy());
+      const models = [
+        { sensor: SEN0001, metric: VALUE },
+        { sensor: SEN0001, metric: VEL_X },
+      ];
+      await expect(batch.execute({ models, modelOf: [0, 1], values: [1, 1] })).rejects.toThrow('findMany answered models out of key order');
     });
   });
 

@@ -1,5 +1,4 @@
-import { InvalidMetricNameError } from '../../../src/domain/invalid-metric-name.error';
-import { InvalidSensorIdError } from '../../../src/domain/invalid-sensor-id.error';
+import { InvalidMetricNameError, InvalidSensorIdError } from '../../../src/domain/domain-errors';
 import { MetricName } from '../../../src/domain/metric-name';
 import { Sensor } from '../../../src/domain/sensor';
 

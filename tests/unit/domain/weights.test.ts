@@ -1,6 +1,5 @@
-import { InsufficientReadingsError } from '../../../src/domain/insufficient-readings.error';
+import { InsufficientReadingsError, UnrepresentableWeightsError } from '../../../src/domain/domain-errors';
 import { ReadingsAccumulator } from '../../../src/domain/readings-accumulator';
-import { UnrepresentableWeightsError } from '../../../src/domain/unrepresentable-weights.error';
 import { Weights } from '../../../src/domain/weights';
 import { referenceMeanAndStd } from '../../support/reference-statistics';
 import { relativeError } from '../../support/test-app';
@@ -70,15 +69,6 @@ describe('Weights.fromReadings', () => {
 
   it('refuses readings whose spread overflows a double instead of storing Infinity', () => {
     expect(() => Weights.fromReadings([1.5e308, -1.5e308])).toThrow(UnrepresentableWeightsError);
-  });
-});
-
-describe('Weights.adjusted', () => {
-  it('multiplies the mean by 1.1 and keeps std and n', () => {
-    const adjusted = Weights.fromReadings([10, 5, 6, 9]).adjusted();
-    expect(adjusted.mean).toBe(7.5 * 1.1);
-    expect(relativeError(adjusted.std, Math.sqrt(17 / 3))).toBeLessThan(1e-12);
-    expect(adjusted.n).toBe(4);
   });
 });
 

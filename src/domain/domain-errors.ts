@@ -1,0 +1,45 @@
+// Every rule the domain refuses, in one file: the set is small and read as a whole (the HTTP
+// edge maps each class to a status in one table, error-handler.middleware.ts).
+
+/** Base of every rule the domain refuses; the HTTP edge maps each subclass to a status. */
+export abstract class DomainError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+export class InvalidSensorIdError extends DomainError {
+  constructor(readonly sensorId: string) {
+    super(`Invalid sensor id ${JSON.stringify(sensorId)}: use 1-64 characters from A-Z a-z 0-9 . _ -, starting with a letter or digit.`);
+  }
+}
+
+export class InvalidMetricNameError extends DomainError {
+  constructor(readonly metric: string) {
+    super(`Invalid metric name ${JSON.stringify(metric)}: use 1-64 characters from A-Z a-z 0-9 . _ -, starting with a letter or digit.`);
+  }
+}
+
+export class SensorNotFoundError extends DomainError {
+  /** Without a metric: the sensor has no model at all. */
+  constructor(
+    readonly sensorId: string,
+    readonly metric?: string,
+  ) {
+    super(`Sensor ${JSON.stringify(sensorId)} has no fitted model${metric === undefined ? '' : ` for metric ${JSON.stringify(metric)}`}.`);
+  }
+}
+
+export class InsufficientReadingsError extends DomainError {
+  constructor(readonly usableReadings: number) {
+    super(`At least 2 non-null readings are needed to estimate a sample standard deviation; got ${usableReadings}.`);
+  }
+}
+
+/** Readings so large that their mean or spread overflows a 64-bit float. */
+export class UnrepresentableWeightsError extends DomainError {
+  constructor() {
+    super('The readings are too large: their mean or standard deviation overflows a 64-bit float.');
+  }
+}
