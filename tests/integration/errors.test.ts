@@ -18,7 +18,7 @@ describe('bad input: a clear problem+json 4xx that changes nothing', () => {
   let fitted: Record<string, unknown>;
 
   beforeAll(async () => {
-    testApp = await createTestApp({ env: { BODY_LIMIT: '64kb' } });
+    testApp = await createTestApp({ env: { BODY_LIMIT_FIT: '64kb' } });
     api = request(testApp.app);
     fitted = (await api.post('/SEN0001/fit').send({ values: [10, 5, 6, 9] }).expect(200)).body;
   });
@@ -206,7 +206,7 @@ describe('bad input: a clear problem+json 4xx that changes nothing', () => {
     });
   });
 
-  describe('413 body over BODY_LIMIT', () => {
+  describe('413 body over BODY_LIMIT_FIT', () => {
     it('refuses a body larger than the limit', async () => {
       const values = Array.from({ length: 20_000 }, (_, i) => i);
       const response = await api.post('/SEN0001/fit').send({ values }).expect(413).expect('Content-Type', PROBLEM_JSON);
@@ -214,7 +214,7 @@ describe('bad input: a clear problem+json 4xx that changes nothing', () => {
         type: 'about:blank',
         title: 'Content Too Large',
         status: 413,
-        detail: `The request body (${JSON.stringify({ values }).length} bytes) is larger than the 65536-byte limit (BODY_LIMIT).`,
+        detail: `The request body (${JSON.stringify({ values }).length} bytes) is larger than this route's 65536-byte limit (BODY_LIMIT_FIT).`,
       });
     });
   });

@@ -9,6 +9,7 @@ import { InvalidSensorIdError } from '../../domain/invalid-sensor-id.error';
 import { SensorNotFoundError } from '../../domain/sensor-not-found.error';
 import { UnrepresentableWeightsError } from '../../domain/unrepresentable-weights.error';
 import { HttpProblem, problemType, type FieldError, type ProblemDetails } from './http-problem';
+import { hasBody } from './http-guards.middleware';
 import { routeOf } from './observability.middleware';
 
 interface DomainProblem {
@@ -47,6 +48,9 @@ export function errorHandler(logger: Logger, metrics: ServiceMetrics): ErrorRequ
     // A client may retry a 503 soon; say so.
     if (problem.status === 503) res.set('Retry-After', '1');
     if (problem.status === 400 || problem.status === 422) metrics.validationFailures.inc({ route: routeOf(req) });
+    // An error answered before the body was read (401, 413, 415...) closes the connection
+    // instead of reading and discarding whatever the client still sends.
+    if (hasBody(req) && !req.complete) res.set('Connection', 'close');
     if (res.headersSent) {
       // Too late for a status line: cut the connection so the client sees a failure, not a truncated success.
       req.socket.destroy();
@@ -98,7 +102,7 @@ function clientErrorFromMiddleware(error: unknown): ProblemDetails | undefined {
         type: 'about:blank',
         title: 'Content Too Large',
         status,
-        detail: `The request body (${String(length)} bytes) is larger than the ${String(limit)}-byte limit (BODY_LIMIT).`,
+        detail: `The request body (${String(length)} bytes) is larger than the ${String(limit)}-byte limit.`,
       };
     case 415:
       return { type: 'about:blank', title: 'Unsupported Media Type', status, detail };

@@ -1,9 +1,10 @@
-import type { Request, RequestHandler } from 'express';
+import express, { type Request, type RequestHandler } from 'express';
 import { HttpProblem } from './http-problem';
 
 export const JSON_MEDIA_TYPES = ['application/json', 'application/*+json'];
 
-function hasBody(req: Request): boolean {
+/** Whether the request announces a body (which may still be unread). */
+export function hasBody(req: Request): boolean {
   return req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
 }
 
@@ -27,6 +28,48 @@ export const requireJsonBody: RequestHandler = (req, _res, next) => {
     }),
   );
 };
+
+/**
+ * The JSON body parser of one route, limited to `limit` bytes (named by `variable` in the
+ * 413), then requireJsonBody. A body over the limit is refused as soon as that is known,
+ * from Content-Length or while a chunked body arrives: body-parser would first read the
+ * rest to its end (500 MB, if so announced) before reporting it.
+ */
+export function readJsonBody(limit: number, variable: string): RequestHandler[] {
+  const parse = express.json({ limit, type: JSON_MEDIA_TYPES });
+  const tooLarge = (length: number | undefined) =>
+    new HttpProblem({
+      type: 'about:blank',
+      title: 'Content Too Large',
+      status: 413,
+      detail: `The request body ${length === undefined ? '' : `(${length} bytes) `}is larger than this route's ${limit}-byte limit (${variable}).`,
+    });
+  const parseWithinLimit: RequestHandler = (req, res, next) => {
+    let settled = false;
+    const settle = (error?: unknown) => {
+      if (settled) return;
+      settled = true;
+      next(error);
+    };
+    const announced = req.headers['content-length'] === undefined ? undefined : Number(req.headers['content-length']);
+    if (announced !== undefined && announced > limit) {
+      settle(tooLarge(announced));
+      return;
+    }
+    if (announced === undefined && req.headers['transfer-encoding'] !== undefined) {
+      let received = 0;
+      const count = (chunk: Buffer) => {
+        received += chunk.length;
+        if (received <= limit) return;
+        req.off('data', count);
+        settle(tooLarge(undefined));
+      };
+      req.on('data', count);
+    }
+    parse(req, res, (error?: unknown) => settle((error as { type?: unknown } | undefined)?.type === 'entity.too.large' ? tooLarge(announced) : error));
+  };
+  return [parseWithinLimit, requireJsonBody];
+}
 
 /** For a known path hit with the wrong method: 405 with `Allow`, or 204 for OPTIONS. */
 export function methodNotAllowed(...allowed: string[]): RequestHandler {

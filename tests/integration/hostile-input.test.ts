@@ -1,0 +1,104 @@
+import request from 'supertest';
+import { startHttpServer, type RunningServer } from '../../src/interfaces/http/http-server';
+import { withoutRequestId } from '../support/problem-body';
+import { bodyOf, rawRequest } from '../support/raw-http';
+import { createTestApp, type TestApp } from '../support/test-app';
+
+const TOKEN = 'correct-horse-battery-staple';
+const AUTH = `Bearer ${TOKEN}`;
+
+// Inputs sent to stall or blind the service: each is refused cheaply and changes nothing.
+describe('hostile input', () => {
+  let testApp: TestApp;
+  let server: RunningServer;
+  let api: ReturnType<typeof request>;
+
+  beforeAll(async () => {
+    testApp = await createTestApp({ env: { API_TOKEN: TOKEN } });
+    server = await startHttpServer(testApp.app, 0, '127.0.0.1', { requestTimeoutMs: 30_000 });
+    api = request(server.url);
+    await api.post('/SEN0001/fit').set('Authorization', AUTH).send({ values: [10, 5, 6, 9] }).expect(200);
+  });
+  afterAll(async () => {
+    await server.close(0);
+    await testApp.close();
+  });
+
+  afterEach(async () => {
+    expect((await api.get('/SEN0001/weights').expect(200)).body).toMatchObject({ mean: 7.5, version: 1 });
+  });
+
+  describe('body limits per route', () => {
+    // {"value":1,"k0":0,...}: a few thousand keys are enough to exceed what one number needs.
+    const manyKeys = `{"value":1,${Array.from({ length: 5000 }, (_, i) => `"k${i}":0`).join(',')}}`;
+
+    it.each([
+      ['/SEN0001/predict', AUTH],
+      ['/SEN0001/adjust', AUTH],
+    ])('POST %s reads at most BODY_LIMIT_SMALL (1kb by default): 413 naming it', async (path, authorization) => {
+      const response = await api.post(path).set('Authorization', authorization).set('Content-Type', 'application/json').send(manyKeys).expect(413);
+      expect(withoutRequestId(response.body)).toEqual({
+        type: 'about:blank',
+        title: 'Content Too Large',
+        status: 413,
+        detail: `The request body (${manyKeys.length} bytes) is larger than this route's 1024-byte limit (BODY_LIMIT_SMALL).`,
+      });
+    });
+
+    it('still takes a predict body of a few hundred bytes, whitespace included', async () => {
+      const body = `{ ${' '.repeat(600)} "value": -2.2250738585072014e-308 }`;
+      expect((await api.post('/SEN0001/predict').set('Content-Type', 'application/json').send(body).expect(200)).body).toBe(false);
+    });
+
+    it('gives fit and batch predict their own, larger limits', async () => {
+      const values = Array.from({ length: 20_000 }, (_, i) => i % 7);
+      const items = Array.from({ length: 5000 }, () => ({ sensor_id: 'SEN0001', value: 1 }));
+      await api.post('/SEN0002/fit').set('Authorization', AUTH).send({ values }).expect(200);
+      expect((await api.post('/predict').send({ items }).expect(200)).body.predictions).toHaveLength(5000);
+    });
+  });
+
+  describe('a request refused for its token', () => {
+    it('is answered 401 at once and its connection closed, without reading the body', async () => {
+      const exchange = await rawRequest(
+        server.url,
+        'POST /SEN0001/fit HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 500000000\r\n\r\n{"values":[',
+      );
+      exchange.socket.write('1,'.repeat(32_000)); // a little of the 500 MB; the rest never comes
+      const answer = await exchange.waitFor(/\r\n\r\n\{.*\}$/s, 5000);
+      expect(answer).toMatch(/^HTTP\/1\.1 401 Unauthorized\r\n/);
+      expect(answer).toMatch(/\r\nConnection: close\r\n/i);
+      expect(bodyOf(answer)).toMatchObject({ status: 401, detail: 'Send Authorization: Bearer <API_TOKEN>.' });
+      expect(await exchange.closedWithin(2000)).toBe(true);
+    });
+
+    it('is closed the same way when the token is right but the announced body is over the limit', async () => {
+      const exchange = await rawRequest(
+        server.url,
+        `POST /SEN0001/predict HTTP/1.1\r\nHost: localhost\r\nAuthorization: ${AUTH}\r\nContent-Type: application/json\r\nContent-Length: 500000000\r\n\r\n{`,
+      );
+      const answer = await exchange.waitFor(/\r\n\r\n\{.*\}$/s, 5000);
+      expect(answer).toMatch(/^HTTP\/1\.1 413 Payload Too Large\r\n/);
+      expect(await exchange.closedWithin(2000)).toBe(true);
+    });
+
+    it('refuses a chunked body as soon as it passes the limit, not when the client ends it', async () => {
+      const exchange = await rawRequest(
+        server.url,
+        `POST /SEN0001/predict HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n`,
+      );
+      exchange.socket.write(`800\r\n{"value":1${' '.repeat(2048 - 11)}\r\n`); // 2 KB of an endless body
+      const answer = await exchange.waitFor(/\r\n\r\n\{.*\}$/s, 5000);
+      expect(answer).toMatch(/^HTTP\/1\.1 413 Payload Too Large\r\n/);
+      expect(bodyOf(answer)).toMatchObject({ detail: "The request body is larger than this route's 1024-byte limit (BODY_LIMIT_SMALL)." });
+      expect(await exchange.closedWithin(2000)).toBe(true);
+    });
+
+    it('keeps the connection of a refused request without a body', async () => {
+      const exchange = await rawRequest(server.url, 'POST /SEN0001/adjust HTTP/1.1\r\nHost: localhost\r\n\r\n');
+      expect(await exchange.waitFor(/\r\n\r\n\{.*\}$/s, 5000)).toMatch(/^HTTP\/1\.1 401 /);
+      expect(await exchange.closedWithin(300)).toBe(false);
+      exchange.socket.destroy();
+    });
+  });
+});
