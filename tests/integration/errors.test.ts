@@ -177,7 +177,7 @@ describe('bad input: a clear problem+json 4xx that changes nothing', () => {
         type: 'about:blank',
         title: 'Not Found',
         status: 404,
-        detail: `No route for ${method.toUpperCase()} ${path}.`,
+        detail: `No route for ${method.toUpperCase()} ${JSON.stringify(path)}.`,
       });
     });
 
@@ -229,7 +229,7 @@ describe('bad input: a clear problem+json 4xx that changes nothing', () => {
           type: 'about:blank',
           title: 'Unsupported Media Type',
           status: 415,
-          detail: `Send the body as application/json (received ${type}).`,
+          detail: `Send the body as application/json (received ${JSON.stringify(type)}).`,
         });
       },
     );

@@ -102,3 +102,50 @@ describe('hostile input', () => {
     });
   });
 });
+
+describe('error answers stay small whatever the input', () => {
+  let testApp: TestApp;
+  let api: ReturnType<typeof request>;
+  beforeAll(async () => {
+    testApp = await createTestApp();
+    api = request(testApp.app);
+  });
+  afterAll(() => testApp.close());
+
+  const rule = 'use 1-64 characters from A-Z a-z 0-9 . _ -, starting with a letter or digit.';
+  // The first 80 characters, JSON-quoted (a backslash shows as two), then the length.
+  const backslashes = (count: number) => `"${'\\\\'.repeat(80)}"… (${count} characters)`;
+
+  it('quotes a short escaped prefix of a megabyte id in a batch, once per place', async () => {
+    const id = '\\'.repeat(1_000_000);
+    const response = await api.post('/predict').send({ items: [{ sensor_id: id, value: 1 }] }).expect(422);
+    const detail = `Invalid sensor id ${backslashes(1_000_000)}: ${rule}`;
+    expect(withoutRequestId(response.body)).toEqual({
+      type: 'urn:sensor-alerts:problem:validation-error',
+      title: 'Request body is invalid',
+      status: 422,
+      detail: `#/items/0/sensor_id: ${detail}`,
+      errors: [{ pointer: '#/items/0/sensor_id', detail }],
+    });
+    expect(response.text.length).toBeLessThan(1500);
+  });
+
+  it('names a megabyte unexpected key by its prefix', async () => {
+    const key = 'k'.repeat(1_000_000);
+    const response = await api.post('/SEN0001/fit').send({ values: [1, 2], [key]: 0 }).expect(422);
+    const pointer = `#/"${'k'.repeat(80)}"… (1000000 characters)`;
+    expect(response.body.errors).toEqual([{ pointer, detail: 'Unexpected field' }]);
+    expect(response.text.length).toBeLessThan(1000);
+  });
+
+  it('quotes a long metric name, path or media type by its prefix', async () => {
+    const long = 'm'.repeat(5000);
+    const metric = await api.get(`/SEN0001/weights?metric=${long}`).expect(400);
+    expect(metric.body.detail).toBe(`Invalid metric name "${'m'.repeat(80)}"… (5000 characters): ${rule}`);
+    const path = await api.get(`/${long}/nowhere`).expect(404);
+    expect(path.body.detail).toBe(`No route for GET "/${'m'.repeat(79)}"… (5009 characters).`);
+    const media = await api.post('/SEN0001/fit').set('Content-Type', `text/${long}`).send('1').expect(415);
+    expect(media.body.detail).toBe(`Send the body as application/json (received "text/${'m'.repeat(75)}"… (5005 characters)).`);
+    for (const response of [metric, path, media]) expect(response.text.length).toBeLessThan(1000);
+  });
+});

@@ -1,4 +1,5 @@
 import express, { type Request, type RequestHandler } from 'express';
+import { quotedPrefix } from '../../domain/quoted-prefix';
 import { HttpProblem } from './http-problem';
 
 export const JSON_MEDIA_TYPES = ['application/json', 'application/*+json'];
@@ -18,7 +19,8 @@ export const requireJsonBody: RequestHandler = (req, _res, next) => {
     next();
     return;
   }
-  const received = req.headers['content-type'] || 'no Content-Type';
+  const type = req.headers['content-type'];
+  const received = type ? quotedPrefix(type) : 'no Content-Type';
   next(
     new HttpProblem({
       type: 'about:blank',
@@ -97,7 +99,7 @@ export const routeNotFound: RequestHandler = (req, _res, next) => {
       type: 'about:blank',
       title: 'Not Found',
       status: 404,
-      detail: `No route for ${req.method} ${req.path}.`,
+      detail: `No route for ${req.method} ${quotedPrefix(req.path)}.`,
     }),
   );
 };

@@ -32,7 +32,7 @@ const PROBLEMS = {
   }),
   405: problem('Known route, other method (see Allow)', { type: 'about:blank', title: 'Method Not Allowed', status: 405, detail: 'GET is not supported on this route; use POST.' }),
   413: problem("Body over the route's limit (BODY_LIMIT_FIT, BODY_LIMIT_BATCH or BODY_LIMIT_SMALL)", { type: 'about:blank', title: 'Content Too Large', status: 413, detail: "The request body (20000000 bytes) is larger than this route's 16777216-byte limit (BODY_LIMIT_FIT)." }),
-  415: problem('A body that is not JSON', { type: 'about:blank', title: 'Unsupported Media Type', status: 415, detail: 'Send the body as application/json (received text/plain).' }),
+  415: problem('A body that is not JSON', { type: 'about:blank', title: 'Unsupported Media Type', status: 415, detail: 'Send the body as application/json (received "text/plain").' }),
   422: problem('JSON that breaks the schema, fewer than two non-null readings, or statistics that overflow', {
     type: 'urn:sensor-alerts:problem:validation-error',
     title: 'Request body is invalid',
