@@ -54,7 +54,7 @@ async function openConfigured(config: WeightsStorageConfig, onIdleError: (error:
   }
   const database = openSqliteDatabase(config.dbPath, config.dbBusyTimeoutMs);
   return {
-    repository: new SqliteWeightsRepository(database),
+    repository: new SqliteWeightsRepository(database, config.dbBusyTimeoutMs),
     close: async () => {
       database.close();
     },

@@ -44,7 +44,11 @@ export class SqliteWeightsRepository implements WeightsRepository {
     (sensorId: string, metric: string, factor: number) => WeightsRow | undefined
   >;
 
-  constructor(private readonly db: Database.Database) {
+  /** `busyTimeoutMs`: how long a write retries, without blocking, while another connection holds the write lock. */
+  constructor(
+    private readonly db: Database.Database,
+    private readonly busyTimeoutMs = 5000,
+  ) {
     this.upsertWeights = db.prepare(`
       INSERT INTO weights (sensor_id, metric, mean, std, n, version, updated_at)
       VALUES (?, ?, ?, ?, ?, 1, ?)
@@ -93,11 +97,11 @@ export class SqliteWeightsRepository implements WeightsRepository {
 
   async replace(sensor: Sensor, metric: MetricName, weights: Weights): Promise<SensorWeights> {
     // IMMEDIATE takes the write lock up front: no lock upgrade to deadlock on across processes.
-    return toSensorWeights(writing(() => this.replaceTransaction.immediate(sensor.id, metric.name, weights)));
+    return toSensorWeights(await this.writing(() => this.replaceTransaction.immediate(sensor.id, metric.name, weights)));
   }
 
   async replaceAll(models: readonly FittedModel[]): Promise<void> {
-    writing(() => this.replaceAllTransaction.immediate(models));
+    await this.writing(() => this.replaceAllTransaction.immediate(models));
   }
 
   async find(sensor: Sensor, metric: MetricName): Promise<SensorWeights | undefined> {
@@ -116,7 +120,7 @@ export class SqliteWeightsRepository implements WeightsRepository {
 
   async scaleMean(sensor: Sensor, metric: MetricName, factor: number): Promise<SensorWeights | undefined> {
     try {
-      const row = writing(() => this.scaleMeanTransaction.immediate(sensor.id, metric.name, factor));
+      const row = await this.writing(() => this.scaleMeanTransaction.immediate(sensor.id, metric.name, factor));
       return row && toSensorWeights(row);
     } catch (error) {
       // The table's CHECK refuses a mean that overflowed to +-Infinity.
@@ -138,6 +142,30 @@ export class SqliteWeightsRepository implements WeightsRepository {
     this.selectOne.get();
   }
 
+  /**
+   * Runs a write, retrying it while another connection holds the write lock (SQLITE_BUSY
+   * comes at once, as busy_timeout is 0) with growing pauses, up to busyTimeoutMs: other
+   * requests are served meanwhile. A database that cannot take it becomes a
+   * StorageUnavailableError.
+   */
+  private async writing<T>(write: () => T): Promise<T> {
+    const deadline = Date.now() + this.busyTimeoutMs;
+    for (let pauseMs = 1; ; pauseMs = Math.min(pauseMs * 2, MAX_RETRY_PAUSE_MS)) {
+      try {
+        return write();
+      } catch (error) {
+        const code = errorCode(error);
+        const left = deadline - Date.now();
+        if (code === 'SQLITE_BUSY' && left > 0) {
+          await new Promise((resolve) => setTimeout(resolve, Math.min(pauseMs, left)));
+          continue;
+        }
+        if (code && UNAVAILABLE.test(code)) throw new StorageUnavailableError(`${(error as Error).message} (${code})`, { cause: error });
+        throw error;
+      }
+    }
+  }
+
   private appendRevision(row: WeightsRow, change: WeightsChange): void {
     this.insertRevision.run(row.sensor_id, row.metric, row.version, change, row.mean, row.std, row.n, row.updated_at);
   }
@@ -146,16 +174,8 @@ export class SqliteWeightsRepository implements WeightsRepository {
 // Conditions of the file, not of the request: worth a 503 and a retry, not a 500.
 const UNAVAILABLE = /^SQLITE_(BUSY|LOCKED|READONLY|FULL|IOERR|CANTOPEN)/;
 
-/** Runs a write; a database that cannot take it becomes a StorageUnavailableError. */
-function writing<T>(write: () => T): T {
-  try {
-    return write();
-  } catch (error) {
-    const code = errorCode(error);
-    if (code && UNAVAILABLE.test(code)) throw new StorageUnavailableError(`${(error as Error).message} (${code})`, { cause: error });
-    throw error;
-  }
-}
+// Short enough that a write follows a released lock closely, long enough to cost nothing.
+const MAX_RETRY_PAUSE_MS = 25;
 
 function now(): string {
   return new Date().toISOString();
