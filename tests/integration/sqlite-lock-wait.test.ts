@@ -85,7 +85,8 @@ describe('a write waiting for another process lock', () => {
     expect(answers.map(({ status }) => status)).toEqual([200, 200, 200]);
     expect(answers.map(({ body }) => body.version).sort()).toEqual([1, 2, 3]);
     for (const { at } of answers) expect(at - lockedAt).toBeGreaterThan(1900);
-    expect((await (await fetch(`${url}/SEN0001/weights/history`)).json()).map((revision: { version: number }) => revision.version)).toEqual([3, 2, 1]);
+    const history = (await (await fetch(`${url}/SEN0001/weights/history`)).json()) as { version: number }[];
+    expect(history.map((revision) => revision.version)).toEqual([3, 2, 1]);
   });
 
   it('answers a write 503 once DB_BUSY_TIMEOUT_MS is over, still without delaying others', async () => {

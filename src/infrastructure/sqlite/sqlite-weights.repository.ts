@@ -1,4 +1,5 @@
 import type Database from 'better-sqlite3';
+import { statSync, type Stats } from 'node:fs';
 import type { FittedModel, ModelKey, WeightsRepository } from '../../application/ports/weights.repository';
 import { StorageUnavailableError } from '../../application/storage-unavailable.error';
 import type { MetricName } from '../../domain/metric-name';
@@ -44,11 +45,21 @@ export class SqliteWeightsRepository implements WeightsRepository {
     (sensorId: string, metric: string, factor: number) => WeightsRow | undefined
   >;
 
-  /** `busyTimeoutMs`: how long a write retries, without blocking, while another connection holds the write lock. */
+  /** The file this connection writes to, as opened: writes are refused once DB_PATH names another file, or none. */
+  private readonly file: Pick<Stats, 'dev' | 'ino'> | undefined;
+  private fileLost = false;
+
+  /**
+   * `busyTimeoutMs`: how long a write retries, without blocking, while another connection
+   * holds the write lock. `onFileLost` is told once, when the database file turns out to
+   * have been deleted or replaced.
+   */
   constructor(
     private readonly db: Database.Database,
     private readonly busyTimeoutMs = 5000,
+    private readonly onFileLost: (path: string) => void = () => undefined,
   ) {
+    this.file = db.memory ? undefined : statSync(db.name);
     this.upsertWeights = db.prepare(`
       INSERT INTO weights (sensor_id, metric, mean, std, n, version, updated_at)
       VALUES (?, ?, ?, ?, ?, 1, ?)
@@ -139,7 +150,24 @@ export class SqliteWeightsRepository implements WeightsRepository {
   }
 
   async ping(): Promise<void> {
+    this.assertFileInPlace();
     this.selectOne.get();
+  }
+
+  /**
+   * SQLite keeps writing to a deleted (or replaced) file through its open descriptor, and
+   * all of it is gone at the next start: refuse writes rather than acknowledge them. One
+   * stat per write and per health check; once lost, the file stays lost for this process.
+   */
+  private assertFileInPlace(): void {
+    if (!this.file) return;
+    if (!this.fileLost) {
+      const now = statSync(this.db.name, { throwIfNoEntry: false });
+      if (now && now.ino === this.file.ino && now.dev === this.file.dev) return;
+      this.fileLost = true;
+      this.onFileLost(this.db.name);
+    }
+    throw new StorageUnavailableError('its file was deleted or replaced while the service ran; restart the service');
   }
 
   /**
@@ -149,11 +177,16 @@ export class SqliteWeightsRepository implements WeightsRepository {
    * StorageUnavailableError.
    */
   private async writing<T>(write: () => T): Promise<T> {
+    this.assertFileInPlace();
     const deadline = Date.now() + this.busyTimeoutMs;
     for (let pauseMs = 1; ; pauseMs = Math.min(pauseMs * 2, MAX_RETRY_PAUSE_MS)) {
       try {
-        return write();
+        const written = write();
+        // Deleted while this write ran: it went to a file no restart will find.
+        this.assertFileInPlace();
+        return written;
       } catch (error) {
+        if (error instanceof StorageUnavailableError) throw error;
         const code = errorCode(error);
         const left = deadline - Date.now();
         if (code === 'SQLITE_BUSY' && left > 0) {
