@@ -73,7 +73,7 @@ describe('bad input: a clear problem+json 4xx that changes nothing', () => {
 
     it('refuses a broken percent-escape in the path', async () => {
       const response = await api.post('/%E0%A4%A/fit').send({ values: [1, 2] }).expect(400).expect('Content-Type', PROBLEM_JSON);
-      expect(response.body).toMatchObject({ type: 'about:blank', title: 'Bad Request', status: 400 });
+      expect(response.body).toMatchObject({ type: 'urn:sensor-alerts:problem:invalid-sensor-id', title: 'Invalid sensor id', status: 400 });
     });
   });
 

@@ -149,3 +149,70 @@ describe('error answers stay small whatever the input', () => {
     for (const response of [metric, path, media]) expect(response.text.length).toBeLessThan(1000);
   });
 });
+
+describe('surface: docs assets, headers, routing', () => {
+  let testApp: TestApp;
+  let api: ReturnType<typeof request>;
+  beforeAll(async () => {
+    testApp = await createTestApp();
+    api = request(testApp.app);
+    await api.post('/SEN1/fit').send({ values: [10, 5, 6, 9] }).expect(200);
+  });
+  afterAll(() => testApp.close());
+
+  it('serves under /docs/assets exactly the files the docs page loads', async () => {
+    const page = (await api.get('/docs').expect(200)).text;
+    const loaded = [...page.matchAll(/(?:src|href)="(\/docs\/assets\/[^"]+)"/g)].map((match) => match[1]!);
+    expect(loaded.sort()).toEqual(['/docs/assets/docs.js', '/docs/assets/swagger-ui-bundle.js', '/docs/assets/swagger-ui.css']);
+    for (const asset of loaded) await api.get(asset).expect(200);
+    for (const other of ['package.json', 'README.md', 'index.html', 'swagger-initializer.js', 'oauth2-redirect.html', 'swagger-ui-bundle.js.map', '', '../package.json', '%2e%2e/package.json']) {
+      const response = await api.get(`/docs/assets/${other}`);
+      expect({ other, status: response.status }).toEqual({ other, status: 404 });
+    }
+  });
+
+  it('sends X-Content-Type-Options: nosniff on every answer', async () => {
+    const answers = await Promise.all([
+      api.get('/health'),
+      api.get('/SEN1/weights'),
+      api.get('/SEN9/weights'),
+      api.post('/SEN1/predict').send({ value: 'x' }),
+      api.get('/nowhere'),
+      api.get('/docs'),
+      api.get('/docs/assets/swagger-ui.css'),
+      api.get('/openapi.json'),
+      api.get('/metrics'),
+    ]);
+    for (const response of answers) expect({ url: response.request.url, nosniff: response.headers['x-content-type-options'] }).toEqual({ url: response.request.url, nosniff: 'nosniff' });
+  });
+
+  it('puts /docs under a Content-Security-Policy that no other site may frame', async () => {
+    const response = await api.get('/docs').expect(200);
+    const policy = String(response.headers['content-security-policy']);
+    expect(policy.split('; ')).toEqual(expect.arrayContaining(["frame-ancestors 'none'", "script-src 'self'", "default-src 'none'"]));
+    expect(response.headers['x-frame-options']).toBe('DENY');
+    expect(response.text).not.toMatch(/<script>/); // no inline script: 'self' only
+  });
+
+  it('matches routes case-sensitively and strictly', async () => {
+    for (const [method, path] of [['post', '/SEN1/FIT'], ['post', '/SEN1/Predict'], ['get', '/SEN1/WEIGHTS'], ['get', '/HEALTH'], ['get', '/health/'], ['get', '/SEN1/weights/'], ['get', '/DOCS']] as const) {
+      const response = await api[method](path).send(method === 'post' ? { values: [1, 2] } : undefined);
+      expect({ path, status: response.status }).toEqual({ path, status: 404 });
+    }
+    expect((await api.get('/SEN1/weights').expect(200)).body).toMatchObject({ version: 1 });
+  });
+
+  it('answers an undecodable sensor id as an invalid sensor id', async () => {
+    for (const path of ['/%FF%FE/weights', '/%E0%A4%A/fit', '/%C0%AF/predict']) {
+      const response = await api[path.endsWith('weights') ? 'get' : 'post'](path).expect(400);
+      const id = path.split('/')[1]!;
+      expect(withoutRequestId(response.body)).toEqual({
+        type: 'urn:sensor-alerts:problem:invalid-sensor-id',
+        title: 'Invalid sensor id',
+        status: 400,
+        detail: `Invalid sensor id "${id}": use 1-64 characters from A-Z a-z 0-9 . _ -, starting with a letter or digit.`,
+        errors: [{ parameter: 'sensor_id', detail: `Invalid sensor id "${id}": use 1-64 characters from A-Z a-z 0-9 . _ -, starting with a letter or digit.` }],
+      });
+    }
+  });
+});

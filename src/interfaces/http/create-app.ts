@@ -10,7 +10,7 @@ import { requireBearerToken } from './bearer-token.middleware';
 import { docsRouter } from './docs.router';
 import { errorHandler } from './error-handler.middleware';
 import { HealthController } from './health.controller';
-import { methodNotAllowed, readJsonBody, routeNotFound } from './http-guards.middleware';
+import { methodNotAllowed, noSniffing, readJsonBody, routeNotFound } from './http-guards.middleware';
 import { observeRequests } from './observability.middleware';
 import { SensorsController } from './sensors.controller';
 
@@ -38,11 +38,16 @@ export function createApp(container: DependencyContainer): Express {
   const smallBody = readJsonBody(config.bodyLimits.small, 'BODY_LIMIT_SMALL');
 
   const app = express();
+  // Sensor ids are case-sensitive, so routes are too: /SEN1/FIT is not /SEN1/fit. Strict:
+  // /health/ is not /health.
+  app.set('case sensitive routing', true);
+  app.set('strict routing', true);
   app.disable('x-powered-by');
   // Hashing each body for an ETag buys nothing here: answers are small, mostly to POSTs, and
   // clients do not revalidate.
   app.disable('etag');
   app.use(observeRequests(container.resolve(PinoLogger).pino, metrics));
+  app.use(noSniffing);
 
   // Routes are tried in order, so the busy ones come first.
   app.route('/:sensor_id/predict').post(...reads, ...smallBody, sensors.predict).all(methodNotAllowed('POST'));

@@ -11,6 +11,7 @@ import { UnrepresentableWeightsError } from '../../domain/unrepresentable-weight
 import { HttpProblem, problemType, type FieldError, type ProblemDetails } from './http-problem';
 import { hasBody } from './http-guards.middleware';
 import { routeOf } from './observability.middleware';
+import { redactedUrl } from './redacted-url';
 
 interface DomainProblem {
   readonly status: number;
@@ -41,9 +42,9 @@ const INTERNAL_ERROR: ProblemDetails = {
  */
 export function errorHandler(logger: Logger, metrics: ServiceMetrics): ErrorRequestHandler {
   return (error: unknown, req, res, _next) => {
-    const problem = toProblem(error);
+    const problem = toProblem(undecodableSensorId(error, req.path) ?? error);
     if (problem.status >= 500) {
-      logger.error('request failed', { requestId: req.id, method: req.method, url: req.originalUrl, error: describe(error) });
+      logger.error('request failed', { requestId: req.id, method: req.method, url: redactedUrl(req.originalUrl), error: describe(error) });
     }
     // A client may retry a 503 soon; say so.
     if (problem.status === 503) res.set('Retry-After', '1');
@@ -58,6 +59,14 @@ export function errorHandler(logger: Logger, metrics: ServiceMetrics): ErrorRequ
     }
     res.status(problem.status).type('application/problem+json').json({ ...problem, request_id: req.id });
   };
+}
+
+/**
+ * The router fails to percent-decode a path parameter (`/%FF%FE/weights`) with a URIError;
+ * every parameter of our routes is the leading sensor id, so that is an invalid sensor id.
+ */
+function undecodableSensorId(error: unknown, path: string): InvalidSensorIdError | undefined {
+  return error instanceof URIError ? new InvalidSensorIdError(path.split('/')[1] ?? '') : undefined;
 }
 
 function toProblem(error: unknown): ProblemDetails {

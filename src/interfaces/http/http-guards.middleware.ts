@@ -73,6 +73,15 @@ export function readJsonBody(limit: number, variable: string): RequestHandler[] 
   return [parseWithinLimit, requireJsonBody];
 }
 
+/**
+ * On every answer: browsers must take our Content-Type as sent, never sniff a JSON answer
+ * (which may quote a client's input) into HTML or script.
+ */
+export const noSniffing: RequestHandler = (_req, res, next) => {
+  res.setHeader('X-Content-Type-Options', 'nosniff');
+  next();
+};
+
 /** For a known path hit with the wrong method: 405 with `Allow`, or 204 for OPTIONS. */
 export function methodNotAllowed(...allowed: string[]): RequestHandler {
   const allow = [...allowed, ...(allowed.includes('GET') ? ['HEAD'] : []), 'OPTIONS'].join(', ');
