@@ -58,6 +58,37 @@ describe('hostile input', () => {
     });
   });
 
+  describe('ambiguous or invalid headers', () => {
+    const answerTo = async (head: string) => {
+      const exchange = await rawRequest(server.url, head);
+      const answer = await exchange.waitFor(/\r\n\r\n\{.*\}$/s, 5000);
+      exchange.socket.destroy();
+      return { status: Number(answer.slice(9, 12)), body: bodyOf(answer) as Record<string, unknown>, answer };
+    };
+
+    it.each([
+      ['two Host headers', 'Host: localhost\r\nHost: evil.example', 'Send one Host header.'],
+      ['a port out of range', 'Host: evil.com:99999', 'The Host header "evil.com:99999" is not a valid host and port.'],
+      ['a space in the host', 'Host: evil com', 'The Host header "evil com" is not a valid host and port.'],
+      ['a path in the host', 'Host: evil.com/x', 'The Host header "evil.com/x" is not a valid host and port.'],
+      ['two Authorization headers', `Host: localhost\r\nAuthorization: ${AUTH}\r\nAuthorization: Bearer someone-elses-token`, 'Send one Authorization header.'],
+    ])('refuses %s: 400 problem+json with a request id, and changes nothing', async (_label, headers, detail) => {
+      const { status, body, answer } = await answerTo(`POST /SEN0001/adjust HTTP/1.1\r\n${headers}\r\nConnection: close\r\n\r\n`);
+      expect(status).toBe(400);
+      expect(answer).toMatch(/\r\nContent-Type: application\/problem\+json; charset=utf-8\r\n/);
+      expect(withoutRequestId(body)).toEqual({ type: 'about:blank', title: 'Bad Request', status: 400, detail });
+    });
+
+    it.each(['localhost', 'localhost:3000', '127.0.0.1:65535', '[::1]:8080', 'sensor-alerts.internal'])('accepts Host: %s', async (host) => {
+      expect((await answerTo(`GET /health HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`)).status).toBe(200);
+    });
+
+    it('accepts a bearer token after several spaces, as RFC 9110 allows', async () => {
+      await api.post('/SEN0009/fit').set('Authorization', `Bearer    ${TOKEN}`).send({ values: [1, 2] }).expect(200);
+      await api.post('/SEN0009/fit').set('Authorization', `Bearer    ${TOKEN}x`).send({ values: [1, 2] }).expect(401);
+    });
+  });
+
   describe('a request refused for its token', () => {
     it('is answered 401 at once and its connection closed, without reading the body', async () => {
       const exchange = await rawRequest(

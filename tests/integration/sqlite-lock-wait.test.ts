@@ -87,7 +87,7 @@ describe('a write waiting for another process lock', () => {
     for (const { at } of answers) expect(at - lockedAt).toBeGreaterThan(1900);
     const history = (await (await fetch(`${url}/SEN0001/weights/history`)).json()) as { version: number }[];
     expect(history.map((revision) => revision.version)).toEqual([3, 2, 1]);
-  });
+  }, 15_000);
 
   it('answers a write 503 once DB_BUSY_TIMEOUT_MS is over, still without delaying others', async () => {
     const lock = await holdWriteLock(dbPath, BUSY_TIMEOUT_MS + 1500);
@@ -101,5 +101,5 @@ describe('a write waiting for another process lock', () => {
     expect(at - lockedAt).toBeLessThan(BUSY_TIMEOUT_MS + 1400);
     await lock.released;
     expect((await fit(`${url}/SEN0003/fit`, [1, 2])).status).toBe(200);
-  });
+  }, 15_000);
 });

@@ -10,7 +10,7 @@ import { requireBearerToken } from './bearer-token.middleware';
 import { docsRouter } from './docs.router';
 import { errorHandler } from './error-handler.middleware';
 import { HealthController } from './health.controller';
-import { methodNotAllowed, noSniffing, readJsonBody, routeNotFound } from './http-guards.middleware';
+import { methodNotAllowed, noSniffing, readJsonBody, rejectAmbiguousHeaders, routeNotFound } from './http-guards.middleware';
 import { observeRequests } from './observability.middleware';
 import { SensorsController } from './sensors.controller';
 
@@ -48,6 +48,7 @@ export function createApp(container: DependencyContainer): Express {
   app.disable('etag');
   app.use(observeRequests(container.resolve(PinoLogger).pino, metrics));
   app.use(noSniffing);
+  app.use(rejectAmbiguousHeaders);
 
   // Routes are tried in order, so the busy ones come first.
   app.route('/:sensor_id/predict').post(...reads, ...smallBody, sensors.predict).all(methodNotAllowed('POST'));

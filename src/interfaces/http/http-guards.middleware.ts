@@ -82,6 +82,32 @@ export const noSniffing: RequestHandler = (_req, res, next) => {
   next();
 };
 
+// RFC 3986 host (IP literal, or reg-name, which includes IPv4) and optional port (checked <= 65535 below).
+const HOST = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-._~!$&'()*+,;=%]*)(?::(\d{0,5}))?$/;
+
+/**
+ * Refuses requests whose meaning is ambiguous: RFC 9112 §3.2 requires a 400 for more than
+ * one Host or an invalid one (Node keeps the first and answers), and of two Authorization
+ * headers Node silently keeps the first.
+ */
+export const rejectAmbiguousHeaders: RequestHandler = (req, _res, next) => {
+  let hosts = 0;
+  let authorizations = 0;
+  const raw = req.rawHeaders;
+  for (let index = 0; index < raw.length; index += 2) {
+    const name = raw[index]!;
+    if (name.length === 4 && name.toLowerCase() === 'host') hosts++;
+    else if (name.length === 13 && name.toLowerCase() === 'authorization') authorizations++;
+  }
+  const host = req.headers.host;
+  const port = host === undefined ? undefined : HOST.exec(host);
+  let detail: string | undefined;
+  if (hosts > 1) detail = 'Send one Host header.';
+  else if (host !== undefined && (!port || Number(port[1] ?? 0) > 65535)) detail = `The Host header ${quotedPrefix(host)} is not a valid host and port.`;
+  else if (authorizations > 1) detail = 'Send one Authorization header.';
+  next(detail && new HttpProblem({ type: 'about:blank', title: 'Bad Request', status: 400, detail }));
+};
+
 /** For a known path hit with the wrong method: 405 with `Allow`, or 204 for OPTIONS. */
 export function methodNotAllowed(...allowed: string[]): RequestHandler {
   const allow = [...allowed, ...(allowed.includes('GET') ? ['HEAD'] : []), 'OPTIONS'].join(', ');
