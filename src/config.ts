@@ -20,6 +20,8 @@ export interface AppConfig {
   readonly dbBusyTimeoutMs: number;
   /** A request (headers and body) must arrive within this, or gets 408: slow clients cannot hold sockets. */
   readonly requestTimeoutMs: number;
+  /** An answer its client does not read (no progress) for this long is abandoned and its socket closed. */
+  readonly responseTimeoutMs: number;
   /**
    * Largest body each POST route reads, in bytes (set as a size such as `16mb`): each route gets what its content needs, so a route that takes one number
    * cannot be made to parse megabytes.
@@ -93,6 +95,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     databasePoolMax: read('DATABASE_POOL_MAX', 10, (raw) => (/^\d{1,4}$/.test(raw) && Number(raw) >= 1 ? Number(raw) : undefined), 'an integer from 1 to 9999'),
     dbBusyTimeoutMs: read('DB_BUSY_TIMEOUT_MS', 5000, (raw) => (/^\d{1,6}$/.test(raw) ? Number(raw) : undefined), 'milliseconds, 0 to 999999'),
     requestTimeoutMs: read('REQUEST_TIMEOUT_MS', 30_000, (raw) => (/^\d{3,6}$/.test(raw) && Number(raw) >= 100 ? Number(raw) : undefined), 'milliseconds, 100 to 999999'),
+    responseTimeoutMs: read('RESPONSE_TIMEOUT_MS', 30_000, (raw) => (/^\d{3,6}$/.test(raw) && Number(raw) >= 100 ? Number(raw) : undefined), 'milliseconds, 100 to 999999'),
     bodyLimits: {
       fit: read('BODY_LIMIT_FIT', 16 * 1024 ** 2, size, SIZE_EXPECTED),
       // 100,000 items of 64-character ids and metrics and 24-character numbers are 19.0 MB.

@@ -15,7 +15,7 @@ describe('hostile input', () => {
 
   beforeAll(async () => {
     testApp = await createTestApp({ env: { API_TOKEN: TOKEN } });
-    server = await startHttpServer(testApp.app, 0, '127.0.0.1', { requestTimeoutMs: 30_000 });
+    server = await startHttpServer(testApp.app, 0, '127.0.0.1', { requestTimeoutMs: 30_000, responseTimeoutMs: 30_000 });
     api = request(server.url);
     await api.post('/SEN0001/fit').set('Authorization', AUTH).send({ values: [10, 5, 6, 9] }).expect(200);
   });
