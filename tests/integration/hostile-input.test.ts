@@ -177,7 +177,9 @@ describe('error answers stay small whatever the input', () => {
     expect(path.body.detail).toBe(`No route for GET "/${'m'.repeat(79)}"… (5009 characters).`);
     const media = await api.post('/SEN0001/fit').set('Content-Type', `text/${long}`).send('1').expect(415);
     expect(media.body.detail).toBe(`Send the body as application/json (received "text/${'m'.repeat(75)}"… (5005 characters)).`);
-    for (const response of [metric, path, media]) expect(response.text.length).toBeLessThan(1000);
+    const charset = await api.post('/SEN0001/fit').set('Content-Type', `application/json; charset=${long}`).send('{"values":[1,2]}').expect(415);
+    expect(charset.body.detail).toBe(`unsupported charset "${'M'.repeat(200 - 'unsupported charset "'.length)}…`);
+    for (const response of [metric, path, media, charset]) expect(response.text.length).toBeLessThan(1000);
   });
 });
 

@@ -89,6 +89,8 @@ function toProblem(error: unknown): ProblemDetails {
   return clientErrorFromMiddleware(error) ?? INTERNAL_ERROR;
 }
 
+const MAX_MIDDLEWARE_DETAIL = 200;
+
 /** body-parser and the router flag client faults with a 4xx `status`; their messages are safe to show. */
 function clientErrorFromMiddleware(error: unknown): ProblemDetails | undefined {
   if (typeof error !== 'object' || error === null) return undefined;
@@ -100,7 +102,8 @@ function clientErrorFromMiddleware(error: unknown): ProblemDetails | undefined {
     length?: unknown;
   };
   if (typeof status !== 'number' || status < 400 || status > 499) return undefined;
-  const detail = typeof message === 'string' ? message : 'The request could not be processed.';
+  // Their messages may quote a header (`unsupported charset "…"`): a short prefix is enough.
+  const detail = typeof message !== 'string' ? 'The request could not be processed.' : message.length > MAX_MIDDLEWARE_DETAIL ? `${message.slice(0, MAX_MIDDLEWARE_DETAIL)}…` : message;
   switch (status) {
     case 400:
       return type === 'entity.parse.failed'
