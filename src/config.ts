@@ -20,8 +20,13 @@ export interface AppConfig {
   readonly dbBusyTimeoutMs: number;
   /** A request (headers and body) must arrive within this, or gets 408: slow clients cannot hold sockets. */
   readonly requestTimeoutMs: number;
-  /** As body-parser reads it: bytes, or a size such as `16mb`. */
-  readonly bodyLimit: string;
+  /** An answer its client does not read (no progress) for this long is abandoned and its socket closed. */
+  readonly responseTimeoutMs: number;
+  /**
+   * Largest body each POST route reads, in bytes (set as a size such as `16mb`): each route gets what its content needs, so a route that takes one number
+   * cannot be made to parse megabytes.
+   */
+  readonly bodyLimits: BodyLimits;
   readonly logLevel: LogLevel;
   /** `pretty` needs the dev dependency pino-pretty: for people at a terminal, not for collectors. */
   readonly logFormat: LogFormat;
@@ -32,11 +37,27 @@ export interface AppConfig {
   readonly apiTokenForReads: boolean;
 }
 
+export interface BodyLimits {
+  /** POST /:sensor_id/fit: a million readings. */
+  readonly fit: number;
+  /** POST /predict: up to 100,000 items. */
+  readonly batch: number;
+  /** POST /:sensor_id/predict and /:sensor_id/adjust: one number, or nothing. */
+  readonly small: number;
+}
+
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
 }
 
-const SIZE = /^\d+(\.\d+)?\s*(b|kb|mb|gb)?$/i;
+const SIZE = /^(\d+(?:\.\d+)?)\s*(b|kb|mb|gb)?$/i;
+const SIZE_EXPECTED = 'a size such as 16mb, 512kb or 1048576';
+const UNITS = ['b', 'kb', 'mb', 'gb'];
+/** `16mb` -> 16777216, as body-parser counts (1 kb = 1024 bytes). */
+const size = (raw: string): number | undefined => {
+  const match = SIZE.exec(raw);
+  return match ? Math.floor(Number(match[1]) * 1024 ** UNITS.indexOf((match[2] ?? 'b').toLowerCase())) : undefined;
+};
 
 /**
  * Reads the service's settings once; throws a ConfigError naming every bad variable.
@@ -66,19 +87,30 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   const config: AppConfig = {
     port: read('PORT', 3000, (raw) => (/^\d{1,5}$/.test(raw) && Number(raw) <= 65535 ? Number(raw) : undefined), 'an integer from 0 to 65535'),
     host: read('HOST', '0.0.0.0', (raw) => raw, 'a host'),
-    dbPath: read('DB_PATH', 'data/sensors.db', (raw) => raw, 'a path'),
+    // better-sqlite3 would take `:memory:` (nothing persists) and make `file:` URIs a folder
+    // named `file:`: neither is the durable file the service promises.
+    dbPath: read('DB_PATH', 'data/sensors.db', (raw) => (raw === ':memory:' || /^file:/i.test(raw) ? undefined : raw), 'a file path (not :memory: or a file: URI)'),
     databaseUrl: read<string | undefined>('DATABASE_URL', undefined, parsePostgresUrl, 'a postgres:// or postgresql:// URL', redactDatabaseUrl),
     databaseStartupWaitMs: read('DATABASE_STARTUP_WAIT_MS', 0, (raw) => (/^\d{1,6}$/.test(raw) ? Number(raw) : undefined), 'milliseconds, 0 to 999999'),
     databasePoolMax: read('DATABASE_POOL_MAX', 10, (raw) => (/^\d{1,4}$/.test(raw) && Number(raw) >= 1 ? Number(raw) : undefined), 'an integer from 1 to 9999'),
     dbBusyTimeoutMs: read('DB_BUSY_TIMEOUT_MS', 5000, (raw) => (/^\d{1,6}$/.test(raw) ? Number(raw) : undefined), 'milliseconds, 0 to 999999'),
     requestTimeoutMs: read('REQUEST_TIMEOUT_MS', 30_000, (raw) => (/^\d{3,6}$/.test(raw) && Number(raw) >= 100 ? Number(raw) : undefined), 'milliseconds, 100 to 999999'),
-    bodyLimit: read('BODY_LIMIT', '16mb', (raw) => (SIZE.test(raw) ? raw : undefined), 'a size such as 16mb, 512kb or 1048576'),
+    responseTimeoutMs: read('RESPONSE_TIMEOUT_MS', 30_000, (raw) => (/^\d{3,6}$/.test(raw) && Number(raw) >= 100 ? Number(raw) : undefined), 'milliseconds, 100 to 999999'),
+    bodyLimits: {
+      fit: read('BODY_LIMIT_FIT', 16 * 1024 ** 2, size, SIZE_EXPECTED),
+      // 100,000 items of 64-character ids and metrics and 24-character numbers are 19.0 MB.
+      batch: read('BODY_LIMIT_BATCH', 20 * 1024 ** 2, size, SIZE_EXPECTED),
+      // {"value":-2.2250738585072014e-308} is 35 bytes; room for whitespace, no more.
+      small: read('BODY_LIMIT_SMALL', 1024, size, SIZE_EXPECTED),
+    },
     logLevel: read('LOG_LEVEL', 'info', (raw) => LOG_LEVELS.find((level) => level === raw), `one of ${LOG_LEVELS.join(', ')}`),
     logFormat: read('LOG_FORMAT', 'json', (raw) => LOG_FORMATS.find((format) => format === raw), `one of ${LOG_FORMATS.join(', ')}`),
     shutdownDelayMs: read('SHUTDOWN_DELAY_MS', 0, (raw) => (/^\d{1,6}$/.test(raw) ? Number(raw) : undefined), 'milliseconds, 0 to 999999'),
     apiToken: read<string | undefined>('API_TOKEN', undefined, (raw) => (/^[\x21-\x7e]{16,}$/.test(raw) ? raw : undefined), 'at least 16 printable characters, no spaces', true),
     apiTokenForReads: read('API_TOKEN_READS', false, (raw) => ({ true: true, false: false })[raw], 'true or false'),
   };
+  // Silently ignoring the old single limit would leave an operator's setting without effect.
+  if (env.BODY_LIMIT) problems.push('BODY_LIMIT is replaced by BODY_LIMIT_FIT, BODY_LIMIT_BATCH and BODY_LIMIT_SMALL');
   if (config.apiTokenForReads && !config.apiToken) problems.push('API_TOKEN_READS=true needs API_TOKEN');
   if (problems.length > 0) throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
   return config;

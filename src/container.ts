@@ -31,7 +31,9 @@ export async function createContainer(config: AppConfig, parent: DependencyConta
   // built (tests capture the log by replacing PinoLogger).
   const logIdleError = (error: Error) =>
     child.resolve<Logger>(LOGGER).warn('weights database connection lost while idle; it will be replaced', { error: error.message });
-  const storage = await openWeightsStorage(config, logIdleError);
+  const logFileLost = (path: string) =>
+    child.resolve<Logger>(LOGGER).error('weights database file deleted or replaced: writes, /health and /ready answer 503 until a restart', { path });
+  const storage = await openWeightsStorage(config, logIdleError, logFileLost);
 
   const metrics = new ServiceMetrics();
   child.register(APP_CONFIG, { useValue: config });

@@ -4,6 +4,7 @@ import { loadConfig } from './config';
 import { closeContainer, createContainer } from './container';
 import { describeWeightsStorage } from './weights-storage';
 import { createApp } from './interfaces/http/create-app';
+import { answerClientErrors } from './interfaces/http/client-error.handler';
 import { startHttpServer } from './interfaces/http/http-server';
 import { Readiness } from './interfaces/http/readiness';
 
@@ -15,7 +16,7 @@ async function main(): Promise<void> {
   const container = await createContainer(config);
   const logger = container.resolve<Logger>(LOGGER);
   const readiness = container.resolve(Readiness);
-  const server = await startHttpServer(createApp(container), config.port, config.host, config);
+  const server = await startHttpServer(createApp(container), config.port, config.host, config, answerClientErrors(container));
   readiness.markReady();
   logger.info('sensor-alerts listening', { url: server.url, storage: describeWeightsStorage(config) });
 

@@ -20,9 +20,13 @@ export type WeightsStorageConfig = Pick<AppConfig, 'dbPath'> &
  * server's logging, metrics and HTTP modules would cost them a good part of a run on the
  * case's file.
  */
-export async function openWeightsStorage(config: WeightsStorageConfig, onIdleError: (error: Error) => void = () => undefined): Promise<WeightsStorage> {
+export async function openWeightsStorage(
+  config: WeightsStorageConfig,
+  onIdleError: (error: Error) => void = () => undefined,
+  onFileLost: (path: string) => void = () => undefined,
+): Promise<WeightsStorage> {
   try {
-    return await openConfigured(config, onIdleError);
+    return await openConfigured(config, onIdleError, onFileLost);
   } catch (error) {
     throw new WeightsStorageOpenError(`cannot open the weights database at ${describeWeightsStorage(config)}: ${errorMessage(error)}`, { cause: error });
   }
@@ -33,7 +37,7 @@ export class WeightsStorageOpenError extends Error {
   override readonly name = 'WeightsStorageOpenError';
 }
 
-async function openConfigured(config: WeightsStorageConfig, onIdleError: (error: Error) => void): Promise<WeightsStorage> {
+async function openConfigured(config: WeightsStorageConfig, onIdleError: (error: Error) => void, onFileLost: (path: string) => void): Promise<WeightsStorage> {
   if (config.databaseUrl) {
     // Loaded only when used: pg is most of what the CLIs would otherwise load at every start.
     const [{ openPostgresPool }, { PostgresWeightsRepository }] = await Promise.all([
@@ -54,7 +58,7 @@ async function openConfigured(config: WeightsStorageConfig, onIdleError: (error:
   }
   const database = openSqliteDatabase(config.dbPath, config.dbBusyTimeoutMs);
   return {
-    repository: new SqliteWeightsRepository(database),
+    repository: new SqliteWeightsRepository(database, config.dbBusyTimeoutMs, onFileLost),
     close: async () => {
       database.close();
     },

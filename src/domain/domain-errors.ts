@@ -1,5 +1,6 @@
 // Every rule the domain refuses, in one file: the set is small and read as a whole (the HTTP
 // edge maps each class to a status in one table, error-handler.middleware.ts).
+import { quotedPrefix } from './quoted-prefix';
 
 /** Base of every rule the domain refuses; the HTTP edge maps each subclass to a status. */
 export abstract class DomainError extends Error {
@@ -11,13 +12,13 @@ export abstract class DomainError extends Error {
 
 export class InvalidSensorIdError extends DomainError {
   constructor(readonly sensorId: string) {
-    super(`Invalid sensor id ${JSON.stringify(sensorId)}: use 1-64 characters from A-Z a-z 0-9 . _ -, starting with a letter or digit.`);
+    super(`Invalid sensor id ${quotedPrefix(sensorId)}: use 1-64 characters from A-Z a-z 0-9 . _ -, starting with a letter or digit.`);
   }
 }
 
 export class InvalidMetricNameError extends DomainError {
   constructor(readonly metric: string) {
-    super(`Invalid metric name ${JSON.stringify(metric)}: use 1-64 characters from A-Z a-z 0-9 . _ -, starting with a letter or digit.`);
+    super(`Invalid metric name ${quotedPrefix(metric)}: use 1-64 characters from A-Z a-z 0-9 . _ -, starting with a letter or digit.`);
   }
 }
 

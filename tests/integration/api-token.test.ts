@@ -9,7 +9,7 @@ describe('API_TOKEN', () => {
     let testApp: TestApp;
     let api: ReturnType<typeof request>;
     beforeAll(async () => {
-      testApp = await createTestApp({ env: { API_TOKEN: TOKEN, BODY_LIMIT: '1kb' } });
+      testApp = await createTestApp({ env: { API_TOKEN: TOKEN, BODY_LIMIT_FIT: '1kb' } });
       api = request(testApp.app);
       await api.post('/SEN0001/fit').set('Authorization', `Bearer ${TOKEN}`).send({ values: [10, 5, 6, 9] }).expect(200);
     });
@@ -32,7 +32,7 @@ describe('API_TOKEN', () => {
     it.each([
       ['malformed JSON', 400, 'application/json', '{"values": [1, 2'],
       ['not JSON', 415, 'text/plain', '1, 2'],
-      ['over BODY_LIMIT', 413, 'application/json', JSON.stringify({ values: Array.from({ length: 1000 }, (_, i) => i) })],
+      ['over BODY_LIMIT_FIT', 413, 'application/json', JSON.stringify({ values: Array.from({ length: 1000 }, (_, i) => i) })],
     ])('checks the token before reading a body: %s is a 401 without it, a %i with it', async (_label, statusWithToken, type, body) => {
       await api.post('/SEN0001/fit').set('Content-Type', type).send(body).expect(401);
       await api.post('/SEN0001/fit').set('Authorization', `Bearer ${TOKEN}`).set('Content-Type', type).send(body).expect(statusWithToken);

@@ -12,7 +12,7 @@ describe('POST /predict (batch scoring)', () => {
   let api: ReturnType<typeof request>;
 
   beforeAll(async () => {
-    testApp = await createTestApp({ env: { BODY_LIMIT: '32mb' } });
+    testApp = await createTestApp({ env: { BODY_LIMIT_BATCH: '32mb' } });
     api = request(testApp.app);
     await api.post('/SEN0001/fit').send({ values: [10, 5, 6, 9] }).expect(200); // threshold 7.5 + 2 * sqrt(17/3) ~ 12.26
     await api.post('/SEN0003/fit?metric=temp').send({ values: [20, 30] }).expect(200); // threshold 25 + 2 * 7.07 ~ 39.1

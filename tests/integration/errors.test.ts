@@ -18,7 +18,7 @@ describe('bad input: a clear problem+json 4xx that changes nothing', () => {
   let fitted: Record<string, unknown>;
 
   beforeAll(async () => {
-    testApp = await createTestApp({ env: { BODY_LIMIT: '64kb' } });
+    testApp = await createTestApp({ env: { BODY_LIMIT_FIT: '64kb' } });
     api = request(testApp.app);
     fitted = (await api.post('/SEN0001/fit').send({ values: [10, 5, 6, 9] }).expect(200)).body;
   });
@@ -73,7 +73,7 @@ describe('bad input: a clear problem+json 4xx that changes nothing', () => {
 
     it('refuses a broken percent-escape in the path', async () => {
       const response = await api.post('/%E0%A4%A/fit').send({ values: [1, 2] }).expect(400).expect('Content-Type', PROBLEM_JSON);
-      expect(response.body).toMatchObject({ type: 'about:blank', title: 'Bad Request', status: 400 });
+      expect(response.body).toMatchObject({ type: 'urn:sensor-alerts:problem:invalid-sensor-id', title: 'Invalid sensor id', status: 400 });
     });
   });
 
@@ -177,7 +177,7 @@ describe('bad input: a clear problem+json 4xx that changes nothing', () => {
         type: 'about:blank',
         title: 'Not Found',
         status: 404,
-        detail: `No route for ${method.toUpperCase()} ${path}.`,
+        detail: `No route for ${method.toUpperCase()} ${JSON.stringify(path)}.`,
       });
     });
 
@@ -206,7 +206,7 @@ describe('bad input: a clear problem+json 4xx that changes nothing', () => {
     });
   });
 
-  describe('413 body over BODY_LIMIT', () => {
+  describe('413 body over BODY_LIMIT_FIT', () => {
     it('refuses a body larger than the limit', async () => {
       const values = Array.from({ length: 20_000 }, (_, i) => i);
       const response = await api.post('/SEN0001/fit').send({ values }).expect(413).expect('Content-Type', PROBLEM_JSON);
@@ -214,7 +214,7 @@ describe('bad input: a clear problem+json 4xx that changes nothing', () => {
         type: 'about:blank',
         title: 'Content Too Large',
         status: 413,
-        detail: `The request body (${JSON.stringify({ values }).length} bytes) is larger than the 65536-byte limit (BODY_LIMIT).`,
+        detail: `The request body (${JSON.stringify({ values }).length} bytes) is larger than this route's 65536-byte limit (BODY_LIMIT_FIT).`,
       });
     });
 
@@ -227,7 +227,7 @@ describe('bad input: a clear problem+json 4xx that changes nothing', () => {
         sending.end((error, answer) => (answer ? resolve(answer) : reject(error as Error)));
       });
       expect(response.status).toBe(413);
-      expect(response.body.detail).toBe('The request body is larger than the 65536-byte limit (BODY_LIMIT).');
+      expect(response.body.detail).toBe("The request body is larger than this route's 65536-byte limit (BODY_LIMIT_FIT).");
     });
   });
 
@@ -241,7 +241,7 @@ describe('bad input: a clear problem+json 4xx that changes nothing', () => {
           type: 'about:blank',
           title: 'Unsupported Media Type',
           status: 415,
-          detail: `Send the body as application/json (received ${type}).`,
+          detail: `Send the body as application/json (received ${JSON.stringify(type)}).`,
         });
       },
     );

@@ -42,7 +42,10 @@ export const SCHEMA_VERSION = MIGRATIONS.length;
 /**
  * Opens (creating folder and file if missing) and migrates the weights database.
  * WAL lets readers proceed during a write; synchronous=FULL makes every acknowledged
- * commit survive a crash or power loss.
+ * commit survive a crash or power loss. The migration may wait up to `busyTimeoutMs` for
+ * another process's lock; after it, the connection never waits (busy_timeout 0): SQLite
+ * would wait synchronously, freezing the event loop, so SqliteWeightsRepository retries
+ * a busy write asynchronously instead.
  */
 export function openSqliteDatabase(path: string, busyTimeoutMs = 5000): Database.Database {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
@@ -52,6 +55,7 @@ export function openSqliteDatabase(path: string, busyTimeoutMs = 5000): Database
     db.pragma('synchronous = FULL');
     db.pragma(`busy_timeout = ${Math.trunc(busyTimeoutMs)}`);
     migrate(db);
+    db.pragma('busy_timeout = 0');
     return db;
   } catch (error) {
     db.close();

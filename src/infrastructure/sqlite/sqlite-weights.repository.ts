@@ -1,4 +1,5 @@
 import type Database from 'better-sqlite3';
+import { statSync, type Stats } from 'node:fs';
 import type { FittedModel, ModelKey, WeightsRepository } from '../../application/ports/weights.repository';
 import { StorageUnavailableError } from '../../application/storage-unavailable.error';
 import type { MetricName } from '../../domain/metric-name';
@@ -44,7 +45,21 @@ export class SqliteWeightsRepository implements WeightsRepository {
     (sensorId: string, metric: string, factor: number) => WeightsRow | undefined
   >;
 
-  constructor(private readonly db: Database.Database) {
+  /** The file this connection writes to, as opened: writes are refused once DB_PATH names another file, or none. */
+  private readonly file: Pick<Stats, 'dev' | 'ino'> | undefined;
+  private fileLost = false;
+
+  /**
+   * `busyTimeoutMs`: how long a write retries, without blocking, while another connection
+   * holds the write lock. `onFileLost` is told once, when the database file turns out to
+   * have been deleted or replaced.
+   */
+  constructor(
+    private readonly db: Database.Database,
+    private readonly busyTimeoutMs = 5000,
+    private readonly onFileLost: (path: string) => void = () => undefined,
+  ) {
+    this.file = db.memory ? undefined : statSync(db.name);
     this.upsertWeights = db.prepare(`
       INSERT INTO weights (sensor_id, metric, mean, std, n, version, updated_at)
       VALUES (?, ?, ?, ?, ?, 1, ?)
@@ -94,11 +109,11 @@ export class SqliteWeightsRepository implements WeightsRepository {
 
   async replace(sensor: Sensor, metric: MetricName, weights: Weights): Promise<SensorWeights> {
     // IMMEDIATE takes the write lock up front: no lock upgrade to deadlock on across processes.
-    return toSensorWeights(available(() => this.replaceTransaction.immediate(sensor.id, metric.name, weights)));
+    return toSensorWeights(await this.writing(() => this.replaceTransaction.immediate(sensor.id, metric.name, weights)));
   }
 
   async replaceAll(models: readonly FittedModel[]): Promise<void> {
-    available(() => this.replaceAllTransaction.immediate(models));
+    await this.writing(() => this.replaceAllTransaction.immediate(models));
   }
 
   async find(sensor: Sensor, metric: MetricName): Promise<SensorWeights | undefined> {
@@ -117,7 +132,7 @@ export class SqliteWeightsRepository implements WeightsRepository {
 
   async scaleMean(sensor: Sensor, metric: MetricName, factor: number): Promise<SensorWeights | undefined> {
     try {
-      const row = available(() => this.scaleMeanTransaction.immediate(sensor.id, metric.name, factor));
+      const row = await this.writing(() => this.scaleMeanTransaction.immediate(sensor.id, metric.name, factor));
       return row && toSensorWeights(row);
     } catch (error) {
       // The table's CHECK refuses a mean that overflowed to +-Infinity.
@@ -136,11 +151,57 @@ export class SqliteWeightsRepository implements WeightsRepository {
   }
 
   async ping(): Promise<void> {
+    this.assertFileInPlace();
     try {
       this.selectOne.get();
     } catch (error) {
       // Whatever stops a trivial query (a closed handle, a vanished file) means storage is not serving.
       throw new StorageUnavailableError(errorMessage(error), { cause: error });
+    }
+  }
+
+  /**
+   * SQLite keeps writing to a deleted (or replaced) file through its open descriptor, and
+   * all of it is gone at the next start: refuse writes rather than acknowledge them. One
+   * stat per write and per health check; once lost, the file stays lost for this process.
+   */
+  private assertFileInPlace(): void {
+    if (!this.file) return;
+    if (!this.fileLost) {
+      const now = statSync(this.db.name, { throwIfNoEntry: false });
+      if (now && now.ino === this.file.ino && now.dev === this.file.dev) return;
+      this.fileLost = true;
+      this.onFileLost(this.db.name);
+    }
+    throw new StorageUnavailableError('its file was deleted or replaced while the service ran; restart the service');
+  }
+
+  /**
+   * Runs a write, retrying it while another connection holds the write lock (SQLITE_BUSY
+   * comes at once, as busy_timeout is 0) with growing pauses, up to busyTimeoutMs: other
+   * requests are served meanwhile. A database that cannot take it becomes a
+   * StorageUnavailableError.
+   */
+  private async writing<T>(write: () => T): Promise<T> {
+    this.assertFileInPlace();
+    const deadline = Date.now() + this.busyTimeoutMs;
+    for (let pauseMs = 1; ; pauseMs = Math.min(pauseMs * 2, MAX_RETRY_PAUSE_MS)) {
+      try {
+        const written = write();
+        // Deleted while this write ran: it went to a file no restart will find.
+        this.assertFileInPlace();
+        return written;
+      } catch (error) {
+        if (error instanceof StorageUnavailableError) throw error;
+        const code = errorCode(error);
+        const left = deadline - Date.now();
+        if (code === 'SQLITE_BUSY' && left > 0) {
+          await new Promise((resolve) => setTimeout(resolve, Math.min(pauseMs, left)));
+          continue;
+        }
+        if (code && UNAVAILABLE.test(code)) throw new StorageUnavailableError(`${(error as Error).message} (${code})`, { cause: error });
+        throw error;
+      }
     }
   }
 
@@ -162,6 +223,9 @@ function available<T>(statement: () => T): T {
     throw error;
   }
 }
+
+// Short enough that a write follows a released lock closely, long enough to cost nothing.
+const MAX_RETRY_PAUSE_MS = 25;
 
 function now(): string {
   return new Date().toISOString();

@@ -5,14 +5,16 @@ import { HttpProblem } from './http-problem';
 const digest = (text: string) => createHash('sha256').update(text).digest();
 
 /**
- * Requires `Authorization: Bearer <token>`. Compares SHA-256 digests in constant time, so
+ * Requires `Authorization: Bearer <token>` (two such headers are refused before, by
+ * rejectAmbiguousHeaders). Compares SHA-256 digests in constant time, so
  * neither the token's content nor its length leaks through timing.
  */
 export function requireBearerToken(token: string): RequestHandler {
   const expected = digest(token);
   return (req, res, next) => {
     const header = req.headers.authorization ?? '';
-    const presented = /^Bearer (\S+)$/i.exec(header)?.[1];
+    // RFC 9110 §11.4: the scheme and the token are separated by one or more spaces.
+    const presented = /^Bearer +(\S+)$/i.exec(header)?.[1];
     if (presented !== undefined && timingSafeEqual(digest(presented), expected)) {
       next();
       return;

@@ -10,7 +10,7 @@ import { requireBearerToken } from './bearer-token.middleware';
 import { docsRouter } from './docs.router';
 import { errorHandler } from './error-handler.middleware';
 import { HealthController } from './health.controller';
-import { JSON_MEDIA_TYPES, methodNotAllowed, requireJsonBody, routeNotFound } from './http-guards.middleware';
+import { methodNotAllowed, noSniffing, readJsonBody, rejectAmbiguousHeaders, routeNotFound } from './http-guards.middleware';
 import { observeRequests } from './observability.middleware';
 import { SensorsController } from './sensors.controller';
 
@@ -30,23 +30,32 @@ export function createApp(container: DependencyContainer): Express {
   const writes: RequestHandler[] = config.apiToken ? [requireBearerToken(config.apiToken)] : [];
   const reads = config.apiTokenForReads ? writes : [];
 
-  // Bodies are read only by the routes that take one, after their token check: a client
-  // without the token cannot make the server read and parse up to BODY_LIMIT bytes.
-  const jsonBody: RequestHandler[] = [express.json({ limit: config.bodyLimit, type: JSON_MEDIA_TYPES }), requireJsonBody];
+  // Bodies are read only by the routes that take one, after their token check, each up to
+  // what its content needs: a client without the token cannot make the server read a body,
+  // and one with it cannot make a one-number route parse megabytes.
+  const fitBody = readJsonBody(config.bodyLimits.fit, 'BODY_LIMIT_FIT');
+  const batchBody = readJsonBody(config.bodyLimits.batch, 'BODY_LIMIT_BATCH');
+  const smallBody = readJsonBody(config.bodyLimits.small, 'BODY_LIMIT_SMALL');
 
   const app = express();
+  // Sensor ids are case-sensitive, so routes are too: /SEN1/FIT is not /SEN1/fit. Strict:
+  // /health/ is not /health.
+  app.set('case sensitive routing', true);
+  app.set('strict routing', true);
   app.disable('x-powered-by');
   // Hashing each body for an ETag buys nothing here: answers are small, mostly to POSTs, and
   // clients do not revalidate.
   app.disable('etag');
   app.use(observeRequests(container.resolve(PinoLogger).pino, metrics));
+  app.use(noSniffing);
+  app.use(rejectAmbiguousHeaders);
 
   // Routes are tried in order, so the busy ones come first.
-  app.route('/:sensor_id/predict').post(...reads, ...jsonBody, sensors.predict).all(methodNotAllowed('POST'));
+  app.route('/:sensor_id/predict').post(...reads, ...smallBody, sensors.predict).all(methodNotAllowed('POST'));
   app.route('/:sensor_id/weights').get(...reads, sensors.weights).all(methodNotAllowed('GET'));
-  app.route('/predict').post(...reads, ...jsonBody, batch.predict).all(methodNotAllowed('POST'));
-  app.route('/:sensor_id/fit').post(...writes, ...jsonBody, sensors.fit).all(methodNotAllowed('POST'));
-  app.route('/:sensor_id/adjust').post(...writes, ...jsonBody, sensors.adjust).all(methodNotAllowed('POST'));
+  app.route('/predict').post(...reads, ...batchBody, batch.predict).all(methodNotAllowed('POST'));
+  app.route('/:sensor_id/fit').post(...writes, ...fitBody, sensors.fit).all(methodNotAllowed('POST'));
+  app.route('/:sensor_id/adjust').post(...writes, ...smallBody, sensors.adjust).all(methodNotAllowed('POST'));
   app.route('/:sensor_id/weights/history').get(...reads, sensors.history).all(methodNotAllowed('GET'));
   app.route('/:sensor_id/alerts').get(...reads, alerts.ofSensor).all(methodNotAllowed('GET'));
   app.route('/alerts').get(...reads, alerts.all).all(methodNotAllowed('GET'));

@@ -4,7 +4,9 @@ import { StorageUnavailableError } from '../../application/storage-unavailable.e
 import type { ServiceMetrics } from '../../infrastructure/metrics/service-metrics';
 import { type DomainError, InsufficientReadingsError, InvalidMetricNameError, InvalidSensorIdError, SensorNotFoundError, UnrepresentableWeightsError } from '../../domain/domain-errors';
 import { HttpProblem, problemType, type FieldError, type ProblemDetails } from './http-problem';
+import { hasBody } from './http-guards.middleware';
 import { routeOf } from './observability.middleware';
+import { redactedUrl } from './redacted-url';
 
 interface DomainProblem {
   readonly status: number;
@@ -35,13 +37,16 @@ const INTERNAL_ERROR: ProblemDetails = {
  */
 export function errorHandler(logger: Logger, metrics: ServiceMetrics): ErrorRequestHandler {
   return (error: unknown, req, res, _next) => {
-    const problem = toProblem(error);
+    const problem = toProblem(undecodableSensorId(error, req.path) ?? error);
     if (problem.status >= 500) {
-      logger.error('request failed', { requestId: req.id, method: req.method, url: req.originalUrl, error: describe(error) });
+      logger.error('request failed', { requestId: req.id, method: req.method, url: redactedUrl(req.originalUrl), error: describe(error) });
     }
     // A client may retry a 503 soon; say so.
     if (problem.status === 503) res.set('Retry-After', '1');
     if (problem.status === 400 || problem.status === 422) metrics.validationFailures.inc({ route: routeOf(req) });
+    // An error answered before the body was read (401, 413, 415...) closes the connection
+    // instead of reading and discarding whatever the client still sends.
+    if (hasBody(req) && !req.complete) res.set('Connection', 'close');
     if (res.headersSent) {
       // Too late for a status line: cut the connection so the client sees a failure, not a truncated success.
       req.socket.destroy();
@@ -49,6 +54,14 @@ export function errorHandler(logger: Logger, metrics: ServiceMetrics): ErrorRequ
     }
     res.status(problem.status).type('application/problem+json').json({ ...problem, request_id: req.id });
   };
+}
+
+/**
+ * The router fails to percent-decode a path parameter (`/%FF%FE/weights`) with a URIError;
+ * every parameter of our routes is the leading sensor id, so that is an invalid sensor id.
+ */
+function undecodableSensorId(error: unknown, path: string): InvalidSensorIdError | undefined {
+  return error instanceof URIError ? new InvalidSensorIdError(path.split('/')[1] ?? '') : undefined;
 }
 
 /** The answer for a failure: the domain table, the storage, the middleware, else a 500 that says nothing. */
@@ -72,6 +85,8 @@ export function toProblem(error: unknown): ProblemDetails {
   return clientErrorFromMiddleware(error) ?? INTERNAL_ERROR;
 }
 
+const MAX_MIDDLEWARE_DETAIL = 200;
+
 /** body-parser and the router flag client faults with a 4xx `status`; their messages are safe to show. */
 function clientErrorFromMiddleware(error: unknown): ProblemDetails | undefined {
   if (typeof error !== 'object' || error === null) return undefined;
@@ -83,7 +98,8 @@ function clientErrorFromMiddleware(error: unknown): ProblemDetails | undefined {
     length?: unknown;
   };
   if (typeof status !== 'number' || status < 400 || status > 499) return undefined;
-  const detail = typeof message === 'string' ? message : 'The request could not be processed.';
+  // Their messages may quote a header (`unsupported charset "…"`): a short prefix is enough.
+  const detail = typeof message !== 'string' ? 'The request could not be processed.' : message.length > MAX_MIDDLEWARE_DETAIL ? `${message.slice(0, MAX_MIDDLEWARE_DETAIL)}…` : message;
   switch (status) {
     case 400:
       return type === 'entity.parse.failed'
@@ -95,7 +111,7 @@ function clientErrorFromMiddleware(error: unknown): ProblemDetails | undefined {
         title: 'Content Too Large',
         status,
         // A chunked body's size is unknown: reading stopped at the limit.
-        detail: `The request body${typeof length === 'number' ? ` (${length} bytes)` : ''} is larger than the ${String(limit)}-byte limit (BODY_LIMIT).`,
+        detail: `The request body${typeof length === 'number' ? ` (${length} bytes)` : ''} is larger than the ${String(limit)}-byte limit.`,
       };
     case 415:
       return { type: 'about:blank', title: 'Unsupported Media Type', status, detail };

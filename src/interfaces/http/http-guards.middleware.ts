@@ -1,9 +1,11 @@
-import type { Request, RequestHandler } from 'express';
+import express, { type Request, type RequestHandler } from 'express';
+import { quotedPrefix } from '../../domain/quoted-prefix';
 import { HttpProblem } from './http-problem';
 
 export const JSON_MEDIA_TYPES = ['application/json', 'application/*+json'];
 
-function hasBody(req: Request): boolean {
+/** Whether the request announces a body (which may still be unread). */
+export function hasBody(req: Request): boolean {
   return req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
 }
 
@@ -17,7 +19,8 @@ export const requireJsonBody: RequestHandler = (req, _res, next) => {
     next();
     return;
   }
-  const received = req.headers['content-type'] || 'no Content-Type';
+  const type = req.headers['content-type'];
+  const received = type ? quotedPrefix(type) : 'no Content-Type';
   next(
     new HttpProblem({
       type: 'about:blank',
@@ -26,6 +29,83 @@ export const requireJsonBody: RequestHandler = (req, _res, next) => {
       detail: `Send the body as application/json (received ${received}).`,
     }),
   );
+};
+
+/**
+ * The JSON body parser of one route, limited to `limit` bytes (named by `variable` in the
+ * 413), then requireJsonBody. A body over the limit is refused as soon as that is known,
+ * from Content-Length or while a chunked body arrives: body-parser would first read the
+ * rest to its end (500 MB, if so announced) before reporting it.
+ */
+export function readJsonBody(limit: number, variable: string): RequestHandler[] {
+  const parse = express.json({ limit, type: JSON_MEDIA_TYPES });
+  const tooLarge = (length: number | undefined) =>
+    new HttpProblem({
+      type: 'about:blank',
+      title: 'Content Too Large',
+      status: 413,
+      detail: `The request body ${length === undefined ? '' : `(${length} bytes) `}is larger than this route's ${limit}-byte limit (${variable}).`,
+    });
+  const parseWithinLimit: RequestHandler = (req, res, next) => {
+    let settled = false;
+    const settle = (error?: unknown) => {
+      if (settled) return;
+      settled = true;
+      next(error);
+    };
+    const announced = req.headers['content-length'] === undefined ? undefined : Number(req.headers['content-length']);
+    if (announced !== undefined && announced > limit) {
+      settle(tooLarge(announced));
+      return;
+    }
+    if (announced === undefined && req.headers['transfer-encoding'] !== undefined) {
+      let received = 0;
+      const count = (chunk: Buffer) => {
+        received += chunk.length;
+        if (received <= limit) return;
+        req.off('data', count);
+        settle(tooLarge(undefined));
+      };
+      req.on('data', count);
+    }
+    parse(req, res, (error?: unknown) => settle((error as { type?: unknown } | undefined)?.type === 'entity.too.large' ? tooLarge(announced) : error));
+  };
+  return [parseWithinLimit, requireJsonBody];
+}
+
+/**
+ * On every answer: browsers must take our Content-Type as sent, never sniff a JSON answer
+ * (which may quote a client's input) into HTML or script.
+ */
+export const noSniffing: RequestHandler = (_req, res, next) => {
+  res.setHeader('X-Content-Type-Options', 'nosniff');
+  next();
+};
+
+// RFC 3986 host (IP literal, or reg-name, which includes IPv4) and optional port (checked <= 65535 below).
+const HOST = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-._~!$&'()*+,;=%]*)(?::(\d{0,5}))?$/;
+
+/**
+ * Refuses requests whose meaning is ambiguous: RFC 9112 §3.2 requires a 400 for more than
+ * one Host or an invalid one (Node keeps the first and answers), and of two Authorization
+ * headers Node silently keeps the first.
+ */
+export const rejectAmbiguousHeaders: RequestHandler = (req, _res, next) => {
+  let hosts = 0;
+  let authorizations = 0;
+  const raw = req.rawHeaders;
+  for (let index = 0; index < raw.length; index += 2) {
+    const name = raw[index]!;
+    if (name.length === 4 && name.toLowerCase() === 'host') hosts++;
+    else if (name.length === 13 && name.toLowerCase() === 'authorization') authorizations++;
+  }
+  const host = req.headers.host;
+  const port = host === undefined ? undefined : HOST.exec(host);
+  let detail: string | undefined;
+  if (hosts > 1) detail = 'Send one Host header.';
+  else if (host !== undefined && (!port || Number(port[1] ?? 0) > 65535)) detail = `The Host header ${quotedPrefix(host)} is not a valid host and port.`;
+  else if (authorizations > 1) detail = 'Send one Authorization header.';
+  next(detail && new HttpProblem({ type: 'about:blank', title: 'Bad Request', status: 400, detail }));
 };
 
 /** For a known path hit with the wrong method: 405 with `Allow`, or 204 for OPTIONS. */
@@ -54,7 +134,7 @@ export const routeNotFound: RequestHandler = (req, _res, next) => {
       type: 'about:blank',
       title: 'Not Found',
       status: 404,
-      detail: `No route for ${req.method} ${req.path}.`,
+      detail: `No route for ${req.method} ${quotedPrefix(req.path)}.`,
     }),
   );
 };

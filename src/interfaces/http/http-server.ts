@@ -1,7 +1,8 @@
 import type { Express } from 'express';
 import { once } from 'node:events';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import type { ClientErrorHandler } from './client-error.handler';
 
 export interface RunningServer {
   readonly url: string;
@@ -12,13 +13,16 @@ export interface RunningServer {
 export interface ServerLimits {
   /** Whole request, headers and body; a slower client gets 408 and loses its socket. */
   readonly requestTimeoutMs: number;
+  /** An answer that makes no progress for this long (its client does not read) is abandoned, its socket closed. */
+  readonly responseTimeoutMs: number;
 }
 
 // Headers are small: a client still sending them after this is stalling.
 const HEADERS_TIMEOUT_MS = 10_000;
 const MAX_HEADER_BYTES = 16 * 1024;
 
-export async function startHttpServer(app: Express, port: number, host: string, limits: ServerLimits): Promise<RunningServer> {
+/** `onClientError` answers what Node's HTTP parser refuses; without it, Node answers in plain text. */
+export async function startHttpServer(app: Express, port: number, host: string, limits: ServerLimits, onClientError?: ClientErrorHandler): Promise<RunningServer> {
   const server: Server = createServer(
     {
       requestTimeout: limits.requestTimeoutMs,
@@ -29,6 +33,22 @@ export async function startHttpServer(app: Express, port: number, host: string, 
     },
     app,
   );
+  // The response in progress on each socket, for the client-error handler.
+  const inFlight = new WeakMap<Socket, ServerResponse>();
+  server.on('request', (req, res) => {
+    inFlight.set(req.socket, res);
+    // The socket's timer runs while the app works too: only a response with bytes the client
+    // has not taken (Node suppresses the timeout while they drain) is abandoned.
+    res.setTimeout(limits.responseTimeoutMs, () => {
+      if (res.socket && res.socket.writableLength > 0) res.socket.destroy();
+    });
+  });
+  if (onClientError) {
+    server.on('clientError', (error: Error & { code?: string }, socket: Socket) => {
+      const response = inFlight.get(socket);
+      onClientError(error, socket, response && !response.writableEnded ? response : undefined);
+    });
+  }
   server.listen(port, host);
   await once(server, 'listening');
   const { address, port: boundPort } = server.address() as AddressInfo;

@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type pino from 'pino';
 import type { ServiceMetrics } from '../../infrastructure/metrics/service-metrics';
+import { redactedUrl } from './redacted-url';
 
 declare module 'node:http' {
   interface IncomingMessage {
@@ -52,7 +53,7 @@ export function observeRequests(logger: pino.Logger, metrics: ServiceMetrics): R
       const responseBytes = Number(res.getHeader('content-length'));
       if (responseBytes > 0) metrics.httpResponseBytes.observe({ route }, responseBytes);
 
-      const line = { req: { id: req.id, method: req.method, url: req.originalUrl }, res: { status }, route, responseTime: seconds * 1000 };
+      const line = { req: { id: req.id, method: req.method, url: redactedUrl(req.originalUrl) }, res: { status }, route, responseTime: seconds * 1000 };
       // Hung up before the request was whole or the answer sent: whatever status was set, no one got it.
       if (!req.complete || !res.writableFinished) logger.warn(line, 'request aborted');
       else if (status >= 500) logger.error(line, 'request failed');

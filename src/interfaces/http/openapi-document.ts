@@ -51,11 +51,18 @@ function problemResponses() {
       'Known route, other method (see Allow)',
       new HttpProblem({ type: 'about:blank', title: 'Method Not Allowed', status: 405, detail: 'GET is not supported on this route; use POST.' }),
     ),
-    // Shaped as the body parser reports a body over its limit.
-    413: problem('Body over BODY_LIMIT', { status: 413, type: 'entity.too.large', length: 20_000_000, limit: 16_777_216 }),
+    413: problem(
+      "Body over the route's limit (BODY_LIMIT_FIT, BODY_LIMIT_BATCH or BODY_LIMIT_SMALL)",
+      new HttpProblem({
+        type: 'about:blank',
+        title: 'Content Too Large',
+        status: 413,
+        detail: "The request body (20000000 bytes) is larger than this route's 16777216-byte limit (BODY_LIMIT_FIT).",
+      }),
+    ),
     415: problem(
       'A body that is not JSON',
-      new HttpProblem({ type: 'about:blank', title: 'Unsupported Media Type', status: 415, detail: 'Send the body as application/json (received text/plain).' }),
+      new HttpProblem({ type: 'about:blank', title: 'Unsupported Media Type', status: 415, detail: 'Send the body as application/json (received "text/plain").' }),
     ),
     422: problem(
       'JSON that breaks the schema, fewer than two non-null readings, or statistics that overflow',
@@ -137,7 +144,7 @@ export function buildOpenApiDocument(): JsonSchema {
           summary: 'Is this reading an alert? (value >= mean + 2 * std)',
           parameters: sensorParameters,
           requestBody: body(predictBodySchema),
-          responses: { 200: { description: 'The bare JSON boolean', content: { 'application/json': { schema: { type: 'boolean' }, example: false } } }, 400: PROBLEMS[400], 404: PROBLEMS[404], 405: PROBLEMS[405], 415: PROBLEMS[415], 422: PROBLEMS[422], 500: PROBLEMS[500] },
+          responses: { 200: { description: 'The bare JSON boolean', content: { 'application/json': { schema: { type: 'boolean' }, example: false } } }, 400: PROBLEMS[400], 404: PROBLEMS[404], 405: PROBLEMS[405], 413: PROBLEMS[413], 415: PROBLEMS[415], 422: PROBLEMS[422], 500: PROBLEMS[500] },
         },
       },
       '/{sensor_id}/adjust': {
@@ -147,7 +154,7 @@ export function buildOpenApiDocument(): JsonSchema {
           summary: 'Raise the stored mean by 10% (atomically)',
           parameters: sensorParameters,
           requestBody: body(adjustBodySchema, false),
-          responses: { 200: json(ref(weightsResponseSchema), 'The adjusted weights'), 400: PROBLEMS[400], 401: PROBLEMS[401], 404: PROBLEMS[404], 405: PROBLEMS[405], 415: PROBLEMS[415], 422: PROBLEMS[422], 500: PROBLEMS[500], 503: PROBLEMS[503] },
+          responses: { 200: json(ref(weightsResponseSchema), 'The adjusted weights'), 400: PROBLEMS[400], 401: PROBLEMS[401], 404: PROBLEMS[404], 405: PROBLEMS[405], 413: PROBLEMS[413], 415: PROBLEMS[415], 422: PROBLEMS[422], 500: PROBLEMS[500], 503: PROBLEMS[503] },
         },
       },
       '/{sensor_id}/alerts': {

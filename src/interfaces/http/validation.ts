@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import { quotedPrefix } from '../../domain/quoted-prefix';
 import { HttpProblem, problemType, type FieldError } from './http-problem';
 
 type Issue = z.ZodError['issues'][number];
@@ -28,13 +29,18 @@ export function invalidBody(errors: readonly FieldError[]): HttpProblem {
 export function parseQuery<T extends z.ZodType>(schema: T, query: unknown): z.output<T> {
   const result = schema.safeParse(query);
   if (result.success) return result.data;
-  const errors = result.error.issues.map((issue: Issue) => ({ parameter: String(issue.path[0]), detail: issue.message }));
+  const errors = result.error.issues.map((issue: Issue) => ({ parameter: shortKey(String(issue.path[0])), detail: issue.message }));
   throw invalid(400, 'invalid-parameter', 'Query parameter is invalid', errors);
 }
 
 /** RFC 6901 pointer in URI-fragment form, as RFC 9457's examples use: `#/values/3`. */
 function jsonPointer(path: readonly PropertyKey[]): string {
-  return `#${path.map((key) => `/${String(key).replaceAll('~', '~0').replaceAll('/', '~1')}`).join('')}`;
+  return `#${path.map((key) => `/${shortKey(String(key)).replaceAll('~', '~0').replaceAll('/', '~1')}`).join('')}`;
+}
+
+// An unexpected key may be megabytes long: name it by a prefix, as values are.
+function shortKey(key: string): string {
+  return key.length <= 80 ? key : quotedPrefix(key);
 }
 
 function invalid(status: number, slug: string, title: string, errors: readonly FieldError[]): HttpProblem {

@@ -1,0 +1,45 @@
+import request from 'supertest';
+import { WEIGHTS_REPOSITORY, type WeightsRepository } from '../../src/application/ports/weights.repository';
+import { PinoLogger } from '../../src/infrastructure/logging/pino-logger';
+import { createTestApp, type TestApp } from '../support/test-app';
+
+const TOKEN = 'correct-horse-battery-staple';
+
+describe('secrets never reach the logs', () => {
+  const logText: string[] = [];
+  let testApp: TestApp;
+  let api: ReturnType<typeof request>;
+
+  beforeAll(async () => {
+    const capture = { write: (line: string) => void logText.push(line) };
+    testApp = await createTestApp({
+      env: { API_TOKEN: TOKEN },
+      configure: (container) => {
+        container.register(PinoLogger, { useValue: new PinoLogger('info', 'json', capture) });
+        // A failing history read, for the error handler's own log line.
+        const repository = container.resolve<WeightsRepository>(WEIGHTS_REPOSITORY);
+        container.register(WEIGHTS_REPOSITORY, {
+          useValue: Object.assign(Object.create(repository) as WeightsRepository, { history: () => Promise.reject(new Error('disk on fire')) }),
+        });
+      },
+    });
+    api = request(testApp.app);
+  });
+  afterAll(() => testApp.close());
+
+  const linesOf = (id: string) => logText.filter((line) => line.includes(id)).map((line) => JSON.parse(line) as { req?: { url: string }; url?: string });
+
+  it('logs our own query parameters, and any other value as ***', async () => {
+    await api.get(`/SEN0001/weights?metric=value&access_token=${TOKEN}&x=1&${TOKEN}`).set('X-Request-Id', 'redact-1').expect(404);
+    expect(linesOf('redact-1').map((line) => line.req?.url)).toEqual(['/SEN0001/weights?metric=value&access_token=***&x=***&***']);
+  });
+
+  it('never logs the Authorization header, and redacts the URL in error lines too', async () => {
+    await api.post('/SEN0001/fit').set('Authorization', `Bearer ${TOKEN}`).set('X-Request-Id', 'redact-2').send({ values: [1, 2] }).expect(200);
+    await api.get(`/SEN0001/weights/history?limit=5&token=${TOKEN}`).set('Authorization', `Bearer ${TOKEN}`).set('X-Request-Id', 'redact-3').expect(500);
+    const errorLines = linesOf('redact-3');
+    expect(errorLines.map((line) => line.url ?? line.req?.url)).toEqual(['/SEN0001/weights/history?limit=5&token=***', '/SEN0001/weights/history?limit=5&token=***']);
+    expect(logText.join('\n')).not.toContain(TOKEN);
+    expect(logText.join('\n')).not.toMatch(/authorization/i);
+  });
+});

@@ -1,0 +1,94 @@
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { bodyOf, rawRequest } from '../support/raw-http';
+import { spawnServer, waitForListening, type ServerProcess } from '../support/server-process';
+import { makeTempDir } from '../support/test-app';
+
+// Real sockets against the built server: what Node's HTTP layer answers itself, and clients
+// that never read their answers.
+describe('protocol hygiene (server process)', () => {
+  let dir: string;
+  let server: ServerProcess;
+  let url: string;
+
+  beforeAll(async () => {
+    dir = makeTempDir();
+    server = spawnServer({ DB_PATH: join(dir, 'sensors.db'), PORT: '0', HOST: '127.0.0.1', REQUEST_TIMEOUT_MS: '1000', RESPONSE_TIMEOUT_MS: '1000' });
+    url = await waitForListening(server);
+  });
+  afterAll(async () => {
+    server.child.kill('SIGTERM');
+    await server.exited;
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const logLines = () =>
+    server
+      .stdout()
+      .split('\n')
+      .filter((line) => line.startsWith('{'))
+      .map((line) => JSON.parse(line) as { msg: string; req?: { id?: string; url?: string }; res?: { status: number } });
+
+  async function waitForLog(predicate: (line: ReturnType<typeof logLines>[number]) => boolean, timeoutMs: number) {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const found = logLines().filter(predicate);
+      if (found.length > 0 || Date.now() > deadline) return found;
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+  }
+
+  const refusedCount = async () => {
+    const text = await (await fetch(`${url}/metrics`)).text();
+    const line = text.split('\n').find((candidate) => candidate.startsWith('http_requests_total{method="unknown",route="unmatched",status_class="4xx"}'));
+    return line === undefined ? 0 : Number(line.slice(line.lastIndexOf(' ') + 1));
+  };
+
+  it.each([
+    ['a malformed request line', 'GARBAGE\r\n\r\n', 400, 'Bad Request', 'The request is not valid HTTP/1.1.'],
+    ['headers over 16 KB', `GET /health HTTP/1.1\r\nHost: localhost\r\nX-Big: ${'a'.repeat(17 * 1024)}\r\n\r\n`, 431, 'Request Header Fields Too Large', 'The request headers are larger than 16 KB.'],
+    ['headers that never end', 'GET /health HTTP/1.1\r\nHost: localhost\r\n', 408, 'Request Timeout', 'The request did not arrive in time (REQUEST_TIMEOUT_MS; headers within 10 s).'],
+  ])('answers %s as problem+json with a request id, logged with its status and counted', async (_label, head, status, title, detail) => {
+    const before = await refusedCount();
+    const exchange = await rawRequest(url, head);
+    const answer = await exchange.waitFor(/\r\n\r\n\{.*\}$/s, 5000);
+    expect(answer.startsWith(`HTTP/1.1 ${status} ${title}\r\n`)).toBe(true);
+    expect(answer).toMatch(/\r\nContent-Type: application\/problem\+json; charset=utf-8\r\n/);
+    const requestId = /\r\nX-Request-Id: ([0-9a-f-]{36})\r\n/.exec(answer)?.[1];
+    expect(bodyOf(answer)).toEqual({ type: 'about:blank', title, status, detail, request_id: requestId });
+    expect(await exchange.closedWithin(2000)).toBe(true);
+    const logged = await waitForLog((line) => line.req?.id === requestId, 2000);
+    expect(logged).toEqual([expect.objectContaining({ msg: 'request refused by the HTTP parser', res: { status } })]);
+    expect(await refusedCount()).toBe(before + 1);
+  });
+
+  it('answers a body that arrives too slowly 408 with its request id, and logs 408', async () => {
+    const exchange = await rawRequest(
+      url,
+      'POST /SEN1/fit HTTP/1.1\r\nHost: localhost\r\nX-Request-Id: slow-body-1\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"values":',
+    );
+    const answer = await exchange.waitFor(/\r\n\r\n\{.*\}$/s, 5000);
+    expect(answer.startsWith('HTTP/1.1 408 Request Timeout\r\n')).toBe(true);
+    expect(bodyOf(answer)).toEqual({
+      type: 'about:blank',
+      title: 'Request Timeout',
+      status: 408,
+      detail: 'The request did not arrive in time (REQUEST_TIMEOUT_MS; headers within 10 s).',
+      request_id: 'slow-body-1',
+    });
+    expect(await exchange.closedWithin(2000)).toBe(true);
+    const logged = await waitForLog((line) => line.req?.id === 'slow-body-1', 2000);
+    expect(logged.map((line) => line.res?.status)).toEqual([408]);
+  });
+
+  it('abandons an answer its client never reads, and closes the socket', async () => {
+    const asset = '/docs/assets/swagger-ui-bundle.js';
+    const exchange = await rawRequest(url, '');
+    exchange.socket.pause(); // reads nothing: the server's writes stall once the buffers are full
+    exchange.socket.write(`GET ${asset} HTTP/1.1\r\nHost: localhost\r\nX-Request-Id: never-reads\r\n\r\n`.repeat(20));
+    // The first answers fit in the socket buffers; the one that stalls is abandoned.
+    const logged = await waitForLog((line) => line.req?.id === 'never-reads' && line.msg === 'request aborted', 8000);
+    expect(logged).toEqual([expect.objectContaining({ req: expect.objectContaining({ url: asset }) })]);
+    exchange.socket.destroy();
+  }, 15_000);
+});
