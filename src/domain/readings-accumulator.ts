@@ -5,9 +5,9 @@ import {
   multiplyByInteger,
   scale,
   scaleByPowerOfTwo,
+  fastTwoSum,
   subtract,
   twoSum,
-  fastTwoSum,
   type DoubleDouble,
 } from './double-double';
 import { ExactSum, type ExactSumParts } from './exact-sum';
@@ -28,7 +28,7 @@ export interface Moments {
   readonly m2Exponent: number;
 }
 
-const BLOCK = 256;
+const BLOCK = 1024;
 /**
  * A block's squares summed at unit scale are used as they are between these bounds: above,
  * sums of them could overflow; below, some squares may have lost digits to underflow.
@@ -37,16 +37,20 @@ const SAFE_SQUARES_MIN = 2 ** -900;
 const SAFE_SQUARES_MAX = 2 ** 900;
 /** Deviations of readings or means above this may overflow: they are taken at a quarter of their size. */
 const SAFE_MAGNITUDE_MAX = 2 ** 1000;
+/** Deltas between means whose squares, times a count below 2^53, stay within the safe squares. */
+const SAFE_DELTA_MIN = 2 ** -400;
+const SAFE_DELTA_MAX = 2 ** 400;
 /** Running M2 is rescaled past this, so that adding more squares (each below it) never overflows. */
 const M2_RESCALE_ABOVE = SAFE_SQUARES_MAX;
 
 /**
  * Streaming mean and sample variance in constant memory, exact to the last bits for any
  * finite readings (the anchor is Python's `statistics`, which computes with fractions):
- * the mean within 1 ulp of the exact mean (it is the exact sum, rounded once, divided by n),
- * the sample standard deviation within a few ulps, and exactly 0 when all readings are equal.
+ * the mean within 1 ulp of the exact mean (the exact sum divided by n in double-double,
+ * then rounded once), the sample standard deviation within a few ulps, and exactly 0 when
+ * all readings are equal.
  *
- * Readings are buffered in blocks of 256. Each block is summarised in two passes:
+ * Readings are buffered in blocks of 1024. Each block is summarised in two passes:
  * 1. its sum, with every rounding error kept twice over (a TwoSum cascade: Ogita, Rump and
  *    Oishi's Sum2 with the compensation itself compensated). When the second-level errors
  *    are all 0, which holds unless the block spans ~100 bits of magnitudes, sum plus
@@ -56,7 +60,8 @@ const M2_RESCALE_ABOVE = SAFE_SQUARES_MAX;
  *    terms, accurate to a few ulps), with deviations rescaled by a power of two (exact)
  *    when their squares would overflow or underflow. A block of equal readings has M2 = 0.
  * Blocks are merged into the running M2 with Chan, Golub and LeVeque's pairwise update
- * (M2 = M2a + M2b + delta^2 * na * nb / n, all terms positive), means in double-double.
+ * (M2 = M2a + M2b + delta^2 * na * nb / n, all terms positive), with a running mean in
+ * double-double for the deltas; the reported mean comes from the exact sum.
  */
 export class ReadingsAccumulator {
   private readonly block = new Float64Array(BLOCK);
@@ -140,15 +145,15 @@ export class ReadingsAccumulator {
       residue += Math.abs(compensation - (corrected - correctedVirtual) + (error - correctedVirtual));
       compensation = corrected;
     }
-    let blockSum: ExactSumParts;
     let mean: DoubleDouble;
     if (residue === 0 && Number.isFinite(sum)) {
-      blockSum = { normal: [sum, compensation], huge: [] };
+      this.sum.add(sum);
+      this.sum.add(compensation);
       mean = equal ? [first, 0] : divideByInteger(twoSum(sum, compensation), length);
     } else {
       const exact = new ExactSum();
       for (let index = 0; index < length; index++) exact.add(block[index]!);
-      blockSum = exact.parts();
+      this.sum.merge(exact.parts());
       mean = equal ? [first, 0] : exact.divideBy(length);
     }
 
@@ -181,33 +186,42 @@ export class ReadingsAccumulator {
     let m2Exponent = 0;
     if (equal || (squares >= SAFE_SQUARES_MIN && squares <= SAFE_SQUARES_MAX)) m2 = squares;
     else [m2, m2Exponent] = rescaledSquaredDeviations(block, length, mean);
-    this.combine({ n: length, sum: blockSum, meanHigh, meanLow, m2High: m2, m2Low: 0, m2Exponent });
+    this.combineStatistics(length, meanHigh, meanLow, m2, 0, m2Exponent);
   }
 
-  /** Chan, Golub and LeVeque's pairwise update, in double-double: merges a disjoint set of readings. */
+  /** Merges the moments of a disjoint set of readings. */
   private combine(other: Moments): void {
-    if (other.n === 0) return;
     this.sum.merge(other.sum);
+    this.combineStatistics(other.n, other.meanHigh, other.meanLow, other.m2High, other.m2Low, other.m2Exponent);
+  }
+
+  /** Chan, Golub and LeVeque's pairwise update, in double-double, of count, mean and M2. */
+  private combineStatistics(n: number, meanHigh: number, meanLow: number, m2High: number, m2Low: number, m2Exponent: number): void {
+    if (n === 0) return;
     if (this.count === 0) {
-      ({ n: this.count, meanHigh: this.meanHigh, meanLow: this.meanLow, m2High: this.m2High, m2Low: this.m2Low, m2Exponent: this.m2Exponent } = other);
+      [this.count, this.meanHigh, this.meanLow, this.m2High, this.m2Low, this.m2Exponent] = [n, meanHigh, meanLow, m2High, m2Low, m2Exponent];
       return;
     }
     const before = this.count;
-    const total = before + other.n;
+    const total = before + n;
     // Means near the largest double are merged at a quarter of their size: their difference may overflow.
-    const quarter = Math.abs(this.meanHigh) >= SAFE_MAGNITUDE_MAX || Math.abs(other.meanHigh) >= SAFE_MAGNITUDE_MAX ? 2 : 0;
+    const quarter = Math.abs(this.meanHigh) >= SAFE_MAGNITUDE_MAX || Math.abs(meanHigh) >= SAFE_MAGNITUDE_MAX ? 2 : 0;
     const ours = scale([this.meanHigh, this.meanLow], -quarter);
-    const delta = subtract(scale([other.meanHigh, other.meanLow], -quarter), ours);
-    [this.meanHigh, this.meanLow] = scale(add(ours, multiplyByInteger(divideByInteger(delta, total), other.n)), quarter);
+    const delta = subtract(scale([meanHigh, meanLow], -quarter), ours);
+    [this.meanHigh, this.meanLow] = scale(add(ours, multiplyByInteger(divideByInteger(delta, total), n)), quarter);
 
-    this.addToM2(other.m2High, other.m2Exponent);
-    this.addToM2(other.m2Low, other.m2Exponent);
-    // delta^2 * na * nb / n, with delta brought near 1 first so that its square neither overflows nor underflows.
+    this.addToM2(m2High, m2Exponent);
+    this.addToM2(m2Low, m2Exponent);
+    // delta^2 * na * nb / n; a delta whose square could overflow or underflow is brought near 1 first.
     const [deltaHigh] = delta;
-    if (deltaHigh !== 0) {
+    const weight = (before / total) * n;
+    const magnitude = Math.abs(deltaHigh);
+    if (magnitude >= SAFE_DELTA_MIN && magnitude <= SAFE_DELTA_MAX) {
+      this.addToM2(deltaHigh * deltaHigh * weight, quarter);
+    } else if (deltaHigh !== 0) {
       const exponent = exponentOf(deltaHigh);
       const reduced = scaleByPowerOfTwo(deltaHigh, -exponent);
-      this.addToM2(reduced * reduced * ((before / total) * other.n), exponent + quarter);
+      this.addToM2(reduced * reduced * weight, exponent + quarter);
     }
     this.count = total;
   }

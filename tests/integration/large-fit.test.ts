@@ -1,6 +1,6 @@
 import request from 'supertest';
-import { referenceMeanAndStd } from '../support/reference-statistics';
-import { createTestApp, relativeError, type TestApp } from '../support/test-app';
+import { meanErrorInUlps, stdRelativeError } from '../support/exact-statistics';
+import { createTestApp, type TestApp } from '../support/test-app';
 
 describe('fit with a million values in one request', () => {
   let testApp: TestApp;
@@ -17,9 +17,9 @@ describe('fit with a million values in one request', () => {
 
     const response = await request(testApp.app).post('/BIG01/fit').set('Content-Type', 'application/json').send(body).expect(200);
 
-    const expected = referenceMeanAndStd(values);
     expect(response.body.n).toBe(980_000);
-    expect(relativeError(response.body.mean, expected.mean)).toBeLessThan(1e-12);
-    expect(relativeError(response.body.std, expected.std)).toBeLessThan(1e-12);
-  });
+    expect(meanErrorInUlps(response.body.mean, values)).toBeLessThanOrEqual(1);
+    expect(stdRelativeError(response.body.std, values)).toBeLessThanOrEqual(1e-13);
+    // A million readings through JSON, the domain and the exact oracle: seconds, more on a busy machine.
+  }, 60_000);
 });
