@@ -44,6 +44,23 @@ export default tseslint.config(
     },
   },
   {
+    // Unit tests stay fast and self-contained: no container, HTTP stack, database or process.
+    files: ['tests/unit/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['**/container', '**/test-app', '**/server-process', '**/postgres-server', '**/infrastructure/sqlite/*', '**/infrastructure/postgres/*', 'express', 'supertest', 'better-sqlite3', 'pg', 'node:child_process'],
+              message: 'tests/unit/ imports no container, Express, database or process: put such a test in tests/integration/.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     // HTTP response bodies are `any` by nature; the assertions are what type-check them.
     files: ['tests/**/*.ts', 'tests/**/*.mjs'],
     rules: {

@@ -1,6 +1,6 @@
 import request from 'supertest';
-import { referenceMeanAndStd } from '../support/reference-statistics';
-import { createTestApp, relativeError, type TestApp } from '../support/test-app';
+import { referenceMeanAndStd, relativeError } from '../support/reference-statistics';
+import { createTestApp, type TestApp } from '../support/test-app';
 
 describe('fit with a million values in one request', () => {
   let testApp: TestApp;

@@ -13,7 +13,8 @@ import { PostgresWeightsRepository } from '../../src/infrastructure/postgres/pos
 import { openSqliteDatabase } from '../../src/infrastructure/sqlite/open-sqlite-database';
 import { SqliteWeightsRepository } from '../../src/infrastructure/sqlite/sqlite-weights.repository';
 import { createTestDatabase, testPostgres } from '../support/postgres-server';
-import { makeTempDir, relativeError } from '../support/test-app';
+import { makeTempDir } from '../support/test-app';
+import { relativeError } from '../support/reference-statistics';
 
 /** One adapter as the contract sees it: a repository, raw SQL on its tables, and a way to lose it. */
 interface OpenedStore {

@@ -11,7 +11,7 @@ import { MetricName } from '../../../src/domain/metric-name';
 import { Sensor } from '../../../src/domain/sensor';
 import { SensorNotFoundError } from '../../../src/domain/sensor-not-found.error';
 import { InMemoryWeightsRepository } from '../../support/in-memory-weights.repository';
-import { relativeError } from '../../support/test-app';
+import { relativeError } from '../../support/reference-statistics';
 
 const SEN0001 = Sensor.withId('SEN0001');
 const VALUE = MetricName.DEFAULT;
