@@ -2,7 +2,8 @@ import eslint from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'coverage/', 'node_modules/', 'jest.config.js', 'tests/support/*.js'] },
+  // Plain CommonJS run before anything is compiled; not part of the TypeScript project.
+  { ignores: ['dist/', 'coverage/', 'node_modules/', 'jest.config.js', 'tests/support/*.js', 'bin/*.js', 'scripts/ensure-built.js'] },
   eslint.configs.recommended,
   tseslint.configs.recommendedTypeChecked,
   {
