@@ -4,7 +4,6 @@
 // Plain CommonJS: it runs before anything is compiled.
 //   node scripts/ensure-built.js [--force] [dist/FILE.js [args...]]
 'use strict';
-const { execFileSync } = require('node:child_process');
 const { existsSync, mkdirSync, readdirSync, statSync, utimesSync, writeFileSync } = require('node:fs');
 const { join, resolve } = require('node:path');
 
@@ -46,6 +45,8 @@ function build(reason) {
   // Stamped with the start time: a file saved during the build still counts as newer.
   const startedAt = new Date();
   const options = { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit'] };
+  // Loaded only to build: the usual, up-to-date start should not pay for it.
+  const { execFileSync } = require('node:child_process');
   execFileSync(process.execPath, [tsc, '-p', 'tsconfig.build.json'], options);
   execFileSync(process.execPath, ['scripts/bundle-cli.mjs'], options);
   mkdirSync(join(ROOT, 'dist'), { recursive: true });
