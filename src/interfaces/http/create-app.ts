@@ -32,7 +32,9 @@ export function createApp(container: DependencyContainer): Express {
 
   // Bodies are read only by the routes that take one, after their token check: a client
   // without the token cannot make the server read and parse up to BODY_LIMIT bytes.
-  const jsonBody: RequestHandler[] = [express.json({ limit: config.bodyLimit, type: JSON_MEDIA_TYPES }), requireJsonBody];
+  // strict: false parses any JSON value, so `10` or `null` is refused by the schema (422, valid
+  // JSON of the wrong shape) rather than by the parser as if it were not JSON (400).
+  const jsonBody: RequestHandler[] = [express.json({ limit: config.bodyLimit, type: JSON_MEDIA_TYPES, strict: false }), requireJsonBody];
 
   const app = express();
   app.disable('x-powered-by');
