@@ -203,7 +203,7 @@ describe('bad input: a clear problem+json 4xx that changes nothing', () => {
 
   describe('404 unknown sensor or route', () => {
     it.each([
-      ['get', '/'],
+      ['get', '/index.html'],
       ['get', '/SEN0001'],
       ['get', '/SEN0001/unknown'],
       ['post', '/SEN0001/fit/extra'],
