@@ -34,8 +34,8 @@ if (parsed) {
   const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
   const contenders: ReadonlyArray<{ name: string; command: string; args: string[] }> = [
     { name: 'node dist/bin/train.js (built CLI, baseline)', command: process.execPath, args: ['dist/bin/train.js', file] },
-    { name: 'node bin/sensor-alerts.js train', command: process.execPath, args: ['bin/sensor-alerts.js', 'train', file] },
-    { name: 'npm run train (README)', command: npm, args: ['run', '--silent', 'train', '--', file] },
+    { name: 'bin/sensor-alerts.js train (README)', command: process.execPath, args: ['bin/sensor-alerts.js', 'train', file] },
+    { name: 'npm run train', command: npm, args: ['run', '--silent', 'train', '--', file] },
     { name: 'npx sensor-alerts train', command: 'npx', args: ['--no-install', 'sensor-alerts', 'train', file] },
   ];
   const directory = mkdtempSync(join(tmpdir(), 'sensor-alerts-startup-'));
