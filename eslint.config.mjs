@@ -31,7 +31,8 @@ const COMPOSITION_ROOTS = {
 };
 
 export default tseslint.config(
-  { ignores: ['dist/', 'coverage/', 'node_modules/', 'jest.config.js', 'tests/support/*.js'] },
+  // Plain CommonJS run before anything is compiled; not part of the TypeScript project.
+  { ignores: ['dist/', 'coverage/', 'node_modules/', 'jest.config.js', 'tests/support/*.js', 'bin/*.js', 'scripts/ensure-built.js'] },
   eslint.configs.recommended,
   tseslint.configs.recommendedTypeChecked,
   {
@@ -96,6 +97,23 @@ export default tseslint.config(
         {
           patterns: [
             { group: ['**/infrastructure/sqlite/*', '**/infrastructure/postgres/*', 'better-sqlite3', 'pg'], message: 'Open storage with openWeightsStorage (src/weights-storage.ts), where the adapter is chosen.' },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // Unit tests stay fast and self-contained: no container, HTTP stack, database or process.
+    files: ['tests/unit/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['**/container', '**/test-app', '**/server-process', '**/postgres-server', '**/infrastructure/sqlite/*', '**/infrastructure/postgres/*', 'express', 'supertest', 'better-sqlite3', 'pg', 'node:child_process'],
+              message: 'tests/unit/ imports no container, Express, database or process: put such a test in tests/integration/.',
+            },
           ],
         },
       ],

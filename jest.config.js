@@ -1,13 +1,11 @@
-/** @type {import('jest').Config} */
-module.exports = {
+// Two projects: `npx jest tests/unit` runs the unit project alone, in seconds, without the
+// integration project's global setup (a build and a PostgreSQL cluster). Jest runs a
+// project's globalSetup only when at least one of its tests is selected.
+const shared = {
   testEnvironment: 'node',
-  roots: ['<rootDir>/tests'],
   setupFiles: ['reflect-metadata'],
-  globalSetup: '<rootDir>/tests/support/global-setup.js',
-  globalTeardown: '<rootDir>/tests/support/global-teardown.js',
   // Lazy imports name the compiled file (./x.js), as Node's import() needs; tests run the .ts.
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
-  reporters: ['default', '<rootDir>/tests/support/summary-line.reporter.js'],
   transform: {
     // swc is fast and, unlike esbuild, emits the decorator metadata tsyringe injects by.
     '^.+\\.ts$': [
@@ -22,4 +20,19 @@ module.exports = {
       },
     ],
   },
+};
+
+/** @type {import('jest').Config} */
+module.exports = {
+  reporters: ['default', '<rootDir>/tests/support/summary-line.reporter.js'],
+  projects: [
+    { ...shared, displayName: 'unit', roots: ['<rootDir>/tests/unit'] },
+    {
+      ...shared,
+      displayName: 'integration',
+      roots: ['<rootDir>/tests/integration'],
+      globalSetup: '<rootDir>/tests/support/global-setup.js',
+      globalTeardown: '<rootDir>/tests/support/global-teardown.js',
+    },
+  ],
 };

@@ -86,7 +86,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
 
   const config: AppConfig = {
     port: read('PORT', 3000, (raw) => (/^\d{1,5}$/.test(raw) && Number(raw) <= 65535 ? Number(raw) : undefined), 'an integer from 0 to 65535'),
-    host: read('HOST', '0.0.0.0', (raw) => raw, 'a host'),
+    host: read('HOST', '0.0.0.0', parseHost, 'an IP address (e.g. 0.0.0.0, 127.0.0.1, ::) or a host name'),
     // better-sqlite3 would take `:memory:` (nothing persists) and make `file:` URIs a folder
     // named `file:`: neither is the durable file the service promises.
     dbPath: read('DB_PATH', 'data/sensors.db', (raw) => (raw === ':memory:' || /^file:/i.test(raw) ? undefined : raw), 'a file path (not :memory: or a file: URI)'),
@@ -114,6 +114,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   if (config.apiTokenForReads && !config.apiToken) problems.push('API_TOKEN_READS=true needs API_TOKEN');
   if (problems.length > 0) throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
   return config;
+}
+
+/** Catches the typos that would otherwise surface as a DNS failure (`getaddrinfo ENOTFOUND 999.1.1.1`). */
+function parseHost(raw: string): string | undefined {
+  if (/^[\d.]+$/.test(raw)) {
+    const octets = raw.split('.');
+    return octets.length === 4 && octets.every((octet) => /^\d{1,3}$/.test(octet) && Number(octet) <= 255) ? raw : undefined;
+  }
+  return /^[A-Za-z0-9.-]{1,253}$/.test(raw) || /^[0-9A-Fa-f:.]+$/.test(raw) ? raw : undefined;
 }
 
 function parsePostgresUrl(raw: string): string | undefined {

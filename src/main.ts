@@ -1,44 +1,93 @@
 import 'reflect-metadata';
+import type { DependencyContainer } from 'tsyringe';
 import { LOGGER, type Logger } from './application/ports/logger';
-import { loadConfig } from './config';
+import { loadConfig, type AppConfig } from './config';
 import { closeContainer, createContainer } from './container';
 import { describeWeightsStorage } from './weights-storage';
+import { PinoLogger } from './infrastructure/logging/pino-logger';
 import { createApp } from './interfaces/http/create-app';
 import { answerClientErrors } from './interfaces/http/client-error.handler';
-import { startHttpServer } from './interfaces/http/http-server';
+import { startHttpServer, type RunningServer } from './interfaces/http/http-server';
 import { Readiness } from './interfaces/http/readiness';
 
 const SHUTDOWN_GRACE_MS = 10_000;
 
+/** What exists so far; a signal or a fatal fault acts on whatever that is. */
+interface Started {
+  logger?: Logger;
+  container?: DependencyContainer;
+  server?: RunningServer;
+  config?: AppConfig;
+}
+const started: Started = {};
+
+// Process-level faults: one fatal line through the logger (a default one when the
+// configuration never loaded), then exit 1; the process state is unknown, so no cleanup.
+const onFatal = (kind: string) => (error: unknown) => {
+  const logger = started.logger ?? new PinoLogger('info', 'json');
+  logger.fatal(kind, { error: error instanceof Error ? { name: error.name, message: error.message, stack: error.stack } : { value: String(error) } });
+  process.exit(1);
+};
+process.on('uncaughtException', onFatal('uncaught exception'));
+process.on('unhandledRejection', onFatal('unhandled promise rejection'));
+
+// Signals are handled from the first line on: one that arrives while the server starts is
+// kept and acted on once it listens, so an orchestrator's early SIGTERM still stops it cleanly.
+let stopping: NodeJS.Signals | undefined;
+let listening = false;
+const onSignal = (signal: NodeJS.Signals): void => {
+  if (stopping) return;
+  stopping = signal;
+  // Before the storage is open there is nothing to close: stop at once instead of waiting
+  // out a start that may be retrying an unreachable database.
+  if (!started.container) {
+    process.stderr.write(`sensor-alerts: ${signal} before the start completed; exiting\n`);
+    process.exit(0);
+  }
+  if (listening) void stop(signal);
+};
+process.on('SIGTERM', onSignal);
+process.on('SIGINT', onSignal);
+
 async function main(): Promise<void> {
   const config = loadConfig();
+  started.config = config;
   // An unreachable or corrupt database fails the start here, in one line (WeightsStorageOpenError).
   const container = await createContainer(config);
+  started.container = container;
   const logger = container.resolve<Logger>(LOGGER);
+  started.logger = logger;
+  logger.debug('configuration', describeConfig(config));
   const readiness = container.resolve(Readiness);
-  const server = await startHttpServer(createApp(container), config.port, config.host, config, answerClientErrors(container));
+  started.server = await startHttpServer(createApp(container), config.port, config.host, config, answerClientErrors(container));
   readiness.markReady();
-  logger.info('sensor-alerts listening', { url: server.url, storage: describeWeightsStorage(config) });
-
-  let stopping = false;
-  const stop = async (signal: NodeJS.Signals): Promise<void> => {
-    if (stopping) return;
-    stopping = true;
-    logger.info('shutting down', { signal, delayMs: config.shutdownDelayMs });
-    // /ready answers 503 first, so a load balancer stops sending traffic before we stop accepting it.
-    readiness.markStopping();
-    await new Promise((resolve) => setTimeout(resolve, config.shutdownDelayMs));
-    await server.close(SHUTDOWN_GRACE_MS);
-    await closeContainer(container);
-    logger.info('stopped');
-    process.exit(0);
-  };
-  process.on('SIGTERM', (signal) => void stop(signal));
-  process.on('SIGINT', (signal) => void stop(signal));
+  // Logged whatever LOG_LEVEL is (bar silent): someone must be able to tell it started.
+  logger.lifecycle('sensor-alerts listening', { url: started.server.url, storage: describeWeightsStorage(config), docs: `${started.server.url}/docs` });
+  listening = true;
+  if (stopping) await stop(stopping);
 }
 
-main().catch((error: unknown) => {
+async function stop(signal: NodeJS.Signals): Promise<void> {
+  const { logger, container, server, config } = started as Required<Started>;
+  logger.lifecycle('shutting down', { signal, delayMs: config.shutdownDelayMs });
+  // /ready answers 503 first, so a load balancer stops sending traffic before we stop accepting it.
+  container.resolve(Readiness).markStopping();
+  await new Promise((resolve) => setTimeout(resolve, config.shutdownDelayMs));
+  await server.close(SHUTDOWN_GRACE_MS);
+  await closeContainer(container);
+  logger.lifecycle('stopped');
+  process.exit(0);
+}
+
+/** The settings in effect, for LOG_LEVEL=debug; secrets stay out. */
+function describeConfig(config: AppConfig): Record<string, unknown> {
+  const { apiToken, databaseUrl, ...plain } = config;
+  return { ...plain, storage: describeWeightsStorage(config), apiToken: apiToken ? 'set' : 'unset', ...(databaseUrl && { databaseUrl: describeWeightsStorage(config) }) };
+}
+
+main().catch(async (error: unknown) => {
   // One clear line for the operator; configuration and startup faults need no stack.
   process.stderr.write(`sensor-alerts: ${error instanceof Error ? error.message : String(error)}\n`);
+  if (started.container) await closeContainer(started.container).catch(() => undefined);
   process.exit(1);
 });

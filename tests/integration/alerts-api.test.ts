@@ -48,11 +48,15 @@ describe('alerts over HTTP, on weights trained from data/collects.csv', () => {
 
   it.each([
     ['', 'value: Required: the reading to evaluate, e.g. ?value=0.09'],
-    ['?value=', 'value: Expected a decimal number, e.g. 0.09'],
+    ['?value=', 'value: Empty; give a value, or leave the parameter out'],
+    ['?value=+1', 'value: Expected a decimal number, e.g. 0.09'],
+    ['?value=%201', 'value: Expected a decimal number, e.g. 0.09'],
+    ['?value=.5', 'value: Expected a decimal number, e.g. 0.09'],
     ['?value=high', 'value: Expected a decimal number, e.g. 0.09'],
     ['?value=0x10', 'value: Expected a decimal number, e.g. 0.09'],
     ['?value=1e999', 'value: Invalid input: expected number, received Infinity'],
-    ['?value=1&value=2', 'value: Required: the reading to evaluate, e.g. ?value=0.09'],
+    ['?value=1&value=2', 'value: Given more than once; give it once'],
+    ['?value=1&sensor=IAJ9206', 'sensor: Unknown query parameter; this route takes ?value='],
   ])('refuses /alerts%s with 400', async (query, detail) => {
     const response = await api.get(`/alerts${query}`).expect(400).expect('Content-Type', /^application\/problem\+json/);
     expect(response.body).toMatchObject({ type: 'urn:sensor-alerts:problem:invalid-parameter', status: 400, detail });

@@ -1,7 +1,8 @@
 import { join } from 'node:path';
 import request from 'supertest';
 import { loadSampleRequests } from '../../scripts/sample-requests';
-import { createTestApp, relativeError, type TestApp } from '../support/test-app';
+import { createTestApp, type TestApp } from '../support/test-app';
+import { relativeError } from '../support/reference-statistics';
 
 describe("the case's sample requests in api_tests/", () => {
   let testApp: TestApp;

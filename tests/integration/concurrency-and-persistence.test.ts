@@ -1,7 +1,8 @@
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import request from 'supertest';
-import { createTestApp, makeTempDir, relativeError, type TestApp } from '../support/test-app';
+import { createTestApp, makeTempDir, type TestApp } from '../support/test-app';
+import { relativeError } from '../support/reference-statistics';
 
 /** 1.1 applied n times, in the same order of float operations the server uses. */
 function adjustedMean(mean: number, times: number): number {

@@ -33,7 +33,7 @@ describe('bad input: a clear problem+json 4xx that changes nothing', () => {
   const postJson = (path: string, body: string) => api.post(path).set('Content-Type', 'application/json').send(body);
 
   describe('400 malformed JSON', () => {
-    it.each(['{"values": [1, 2', '{values: [1, 2]}', "{'values': [1, 2]}", '{"values": [1, 2]} trailing', 'true', '42', '"text"', 'null'])(
+    it.each(['{"values": [1, 2', '{values: [1, 2]}', "{'values': [1, 2]}", '{"values": [1, 2]} trailing', 'nul', '0x10', "'text'"])(
       'refuses %j',
       async (body) => {
         const response = await postJson('/SEN0001/fit', body).expect(400).expect('Content-Type', PROBLEM_JSON);
@@ -87,12 +87,42 @@ describe('bad input: a clear problem+json 4xx that changes nothing', () => {
       });
     });
 
-    it('refuses a repeated metric', async () => {
-      const response = await api.post('/SEN0001/predict?metric=a&metric=b').send({ value: 1 }).expect(400);
-      expect(response.body).toMatchObject({
+    // As strict as a body: nothing given twice, left empty, written in another base or unknown.
+    it.each([
+      ['/SEN0001/weights?metric=a&metric=b', 'metric', 'Given more than once; give it once'],
+      ['/SEN0001/weights?metric=', 'metric', 'Empty; give a value, or leave the parameter out'],
+      ['/SEN0001/weights?limit=5', 'limit', 'Unknown query parameter; this route takes ?metric='],
+      ['/SEN0001/weights?Metric=x', 'Metric', 'Unknown query parameter; this route takes ?metric='],
+      ['/SEN0001/weights/history?limit=5&limit=6', 'limit', 'Given more than once; give it once'],
+      ['/SEN0001/weights/history?limit=', 'limit', 'Empty; give a value, or leave the parameter out'],
+      ['/SEN0001/weights/history?limit=0x10', 'limit', 'Expected a whole number in decimal digits, 1 to 1000'],
+      ['/SEN0001/weights/history?limit=1e2', 'limit', 'Expected a whole number in decimal digits, 1 to 1000'],
+      ['/SEN0001/weights/history?limit=%205', 'limit', 'Expected a whole number in decimal digits, 1 to 1000'],
+      ['/SEN0001/weights/history?limit=+5', 'limit', 'Expected a whole number in decimal digits, 1 to 1000'],
+      ['/SEN0001/weights/history?limt=5', 'limt', 'Unknown query parameter; this route takes ?metric=, ?limit='],
+      ['/alerts?value=1&verbose=true', 'verbose', 'Unknown query parameter; this route takes ?value='],
+    ])('refuses GET %s, naming %s', async (path, parameter, detail) => {
+      const response = await api.get(path).expect(400).expect('Content-Type', PROBLEM_JSON);
+      expect(withoutRequestId(response.body)).toEqual({
         type: 'urn:sensor-alerts:problem:invalid-parameter',
-        errors: [{ parameter: 'metric', detail: 'Invalid input: expected string, received array' }],
+        title: 'Query parameter is invalid',
+        status: 400,
+        detail: `${parameter}: ${detail}`,
+        errors: [{ parameter, detail }],
       });
+    });
+
+    it('refuses a query parameter on the POST routes too, the body untouched', async () => {
+      const before = (await api.get('/SEN0001/weights').expect(200)).body;
+      await postJson('/SEN0001/adjust?factor=2', '{}').expect(400);
+      await postJson('/SEN0001/fit?metric=value&metric=value', '{"values": [1, 2]}').expect(400);
+      const response = await postJson('/predict?dry_run=1', '{"items": [{"sensor_id": "SEN0001", "value": 1}]}').expect(400);
+      expect(response.body.errors).toEqual([{ parameter: 'dry_run', detail: 'Unknown query parameter; this route takes no query parameters' }]);
+      expect((await api.get('/SEN0001/weights').expect(200)).body).toEqual(before);
+    });
+
+    it('takes plain decimal numbers', async () => {
+      expect((await api.get('/SEN0001/weights/history?limit=007').expect(200)).body.length).toBeGreaterThan(0);
     });
 
     it.each(['0', '1001', '2.5', 'ten', ''])('refuses history limit=%j', async (limit) => {
@@ -123,6 +153,13 @@ describe('bad input: a clear problem+json 4xx that changes nothing', () => {
       ]],
       ['adjust', '{"factor": 2}', 'an adjust with input', [{ pointer: '#/factor', detail: 'Unexpected field' }]],
       ['adjust', '[]', 'an adjust with a list', [{ pointer: '#', detail: 'Invalid input: expected object, received array' }]],
+      // Valid JSON, just not an object: the shape is wrong (422), not the syntax (400).
+      ['fit', '10', 'a bare number', [{ pointer: '#', detail: 'Invalid input: expected object, received number' }]],
+      ['fit', 'null', 'a bare null', [{ pointer: '#', detail: 'Invalid input: expected object, received null' }]],
+      ['predict', 'true', 'a bare boolean', [{ pointer: '#', detail: 'Invalid input: expected object, received boolean' }]],
+      ['predict', '"text"', 'a bare string', [{ pointer: '#', detail: 'Invalid input: expected object, received string' }]],
+      ['adjust', 'null', 'an adjust with null', [{ pointer: '#', detail: 'Invalid input: expected object, received null' }]],
+      ['adjust', '0', 'an adjust with 0', [{ pointer: '#', detail: 'Invalid input: expected object, received number' }]],
     ];
 
     it.each(cases)('POST /SEN0001/%s with %s (%s)', async (route, body, _label, errors) => {
@@ -166,7 +203,7 @@ describe('bad input: a clear problem+json 4xx that changes nothing', () => {
 
   describe('404 unknown sensor or route', () => {
     it.each([
-      ['get', '/'],
+      ['get', '/index.html'],
       ['get', '/SEN0001'],
       ['get', '/SEN0001/unknown'],
       ['post', '/SEN0001/fit/extra'],

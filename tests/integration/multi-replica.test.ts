@@ -2,7 +2,7 @@ import { freePort } from '../../scripts/free-port';
 import { createTestDatabase, describeWithPostgres, type TestDatabase } from '../support/postgres-server';
 import { spawnServer, waitForListening, type ServerProcess } from '../support/server-process';
 import { startTcpRelay } from '../support/tcp-relay';
-import { relativeError } from '../support/test-app';
+import { relativeError } from '../support/reference-statistics';
 
 /** 1.1 applied n times, in the same order of float operations the server uses. */
 function adjustedMean(mean: number, times: number): number {

@@ -153,6 +153,18 @@ describe('observability: metrics, request ids, logs, OpenAPI, docs', () => {
       expect(fit.responses['422'].content['application/problem+json'].schema).toEqual({ $ref: '#/components/schemas/Problem' });
     });
 
+    it('answers GET / with what the service is, its version and where to go', async () => {
+      const index = await api.get('/').expect(200).expect('Content-Type', /^application\/json/);
+      expect(index.body).toEqual({
+        service: 'sensor-alerts',
+        version: '1.0.0',
+        description: expect.stringContaining('value >= mean + 2 * std'),
+        links: { docs: '/docs', openapi: '/openapi.json', health: '/health', ready: '/ready', metrics: '/metrics' },
+      });
+      for (const link of Object.values(index.body.links as Record<string, string>)) await api.get(link).expect(200);
+      await api.post('/').expect(405).expect('Allow', 'GET, HEAD, OPTIONS');
+    });
+
     it('offers interactive docs at /docs with its assets served locally', async () => {
       const page = await api.get('/docs').expect(200).expect('Content-Type', /^text\/html/);
       expect(page.text).toContain('<script src="/docs/assets/docs.js"></script>');

@@ -1,6 +1,7 @@
 import request from 'supertest';
 import { withoutRequestId } from '../support/problem-body';
-import { createTestApp, relativeError, type TestApp } from '../support/test-app';
+import { createTestApp, type TestApp } from '../support/test-app';
+import { relativeError } from '../support/reference-statistics';
 
 const ISO_TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -84,6 +84,51 @@ describe('the server process', () => {
     expect(await server.exited).toBe(0);
   });
 
+  // An orchestrator may stop a container the moment it starts: every signal, however early,
+  // must end in a clean exit 0, never in death by the signal.
+  it('exits 0 on a SIGTERM sent the instant it says "listening", every time', async () => {
+    for (let start = 0; start < 12; start++) {
+      const server = spawnServer({ PORT: '0', HOST: '127.0.0.1', DB_PATH: dbPath });
+      server.child.stdout!.on('data', (chunk: Buffer) => {
+        if (chunk.toString().includes('"sensor-alerts listening"')) server.child.kill('SIGTERM');
+      });
+      expect(await server.exited).toBe(0);
+      expect(server.stdout()).toContain('"msg":"stopped"');
+    }
+  }, 60_000);
+
+  it('exits 0 at once on a SIGTERM that arrives while the start waits for its database', async () => {
+    const server = spawnServer({ PORT: '0', DATABASE_URL: 'postgres://app:secret@127.0.0.1:1/weights', DATABASE_STARTUP_WAIT_MS: '30000' });
+    await new Promise((resolve) => setTimeout(resolve, 1500)); // well into the 30 s of retries
+    const signalledAt = Date.now();
+    server.child.kill('SIGTERM');
+    expect(await server.exited).toBe(0);
+    expect(Date.now() - signalledAt).toBeLessThan(3000);
+    expect(server.stderr()).toBe('sensor-alerts: SIGTERM before the start completed; exiting\n');
+  });
+
+  it.each([
+    ['rejection', 'unhandled promise rejection'],
+    ['exception', 'uncaught exception'],
+  ])('logs an unhandled %s as one fatal JSON line, then exits 1', async (fault, message) => {
+    const server = spawnServer({
+      PORT: '0',
+      HOST: '127.0.0.1',
+      DB_PATH: dbPath,
+      NODE_OPTIONS: `--require ${join(__dirname, '../support/fault-after-start.js')}`,
+      TEST_FAULT: fault,
+      TEST_FAULT_DELAY_MS: '300',
+    });
+    expect(await server.exited).toBe(1);
+    const fatal = server
+      .stdout()
+      .split('\n')
+      .filter((line) => line.includes('"fatal"'))
+      .map((line) => JSON.parse(line));
+    expect(fatal).toEqual([expect.objectContaining({ level: 'fatal', msg: message, error: expect.objectContaining({ name: 'Error', message: 'boom from the test' }) })]);
+    expect(server.stderr()).toBe('');
+  });
+
   it('creates data/sensors.db under the working directory by default', async () => {
     const cwd = join(directory, 'default-path');
     rmSync(cwd, { recursive: true, force: true });
@@ -107,6 +152,30 @@ describe('the server process', () => {
     const server = spawnServer({ ...env, DB_PATH: dbPath });
     expect(await server.exited).toBe(1);
     expect(server.stderr()).toBe(message);
+  });
+
+  it('refuses to start on a DB_PATH folder it may not write, naming the cause and the folder', async () => {
+    const folder = join(directory, 'read-only');
+    mkdirSync(folder, { recursive: true });
+    chmodSync(directory, 0o755);
+    chmodSync(folder, 0o555);
+    // Root may write anywhere: run the server as nobody, for whom the folder is read-only too.
+    const asRoot = process.getuid?.() === 0;
+    const uid = asRoot ? 65534 : process.getuid!();
+    const database = join(folder, 'sensors.db');
+    const server = spawnServer({ PORT: '0', HOST: '127.0.0.1', DB_PATH: database }, undefined, asRoot ? { uid, gid: 65534 } : undefined);
+    expect(await server.exited).toBe(1);
+    expect(server.stderr()).toBe(`sensor-alerts: cannot open the weights database at ${database}: permission denied: this process (uid ${uid}) cannot write ${folder}\n`);
+  });
+
+  it.each([
+    ['999.1.1.1', 'sensor-alerts: invalid configuration: HOST="999.1.1.1": expected an IP address (e.g. 0.0.0.0, 127.0.0.1, ::) or a host name\n'],
+    // ENOTFOUND, or EAI_AGAIN where no resolver answers.
+    ['no-such-host.invalid', /^sensor-alerts: cannot listen on HOST="no-such-host\.invalid" PORT=0: getaddrinfo [A-Z_]+ no-such-host\.invalid\n$/],
+  ])('refuses to start on HOST=%s, naming HOST', async (host, message) => {
+    const server = spawnServer({ PORT: '0', HOST: host, DB_PATH: dbPath });
+    expect(await server.exited).toBe(1);
+    expect(server.stderr()).toMatch(message);
   });
 
   it('refuses to start on a file that is not a SQLite database, in one line', async () => {

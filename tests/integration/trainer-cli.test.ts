@@ -5,7 +5,8 @@ import { trainLikeTheDraft, type DraftWeights } from '../../scripts/bench/draft-
 import { generateCollects } from '../../scripts/collects-generator';
 import { runCli } from '../support/cli';
 import { SEED_ALERT_TABLE_AT_0_09 } from '../support/seed-alert-table';
-import { makeTempDir, relativeError } from '../support/test-app';
+import { makeTempDir } from '../support/test-app';
+import { relativeError } from '../support/reference-statistics';
 
 const COMMITTED = join(__dirname, '../../data/collects.csv');
 const HEADER = readFileSync(COMMITTED, 'utf8').slice(0, readFileSync(COMMITTED, 'utf8').indexOf('\n'));

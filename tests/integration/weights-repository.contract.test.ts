@@ -14,7 +14,8 @@ import { openSqliteDatabase } from '../../src/infrastructure/sqlite/open-sqlite-
 import { SqliteWeightsRepository } from '../../src/infrastructure/sqlite/sqlite-weights.repository';
 import { InMemoryWeightsRepository } from '../support/in-memory-weights.repository';
 import { createTestDatabase, testPostgres } from '../support/postgres-server';
-import { makeTempDir, relativeError } from '../support/test-app';
+import { makeTempDir } from '../support/test-app';
+import { relativeError } from '../support/reference-statistics';
 
 /** One adapter as the contract sees it: a repository, raw SQL on its tables, and a way to lose it. */
 interface OpenedStore {

@@ -6,3 +6,8 @@ export function referenceMeanAndStd(readings: ReadonlyArray<number | null>): { m
   const squaredDeviations = present.reduce((sum, reading) => sum + (reading - mean) ** 2, 0);
   return { mean, std: Math.sqrt(squaredDeviations / (n - 1)), n };
 }
+
+/** Relative difference, for asserting statistics to 1e-12. */
+export function relativeError(actual: number, expected: number): number {
+  return expected === 0 ? Math.abs(actual) : Math.abs(actual - expected) / Math.abs(expected);
+}

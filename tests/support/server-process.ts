@@ -13,8 +13,8 @@ export interface ServerProcess {
 }
 
 /** Runs the built server (`npm start` without the build) with the given environment. */
-export function spawnServer(env: NodeJS.ProcessEnv, cwd?: string): ServerProcess {
-  const child = spawn(process.execPath, [MAIN], { env: { PATH: process.env.PATH, ...env }, cwd, stdio: 'pipe' });
+export function spawnServer(env: NodeJS.ProcessEnv, cwd?: string, user?: { uid: number; gid: number }): ServerProcess {
+  const child = spawn(process.execPath, [MAIN], { env: { PATH: process.env.PATH, ...env }, cwd, stdio: 'pipe', ...user });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));

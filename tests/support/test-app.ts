@@ -41,8 +41,3 @@ export async function createTestApp(
     },
   };
 }
-
-/** Relative difference, for asserting statistics to 1e-12. */
-export function relativeError(actual: number, expected: number): number {
-  return expected === 0 ? Math.abs(actual) : Math.abs(actual - expected) / Math.abs(expected);
-}

@@ -64,6 +64,16 @@ describe('loadConfig', () => {
     });
   });
 
+  it.each(['0.0.0.0', '127.0.0.1', '::', '::1', 'localhost', 'api.internal'])('accepts HOST=%s', (host) => {
+    expect(loadConfig({ HOST: host }).host).toBe(host);
+  });
+
+  it.each(['999.1.1.1', '1.2.3', '10.0.0.256', 'bad host', 'http://localhost'])('refuses HOST=%s, naming HOST', (host) => {
+    expect(() => loadConfig({ HOST: host })).toThrow(
+      `invalid configuration: HOST=${JSON.stringify(host)}: expected an IP address (e.g. 0.0.0.0, 127.0.0.1, ::) or a host name`,
+    );
+  });
+
   it('never shows the API token in a message', () => {
     expect(() => loadConfig({ API_TOKEN: 'short secret' })).not.toThrow(/short secret/);
   });

@@ -5,6 +5,8 @@ import type { LogFormat, LogLevel } from '../../config';
 /** The Logger port over pino: one JSON object per line on stdout; `pretty` for a person at a terminal. */
 export class PinoLogger implements Logger {
   readonly pino: pino.Logger;
+  /** Logs at info whatever the configured level, except silent. */
+  private readonly lifecycleLog: pino.Logger;
 
   constructor(level: LogLevel, format: LogFormat, destination?: pino.DestinationStream) {
     this.pino =
@@ -20,6 +22,7 @@ export class PinoLogger implements Logger {
             // Synchronous: the last lines before process.exit must not be lost.
             destination ?? pino.destination({ dest: 1, sync: true }),
           );
+    this.lifecycleLog = level === 'silent' || level === 'debug' || level === 'info' ? this.pino : this.pino.child({}, { level: 'info' });
   }
 
   debug(message: string, fields: LogFields = {}): void {
@@ -36,5 +39,13 @@ export class PinoLogger implements Logger {
 
   error(message: string, fields: LogFields = {}): void {
     this.pino.error(fields, message);
+  }
+
+  fatal(message: string, fields: LogFields = {}): void {
+    this.pino.fatal(fields, message);
+  }
+
+  lifecycle(message: string, fields: LogFields = {}): void {
+    this.lifecycleLog.info(fields, message);
   }
 }

@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
+import { accessSync, constants, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 
 /** Each entry migrates the schema from version `index` to `index + 1` (PRAGMA user_version). */
@@ -49,7 +49,7 @@ export const SCHEMA_VERSION = MIGRATIONS.length;
  */
 export function openSqliteDatabase(path: string, busyTimeoutMs = 5000): Database.Database {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-  const db = new Database(path);
+  const db = openFile(path);
   try {
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = FULL');
@@ -65,6 +65,25 @@ export function openSqliteDatabase(path: string, busyTimeoutMs = 5000): Database
 
 // Read and migrate inside one write transaction, so two processes starting on a new file
 // cannot both try to create the schema.
+/** SQLite says only "unable to open database file"; name the usual cause, a folder we may not write. */
+function openFile(path: string): Database.Database {
+  try {
+    return new Database(path);
+  } catch (error) {
+    if (path === ':memory:') throw error;
+    for (const [target, mode] of [[dirname(path), constants.W_OK | constants.X_OK], [path, constants.R_OK | constants.W_OK]] as const) {
+      try {
+        accessSync(target, mode);
+      } catch (denied) {
+        if ((denied as NodeJS.ErrnoException).code === 'EACCES') {
+          throw new Error(`permission denied: this process (uid ${process.getuid?.() ?? '?'}) cannot write ${target}`, { cause: denied });
+        }
+      }
+    }
+    throw error;
+  }
+}
+
 function migrate(db: Database.Database): void {
   db.transaction(() => {
     const current = db.pragma('user_version', { simple: true }) as number;

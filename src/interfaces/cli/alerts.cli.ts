@@ -1,21 +1,46 @@
 // Prints, from the stored weights, whether a value is an alert for every sensor and column
-// (the draft's result). Usage: npm run alerts -- --value 0.09 [--format table|json|csv] [--sensor ID]
+// (the draft's result).
 import 'reflect-metadata';
-import { parseArgs } from 'node:util';
 import { EvaluateAlertsUseCase, type AlertTable } from '../../application/evaluate-alerts.use-case';
 import { loadConfig } from '../../config';
 import { AlertPolicy } from '../../domain/alert-policy';
 import { Sensor } from '../../domain/sensor';
 import { openWeightsStorage } from '../../weights-storage';
 import { orderedJson } from '../ordered-json';
-import { runCli, UsageError } from './run-cli';
+import { parseCliArguments } from './cli-arguments';
+import { runCli } from './run-cli';
+import { UsageError } from './usage.error';
 
 const FORMATS = ['table', 'json', 'csv'] as const;
 
+const HELP = `Usage: sensor-alerts alerts --value V [--format table|json|csv] [--sensor ID]
+       npm run alerts -- --value V [--format table|json|csv] [--sensor ID]
+
+Prints, from the stored weights, whether V is an alert (V >= mean + 2 * std) for every
+sensor and column: the draft's alert table. Train first (sensor-alerts train).
+
+Options:
+  --value V        the reading to evaluate (required), e.g. 0.09
+  --format F       table (default; T = alert, F = not), json or csv
+  --sensor ID      one sensor only
+  -h, --help       this text
+
+The weights are read from DATABASE_URL's PostgreSQL database when it is set, else from the
+SQLite file DB_PATH (default data/sensors.db).
+
+Example:
+  sensor-alerts alerts --value 0.09 --format json
+
+Exit codes: 0 printed; 1 bad arguments, configuration or database (one line on stderr).
+`;
+
 runCli('alerts', async () => {
-  const { values: options } = parseArgs({
+  const parsed = parseCliArguments({
+    help: HELP,
     options: { value: { type: 'string' }, format: { type: 'string', default: 'table' }, sensor: { type: 'string' } },
   });
+  if (!parsed) return;
+  const { values: options } = parsed;
   const value = Number(options.value);
   if (options.value === undefined || options.value.trim() === '' || !Number.isFinite(value)) {
     throw new UsageError('--value must be a finite number, e.g. --value 0.09');

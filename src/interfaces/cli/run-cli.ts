@@ -2,11 +2,7 @@ import { InvalidReadingsError } from '../../application/invalid-readings.error';
 import { ConfigError } from '../../config';
 import { DomainError } from '../../domain/domain-errors';
 import { WeightsStorageOpenError } from '../../weights-storage';
-
-/** A command line the tool cannot act on. */
-export class UsageError extends Error {
-  override readonly name = 'UsageError';
-}
+import { UsageError } from './usage.error';
 
 /** Expected failures (bad file, bad config, bad arguments) print one line; anything else keeps its stack. */
 export function runCli(name: string, main: () => Promise<void>): void {
@@ -16,8 +12,7 @@ export function runCli(name: string, main: () => Promise<void>): void {
       error instanceof ConfigError ||
       error instanceof DomainError ||
       error instanceof UsageError ||
-      error instanceof WeightsStorageOpenError ||
-      (error instanceof TypeError && 'code' in error && String(error.code).startsWith('ERR_PARSE_ARGS'));
+      error instanceof WeightsStorageOpenError;
     process.stderr.write(`${name}: ${expected ? (error as Error).message : error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
     process.exitCode = 1;
   });

@@ -1,23 +1,46 @@
 // Learns every sensor and vibration column of a readings file and stores the weights.
-// Usage: npm run train -- [path] [--threads N]
-//   path       default data/collects.csv; the weights go to DATABASE_URL's database, or else DB_PATH's
-//   --threads  how many threads read a large file at once (default: the CPUs available)
 import 'reflect-metadata';
 import { statSync } from 'node:fs';
-import { parseArgs } from 'node:util';
 import { TrainSensorsUseCase } from '../../application/train-sensors.use-case';
 import { loadConfig } from '../../config';
 import { VIBRATION_METRICS } from '../../domain/vibration-metrics';
 import { CsvReadingsSource } from '../../infrastructure/csv/csv-readings.source';
 import { describeWeightsStorage, openWeightsStorage } from '../../weights-storage';
-import { runCli, UsageError } from './run-cli';
+import { parseCliArguments } from './cli-arguments';
+import { runCli } from './run-cli';
+import { UsageError } from './usage.error';
 import { TerminalProgressBar } from './terminal-progress-bar';
 
 // Below this, a run is over before a bar could say anything useful.
 const PROGRESS_BAR_MIN_BYTES = 32 * 1024 * 1024;
 
+const HELP = `Usage: sensor-alerts train [FILE] [--threads N]
+       npm run train -- [FILE] [--threads N]
+
+Learns, for every sensor and vibration column of a readings CSV, the mean and sample
+standard deviation, and stores them (all or nothing) as that sensor's models.
+
+Arguments:
+  FILE           the readings CSV (default data/collects.csv): a sensorId column and the six
+                 params.velRMS.{x,y,z} and params.accelRMS.{x,y,z} columns, found by header name
+Options:
+  --threads N    how many threads read a large file at once (default: the CPUs available)
+  -h, --help     this text
+
+The weights go to DATABASE_URL's PostgreSQL database when it is set, else to the SQLite file
+DB_PATH (default data/sensors.db).
+
+Example:
+  sensor-alerts train data/collects.csv --threads 2
+
+Exit codes: 0 trained and stored; 1 nothing stored (bad arguments, configuration, file or
+database, with one line on stderr saying why).
+`;
+
 runCli('train', async () => {
-  const { positionals, values: options } = parseArgs({ allowPositionals: true, options: { threads: { type: 'string' } } });
+  const parsed = parseCliArguments({ help: HELP, options: { threads: { type: 'string' } }, maxPositionals: 1 });
+  if (!parsed) return;
+  const { positionals, values: options } = parsed;
   const path = positionals[0] ?? 'data/collects.csv';
   const threads = options.threads === undefined ? undefined : Number(options.threads);
   if (threads !== undefined && !(Number.isInteger(threads) && threads >= 1)) throw new UsageError('--threads must be a whole number >= 1');

@@ -9,7 +9,8 @@ import { ServiceMetrics } from '../../infrastructure/metrics/service-metrics';
 import { readBatchPredictBody, type BatchPredictBody } from './batch-predict-body';
 import type { FieldError } from './http-problem';
 import type { BatchPredictResponse } from './response-schemas';
-import { invalidBody } from './validation';
+import { noQuerySchema } from './request-schemas';
+import { invalidBody, parseQuery } from './validation';
 
 /** POST /predict: many readings of many sensors in one request. */
 @injectable()
@@ -20,6 +21,7 @@ export class BatchPredictController {
   ) {}
 
   readonly predict = async (req: Request, res: Response): Promise<void> => {
+    parseQuery(noQuerySchema, req.query);
     const { items } = readBatchPredictBody(req.body);
     const { predictions, missing } = await this.predictBatch.execute(toReadingsBatch(items));
     let alerts = 0;

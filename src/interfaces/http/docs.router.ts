@@ -42,6 +42,16 @@ const framedNowhere: RequestHandler = (_req, res, next) => {
 export function docsRouter(): Router {
   const document = buildOpenApiDocument();
   const router = Router({ caseSensitive: true, strict: true });
+  // The first page a person opens (the start line points at the server's root): say what
+  // this is and where to go, instead of a 404.
+  const { title, version, description } = document.info as { title: string; version: string; description: string };
+  const index = {
+    service: title,
+    version,
+    description,
+    links: { docs: '/docs', openapi: '/openapi.json', health: '/health', ready: '/ready', metrics: '/metrics' },
+  };
+  router.route('/').get((_req, res) => void res.json(index)).all(methodNotAllowed('GET'));
   router.route('/openapi.json').get((_req, res) => void res.json(document)).all(methodNotAllowed('GET'));
   router.route('/docs').get(framedNowhere, (_req, res) => void res.type('html').send(DOCS_PAGE)).all(methodNotAllowed('GET'));
   router.get('/docs/assets/docs.js', framedNowhere, (_req, res) => void res.type('text/javascript').set('Cache-Control', 'public, max-age=86400').send(DOCS_SCRIPT));

@@ -5,7 +5,7 @@ import type { ServiceMetrics } from '../../infrastructure/metrics/service-metric
 import { type DomainError, InsufficientReadingsError, InvalidMetricNameError, InvalidSensorIdError, SensorNotFoundError, UnrepresentableWeightsError } from '../../domain/domain-errors';
 import { HttpProblem, problemType, type FieldError, type ProblemDetails } from './http-problem';
 import { hasBody } from './http-guards.middleware';
-import { routeOf } from './observability.middleware';
+import { EXPECTED_ANSWER, routeOf } from './observability.middleware';
 import { redactedUrl } from './redacted-url';
 
 interface DomainProblem {
@@ -38,9 +38,17 @@ const INTERNAL_ERROR: ProblemDetails = {
 export function errorHandler(logger: Logger, metrics: ServiceMetrics): ErrorRequestHandler {
   return (error: unknown, req, res, _next) => {
     const problem = toProblem(undecodableSensorId(error, req.path) ?? error);
-    if (problem.status >= 500) {
-      logger.error('request failed', { requestId: req.id, method: req.method, url: redactedUrl(req.originalUrl), error: describe(error) });
+    const context = { requestId: req.id, method: req.method, url: redactedUrl(req.originalUrl) };
+    if (error instanceof HttpProblem) {
+      res.locals[EXPECTED_ANSWER] = true; // an answer given on purpose, such as /ready's 503 while stopping
+    } else if (error instanceof StorageUnavailableError) {
+      // Expected from time to time (a lock held too long, a database restarting): no stack.
+      logger.warn('storage unavailable', { ...context, error: error.message });
+    } else if (problem.status >= 500) {
+      logger.error('request failed', { ...context, error: describe(error) });
     }
+    // Why a request was refused, for whoever debugs a client.
+    if (problem.status < 500) logger.debug('request refused', { ...context, status: problem.status, type: problem.type, detail: problem.detail });
     // A client may retry a 503 soon; say so.
     if (problem.status === 503) res.set('Retry-After', '1');
     if (problem.status === 400 || problem.status === 422) metrics.validationFailures.inc({ route: routeOf(req) });

@@ -38,7 +38,9 @@ export const requireJsonBody: RequestHandler = (req, _res, next) => {
  * rest to its end (500 MB, if so announced) before reporting it.
  */
 export function readJsonBody(limit: number, variable: string): RequestHandler[] {
-  const parse = express.json({ limit, type: JSON_MEDIA_TYPES });
+  // strict: false parses any JSON value, so `10` or `null` is refused by the schema (422, valid
+  // JSON of the wrong shape) rather than by the parser as if it were not JSON (400).
+  const parse = express.json({ limit, type: JSON_MEDIA_TYPES, strict: false });
   const tooLarge = (length: number | undefined) =>
     new HttpProblem({
       type: 'about:blank',

@@ -50,7 +50,12 @@ export async function startHttpServer(app: Express, port: number, host: string, 
     });
   }
   server.listen(port, host);
-  await once(server, 'listening');
+  try {
+    await once(server, 'listening');
+  } catch (error) {
+    // Name the settings to change: Node's own message (EADDRINUSE, ENOTFOUND, EACCES) names neither.
+    throw new Error(`cannot listen on HOST=${JSON.stringify(host)} PORT=${port}: ${(error as Error).message}`, { cause: error });
+  }
   const { address, port: boundPort } = server.address() as AddressInfo;
   const urlHost = address.includes(':') ? `[${address}]` : address;
 

@@ -15,6 +15,20 @@ declare module 'node:http' {
 // A client's id is kept when it is short and plain; anything else is replaced, not echoed.
 const CLIENT_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
+/** res.locals key: set on an answer the app gives on purpose (an HttpProblem), so a 5xx among them is not logged as a failure. */
+export const EXPECTED_ANSWER = 'expectedAnswer';
+
+const LOGGED_HEADERS = ['content-type', 'content-length', 'user-agent'] as const;
+
+function pickHeaders(req: IncomingMessage): Record<string, string> {
+  const picked: Record<string, string> = {};
+  for (const name of LOGGED_HEADERS) {
+    const value = req.headers[name];
+    if (typeof value === 'string') picked[name] = value;
+  }
+  return picked;
+}
+
 /** The route template (`/:sensor_id/predict`), never the raw path: label values stay bounded. */
 export function routeOf(req: IncomingMessage): string {
   const route = (req as Request).route as { path?: unknown } | undefined;
@@ -30,6 +44,7 @@ export function routeOf(req: IncomingMessage): string {
  * pino-http (a child logger and serializers per request) took a fifth of a predict's CPU time.
  */
 export function observeRequests(logger: pino.Logger, metrics: ServiceMetrics): RequestHandler {
+  const debug = logger.isLevelEnabled('debug');
   return (req, res, next) => {
     const startedAt = process.hrtime.bigint();
     const incoming = req.headers['x-request-id'];
@@ -54,9 +69,15 @@ export function observeRequests(logger: pino.Logger, metrics: ServiceMetrics): R
       if (responseBytes > 0) metrics.httpResponseBytes.observe({ route }, responseBytes);
 
       const line = { req: { id: req.id, method: req.method, url: redactedUrl(req.originalUrl) }, res: { status }, route, responseTime: seconds * 1000 };
-      // Hung up before the request was whole or the answer sent: whatever status was set, no one got it.
-      if (!req.complete || !res.writableFinished) logger.warn(line, 'request aborted');
-      else if (status >= 500) logger.error(line, 'request failed');
+      // At debug, what the client sent besides the body (never the body, never credentials).
+      if (debug) Object.assign(line.req, { headers: pickHeaders(req) });
+      // The client hung up before its request was whole, or the answer did not go out: whatever
+      // status was set, no one got it. (A request whose body was not read because the answer
+      // came first, a 401 or 415, is not whole either, but it was answered: completed.)
+      // (`aborted` is Node's one sign that the client, not the server, cut the request short.)
+      if (!res.writableFinished || (req as { aborted?: boolean }).aborted === true) logger.warn(line, 'request aborted');
+      // Answers we chose to give (503 from /ready while stopping) are not failures.
+      else if (status >= 500 && res.locals[EXPECTED_ANSWER] !== true) logger[status === 500 ? 'error' : 'warn'](line, 'request failed');
       else logger.info(line, 'request completed');
     });
     next();

@@ -198,6 +198,13 @@ export function buildOpenApiDocument(): JsonSchema {
       '/openapi.json': {
         get: { operationId: 'openApi', summary: 'This document', responses: { 200: json({ type: 'object' }, 'OpenAPI 3.1'), 405: PROBLEMS[405] } },
       },
+      '/': {
+        get: {
+          operationId: 'index',
+          summary: 'What this service is, its version, and where to go: the docs, this document, the probes',
+          responses: { 200: json({ type: 'object' }, 'The service and its links'), 405: PROBLEMS[405] },
+        },
+      },
       '/docs': {
         get: { operationId: 'docs', summary: 'Interactive documentation of this document (works offline)', responses: { 200: { description: 'An HTML page', content: { 'text/html': { schema: { type: 'string' } } } }, 405: PROBLEMS[405] } },
       },

@@ -38,25 +38,29 @@ export const batchPredictBodySchema = z
 /** `adjust` takes no input: no body, or an empty object. */
 export const adjustBodySchema = z.strictObject({}).meta({ id: 'AdjustRequest', example: {} });
 
+/** For a route that takes no query parameters: any is refused by name. */
+export const noQuerySchema = z.object({});
+
 export const metricQuerySchema = z.object({
   metric: z.string().optional().describe('Which model of the sensor: `value` (default) or a trained column such as params.velRMS.x'),
 });
 
 export const historyQuerySchema = metricQuerySchema.extend({
-  limit: z.coerce
-    .number()
-    .int()
-    .min(1)
-    .max(GetWeightsHistoryUseCase.MAX_LIMIT)
+  // Decimal digits only: Number() would also take 0x10, 1e2, ' 5' or an empty string.
+  limit: z
+    .string()
+    .regex(/^\d{1,9}$/, `Expected a whole number in decimal digits, 1 to ${GetWeightsHistoryUseCase.MAX_LIMIT}`)
+    .transform(Number)
+    .pipe(z.number().int().min(1).max(GetWeightsHistoryUseCase.MAX_LIMIT))
     .default(GetWeightsHistoryUseCase.DEFAULT_LIMIT)
-    .describe('How many revisions, newest first'),
+    .describe(`How many revisions, newest first: 1 to ${GetWeightsHistoryUseCase.MAX_LIMIT}, default ${GetWeightsHistoryUseCase.DEFAULT_LIMIT}`),
 });
 
-/** `?value=0.09`: a decimal number as text, finite. */
+/** `?value=0.09`: a plain decimal number as text (as JSON writes numbers), finite. */
 export const alertsQuerySchema = z.object({
   value: z
     .string({ error: 'Required: the reading to evaluate, e.g. ?value=0.09' })
-    .regex(/^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$/, 'Expected a decimal number, e.g. 0.09')
+    .regex(/^-?\d+(\.\d+)?([eE][+-]?\d+)?$/, 'Expected a decimal number, e.g. 0.09')
     .describe('The reading to evaluate, e.g. 0.09')
     .transform(Number)
     .pipe(z.number()),

@@ -52,7 +52,8 @@ export class SensorsController {
 
   readonly adjust = async (req: SensorRequest, res: Response): Promise<void> => {
     const { sensor, metric } = modelOf(req);
-    parseBody(adjustBodySchema, req.body ?? {});
+    // No body means {}; a JSON null is a body, and not an object.
+    parseBody(adjustBodySchema, req.body === undefined ? {} : req.body);
     const adjusted = await this.adjustWeights.execute(sensor, metric);
     this.metrics.modelChanges.inc({ change: 'adjust' });
     res.json(weightsBody(adjusted));

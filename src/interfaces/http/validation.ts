@@ -25,8 +25,21 @@ export function invalidBody(errors: readonly FieldError[]): HttpProblem {
   return invalid(422, 'validation-error', 'Request body is invalid', errors);
 }
 
-/** Validates the query string: 400 naming each bad parameter. */
-export function parseQuery<T extends z.ZodType>(schema: T, query: unknown): z.output<T> {
+/**
+ * Validates the query string: 400 naming each bad parameter. As strict as a body: a parameter
+ * the route does not take, one given twice, or one left empty is refused, not ignored or guessed at.
+ */
+export function parseQuery<T extends z.ZodObject>(schema: T, query: Record<string, unknown>): z.output<T> {
+  const taken = Object.keys(schema.shape);
+  const misused: FieldError[] = [];
+  for (const [parameter, value] of Object.entries(query)) {
+    if (!taken.includes(parameter)) {
+      const offered = taken.length === 0 ? 'this route takes no query parameters' : `this route takes ${taken.map((name) => `?${name}=`).join(', ')}`;
+      misused.push({ parameter, detail: `Unknown query parameter; ${offered}` });
+    } else if (typeof value !== 'string') misused.push({ parameter, detail: 'Given more than once; give it once' });
+    else if (value === '') misused.push({ parameter, detail: 'Empty; give a value, or leave the parameter out' });
+  }
+  if (misused.length > 0) throw invalid(400, 'invalid-parameter', 'Query parameter is invalid', misused);
   const result = schema.safeParse(query);
   if (result.success) return result.data;
   const errors = result.error.issues.map((issue: Issue) => ({ parameter: shortKey(String(issue.path[0])), detail: issue.message }));

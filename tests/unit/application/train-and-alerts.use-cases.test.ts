@@ -6,7 +6,7 @@ import { Sensor } from '../../../src/domain/sensor';
 import { SensorNotFoundError } from '../../../src/domain/domain-errors';
 import { ArrayReadingsSource } from '../../support/array-readings.source';
 import { InMemoryWeightsRepository } from '../../support/in-memory-weights.repository';
-import { relativeError } from '../../support/test-app';
+import { relativeError } from '../../support/reference-statistics';
 
 describe('TrainSensorsUseCase', () => {
   let repository: InMemoryWeightsRepository;

@@ -10,7 +10,7 @@ import { InsufficientReadingsError, SensorNotFoundError } from '../../../src/dom
 import { MetricName } from '../../../src/domain/metric-name';
 import { Sensor } from '../../../src/domain/sensor';
 import { InMemoryWeightsRepository } from '../../support/in-memory-weights.repository';
-import { relativeError } from '../../support/test-app';
+import { relativeError } from '../../support/reference-statistics';
 
 const SEN0001 = Sensor.withId('SEN0001');
 const VALUE = MetricName.DEFAULT;

@@ -1,8 +1,7 @@
 import { InsufficientReadingsError, UnrepresentableWeightsError } from '../../../src/domain/domain-errors';
 import { ReadingsAccumulator } from '../../../src/domain/readings-accumulator';
 import { Weights } from '../../../src/domain/weights';
-import { referenceMeanAndStd } from '../../support/reference-statistics';
-import { relativeError } from '../../support/test-app';
+import { referenceMeanAndStd, relativeError } from '../../support/reference-statistics';
 
 describe('Weights.fromReadings', () => {
   it("learns the case's sample: mean 7.5 and sample std sqrt(17/3)", () => {

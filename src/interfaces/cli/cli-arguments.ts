@@ -1,0 +1,53 @@
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { UsageError } from './usage.error';
+
+type Options = NonNullable<ParseArgsConfig['options']>;
+
+export interface CliDefinition<O extends Options> {
+  /** The whole --help text: usage, options, an example, exit codes. */
+  readonly help: string;
+  readonly options: O;
+  /** How many positional arguments the command takes (default none). */
+  readonly maxPositionals?: number;
+}
+
+/**
+ * parseArgs with `--help`/`-h` (prints the help on stdout; returns undefined: the caller just
+ * returns) and errors worded for the command line instead of Node's, naming the option and
+ * pointing at --help. Throws UsageError.
+ */
+export function parseCliArguments<O extends Options>(definition: CliDefinition<O>, args: string[] = process.argv.slice(2)) {
+  const dashes = args.indexOf('--');
+  const options = dashes === -1 ? args : args.slice(0, dashes);
+  if (options.includes('--help') || options.includes('-h')) {
+    process.stdout.write(definition.help.endsWith('\n') ? definition.help : `${definition.help}\n`);
+    return undefined;
+  }
+  let parsed;
+  try {
+    parsed = parseArgs({ args, options: definition.options, allowPositionals: true, strict: true });
+  } catch (error) {
+    throw new UsageError(`${describeParseError(error)} (run with --help for usage)`);
+  }
+  const max = definition.maxPositionals ?? 0;
+  if (parsed.positionals.length > max) {
+    const extra = parsed.positionals.slice(max).map((value) => JSON.stringify(value)).join(' ');
+    throw new UsageError(`unexpected argument ${extra}${max === 0 ? ', this command takes options only' : ''} (run with --help for usage)`);
+  }
+  return parsed;
+}
+
+function describeParseError(error: unknown): string {
+  const { code, message } = error as { code?: unknown; message?: unknown };
+  const text = typeof message === 'string' ? message : String(error);
+  // Node's messages quote the option as '--name' or '-x, --name <value>'.
+  const option = /'(?:-\w, )?(--?[\w-]+)/.exec(text)?.[1];
+  switch (code) {
+    case 'ERR_PARSE_ARGS_UNKNOWN_OPTION':
+      return `unknown option ${option ?? text}`;
+    case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE':
+      return text.includes('argument missing') ? `${option ?? 'an option'} needs a value` : `${option ?? 'an option'} takes no value`;
+    default:
+      throw error;
+  }
+}

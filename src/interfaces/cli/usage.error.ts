@@ -1,0 +1,4 @@
+/** A command line the tool cannot act on: one line and exit 1, no stack. */
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
