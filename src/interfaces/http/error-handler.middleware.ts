@@ -48,7 +48,11 @@ export function errorHandler(logger: Logger, metrics: ServiceMetrics): ErrorRequ
       logger.error('request failed', { ...context, error: describe(error) });
     }
     // Why a request was refused, for whoever debugs a client.
-    if (problem.status < 500) logger.debug('request refused', { ...context, status: problem.status, type: problem.type, detail: problem.detail });
+    // (Not the detail of a query refusal: it names the parameters, and a name may be a secret, `?<token>`.)
+    if (problem.status < 500) {
+      const detail = problem.type === problemType('invalid-parameter') ? undefined : problem.detail;
+      logger.debug('request refused', { ...context, status: problem.status, type: problem.type, ...(detail !== undefined && { detail }) });
+    }
     // A client may retry a 503 soon; say so.
     if (problem.status === 503) res.set('Retry-After', '1');
     if (problem.status === 400 || problem.status === 422) metrics.validationFailures.inc({ route: routeOf(req) });
