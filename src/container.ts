@@ -9,6 +9,8 @@ import { LOGGER, type Logger } from './application/ports/logger';
 import { WEIGHTS_REPOSITORY } from './application/ports/weights.repository';
 import { PredictAlertUseCase } from './application/predict-alert.use-case';
 import { PredictBatchUseCase } from './application/predict-batch.use-case';
+import { RollbackWeightsUseCase } from './application/rollback-weights.use-case';
+import { UpdateSensorUseCase } from './application/update-sensor.use-case';
 import { APP_CONFIG, type AppConfig } from './config';
 import { AlertPolicy } from './domain/alert-policy';
 import { PinoLogger } from './infrastructure/logging/pino-logger';
@@ -47,6 +49,8 @@ export async function createContainer(config: AppConfig, parent: DependencyConta
 
   const singletons: ReadonlyArray<new (...args: never[]) => unknown> = [
     FitSensorUseCase,
+    UpdateSensorUseCase,
+    RollbackWeightsUseCase,
     GetWeightsUseCase,
     PredictAlertUseCase,
     PredictBatchUseCase,

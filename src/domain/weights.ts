@@ -1,19 +1,27 @@
 import { InsufficientReadingsError, UnrepresentableWeightsError } from './domain-errors';
-import { ReadingsAccumulator } from './readings-accumulator';
+import { legacyMoments } from './legacy-moments';
+import { ReadingsAccumulator, type Moments } from './readings-accumulator';
 
 /**
  * What "normal" looks like for one sensor metric: the mean and the sample standard
  * deviation (n - 1 denominator) of the readings it was fitted on, and their count.
+ *
+ * `mean` is the effective mean, the one alerts use: the learned mean times `adjustment`, the
+ * operator's factor (1 until adjusted; each adjust multiplies both by 1.1). `learned` holds
+ * the sufficient statistics of the readings (exact sum, mean, M2), so that new readings can
+ * be merged in as if they had been part of the fit; std and n are theirs.
  */
 export class Weights {
-  // Makes the type nominal: only Weights.of, which checks the invariants, builds one; a plain
-  // `{ mean, std, n }` is not a Weights. Type-level only, nothing is stored.
+  // Makes the type nominal: only the factories below, which check the invariants, build one;
+  // a plain `{ mean, std, n }` is not a Weights. Type-level only, nothing is stored.
   private declare readonly checked: true;
 
   private constructor(
     readonly mean: number,
     readonly std: number,
     readonly n: number,
+    readonly adjustment: number,
+    readonly learned: Moments,
   ) {}
 
   /** Missing readings (null or NaN) are skipped, as the draft skips empty cells. */
@@ -23,13 +31,57 @@ export class Weights {
     return Weights.fromAccumulator(accumulator);
   }
 
+  /** A fit: the accumulator's statistics, no adjustment. */
   static fromAccumulator(accumulator: ReadingsAccumulator): Weights {
-    return Weights.of(accumulator.mean, accumulator.sampleStd, accumulator.n);
+    return Weights.learnedFrom(accumulator, 1);
   }
 
+  /** Weights known by their mean, std and count only (adjustment 1); see legacyMoments for what merging into them means. */
   static of(mean: number, std: number, n: number): Weights {
-    if (!Number.isInteger(n) || n < 2) throw new InsufficientReadingsError(n);
-    if (!Number.isFinite(mean) || !Number.isFinite(std) || std < 0) throw new UnrepresentableWeightsError();
-    return new Weights(mean, std, n);
+    checkStatistics(mean, std, n);
+    return new Weights(mean, std, n, 1, legacyMoments(mean, std, n));
   }
+
+  /** Weights as stored: `learned` undefined for a model stored before the statistics were (derived from mean, std and n). */
+  static restore(mean: number, std: number, n: number, adjustment: number, learned: Moments | undefined): Weights {
+    checkStatistics(mean, std, n);
+    checkAdjustment(adjustment);
+    return new Weights(mean, std, n, adjustment, learned ?? legacyMoments(mean / adjustment, std, n));
+  }
+
+  /** The adjust rule applied: the effective mean and the factor both multiplied; what was learned stays. */
+  adjusted(factor: number): Weights {
+    const mean = this.mean * factor;
+    const adjustment = this.adjustment * factor;
+    if (!Number.isFinite(mean)) throw new UnrepresentableWeightsError();
+    checkAdjustment(adjustment);
+    return new Weights(mean, this.std, this.n, adjustment, this.learned);
+  }
+
+  /** New readings merged into what was learned (Chan's update, exact sum); the adjustment keeps applying. */
+  merged(readings: Moments): Weights {
+    const accumulator = ReadingsAccumulator.fromMoments(this.learned);
+    accumulator.merge(ReadingsAccumulator.fromMoments(readings));
+    return Weights.learnedFrom(accumulator, this.adjustment);
+  }
+
+  private static learnedFrom(accumulator: ReadingsAccumulator, adjustment: number): Weights {
+    const n = accumulator.n;
+    if (!Number.isInteger(n) || n < 2) throw new InsufficientReadingsError(n);
+    const learnedMean = accumulator.mean;
+    // x * 1 is x: an unadjusted model's mean is the learned one, bit for bit.
+    const mean = learnedMean * adjustment;
+    const std = accumulator.sampleStd;
+    checkStatistics(mean, std, n);
+    return new Weights(mean, std, n, adjustment, accumulator.moments());
+  }
+}
+
+function checkStatistics(mean: number, std: number, n: number): void {
+  if (!Number.isInteger(n) || n < 2) throw new InsufficientReadingsError(n);
+  if (!Number.isFinite(mean) || !Number.isFinite(std) || std < 0) throw new UnrepresentableWeightsError();
+}
+
+function checkAdjustment(adjustment: number): void {
+  if (!Number.isFinite(adjustment) || adjustment === 0) throw new UnrepresentableWeightsError();
 }

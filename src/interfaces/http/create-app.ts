@@ -56,6 +56,8 @@ export function createApp(container: DependencyContainer): Express {
   app.route('/predict').post(...reads, ...batchBody, batch.predict).all(methodNotAllowed('POST'));
   app.route('/:sensor_id/fit').post(...writes, ...fitBody, sensors.fit).all(methodNotAllowed('POST'));
   app.route('/:sensor_id/adjust').post(...writes, ...smallBody, sensors.adjust).all(methodNotAllowed('POST'));
+  app.route('/:sensor_id/update').post(...writes, ...fitBody, sensors.update).all(methodNotAllowed('POST'));
+  app.route('/:sensor_id/rollback').post(...writes, ...smallBody, sensors.rollback).all(methodNotAllowed('POST'));
   app.route('/:sensor_id/weights/history').get(...reads, sensors.history).all(methodNotAllowed('GET'));
   app.route('/:sensor_id/alerts').get(...reads, alerts.ofSensor).all(methodNotAllowed('GET'));
   app.route('/alerts').get(...reads, alerts.all).all(methodNotAllowed('GET'));
