@@ -132,7 +132,11 @@ export class PostgresWeightsRepository implements WeightsRepository {
   }
 
   async mergeAll(models: readonly ModelReadings[]): Promise<void> {
-    if (models.length > 0) await this.mergeInTransaction(models, TRANSACTION_START);
+    // Written in byte order (stable: a model named twice keeps its order), as they are
+    // locked: concurrent batches creating the same new models insert them in the same
+    // order, so one waits for the other instead of deadlocking.
+    const ordered = [...models].sort((a, b) => compareBytes(a.sensor.id, b.sensor.id) || compareBytes(a.metric.name, b.metric.name));
+    if (models.length > 0) await this.mergeInTransaction(ordered, TRANSACTION_START);
   }
 
   async rollback(sensor: Sensor, metric: MetricName, version: number): Promise<SensorWeights | undefined> {
@@ -268,6 +272,11 @@ export class PostgresWeightsRepository implements WeightsRepository {
       client.release(broken ? (broken as Error) : undefined);
     }
   }
+}
+
+/** Ids and metric names are ASCII: UTF-16 order is byte order, as COLLATE "C" sorts them. */
+function compareBytes(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 /** Splits the batch so no chunk names a model twice: one upsert cannot touch a row twice. */
