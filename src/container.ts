@@ -5,6 +5,7 @@ import { EvaluateAlertsUseCase } from './application/evaluate-alerts.use-case';
 import { FitSensorUseCase } from './application/fit-sensor.use-case';
 import { GetWeightsHistoryUseCase } from './application/get-weights-history.use-case';
 import { GetWeightsUseCase } from './application/get-weights.use-case';
+import { IDEMPOTENCY_STORE } from './application/ports/idempotency.store';
 import { LOGGER, type Logger } from './application/ports/logger';
 import { WEIGHTS_REPOSITORY } from './application/ports/weights.repository';
 import { PredictAlertUseCase } from './application/predict-alert.use-case';
@@ -44,6 +45,7 @@ export async function createContainer(config: AppConfig, parent: DependencyConta
   child.register(LOGGER, { useToken: PinoLogger });
   child.register(WEIGHTS_STORAGE, { useValue: storage });
   child.register(WEIGHTS_REPOSITORY, { useValue: new TimedWeightsRepository(storage.repository, metrics) });
+  child.register(IDEMPOTENCY_STORE, { useValue: storage.idempotency });
   child.register(AlertPolicy, { useValue: new AlertPolicy() });
   child.register(Readiness, { useValue: new Readiness() });
 

@@ -45,7 +45,7 @@ const MIGRATIONS: readonly string[] = [
   // double reads back exactly; NULL for rows written before: derived from mean, std and n
   // when read, see domain/legacy-moments.ts). The history records both, and admits the
   // changes update and rollback. Adding a column with a default rewrites no row and fires
-  // no trigger.
+  // no trigger. And the Idempotency-Key records of the writes.
   `
   ALTER TABLE weights ADD COLUMN adjustment DOUBLE PRECISION NOT NULL DEFAULT 1
     CHECK (adjustment > '-Infinity' AND adjustment < 'Infinity' AND adjustment <> 0);
@@ -55,6 +55,22 @@ const MIGRATIONS: readonly string[] = [
   ALTER TABLE weights_history DROP CONSTRAINT weights_history_change_check;
   ALTER TABLE weights_history ADD CONSTRAINT weights_history_change_check CHECK (change IN ('fit', 'update', 'adjust', 'rollback'));
   CREATE INDEX weights_history_by_version ON weights_history (sensor_id, metric, version);
+
+  -- Idempotency-Key records: status and body NULL while the request is in flight. Times in
+  -- milliseconds since the epoch.
+  CREATE TABLE idempotency_keys (
+    route       TEXT NOT NULL,
+    sensor_id   TEXT NOT NULL,
+    metric      TEXT NOT NULL,
+    key         TEXT NOT NULL,
+    fingerprint TEXT NOT NULL,
+    status      INTEGER,
+    body        TEXT,
+    created_at  BIGINT NOT NULL,
+    expires_at  BIGINT NOT NULL,
+    PRIMARY KEY (route, sensor_id, metric, key)
+  );
+  CREATE INDEX idempotency_keys_by_expiry ON idempotency_keys (expires_at);
   `,
 ];
 

@@ -39,7 +39,8 @@ const MIGRATIONS: readonly string[] = [
   // learned sufficient statistics (JSON of ReadingsAccumulator's Moments; NULL for rows
   // written before: derived from mean, std and n when read, see domain/legacy-moments.ts).
   // The history records both, and admits the changes update and rollback: SQLite cannot
-  // alter a CHECK, so the table is rebuilt, every revision copied with its id.
+  // alter a CHECK, so the table is rebuilt, every revision copied with its id. And the
+  // Idempotency-Key records of the writes.
   `
   ALTER TABLE weights ADD COLUMN adjustment REAL NOT NULL DEFAULT 1
     CHECK (adjustment BETWEEN -1.7976931348623157e308 AND 1.7976931348623157e308 AND adjustment <> 0);
@@ -69,6 +70,22 @@ const MIGRATIONS: readonly string[] = [
   BEGIN SELECT RAISE(ABORT, 'weights_history is append-only'); END;
   CREATE TRIGGER weights_history_is_append_only_delete BEFORE DELETE ON weights_history
   BEGIN SELECT RAISE(ABORT, 'weights_history is append-only'); END;
+
+  -- Idempotency-Key records: status and body NULL while the request is in flight. Times in
+  -- milliseconds since the epoch.
+  CREATE TABLE idempotency_keys (
+    route       TEXT    NOT NULL,
+    sensor_id   TEXT    NOT NULL,
+    metric      TEXT    NOT NULL,
+    key         TEXT    NOT NULL,
+    fingerprint TEXT    NOT NULL,
+    status      INTEGER,
+    body        TEXT,
+    created_at  INTEGER NOT NULL,
+    expires_at  INTEGER NOT NULL,
+    PRIMARY KEY (route, sensor_id, metric, key)
+  ) STRICT, WITHOUT ROWID;
+  CREATE INDEX idempotency_keys_by_expiry ON idempotency_keys (expires_at);
   `,
 ];
 

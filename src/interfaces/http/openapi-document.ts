@@ -4,8 +4,20 @@ import { InvalidSensorIdError, RevisionNotFoundError, SensorNotFoundError } from
 import { IDENTIFIER_PATTERN } from '../../domain/identifier-rule';
 import { toProblem } from './error-handler.middleware';
 import { HttpProblem } from './http-problem';
-import { adjustBodySchema, alertsQuerySchema, batchPredictBodySchema, fitBodySchema, historyQuerySchema, metricQuerySchema, predictBodySchema, rollbackBodySchema, updateBodySchema } from './request-schemas';
+import {
+  adjustBodySchema,
+  alertsQuerySchema,
+  batchPredictBodySchema,
+  fitBodySchema,
+  historyQuerySchema,
+  idempotencyKeySchema,
+  metricQuerySchema,
+  predictBodySchema,
+  rollbackBodySchema,
+  updateBodySchema,
+} from './request-schemas';
 import { alertTableSchema, batchPredictResponseSchema, problemSchema, revisionResponseSchema, sensorAlertsSchema, statusSchema, weightsResponseSchema } from './response-schemas';
+import { IDEMPOTENCY_KEY_HEADER, KEY_IN_FLIGHT, KEY_REUSED } from './idempotency.middleware';
 import { parseBody } from './validation';
 
 type JsonSchema = Record<string, unknown>;
@@ -47,6 +59,11 @@ function problemResponses() {
       new HttpProblem({ type: 'about:blank', title: 'Unauthorized', status: 401, detail: 'Send Authorization: Bearer <API_TOKEN>.' }),
     ),
     404: problem('The sensor has no model for this metric', new SensorNotFoundError('SEN0002', 'value')),
+    409: problem('A request with the same Idempotency-Key is still in flight', KEY_IN_FLIGHT),
+    idempotency422: problem(
+      'JSON that breaks the schema, too few readings, statistics that overflow, or an Idempotency-Key already used with another body',
+      KEY_REUSED,
+    ),
     rollback404: problem('The sensor has no model for this metric, or the model has no such version', new RevisionNotFoundError('SEN0001', 'value', 42)),
     405: problem(
       'Known route, other method (see Allow)',
@@ -97,6 +114,18 @@ function body(schema: z.ZodType, required = true) {
 
 const sensorParameters = [sensorId, ...queryParameters(metricQuerySchema)];
 
+const idempotencyKey = {
+  name: IDEMPOTENCY_KEY_HEADER,
+  in: 'header',
+  required: false,
+  description: `${idempotencyKeySchema.description ?? ''}. Scoped per route and model. The same key with another body answers 422; a retry while the first request is still in flight, 409. A failed request (4xx, 5xx) keeps nothing: its retry runs again.`,
+  schema: { type: 'string', minLength: 1, maxLength: 255, pattern: '^[\\x21-\\x7e]+$' },
+  example: '8e03978e-40d5-43e8-bc93-6894a57f9324',
+};
+
+/** The parameters of a write: the model, and the optional Idempotency-Key. */
+const writeParameters = [...sensorParameters, idempotencyKey];
+
 /** The OpenAPI 3.1 document, generated from the zod schemas that validate requests and shape answers. */
 export function buildOpenApiDocument(): JsonSchema {
   const PROBLEMS = problemResponses();
@@ -118,9 +147,9 @@ export function buildOpenApiDocument(): JsonSchema {
           operationId: 'fit',
           security: [{ bearer: [] }, {}],
           summary: 'Learn mean and sample std from readings (replaces the model)',
-          parameters: sensorParameters,
+          parameters: writeParameters,
           requestBody: body(fitBodySchema),
-          responses: { 200: json(ref(weightsResponseSchema), 'The new weights'), 400: PROBLEMS[400], 401: PROBLEMS[401], 405: PROBLEMS[405], 413: PROBLEMS[413], 415: PROBLEMS[415], 422: PROBLEMS[422], 500: PROBLEMS[500], 503: PROBLEMS[503] },
+          responses: { 200: json(ref(weightsResponseSchema), 'The new weights'), 400: PROBLEMS[400], 401: PROBLEMS[401], 405: PROBLEMS[405], 413: PROBLEMS[413], 415: PROBLEMS[415], 409: PROBLEMS[409], 422: PROBLEMS.idempotency422, 500: PROBLEMS[500], 503: PROBLEMS[503] },
         },
       },
       '/{sensor_id}/weights': {
@@ -153,9 +182,9 @@ export function buildOpenApiDocument(): JsonSchema {
           operationId: 'adjust',
           security: [{ bearer: [] }, {}],
           summary: 'Raise the mean by 10%: multiplies the adjustment factor by 1.1 (atomically)',
-          parameters: sensorParameters,
+          parameters: writeParameters,
           requestBody: body(adjustBodySchema, false),
-          responses: { 200: json(ref(weightsResponseSchema), 'The adjusted weights'), 400: PROBLEMS[400], 401: PROBLEMS[401], 404: PROBLEMS[404], 405: PROBLEMS[405], 413: PROBLEMS[413], 415: PROBLEMS[415], 422: PROBLEMS[422], 500: PROBLEMS[500], 503: PROBLEMS[503] },
+          responses: { 200: json(ref(weightsResponseSchema), 'The adjusted weights'), 400: PROBLEMS[400], 401: PROBLEMS[401], 404: PROBLEMS[404], 405: PROBLEMS[405], 413: PROBLEMS[413], 415: PROBLEMS[415], 409: PROBLEMS[409], 422: PROBLEMS.idempotency422, 500: PROBLEMS[500], 503: PROBLEMS[503] },
         },
       },
       '/{sensor_id}/update': {
@@ -165,9 +194,9 @@ export function buildOpenApiDocument(): JsonSchema {
           summary: 'Merge new readings into the model, as if they had been part of its fit',
           description:
             'fit(A) then update(B) learns what fit(A ++ B) would (same mean, std and n); the adjustment keeps applying. One reading is enough; a sensor never fitted needs two, as for fit. Atomic: concurrent updates all count.',
-          parameters: sensorParameters,
+          parameters: writeParameters,
           requestBody: body(updateBodySchema),
-          responses: { 200: json(ref(weightsResponseSchema), 'The updated weights'), 400: PROBLEMS[400], 401: PROBLEMS[401], 405: PROBLEMS[405], 413: PROBLEMS[413], 415: PROBLEMS[415], 422: PROBLEMS[422], 500: PROBLEMS[500], 503: PROBLEMS[503] },
+          responses: { 200: json(ref(weightsResponseSchema), 'The updated weights'), 400: PROBLEMS[400], 401: PROBLEMS[401], 405: PROBLEMS[405], 413: PROBLEMS[413], 415: PROBLEMS[415], 409: PROBLEMS[409], 422: PROBLEMS.idempotency422, 500: PROBLEMS[500], 503: PROBLEMS[503] },
         },
       },
       '/{sensor_id}/rollback': {
@@ -175,9 +204,9 @@ export function buildOpenApiDocument(): JsonSchema {
           operationId: 'rollback',
           security: [{ bearer: [] }, {}],
           summary: 'Make the model what one of its revisions recorded (statistics and adjustment), as a new version',
-          parameters: sensorParameters,
+          parameters: writeParameters,
           requestBody: body(rollbackBodySchema),
-          responses: { 200: json(ref(weightsResponseSchema), 'The restored weights'), 400: PROBLEMS[400], 401: PROBLEMS[401], 404: PROBLEMS.rollback404, 405: PROBLEMS[405], 413: PROBLEMS[413], 415: PROBLEMS[415], 422: PROBLEMS[422], 500: PROBLEMS[500], 503: PROBLEMS[503] },
+          responses: { 200: json(ref(weightsResponseSchema), 'The restored weights'), 400: PROBLEMS[400], 401: PROBLEMS[401], 404: PROBLEMS.rollback404, 405: PROBLEMS[405], 413: PROBLEMS[413], 415: PROBLEMS[415], 409: PROBLEMS[409], 422: PROBLEMS.idempotency422, 500: PROBLEMS[500], 503: PROBLEMS[503] },
         },
       },
       '/{sensor_id}/alerts': {
