@@ -16,13 +16,25 @@ export class Weights {
   // a plain `{ mean, std, n }` is not a Weights. Type-level only, nothing is stored.
   private declare readonly checked: true;
 
+  // Stored models carry their moments as a thunk: predictions, the hot path, never read them.
+  // A #private field, so that comparing two Weights compares what they state.
+  #learned: Moments | (() => Moments);
+
   private constructor(
     readonly mean: number,
     readonly std: number,
     readonly n: number,
     readonly adjustment: number,
-    readonly learned: Moments,
-  ) {}
+    learned: Moments | (() => Moments),
+  ) {
+    this.#learned = learned;
+  }
+
+  /** The sufficient statistics of the readings learned (not adjusted). */
+  get learned(): Moments {
+    if (typeof this.#learned === 'function') this.#learned = this.#learned();
+    return this.#learned;
+  }
 
   /** Missing readings (null or NaN) are skipped, as the draft skips empty cells. */
   static fromReadings(readings: Iterable<number | null>): Weights {
@@ -42,11 +54,17 @@ export class Weights {
     return new Weights(mean, std, n, 1, legacyMoments(mean, std, n));
   }
 
-  /** Weights as stored: `learned` undefined for a model stored before the statistics were (derived from mean, std and n). */
-  static restore(mean: number, std: number, n: number, adjustment: number, learned: Moments | undefined): Weights {
+  /**
+   * Weights as stored. `learned` may be a function, called when (and if) the moments are
+   * first needed; it answers undefined for a model stored before they were, whose moments
+   * are then derived from its mean, std and n.
+   */
+  static restore(mean: number, std: number, n: number, adjustment: number, learned: Moments | (() => Moments | undefined) | undefined): Weights {
     checkStatistics(mean, std, n);
     checkAdjustment(adjustment);
-    return new Weights(mean, std, n, adjustment, learned ?? legacyMoments(mean / adjustment, std, n));
+    const legacy = () => legacyMoments(mean / adjustment, std, n);
+    if (typeof learned === 'function') return new Weights(mean, std, n, adjustment, () => learned() ?? legacy());
+    return new Weights(mean, std, n, adjustment, learned ?? legacy());
   }
 
   /** The adjust rule applied: the effective mean and the factor both multiplied; what was learned stays. */

@@ -354,6 +354,9 @@ function contract(adapter: Adapter): void {
     expect(meanErrorInUlps(merged.weights.mean, all)).toBeLessThanOrEqual(1);
     expect(stdRelativeError(merged.weights.std, all)).toBeLessThanOrEqual(1e-13);
     expect(await repository.find(sensor, VALUE)).toEqual(merged);
+    // The learned sums round-trip through the store as the domain computes them.
+    const inMemory = Weights.fromReadings(first).merged(momentsOf(second)).merged(momentsOf(third));
+    expect((await repository.find(sensor, VALUE))!.weights.learned).toEqual(inMemory.learned);
     const history = await repository.history(sensor, VALUE, 10);
     expect(history.map((revision) => [revision.version, revision.change])).toEqual([
       [3, 'update'],

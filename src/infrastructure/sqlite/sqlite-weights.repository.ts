@@ -289,5 +289,7 @@ function toSensorWeights(row: WeightsRow): SensorWeights {
 }
 
 function toWeights(row: Pick<WeightsRow, 'mean' | 'std' | 'n' | 'adjustment' | 'moments'>): Weights {
-  return Weights.restore(row.mean, row.std, row.n, row.adjustment, row.moments === null ? undefined : (JSON.parse(row.moments) as Moments));
+  const { moments } = row;
+  // Parsed only when merged into: a prediction reads mean and std alone.
+  return Weights.restore(row.mean, row.std, row.n, row.adjustment, () => (moments === null ? undefined : (JSON.parse(moments) as Moments)));
 }
