@@ -5,10 +5,13 @@ import { EvaluateAlertsUseCase } from './application/evaluate-alerts.use-case';
 import { FitSensorUseCase } from './application/fit-sensor.use-case';
 import { GetWeightsHistoryUseCase } from './application/get-weights-history.use-case';
 import { GetWeightsUseCase } from './application/get-weights.use-case';
+import { IDEMPOTENCY_STORE } from './application/ports/idempotency.store';
 import { LOGGER, type Logger } from './application/ports/logger';
 import { WEIGHTS_REPOSITORY } from './application/ports/weights.repository';
 import { PredictAlertUseCase } from './application/predict-alert.use-case';
 import { PredictBatchUseCase } from './application/predict-batch.use-case';
+import { RollbackWeightsUseCase } from './application/rollback-weights.use-case';
+import { UpdateSensorUseCase } from './application/update-sensor.use-case';
 import { APP_CONFIG, type AppConfig } from './config';
 import { AlertPolicy } from './domain/alert-policy';
 import { PinoLogger } from './infrastructure/logging/pino-logger';
@@ -42,11 +45,14 @@ export async function createContainer(config: AppConfig, parent: DependencyConta
   child.register(LOGGER, { useToken: PinoLogger });
   child.register(WEIGHTS_STORAGE, { useValue: storage });
   child.register(WEIGHTS_REPOSITORY, { useValue: new TimedWeightsRepository(storage.repository, metrics) });
+  child.register(IDEMPOTENCY_STORE, { useValue: storage.idempotency });
   child.register(AlertPolicy, { useValue: new AlertPolicy() });
   child.register(Readiness, { useValue: new Readiness() });
 
   const singletons: ReadonlyArray<new (...args: never[]) => unknown> = [
     FitSensorUseCase,
+    UpdateSensorUseCase,
+    RollbackWeightsUseCase,
     GetWeightsUseCase,
     PredictAlertUseCase,
     PredictBatchUseCase,

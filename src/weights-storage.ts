@@ -1,11 +1,15 @@
+import type { IdempotencyStore } from './application/ports/idempotency.store';
 import type { WeightsRepository } from './application/ports/weights.repository';
 import { redactDatabaseUrl, type AppConfig } from './config';
 import { errorMessage } from './infrastructure/error-shape';
 import { openSqliteDatabase } from './infrastructure/sqlite/open-sqlite-database';
+import { SqliteIdempotencyStore } from './infrastructure/sqlite/sqlite-idempotency.store';
 import { SqliteWeightsRepository } from './infrastructure/sqlite/sqlite-weights.repository';
 
 export interface WeightsStorage {
   readonly repository: WeightsRepository;
+  /** The Idempotency-Key records of the writes, in the same database. */
+  readonly idempotency: IdempotencyStore;
   close(): Promise<void>;
 }
 
@@ -40,9 +44,10 @@ export class WeightsStorageOpenError extends Error {
 async function openConfigured(config: WeightsStorageConfig, onIdleError: (error: Error) => void, onFileLost: (path: string) => void): Promise<WeightsStorage> {
   if (config.databaseUrl) {
     // Loaded only when used: pg is most of what the CLIs would otherwise load at every start.
-    const [{ openPostgresPool }, { PostgresWeightsRepository }] = await Promise.all([
+    const [{ openPostgresPool }, { PostgresWeightsRepository }, { PostgresIdempotencyStore }] = await Promise.all([
       import('./infrastructure/postgres/open-postgres-pool.js'),
       import('./infrastructure/postgres/postgres-weights.repository.js'),
+      import('./infrastructure/postgres/postgres-idempotency.store.js'),
     ]);
     const pool = await openPostgresPool(config.databaseUrl, {
       max: config.databasePoolMax,
@@ -54,11 +59,12 @@ async function openConfigured(config: WeightsStorageConfig, onIdleError: (error:
       onIdleError,
     });
     let closed: Promise<void> | undefined;
-    return { repository: new PostgresWeightsRepository(pool), close: () => (closed ??= pool.end()) };
+    return { repository: new PostgresWeightsRepository(pool), idempotency: new PostgresIdempotencyStore(pool), close: () => (closed ??= pool.end()) };
   }
   const database = openSqliteDatabase(config.dbPath, config.dbBusyTimeoutMs);
   return {
     repository: new SqliteWeightsRepository(database, config.dbBusyTimeoutMs, onFileLost),
+    idempotency: new SqliteIdempotencyStore(database, config.dbBusyTimeoutMs),
     close: async () => {
       database.close();
     },

@@ -1,17 +1,25 @@
 import { inject, injectable } from 'tsyringe';
-import { DomainError } from '../domain/domain-errors';
+import { DomainError, InsufficientReadingsError } from '../domain/domain-errors';
 import { MetricName } from '../domain/metric-name';
 import { Sensor } from '../domain/sensor';
 import { Weights } from '../domain/weights';
 import { InvalidReadingsError } from './invalid-readings.error';
-import type { SensorReadingsSource } from './ports/sensor-readings.source';
-import { WEIGHTS_REPOSITORY, type FittedModel, type WeightsRepository } from './ports/weights.repository';
+import type { ReadingsSummary, SensorReadingsSource } from './ports/sensor-readings.source';
+import { WEIGHTS_REPOSITORY, type FittedModel, type ModelReadings, type WeightsRepository } from './ports/weights.repository';
 
 export interface TrainingSummary {
   readonly rows: number;
   readonly bytes: number;
   readonly sensors: number;
   readonly metrics: number;
+}
+
+export interface TrainingOptions {
+  /**
+   * Merge the file's readings into the stored models (those absent are created) instead of
+   * replacing them: training a then merging b equals training a ++ b.
+   */
+  readonly merge?: boolean;
 }
 
 /**
@@ -22,10 +30,14 @@ export interface TrainingSummary {
 export class TrainSensorsUseCase {
   constructor(@inject(WEIGHTS_REPOSITORY) private readonly repository: WeightsRepository) {}
 
-  async execute(source: SensorReadingsSource): Promise<TrainingSummary> {
+  async execute(source: SensorReadingsSource, options: TrainingOptions = {}): Promise<TrainingSummary> {
     const metrics = source.metrics.map((name) => MetricName.of(name));
     const summary = await source.summarize();
     if (summary.sensors.length === 0) throw new InvalidReadingsError(source.name, 'no data rows after the header');
+    if (options.merge) {
+      await this.merge(source.name, metrics, summary.sensors);
+      return { rows: summary.rows, bytes: summary.bytes, sensors: summary.sensors.length, metrics: metrics.length };
+    }
 
     const models: FittedModel[] = [];
     for (const { sensorId, firstLine, accumulators } of summary.sensors) {
@@ -42,12 +54,46 @@ export class TrainSensorsUseCase {
     await this.repository.replaceAll(models);
     return { rows: summary.rows, bytes: summary.bytes, sensors: summary.sensors.length, metrics: metrics.length };
   }
+
+  /**
+   * Each (sensor, metric) with readings in the file is merged into its stored model, all in
+   * one transaction; a column without readings for a sensor changes nothing. A model not
+   * stored yet needs two readings, as a fit does: checked here first, to say where.
+   */
+  private async merge(sourceName: string, metrics: readonly MetricName[], sensors: ReadingsSummary['sensors']): Promise<void> {
+    const models: Array<ModelReadings & { firstLine: number }> = [];
+    for (const { sensorId, firstLine, accumulators } of sensors) {
+      const sensor = explained(() => Sensor.withId(sensorId), (reason) => new InvalidReadingsError(sourceName, reason, firstLine, 'sensorId'));
+      accumulators.forEach((accumulator, index) => {
+        if (accumulator.n > 0) models.push({ sensor, metric: metrics[index]!, readings: accumulator.moments(), firstLine });
+      });
+    }
+    const stored = new Set((await this.repository.findMany(models)).map(({ sensorId, metric }) => `${sensorId}\u0000${metric}`));
+    for (const { sensor, metric, readings, firstLine } of models) {
+      if (readings.n < 2 && !stored.has(`${sensor.id}\u0000${metric.name}`)) {
+        const reason = `sensor ${JSON.stringify(sensor.id)} (first row on this line) has no model yet: ${new InsufficientReadingsError(readings.n).message}`;
+        throw new InvalidReadingsError(sourceName, reason, firstLine, metric.name);
+      }
+    }
+    await explainedAsync(
+      () => this.repository.mergeAll(models),
+      (reason) => new InvalidReadingsError(sourceName, reason),
+    );
+  }
 }
 
 /** Runs a domain step; a rule it breaks becomes an error that says where in the data. */
 function explained<T>(step: () => T, where: (reason: string) => InvalidReadingsError): T {
   try {
     return step();
+  } catch (error) {
+    throw error instanceof DomainError ? where(error.message) : error;
+  }
+}
+
+async function explainedAsync<T>(step: () => Promise<T>, where: (reason: string) => InvalidReadingsError): Promise<T> {
+  try {
+    return await step();
   } catch (error) {
     throw error instanceof DomainError ? where(error.message) : error;
   }

@@ -33,8 +33,26 @@ export class SensorNotFoundError extends DomainError {
 }
 
 export class InsufficientReadingsError extends DomainError {
-  constructor(readonly usableReadings: number) {
-    super(`At least 2 non-null readings are needed to estimate a sample standard deviation; got ${usableReadings}.`);
+  /** `needed`: 2 to fit a model (a sample std needs two readings), 1 to update a fitted one. */
+  constructor(
+    readonly usableReadings: number,
+    readonly needed: 1 | 2 = 2,
+  ) {
+    super(
+      needed === 2
+        ? `At least 2 non-null readings are needed to estimate a sample standard deviation; got ${usableReadings}.`
+        : `At least 1 non-null reading is needed to update a model; got ${usableReadings}.`,
+    );
+  }
+}
+
+export class RevisionNotFoundError extends DomainError {
+  constructor(
+    readonly sensorId: string,
+    readonly metric: string,
+    readonly version: number,
+  ) {
+    super(`The model of sensor ${JSON.stringify(sensorId)} for metric ${JSON.stringify(metric)} has no version ${version}.`);
   }
 }
 

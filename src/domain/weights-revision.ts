@@ -1,8 +1,11 @@
 import type { Weights } from './weights';
 
-export type WeightsChange = 'fit' | 'adjust';
+/** fit replaces the model, update merges readings into it, adjust scales its mean, rollback restores a revision. */
+export const WEIGHTS_CHANGES = ['fit', 'update', 'adjust', 'rollback'] as const;
 
-/** One entry of a model's append-only history: what changed it, when, and the result. */
+export type WeightsChange = (typeof WEIGHTS_CHANGES)[number];
+
+/** One entry of a model's append-only history: what changed it, when, and the result (statistics and adjustment). */
 export interface WeightsRevision {
   readonly version: number;
   readonly change: WeightsChange;

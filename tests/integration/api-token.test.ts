@@ -20,8 +20,13 @@ describe('API_TOKEN', () => {
       ['a wrong token', `Bearer ${TOKEN}x`, 'The bearer token is not valid.'],
       ['a prefix of the token', `Bearer ${TOKEN.slice(0, -1)}`, 'The bearer token is not valid.'],
       ['another scheme', `Basic ${TOKEN}`, 'Send Authorization: Bearer <API_TOKEN>.'],
-    ])('refuses a fit or an adjust with %s: 401, and nothing changes', async (_label, authorization, detail) => {
-      for (const call of [api.post('/SEN0001/fit').send({ values: [1, 2] }), api.post('/SEN0001/adjust')]) {
+    ])('refuses a fit, update, adjust or rollback with %s: 401, and nothing changes', async (_label, authorization, detail) => {
+      for (const call of [
+        api.post('/SEN0001/fit').send({ values: [1, 2] }),
+        api.post('/SEN0001/update').send({ values: [1] }),
+        api.post('/SEN0001/adjust'),
+        api.post('/SEN0001/rollback').send({ version: 1 }),
+      ]) {
         const response = await (authorization ? call.set('Authorization', authorization) : call).expect(401);
         expect(response.headers['www-authenticate']).toBe('Bearer realm="sensor-alerts"');
         expect(withoutRequestId(response.body)).toEqual({ type: 'about:blank', title: 'Unauthorized', status: 401, detail });

@@ -1,8 +1,9 @@
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import request from 'supertest';
-import { createTestApp, makeTempDir, type TestApp } from '../support/test-app';
+import { exactMean, stdRelativeError } from '../support/exact-statistics';
 import { relativeError } from '../support/reference-statistics';
+import { createTestApp, makeTempDir, type TestApp } from '../support/test-app';
 
 /** 1.1 applied n times, in the same order of float operations the server uses. */
 function adjustedMean(mean: number, times: number): number {
@@ -45,6 +46,19 @@ describe('concurrency and persistence over one SQLite file', () => {
     const history = (await request(first.app).get('/CONC01/weights/history?limit=1000').expect(200)).body;
     expect(history).toHaveLength(201);
     expect(history.filter((revision: { change: string }) => revision.change === 'adjust')).toHaveLength(200);
+  });
+
+  it('200 updates in parallel over both connections each count once: the statistics of all readings', async () => {
+    await request(first.app).post('/CONC03/fit').send({ values: [0.05, 0.07] }).expect(200);
+    const readings = Array.from({ length: 200 }, (_, i) => 0.045 + i / 4096);
+    const responses = await Promise.all(readings.map((reading, i) => request(i % 2 === 0 ? first.app : second.app).post('/CONC03/update').send({ values: [reading] })));
+    expect(responses.map((response) => response.status)).toEqual(Array(200).fill(200));
+    expect(new Set(responses.map((response) => response.body.version)).size).toBe(200);
+    const stored = (await request(second.app).get('/CONC03/weights').expect(200)).body;
+    const all = [0.05, 0.07, ...readings];
+    expect(stored).toMatchObject({ version: 201, n: 202 });
+    expect(stored.mean).toBe(exactMean(all));
+    expect(stdRelativeError(stored.std, all)).toBeLessThanOrEqual(1e-13);
   });
 
   it('parallel fits on one sensor end with the weights of exactly one of them', async () => {

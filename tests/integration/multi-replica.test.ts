@@ -2,6 +2,7 @@ import { freePort } from '../../scripts/free-port';
 import { createTestDatabase, describeWithPostgres, type TestDatabase } from '../support/postgres-server';
 import { spawnServer, waitForListening, type ServerProcess } from '../support/server-process';
 import { startTcpRelay } from '../support/tcp-relay';
+import { exactMean, stdRelativeError } from '../support/exact-statistics';
 import { relativeError } from '../support/reference-statistics';
 
 /** 1.1 applied n times, in the same order of float operations the server uses. */
@@ -70,6 +71,31 @@ describeWithPostgres('two API replicas over one PostgreSQL database', (adminUrl)
     expect(history.filter((revision) => revision.change === 'adjust')).toHaveLength(200);
     const latest = (await (await fetch(`${urls[1]}/REPL02/weights/history?limit=5`)).json()) as Array<{ version: number }>;
     expect(latest.map((revision) => revision.version)).toEqual([201, 200, 199, 198, 197]);
+  });
+
+  it('loses no update among 200 updates with distinct readings spread over both replicas, 20 at a time', async () => {
+    const post = (url: string, route: string, body: unknown) =>
+      fetch(`${url}/REPL03/${route}`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+    expect((await post(urls[0]!, 'fit', { values: [0.05, 0.07] })).status).toBe(200);
+    const readings = Array.from({ length: 200 }, (_, i) => 0.045 + i / 4096);
+    const statuses: number[] = [];
+    const versions: number[] = [];
+    for (let wave = 0; wave < 10; wave++) {
+      const responses = await Promise.all(Array.from({ length: 20 }, (_, i) => post(urls[i % 2]!, 'update', { values: [readings[wave * 20 + i]] })));
+      for (const response of responses) {
+        statuses.push(response.status);
+        versions.push(((await response.json()) as { version: number }).version);
+      }
+    }
+    expect(statuses).toEqual(Array(200).fill(200));
+    expect(new Set(versions).size).toBe(200);
+    const all = [0.05, 0.07, ...readings];
+    for (const url of urls) {
+      const stored = (await (await fetch(`${url}/REPL03/weights`)).json()) as { mean: number; std: number; n: number; version: number };
+      expect(stored).toMatchObject({ version: 201, n: 202 });
+      expect(stored.mean).toBe(exactMean(all));
+      expect(stdRelativeError(stored.std, all)).toBeLessThanOrEqual(1e-13);
+    }
   });
 
   it('with DATABASE_STARTUP_WAIT_MS, a replica started before its database waits for it', async () => {

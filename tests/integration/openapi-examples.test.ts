@@ -45,6 +45,8 @@ describe('the OpenAPI problem examples', () => {
   });
   afterAll(() => testApp?.close());
 
+  const write = (path: string) => api.post(path).set('Authorization', 'Bearer example-token-0123456789');
+
   function documented(key: string): Problem {
     const example = examples.get(key);
     if (!example) throw new Error(`no problem example documented for ${key}`);
@@ -62,6 +64,28 @@ describe('the OpenAPI problem examples', () => {
   ])('%s is the answer the server gives', async (key, call) => {
     const expected = documented(key);
     const response = await call().expect(expected.status as number).expect('Content-Type', /^application\/problem\+json/);
+    expect(withoutRequestId(response.body)).toEqual(expected);
+  });
+
+  it.each([
+    [
+      'POST /{sensor_id}/fit 422',
+      async () => {
+        await write('/SEN0003/fit').set('Idempotency-Key', 'example-key').send({ values: [1, 2] }).expect(200);
+        return write('/SEN0003/fit').set('Idempotency-Key', 'example-key').send({ values: [1, 3] });
+      },
+    ],
+    [
+      'POST /{sensor_id}/rollback 404',
+      async () => {
+        await write('/SEN0001/fit').send({ values: [10, 5, 6, 9] }).expect(200);
+        return write('/SEN0001/rollback').send({ version: 42 });
+      },
+    ],
+  ])('%s is the answer the server gives to a write', async (key, call) => {
+    const expected = documented(key);
+    const response = await call();
+    expect(response.status).toBe(expected.status);
     expect(withoutRequestId(response.body)).toEqual(expected);
   });
 

@@ -28,6 +28,7 @@ describe('sensor routes (HTTP contract over a real SQLite file)', () => {
         mean: 7.5,
         std: expect.any(Number),
         n: 4,
+        adjustment: 1,
         version: 1,
         updated_at: expect.stringMatching(ISO_TIMESTAMP),
       });

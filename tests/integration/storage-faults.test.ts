@@ -16,7 +16,7 @@ describe('a database that cannot take writes', () => {
       api = request(testApp.app);
       await api.post('/SEN0001/fit').send({ values: [10, 5, 6, 9] }).expect(200);
       otherWriter = new Database(testApp.dbPath);
-      otherWriter.exec("BEGIN EXCLUSIVE; INSERT INTO weights VALUES ('OTHER', 'value', 1, 1, 2, 1, 'now')");
+      otherWriter.exec("BEGIN EXCLUSIVE; INSERT INTO weights (sensor_id, metric, mean, std, n, version, updated_at) VALUES ('OTHER', 'value', 1, 1, 2, 1, 'now')");
     });
     afterAll(async () => {
       otherWriter.close();

@@ -6,7 +6,8 @@ import type { FittedModel, WeightsRepository } from '../../src/application/ports
 import { StorageUnavailableError } from '../../src/application/storage-unavailable.error';
 import { MetricName } from '../../src/domain/metric-name';
 import { Sensor } from '../../src/domain/sensor';
-import { UnrepresentableWeightsError } from '../../src/domain/domain-errors';
+import { InsufficientReadingsError, RevisionNotFoundError, UnrepresentableWeightsError } from '../../src/domain/domain-errors';
+import { ReadingsAccumulator, type Moments } from '../../src/domain/readings-accumulator';
 import { Weights } from '../../src/domain/weights';
 import { openPostgresPool } from '../../src/infrastructure/postgres/open-postgres-pool';
 import { PostgresWeightsRepository } from '../../src/infrastructure/postgres/postgres-weights.repository';
@@ -14,8 +15,9 @@ import { openSqliteDatabase } from '../../src/infrastructure/sqlite/open-sqlite-
 import { SqliteWeightsRepository } from '../../src/infrastructure/sqlite/sqlite-weights.repository';
 import { InMemoryWeightsRepository } from '../support/in-memory-weights.repository';
 import { createTestDatabase, testPostgres } from '../support/postgres-server';
-import { makeTempDir } from '../support/test-app';
+import { exactMean, meanErrorInUlps, stdRelativeError } from '../support/exact-statistics';
 import { relativeError } from '../support/reference-statistics';
+import { makeTempDir } from '../support/test-app';
 
 /** One adapter as the contract sees it: a repository, raw SQL on its tables, and a way to lose it. */
 interface OpenedStore {
@@ -108,7 +110,20 @@ const VALUE = MetricName.DEFAULT;
 
 /** Weights the domain would refuse, to make the storage's own CHECK constraints fire. */
 function invalidWeights(mean: number, std: number, n: number): Weights {
-  return { mean, std, n } as unknown as Weights;
+  return { mean, std, n, adjustment: 1, learned: Weights.of(1, 1, 2).learned } as unknown as Weights;
+}
+
+/** The sufficient statistics of some readings, as the update use case hands them to merge. */
+function momentsOf(readings: readonly number[]): Moments {
+  const accumulator = new ReadingsAccumulator();
+  for (const reading of readings) accumulator.add(reading);
+  return accumulator.moments();
+}
+
+/** Readings spread over ~[0.045, 0.102), as vibration RMS values are; from a fixed seed. */
+function randomReadings(count: number, seed: number): number[] {
+  let state = seed;
+  return Array.from({ length: count }, () => 0.045 + 0.057 * ((state = (state * 1103515245 + 12345) % 2147483648) / 2147483648));
 }
 
 /**
@@ -309,6 +324,141 @@ function contract(adapter: Adapter): void {
     const sensor = Sensor.withId('HUGE');
     const stored = await repository.replace(sensor, VALUE, Weights.of(1.7e308, 1, 2));
     await expect(repository.scaleMean(sensor, VALUE, 1.1)).rejects.toThrow(UnrepresentableWeightsError);
+    expect(await repository.find(sensor, VALUE)).toEqual(stored);
+    expect(await repository.history(sensor, VALUE, 10)).toHaveLength(1);
+  });
+
+  it('scaleMean multiplies the adjustment with the mean, and leaves what was learned', async () => {
+    const sensor = Sensor.withId('FACTOR');
+    const fitted = await repository.replace(sensor, VALUE, Weights.fromReadings([10, 5, 6, 9]));
+    expect(fitted.weights.adjustment).toBe(1);
+    const once = await repository.scaleMean(sensor, VALUE, 1.1);
+    const twice = await repository.scaleMean(sensor, VALUE, 1.1);
+    expect([once!.weights.mean, twice!.weights.mean]).toEqual([7.5 * 1.1, 7.5 * 1.1 * 1.1]);
+    expect([once!.weights.adjustment, twice!.weights.adjustment]).toEqual([1.1, 1.1 * 1.1]);
+    expect(twice!.weights.learned).toEqual(fitted.weights.learned);
+    expect(await repository.find(sensor, VALUE)).toEqual(twice);
+  });
+
+  it('merge of a fitted model learns what one fit of all its readings would: mean exact, std to 1e-13', async () => {
+    const sensor = Sensor.withId('MERGE1');
+    const first = randomReadings(1000, 1);
+    const second = randomReadings(1, 2);
+    const third = randomReadings(777, 3);
+    await repository.replace(sensor, VALUE, Weights.fromReadings(first));
+    const once = await repository.merge(sensor, VALUE, momentsOf(second));
+    const merged = await repository.merge(sensor, VALUE, momentsOf(third));
+    const all = [...first, ...second, ...third];
+    expect(once.version).toBe(2);
+    expect(merged).toMatchObject({ version: 3, weights: { n: all.length, adjustment: 1 } });
+    expect(merged.weights.mean).toBe(exactMean(all));
+    expect(meanErrorInUlps(merged.weights.mean, all)).toBeLessThanOrEqual(1);
+    expect(stdRelativeError(merged.weights.std, all)).toBeLessThanOrEqual(1e-13);
+    expect(await repository.find(sensor, VALUE)).toEqual(merged);
+    // The learned sums round-trip through the store as the domain computes them.
+    const inMemory = Weights.fromReadings(first).merged(momentsOf(second)).merged(momentsOf(third));
+    expect((await repository.find(sensor, VALUE))!.weights.learned).toEqual(inMemory.learned);
+    const history = await repository.history(sensor, VALUE, 10);
+    expect(history.map((revision) => [revision.version, revision.change])).toEqual([
+      [3, 'update'],
+      [2, 'update'],
+      [1, 'fit'],
+    ]);
+    expect(history[0]).toEqual({ version: 3, change: 'update', weights: merged.weights, recordedAt: merged.updatedAt });
+  });
+
+  it('merge keeps the adjustment applying to the merged mean', async () => {
+    const sensor = Sensor.withId('MERGE2');
+    await repository.replace(sensor, VALUE, Weights.fromReadings([10, 5, 6, 9]));
+    await repository.scaleMean(sensor, VALUE, 1.1);
+    const merged = await repository.merge(sensor, VALUE, momentsOf([12]));
+    // The learned mean of [10, 5, 6, 9, 12] is 8.4, exactly representable as the double 8.4.
+    expect(merged.weights).toMatchObject({ mean: 8.4 * 1.1, n: 5, adjustment: 1.1 });
+    expect(stdRelativeError(merged.weights.std, [10, 5, 6, 9, 12])).toBeLessThanOrEqual(1e-13);
+  });
+
+  it('merge creates a model not stored yet from two readings, and refuses one, writing nothing', async () => {
+    const sensor = Sensor.withId('MERGE3');
+    await expect(repository.merge(sensor, VALUE, momentsOf([4]))).rejects.toThrow(InsufficientReadingsError);
+    expect(await repository.find(sensor, VALUE)).toBeUndefined();
+    expect(await repository.history(sensor, VALUE, 10)).toEqual([]);
+    const created = await repository.merge(sensor, VALUE, momentsOf([4, 6]));
+    expect(created).toMatchObject({ version: 1, weights: { mean: 5, n: 2, adjustment: 1 } });
+    expect(created.weights.std).toBe(Math.SQRT2);
+    expect((await repository.history(sensor, VALUE, 10)).map((revision) => revision.change)).toEqual(['update']);
+  });
+
+  it('merge loses no update under 200 concurrent calls, on a fitted model and on a new one', async () => {
+    const readings = randomReadings(200, 7);
+    for (const [id, fitted] of [
+      ['MERGE-C1', [1, 2]],
+      ['MERGE-C2', []],
+    ] as const) {
+      const sensor = Sensor.withId(id);
+      if (fitted.length > 0) await repository.replace(sensor, VALUE, Weights.fromReadings(fitted));
+      const pairs = fitted.length > 0 ? readings.map((reading) => [reading]) : readings.map((reading, i) => [reading, -i]);
+      const results = await Promise.all(pairs.map((pair) => repository.merge(sensor, VALUE, momentsOf(pair))));
+      const all = [...fitted, ...pairs.flat()];
+      const offset = fitted.length > 0 ? 1 : 0;
+      expect(new Set(results.map((result) => result.version)).size).toBe(200);
+      const stored = (await repository.find(sensor, VALUE))!;
+      expect(stored.version).toBe(200 + offset);
+      expect(stored.weights.n).toBe(all.length);
+      expect(stored.weights.mean).toBe(exactMean(all));
+      expect(stdRelativeError(stored.weights.std, all)).toBeLessThanOrEqual(1e-13);
+      expect(await repository.history(sensor, VALUE, 1000)).toHaveLength(200 + offset);
+    }
+  });
+
+  it('mergeAll merges a batch in one transaction: all of it, or none', async () => {
+    const kept = await repository.replace(Sensor.withId('MALL1'), VALUE, Weights.fromReadings([1, 2, 3]));
+    await expect(
+      repository.mergeAll([
+        { sensor: Sensor.withId('MALL1'), metric: VALUE, readings: momentsOf([4]) },
+        { sensor: Sensor.withId('MALL2'), metric: VALUE, readings: momentsOf([4]) }, // new, one reading: refused
+      ]),
+    ).rejects.toThrow(InsufficientReadingsError);
+    expect(await repository.find(Sensor.withId('MALL1'), VALUE)).toEqual(kept);
+    expect(await repository.find(Sensor.withId('MALL2'), VALUE)).toBeUndefined();
+
+    await repository.mergeAll([
+      { sensor: Sensor.withId('MALL1'), metric: VALUE, readings: momentsOf([4]) },
+      { sensor: Sensor.withId('MALL2'), metric: VALUE, readings: momentsOf([4, 8]) },
+    ]);
+    expect(await repository.find(Sensor.withId('MALL1'), VALUE)).toMatchObject({ version: 2, weights: { mean: 2.5, n: 4 } });
+    expect(await repository.find(Sensor.withId('MALL2'), VALUE)).toMatchObject({ version: 1, weights: { mean: 6, n: 2 } });
+    await repository.mergeAll([]);
+  });
+
+  it('rollback restores what a revision recorded, statistics and adjustment, as a new version', async () => {
+    const sensor = Sensor.withId('ROLLBACK');
+    const fitted = await repository.replace(sensor, VALUE, Weights.fromReadings([10, 5, 6, 9]));
+    const adjusted = await repository.scaleMean(sensor, VALUE, 1.1);
+    await repository.replace(sensor, VALUE, Weights.fromReadings([100, 200]));
+    const restored = await repository.rollback(sensor, VALUE, 2);
+    expect(restored).toMatchObject({ version: 4 });
+    expect(restored!.weights).toEqual(adjusted!.weights);
+    expect(restored!.weights).toMatchObject({ mean: 7.5 * 1.1, adjustment: 1.1, n: 4 });
+    // What it learned comes back too: an update merges into the fit of [10, 5, 6, 9].
+    const updated = await repository.merge(sensor, VALUE, momentsOf([12]));
+    expect(updated.weights).toMatchObject({ mean: 8.4 * 1.1, n: 5 });
+    expect((await repository.rollback(sensor, VALUE, 1))!.weights).toEqual(fitted.weights);
+    const history = await repository.history(sensor, VALUE, 10);
+    expect(history.map((revision) => [revision.version, revision.change])).toEqual([
+      [6, 'rollback'],
+      [5, 'update'],
+      [4, 'rollback'],
+      [3, 'fit'],
+      [2, 'adjust'],
+      [1, 'fit'],
+    ]);
+  });
+
+  it('rollback of a missing model is undefined, of a missing version refused; neither writes', async () => {
+    expect(await repository.rollback(Sensor.withId('ROLLBACK-NONE'), VALUE, 1)).toBeUndefined();
+    const sensor = Sensor.withId('ROLLBACK2');
+    const stored = await repository.replace(sensor, VALUE, Weights.of(1, 1, 2));
+    await expect(repository.rollback(sensor, VALUE, 2)).rejects.toThrow(RevisionNotFoundError);
     expect(await repository.find(sensor, VALUE)).toEqual(stored);
     expect(await repository.history(sensor, VALUE, 10)).toHaveLength(1);
   });

@@ -1,6 +1,8 @@
-import type { FittedModel, ModelKey, WeightsRepository } from '../../src/application/ports/weights.repository';
+import type { FittedModel, ModelKey, ModelReadings, WeightsRepository } from '../../src/application/ports/weights.repository';
 import { StorageUnavailableError } from '../../src/application/storage-unavailable.error';
 import type { MetricName } from '../../src/domain/metric-name';
+import { RevisionNotFoundError } from '../../src/domain/domain-errors';
+import { ReadingsAccumulator, type Moments } from '../../src/domain/readings-accumulator';
 import type { Sensor } from '../../src/domain/sensor';
 import type { SensorWeights } from '../../src/domain/sensor-weights';
 import { Weights } from '../../src/domain/weights';
@@ -29,6 +31,32 @@ export class InMemoryWeightsRepository implements WeightsRepository {
     for (const { sensor, metric, weights } of batch) this.store(sensor, metric, weights, 'fit', at);
   }
 
+  async merge(sensor: Sensor, metric: MetricName, readings: Moments): Promise<SensorWeights> {
+    this.serving();
+    return this.store(sensor, metric, this.merged(sensor, metric, readings), 'update', new Date());
+  }
+
+  async mergeAll(models: readonly ModelReadings[]): Promise<void> {
+    this.serving();
+    // All or nothing: every merge computed (in order, a model named twice merged twice) before anything is stored.
+    const at = new Date();
+    const pending = new Map<string, Weights>();
+    const batch = models.map(({ sensor, metric, readings }) => {
+      const weights = this.merged(sensor, metric, readings, pending.get(key(sensor, metric)));
+      pending.set(key(sensor, metric), weights);
+      return { sensor, metric, weights };
+    });
+    for (const { sensor, metric, weights } of batch) this.store(sensor, metric, weights, 'update', at);
+  }
+
+  async rollback(sensor: Sensor, metric: MetricName, version: number): Promise<SensorWeights | undefined> {
+    this.serving();
+    if (!this.current.has(key(sensor, metric))) return undefined;
+    const revision = this.revisions.get(key(sensor, metric))?.find((candidate) => candidate.version === version);
+    if (!revision) throw new RevisionNotFoundError(sensor.id, metric.name, version);
+    return this.store(sensor, metric, revision.weights, 'rollback', new Date());
+  }
+
   async find(sensor: Sensor, metric: MetricName): Promise<SensorWeights | undefined> {
     this.serving();
     return this.current.get(key(sensor, metric));
@@ -50,9 +78,8 @@ export class InMemoryWeightsRepository implements WeightsRepository {
     this.serving();
     const stored = this.current.get(key(sensor, metric));
     if (!stored) return undefined;
-    const { mean, std, n } = stored.weights;
-    // Weights.of refuses an overflowed mean (UnrepresentableWeightsError) before anything is stored.
-    return this.store(sensor, metric, Weights.of(mean * factor, std, n), 'adjust', new Date());
+    // adjusted() refuses an overflowed mean (UnrepresentableWeightsError) before anything is stored.
+    return this.store(sensor, metric, stored.weights.adjusted(factor), 'adjust', new Date());
   }
 
   async history(sensor: Sensor, metric: MetricName, limit: number): Promise<WeightsRevision[]> {
@@ -63,6 +90,11 @@ export class InMemoryWeightsRepository implements WeightsRepository {
 
   async ping(): Promise<void> {
     this.serving();
+  }
+
+  private merged(sensor: Sensor, metric: MetricName, readings: Moments, pending?: Weights): Weights {
+    const stored = pending ?? this.current.get(key(sensor, metric))?.weights;
+    return stored ? stored.merged(readings) : Weights.fromAccumulator(ReadingsAccumulator.fromMoments(readings));
   }
 
   private serving(): void {
@@ -81,7 +113,7 @@ export class InMemoryWeightsRepository implements WeightsRepository {
 
 /** Refuses weights the domain would refuse, as the real tables' CHECK constraints do. */
 function checked(weights: Weights): Weights {
-  return Weights.of(weights.mean, weights.std, weights.n);
+  return Weights.restore(weights.mean, weights.std, weights.n, weights.adjustment, weights.learned);
 }
 
 function key(sensor: Sensor, metric: MetricName): string {

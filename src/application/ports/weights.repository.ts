@@ -1,4 +1,5 @@
 import type { MetricName } from '../../domain/metric-name';
+import type { Moments } from '../../domain/readings-accumulator';
 import type { Sensor } from '../../domain/sensor';
 import type { SensorWeights } from '../../domain/sensor-weights';
 import type { Weights } from '../../domain/weights';
@@ -14,6 +15,11 @@ export interface ModelKey {
 
 export interface FittedModel extends ModelKey {
   readonly weights: Weights;
+}
+
+/** New readings of a model, as their sufficient statistics (ReadingsAccumulator.moments()). */
+export interface ModelReadings extends ModelKey {
+  readonly readings: Moments;
 }
 
 /**
@@ -45,6 +51,31 @@ export interface WeightsRepository {
    */
   replaceAll(models: readonly FittedModel[]): Promise<void>;
 
+  /**
+   * Merges readings into the stored model (Weights.merged: as if they had been part of its
+   * fit; the adjustment keeps applying), change `update`, reading and writing the model in
+   * one transaction that holds it against concurrent writers (across processes and
+   * replicas), so no update is lost. A model not stored yet is created from the readings
+   * alone (Weights.fromAccumulator: two readings at least, else InsufficientReadingsError,
+   * nothing written). Answers the model as stored.
+   */
+  merge(sensor: Sensor, metric: MetricName, readings: Moments): Promise<SensorWeights>;
+
+  /**
+   * merge() for many models in one transaction: all of them, or none (one refused model
+   * refuses the batch). The batch shares one `updatedAt`. An empty batch writes nothing.
+   * Concurrent batches over the same models each count in full.
+   */
+  mergeAll(models: readonly ModelReadings[]): Promise<void>;
+
+  /**
+   * Makes the model what revision `version` recorded (statistics, learned sums and
+   * adjustment), as a new version with change `rollback`, atomically. Undefined, and nothing
+   * written, when there is no model; rejects with RevisionNotFoundError when it has no such
+   * version.
+   */
+  rollback(sensor: Sensor, metric: MetricName, version: number): Promise<SensorWeights | undefined>;
+
   /** The stored model, or undefined. */
   find(sensor: Sensor, metric: MetricName): Promise<SensorWeights | undefined>;
 
@@ -58,7 +89,8 @@ export interface WeightsRepository {
   list(sensor?: Sensor): Promise<SensorWeights[]>;
 
   /**
-   * Multiplies the stored mean by `factor` (change `adjust`; std and n stay) in one atomic
+   * Multiplies the stored mean and adjustment by `factor` (change `adjust`; std, n and the
+   * learned statistics stay) in one atomic
    * step, so concurrent calls each count; answers the model as stored. Undefined, and nothing
    * written, when there is no model. Rejects with UnrepresentableWeightsError, and writes
    * nothing, when the product overflows a 64-bit float.

@@ -1,5 +1,6 @@
-import type { FittedModel, ModelKey, WeightsRepository } from '../../application/ports/weights.repository';
+import type { FittedModel, ModelKey, ModelReadings, WeightsRepository } from '../../application/ports/weights.repository';
 import type { MetricName } from '../../domain/metric-name';
+import type { Moments } from '../../domain/readings-accumulator';
 import type { Sensor } from '../../domain/sensor';
 import type { SensorWeights } from '../../domain/sensor-weights';
 import type { Weights } from '../../domain/weights';
@@ -19,6 +20,18 @@ export class TimedWeightsRepository implements WeightsRepository {
 
   replaceAll(models: readonly FittedModel[]): Promise<void> {
     return this.timed('replace_all', () => this.inner.replaceAll(models));
+  }
+
+  merge(sensor: Sensor, metric: MetricName, readings: Moments): Promise<SensorWeights> {
+    return this.timed('merge', () => this.inner.merge(sensor, metric, readings));
+  }
+
+  mergeAll(models: readonly ModelReadings[]): Promise<void> {
+    return this.timed('merge_all', () => this.inner.mergeAll(models));
+  }
+
+  rollback(sensor: Sensor, metric: MetricName, version: number): Promise<SensorWeights | undefined> {
+    return this.timed('rollback', () => this.inner.rollback(sensor, metric, version));
   }
 
   find(sensor: Sensor, metric: MetricName): Promise<SensorWeights | undefined> {

@@ -40,6 +40,38 @@ const MIGRATIONS: readonly string[] = [
   CREATE TRIGGER weights_history_is_append_only_truncate BEFORE TRUNCATE ON weights_history
     FOR EACH STATEMENT EXECUTE FUNCTION weights_history_is_append_only();
   `,
+  // 2: the model lifecycle. Models keep the adjust factor beside what they learned, and the
+  // learned sufficient statistics (JSON of ReadingsAccumulator's Moments, as text so every
+  // double reads back exactly; NULL for rows written before: derived from mean, std and n
+  // when read, see domain/legacy-moments.ts). The history records both, and admits the
+  // changes update and rollback. Adding a column with a default rewrites no row and fires
+  // no trigger. And the Idempotency-Key records of the writes.
+  `
+  ALTER TABLE weights ADD COLUMN adjustment DOUBLE PRECISION NOT NULL DEFAULT 1
+    CHECK (adjustment > '-Infinity' AND adjustment < 'Infinity' AND adjustment <> 0);
+  ALTER TABLE weights ADD COLUMN moments TEXT;
+  ALTER TABLE weights_history ADD COLUMN adjustment DOUBLE PRECISION NOT NULL DEFAULT 1;
+  ALTER TABLE weights_history ADD COLUMN moments TEXT;
+  ALTER TABLE weights_history DROP CONSTRAINT weights_history_change_check;
+  ALTER TABLE weights_history ADD CONSTRAINT weights_history_change_check CHECK (change IN ('fit', 'update', 'adjust', 'rollback'));
+  CREATE INDEX weights_history_by_version ON weights_history (sensor_id, metric, version);
+
+  -- Idempotency-Key records: status and body NULL while the request is in flight. Times in
+  -- milliseconds since the epoch.
+  CREATE TABLE idempotency_keys (
+    route       TEXT NOT NULL,
+    sensor_id   TEXT NOT NULL,
+    metric      TEXT NOT NULL,
+    key         TEXT NOT NULL,
+    fingerprint TEXT NOT NULL,
+    status      INTEGER,
+    body        TEXT,
+    created_at  BIGINT NOT NULL,
+    expires_at  BIGINT NOT NULL,
+    PRIMARY KEY (route, sensor_id, metric, key)
+  );
+  CREATE INDEX idempotency_keys_by_expiry ON idempotency_keys (expires_at);
+  `,
 ];
 
 export const POSTGRES_SCHEMA_VERSION = MIGRATIONS.length;

@@ -1,10 +1,11 @@
 import type { Pool, PoolClient } from 'pg';
-import type { FittedModel, ModelKey, WeightsRepository } from '../../application/ports/weights.repository';
+import type { FittedModel, ModelKey, ModelReadings, WeightsRepository } from '../../application/ports/weights.repository';
 import { StorageUnavailableError } from '../../application/storage-unavailable.error';
 import type { MetricName } from '../../domain/metric-name';
+import { ReadingsAccumulator, type Moments } from '../../domain/readings-accumulator';
 import type { Sensor } from '../../domain/sensor';
 import type { SensorWeights } from '../../domain/sensor-weights';
-import { UnrepresentableWeightsError } from '../../domain/domain-errors';
+import { RevisionNotFoundError, UnrepresentableWeightsError } from '../../domain/domain-errors';
 import { Weights } from '../../domain/weights';
 import type { WeightsChange, WeightsRevision } from '../../domain/weights-revision';
 import { errorCode } from '../error-shape';
@@ -16,6 +17,9 @@ interface WeightsRow {
   mean: number;
   std: number;
   n: number;
+  adjustment: number;
+  /** JSON of the learned Moments; NULL for a model stored before schema 2. */
+  moments: string | null;
   version: number;
   updated_at: Date;
 }
@@ -26,6 +30,8 @@ interface RevisionRow {
   mean: number;
   std: number;
   n: number;
+  adjustment: number;
+  moments: string | null;
   recorded_at: Date;
 }
 
@@ -36,23 +42,24 @@ const NOW = "date_trunc('milliseconds', clock_timestamp())";
 const TRANSACTION_START = "date_trunc('milliseconds', now())";
 
 /**
- * Upserts many models and appends their revisions in one statement: the rows travel as
- * five arrays, one round trip per chunk instead of one per model.
+ * Upserts many models and appends their revisions (change $8) in one statement: the rows
+ * travel as seven arrays, one round trip per chunk instead of one per model.
  */
 function upsertStatement(stampedAt: string): string {
   return `
     WITH input AS (
-      SELECT * FROM unnest($1::text[], $2::text[], $3::float8[], $4::float8[], $5::bigint[]) AS t(sensor_id, metric, mean, std, n)
+      SELECT * FROM unnest($1::text[], $2::text[], $3::float8[], $4::float8[], $5::bigint[], $6::float8[], $7::text[])
+        AS t(sensor_id, metric, mean, std, n, adjustment, moments)
     ), written AS (
-      INSERT INTO weights AS w (sensor_id, metric, mean, std, n, version, updated_at)
-      SELECT sensor_id, metric, mean, std, n, 1, ${stampedAt} FROM input
+      INSERT INTO weights AS w (sensor_id, metric, mean, std, n, adjustment, moments, version, updated_at)
+      SELECT sensor_id, metric, mean, std, n, adjustment, moments, 1, ${stampedAt} FROM input
       ON CONFLICT (sensor_id, metric) DO UPDATE SET
-        mean = excluded.mean, std = excluded.std, n = excluded.n,
+        mean = excluded.mean, std = excluded.std, n = excluded.n, adjustment = excluded.adjustment, moments = excluded.moments,
         version = w.version + 1, updated_at = excluded.updated_at
       RETURNING w.*
     ), recorded AS (
-      INSERT INTO weights_history (sensor_id, metric, version, change, mean, std, n, recorded_at)
-      SELECT sensor_id, metric, version, 'fit', mean, std, n, updated_at FROM written
+      INSERT INTO weights_history (sensor_id, metric, version, change, mean, std, n, adjustment, moments, recorded_at)
+      SELECT sensor_id, metric, version, $8, mean, std, n, adjustment, moments, updated_at FROM written
     )
     SELECT * FROM written`;
 }
@@ -60,17 +67,35 @@ function upsertStatement(stampedAt: string): string {
 const REPLACE = upsertStatement(NOW);
 const REPLACE_BATCH = upsertStatement(TRANSACTION_START);
 
+// The models a merge reads, locked until it commits, in byte order: concurrent merges of
+// overlapping batches take their locks in the same order, so they queue instead of deadlocking.
+const LOCK_MODELS = `
+  SELECT w.* FROM unnest($1::text[], $2::text[]) AS k(sensor_id, metric)
+  JOIN weights w ON w.sensor_id = k.sensor_id COLLATE "C" AND w.metric = k.metric COLLATE "C"
+  ORDER BY w.sensor_id, w.metric
+  FOR UPDATE OF w`;
+
+const SELECT_REVISION = `
+  SELECT version, change, mean, std, n, adjustment, moments, recorded_at FROM weights_history
+  WHERE sensor_id = $1 AND metric = $2 AND version = $3 ORDER BY id DESC LIMIT 1`;
+
+/** How often a merge that raced another's creation of the same new model starts over. */
+const MERGE_ATTEMPTS = 10;
+
+/** Another transaction created a model this one found absent: start over, it is there now. */
+class ModelCreatedMeanwhile extends Error {}
+
 // The adjust rule (factor ADJUST_MEAN_FACTOR, src/domain/adjust-rule.ts) applied in one
 // statement that reads and writes the mean: a concurrent adjust waits for the row lock, then
 // multiplies the mean it left, so no update is lost. The revision is part of the statement.
 const SCALE_MEAN = `
   WITH written AS (
-    UPDATE weights SET mean = mean * $1, version = version + 1, updated_at = ${NOW}
+    UPDATE weights SET mean = mean * $1, adjustment = adjustment * $1, version = version + 1, updated_at = ${NOW}
     WHERE sensor_id = $2 AND metric = $3
     RETURNING *
   ), recorded AS (
-    INSERT INTO weights_history (sensor_id, metric, version, change, mean, std, n, recorded_at)
-    SELECT sensor_id, metric, version, 'adjust', mean, std, n, updated_at FROM written
+    INSERT INTO weights_history (sensor_id, metric, version, change, mean, std, n, adjustment, moments, recorded_at)
+    SELECT sensor_id, metric, version, 'adjust', mean, std, n, adjustment, moments, updated_at FROM written
   )
   SELECT * FROM written`;
 
@@ -88,7 +113,7 @@ export class PostgresWeightsRepository implements WeightsRepository {
   constructor(private readonly pool: Pool) {}
 
   async replace(sensor: Sensor, metric: MetricName, weights: Weights): Promise<SensorWeights> {
-    const { rows } = await storage(() => this.pool.query<WeightsRow>(REPLACE, columns([{ sensor, metric, weights }])));
+    const { rows } = await storage(() => this.pool.query<WeightsRow>(REPLACE, [...columns([{ sensor, metric, weights }]), 'fit']));
     return toSensorWeights(rows[0]!);
   }
 
@@ -96,9 +121,77 @@ export class PostgresWeightsRepository implements WeightsRepository {
     if (models.length === 0) return;
     await storage(() =>
       this.transaction(async (client) => {
-        for (const chunk of chunks(models)) await client.query(REPLACE_BATCH, columns(chunk));
+        for (const chunk of chunks(models)) await client.query(REPLACE_BATCH, [...columns(chunk), 'fit']);
       }),
     );
+  }
+
+  async merge(sensor: Sensor, metric: MetricName, readings: Moments): Promise<SensorWeights> {
+    const [written] = await this.mergeInTransaction([{ sensor, metric, readings }], NOW);
+    return toSensorWeights(written!);
+  }
+
+  async mergeAll(models: readonly ModelReadings[]): Promise<void> {
+    // Written in byte order (stable: a model named twice keeps its order), as they are
+    // locked: concurrent batches creating the same new models insert them in the same
+    // order, so one waits for the other instead of deadlocking.
+    const ordered = [...models].sort((a, b) => compareBytes(a.sensor.id, b.sensor.id) || compareBytes(a.metric.name, b.metric.name));
+    if (models.length > 0) await this.mergeInTransaction(ordered, TRANSACTION_START);
+  }
+
+  async rollback(sensor: Sensor, metric: MetricName, version: number): Promise<SensorWeights | undefined> {
+    const written = await storage(() =>
+      this.transaction(async (client) => {
+        const { rows } = await client.query<WeightsRow>(LOCK_MODELS, [[sensor.id], [metric.name]]);
+        if (rows.length === 0) return undefined;
+        const { rows: revisions } = await client.query<RevisionRow>(SELECT_REVISION, [sensor.id, metric.name, version]);
+        if (revisions.length === 0) throw new RevisionNotFoundError(sensor.id, metric.name, version);
+        const { rows: written } = await client.query<WeightsRow>(REPLACE, [...columns([{ sensor, metric, weights: toWeights(revisions[0]!) }]), 'rollback']);
+        return written[0];
+      }),
+    );
+    return written && toSensorWeights(written);
+  }
+
+  /**
+   * Reads the models with their rows locked (SELECT ... FOR UPDATE), merges the readings in,
+   * and writes them back, in one transaction: a concurrent merge, on this replica or another,
+   * waits for the locks and then reads what this one wrote. A model absent at the read has no
+   * row to lock: if another transaction creates it first, the write finds its version not 1,
+   * and the whole merge starts over.
+   */
+  private async mergeInTransaction(models: readonly ModelReadings[], stampedAt: string): Promise<WeightsRow[]> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await storage(() => this.transaction((client) => this.mergeWith(client, models, stampedAt)));
+      } catch (error) {
+        if (!(error instanceof ModelCreatedMeanwhile) || attempt === MERGE_ATTEMPTS) throw error;
+      }
+    }
+  }
+
+  private async mergeWith(client: PoolClient, models: readonly ModelReadings[], stampedAt: string): Promise<WeightsRow[]> {
+    const keyOf = (sensorId: string, metric: string) => `${sensorId}\u0000${metric}`;
+    const { rows } = await client.query<WeightsRow>(LOCK_MODELS, [models.map(({ sensor }) => sensor.id), models.map(({ metric }) => metric.name)]);
+    const current = new Map(rows.map((row) => [keyOf(row.sensor_id, row.metric), { weights: toWeights(row), version: row.version }]));
+    const writes: Array<FittedModel & { version: number }> = [];
+    for (const { sensor, metric, readings } of models) {
+      const key = keyOf(sensor.id, metric.name);
+      const stored = current.get(key);
+      const weights = stored ? stored.weights.merged(readings) : Weights.fromAccumulator(ReadingsAccumulator.fromMoments(readings));
+      const next = { weights, version: (stored?.version ?? 0) + 1 };
+      current.set(key, next);
+      writes.push({ sensor, metric, ...next });
+    }
+    const written: WeightsRow[] = [];
+    for (const chunk of chunks(writes)) {
+      const { rows: chunkRows } = await client.query<WeightsRow>(upsertStatement(stampedAt), [...columns(chunk), 'update']);
+      const expected = new Map(chunk.map((write) => [keyOf(write.sensor.id, write.metric.name), write.version]));
+      if (chunkRows.some((row) => expected.get(keyOf(row.sensor_id, row.metric)) !== row.version)) throw new ModelCreatedMeanwhile();
+      const byKey = new Map(chunkRows.map((row) => [keyOf(row.sensor_id, row.metric), row]));
+      written.push(...chunk.map((write) => byKey.get(keyOf(write.sensor.id, write.metric.name))!));
+    }
+    return written;
   }
 
   async find(sensor: Sensor, metric: MetricName): Promise<SensorWeights | undefined> {
@@ -141,7 +234,7 @@ export class PostgresWeightsRepository implements WeightsRepository {
   async history(sensor: Sensor, metric: MetricName, limit: number): Promise<WeightsRevision[]> {
     const { rows } = await storage(() =>
       this.pool.query<RevisionRow>(
-        `SELECT version, change, mean, std, n, recorded_at FROM weights_history
+        `SELECT version, change, mean, std, n, adjustment, moments, recorded_at FROM weights_history
          WHERE sensor_id = $1 AND metric = $2 ORDER BY id DESC LIMIT $3`,
         [sensor.id, metric.name, limit],
       ),
@@ -149,7 +242,7 @@ export class PostgresWeightsRepository implements WeightsRepository {
     return rows.map((row) => ({
       version: row.version,
       change: row.change,
-      weights: Weights.of(row.mean, row.std, row.n),
+      weights: toWeights(row),
       recordedAt: row.recorded_at,
     }));
   }
@@ -158,14 +251,15 @@ export class PostgresWeightsRepository implements WeightsRepository {
     await storage(() => this.pool.query('SELECT 1'));
   }
 
-  private async transaction(work: (client: PoolClient) => Promise<void>): Promise<void> {
+  private async transaction<T>(work: (client: PoolClient) => Promise<T>): Promise<T> {
     const client = await this.pool.connect();
     let broken: unknown;
     try {
       await client.query('BEGIN');
       try {
-        await work(client);
+        const result = await work(client);
         await client.query('COMMIT');
+        return result;
       } catch (error) {
         await client.query('ROLLBACK').catch((rollbackError: unknown) => (broken = rollbackError));
         throw error;
@@ -180,9 +274,14 @@ export class PostgresWeightsRepository implements WeightsRepository {
   }
 }
 
+/** Ids and metric names are ASCII: UTF-16 order is byte order, as COLLATE "C" sorts them. */
+function compareBytes(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
 /** Splits the batch so no chunk names a model twice: one upsert cannot touch a row twice. */
-function* chunks(models: readonly FittedModel[]): Generator<FittedModel[]> {
-  let chunk: FittedModel[] = [];
+function* chunks<T extends FittedModel>(models: readonly T[]): Generator<T[]> {
+  let chunk: T[] = [];
   let keys = new Set<string>();
   for (const model of models) {
     const key = `${model.sensor.id}\u0000${model.metric.name}`;
@@ -197,14 +296,22 @@ function* chunks(models: readonly FittedModel[]): Generator<FittedModel[]> {
   if (chunk.length > 0) yield chunk;
 }
 
-function columns(models: readonly FittedModel[]): [string[], string[], number[], number[], number[]] {
+function columns(models: readonly FittedModel[]): [string[], string[], number[], number[], number[], number[], string[]] {
   return [
     models.map((model) => model.sensor.id),
     models.map((model) => model.metric.name),
     models.map((model) => model.weights.mean),
     models.map((model) => model.weights.std),
     models.map((model) => model.weights.n),
+    models.map((model) => model.weights.adjustment),
+    models.map((model) => JSON.stringify(model.weights.learned)),
   ];
+}
+
+function toWeights(row: Pick<WeightsRow, 'mean' | 'std' | 'n' | 'adjustment' | 'moments'>): Weights {
+  const { moments } = row;
+  // Parsed only when merged into: a prediction reads mean and std alone.
+  return Weights.restore(row.mean, row.std, row.n, row.adjustment, () => (moments === null ? undefined : (JSON.parse(moments) as Moments)));
 }
 
 /** Runs a storage call; a server that cannot take it becomes a StorageUnavailableError. */
@@ -221,7 +328,7 @@ function toSensorWeights(row: WeightsRow): SensorWeights {
   return {
     sensorId: row.sensor_id,
     metric: row.metric,
-    weights: Weights.of(row.mean, row.std, row.n),
+    weights: toWeights(row),
     version: row.version,
     updatedAt: row.updated_at,
   };

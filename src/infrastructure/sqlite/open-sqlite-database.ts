@@ -35,6 +35,58 @@ const MIGRATIONS: readonly string[] = [
   CREATE TRIGGER weights_history_is_append_only_delete BEFORE DELETE ON weights_history
   BEGIN SELECT RAISE(ABORT, 'weights_history is append-only'); END;
   `,
+  // 2: the model lifecycle. Models keep the adjust factor beside what they learned, and the
+  // learned sufficient statistics (JSON of ReadingsAccumulator's Moments; NULL for rows
+  // written before: derived from mean, std and n when read, see domain/legacy-moments.ts).
+  // The history records both, and admits the changes update and rollback: SQLite cannot
+  // alter a CHECK, so the table is rebuilt, every revision copied with its id. And the
+  // Idempotency-Key records of the writes.
+  `
+  ALTER TABLE weights ADD COLUMN adjustment REAL NOT NULL DEFAULT 1
+    CHECK (adjustment BETWEEN -1.7976931348623157e308 AND 1.7976931348623157e308 AND adjustment <> 0);
+  ALTER TABLE weights ADD COLUMN moments TEXT;
+
+  CREATE TABLE weights_history_2 (
+    id          INTEGER PRIMARY KEY,
+    sensor_id   TEXT    NOT NULL,
+    metric      TEXT    NOT NULL,
+    version     INTEGER NOT NULL,
+    change      TEXT    NOT NULL CHECK (change IN ('fit', 'update', 'adjust', 'rollback')),
+    mean        REAL    NOT NULL,
+    std         REAL    NOT NULL,
+    n           INTEGER NOT NULL,
+    recorded_at TEXT    NOT NULL,
+    adjustment  REAL    NOT NULL DEFAULT 1,
+    moments     TEXT
+  ) STRICT;
+  INSERT INTO weights_history_2 (id, sensor_id, metric, version, change, mean, std, n, recorded_at)
+    SELECT id, sensor_id, metric, version, change, mean, std, n, recorded_at FROM weights_history ORDER BY id;
+  -- Dropping a table fires no trigger, and takes its triggers and index with it.
+  DROP TABLE weights_history;
+  ALTER TABLE weights_history_2 RENAME TO weights_history;
+  CREATE INDEX weights_history_by_model ON weights_history (sensor_id, metric, id);
+  CREATE INDEX weights_history_by_version ON weights_history (sensor_id, metric, version);
+  CREATE TRIGGER weights_history_is_append_only_update BEFORE UPDATE ON weights_history
+  BEGIN SELECT RAISE(ABORT, 'weights_history is append-only'); END;
+  CREATE TRIGGER weights_history_is_append_only_delete BEFORE DELETE ON weights_history
+  BEGIN SELECT RAISE(ABORT, 'weights_history is append-only'); END;
+
+  -- Idempotency-Key records: status and body NULL while the request is in flight. Times in
+  -- milliseconds since the epoch.
+  CREATE TABLE idempotency_keys (
+    route       TEXT    NOT NULL,
+    sensor_id   TEXT    NOT NULL,
+    metric      TEXT    NOT NULL,
+    key         TEXT    NOT NULL,
+    fingerprint TEXT    NOT NULL,
+    status      INTEGER,
+    body        TEXT,
+    created_at  INTEGER NOT NULL,
+    expires_at  INTEGER NOT NULL,
+    PRIMARY KEY (route, sensor_id, metric, key)
+  ) STRICT, WITHOUT ROWID;
+  CREATE INDEX idempotency_keys_by_expiry ON idempotency_keys (expires_at);
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -1,11 +1,13 @@
 import type Database from 'better-sqlite3';
 import { statSync, type Stats } from 'node:fs';
-import type { FittedModel, ModelKey, WeightsRepository } from '../../application/ports/weights.repository';
+import type { FittedModel, ModelKey, ModelReadings, WeightsRepository } from '../../application/ports/weights.repository';
 import { StorageUnavailableError } from '../../application/storage-unavailable.error';
 import type { MetricName } from '../../domain/metric-name';
+import type { Moments } from '../../domain/readings-accumulator';
 import type { Sensor } from '../../domain/sensor';
 import type { SensorWeights } from '../../domain/sensor-weights';
-import { UnrepresentableWeightsError } from '../../domain/domain-errors';
+import { RevisionNotFoundError, UnrepresentableWeightsError } from '../../domain/domain-errors';
+import { ReadingsAccumulator } from '../../domain/readings-accumulator';
 import { Weights } from '../../domain/weights';
 import type { WeightsChange, WeightsRevision } from '../../domain/weights-revision';
 import { errorCode, errorMessage } from '../error-shape';
@@ -16,6 +18,9 @@ interface WeightsRow {
   mean: number;
   std: number;
   n: number;
+  adjustment: number;
+  /** JSON of the learned Moments; NULL for a model stored before schema 2. */
+  moments: string | null;
   version: number;
   updated_at: string;
 }
@@ -26,17 +31,20 @@ interface RevisionRow {
   mean: number;
   std: number;
   n: number;
+  adjustment: number;
+  moments: string | null;
   recorded_at: string;
 }
 
 export class SqliteWeightsRepository implements WeightsRepository {
-  private readonly upsertWeights: Database.Statement<[string, string, number, number, number, string], WeightsRow>;
+  private readonly upsertWeights: Database.Statement<[string, string, number, number, number, number, string, string], WeightsRow>;
   private readonly selectWeights: Database.Statement<[string, string], WeightsRow>;
   private readonly selectAllWeights: Database.Statement<[], WeightsRow>;
   private readonly selectSensorWeights: Database.Statement<[string], WeightsRow>;
-  private readonly scaleWeightsMean: Database.Statement<[number, string, string, string], WeightsRow>;
-  private readonly insertRevision: Database.Statement<[string, string, number, WeightsChange, number, number, number, string]>;
+  private readonly scaleWeightsMean: Database.Statement<[number, number, string, string, string], WeightsRow>;
+  private readonly insertRevision: Database.Statement<[string, string, number, WeightsChange, number, number, number, number, string | null, string]>;
   private readonly selectRevisions: Database.Statement<[string, string, number], RevisionRow>;
+  private readonly selectRevision: Database.Statement<[string, string, number], RevisionRow>;
   private readonly selectOne: Database.Statement<[], unknown>;
   private readonly replaceTransaction: Database.Transaction<(sensorId: string, metric: string, weights: Weights) => WeightsRow>;
   private readonly replaceAllTransaction: Database.Transaction<(models: readonly FittedModel[]) => void>;
@@ -44,6 +52,8 @@ export class SqliteWeightsRepository implements WeightsRepository {
   private readonly scaleMeanTransaction: Database.Transaction<
     (sensorId: string, metric: string, factor: number) => WeightsRow | undefined
   >;
+  private readonly mergeAllTransaction: Database.Transaction<(models: readonly ModelReadings[]) => WeightsRow[]>;
+  private readonly rollbackTransaction: Database.Transaction<(sensorId: string, metric: string, version: number) => WeightsRow | undefined>;
 
   /** The file this connection writes to, as opened: writes are refused once DB_PATH names another file, or none. */
   private readonly file: Pick<Stats, 'dev' | 'ino'> | undefined;
@@ -61,10 +71,10 @@ export class SqliteWeightsRepository implements WeightsRepository {
   ) {
     this.file = db.memory ? undefined : statSync(db.name);
     this.upsertWeights = db.prepare(`
-      INSERT INTO weights (sensor_id, metric, mean, std, n, version, updated_at)
-      VALUES (?, ?, ?, ?, ?, 1, ?)
+      INSERT INTO weights (sensor_id, metric, mean, std, n, adjustment, moments, version, updated_at)
+      VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?)
       ON CONFLICT (sensor_id, metric) DO UPDATE SET
-        mean = excluded.mean, std = excluded.std, n = excluded.n,
+        mean = excluded.mean, std = excluded.std, n = excluded.n, adjustment = excluded.adjustment, moments = excluded.moments,
         version = weights.version + 1, updated_at = excluded.updated_at
       RETURNING *`);
     this.selectWeights = db.prepare('SELECT * FROM weights WHERE sensor_id = ? AND metric = ?');
@@ -73,22 +83,44 @@ export class SqliteWeightsRepository implements WeightsRepository {
     // The adjust rule (factor ADJUST_MEAN_FACTOR, src/domain/adjust-rule.ts) applied in one
     // statement that reads and writes the mean, so concurrent adjusts never lose an update.
     this.scaleWeightsMean = db.prepare(`
-      UPDATE weights SET mean = mean * ?, version = version + 1, updated_at = ?
+      UPDATE weights SET mean = mean * ?, adjustment = adjustment * ?, version = version + 1, updated_at = ?
       WHERE sensor_id = ? AND metric = ?
       RETURNING *`);
     this.insertRevision = db.prepare(`
-      INSERT INTO weights_history (sensor_id, metric, version, change, mean, std, n, recorded_at)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?)`);
+      INSERT INTO weights_history (sensor_id, metric, version, change, mean, std, n, adjustment, moments, recorded_at)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
     this.selectRevisions = db.prepare(`
-      SELECT version, change, mean, std, n, recorded_at FROM weights_history
+      SELECT version, change, mean, std, n, adjustment, moments, recorded_at FROM weights_history
       WHERE sensor_id = ? AND metric = ? ORDER BY id DESC LIMIT ?`);
+    this.selectRevision = db.prepare(`
+      SELECT version, change, mean, std, n, adjustment, moments, recorded_at FROM weights_history
+      WHERE sensor_id = ? AND metric = ? AND version = ? ORDER BY id DESC LIMIT 1`);
     this.selectOne = db.prepare('SELECT 1');
 
-    const replaceOne = (sensorId: string, metric: string, weights: Weights, at: string): WeightsRow => {
-      const row = this.upsertWeights.get(sensorId, metric, weights.mean, weights.std, weights.n, at)!;
-      this.appendRevision(row, 'fit');
+    const writeOne = (sensorId: string, metric: string, weights: Weights, change: WeightsChange, at: string): WeightsRow => {
+      const { mean, std, n, adjustment, learned } = weights;
+      const row = this.upsertWeights.get(sensorId, metric, mean, std, n, adjustment, JSON.stringify(learned), at)!;
+      this.appendRevision(row, change);
       return row;
     };
+    const replaceOne = (sensorId: string, metric: string, weights: Weights, at: string): WeightsRow => writeOne(sensorId, metric, weights, 'fit', at);
+    // Read, merge and write inside one IMMEDIATE transaction: the write lock is held from the
+    // read on, so no other connection (or process) writes between them.
+    const mergeOne = (sensorId: string, metric: string, readings: Moments, at: string): WeightsRow => {
+      const row = this.selectWeights.get(sensorId, metric);
+      const weights = row ? toWeights(row).merged(readings) : Weights.fromAccumulator(ReadingsAccumulator.fromMoments(readings));
+      return writeOne(sensorId, metric, weights, 'update', at);
+    };
+    this.mergeAllTransaction = db.transaction((models: readonly ModelReadings[]) => {
+      const at = now();
+      return models.map(({ sensor, metric, readings }) => mergeOne(sensor.id, metric.name, readings, at));
+    });
+    this.rollbackTransaction = db.transaction((sensorId: string, metric: string, version: number) => {
+      if (!this.selectWeights.get(sensorId, metric)) return undefined;
+      const revision = this.selectRevision.get(sensorId, metric, version);
+      if (!revision) throw new RevisionNotFoundError(sensorId, metric, version);
+      return writeOne(sensorId, metric, toWeights(revision), 'rollback', now());
+    });
     this.replaceTransaction = db.transaction((sensorId: string, metric: string, weights: Weights) =>
       replaceOne(sensorId, metric, weights, now()),
     );
@@ -101,7 +133,7 @@ export class SqliteWeightsRepository implements WeightsRepository {
       keys.flatMap(({ sensor, metric }) => this.selectWeights.get(sensor.id, metric.name) ?? []),
     );
     this.scaleMeanTransaction = db.transaction((sensorId: string, metric: string, factor: number) => {
-      const row = this.scaleWeightsMean.get(factor, now(), sensorId, metric);
+      const row = this.scaleWeightsMean.get(factor, factor, now(), sensorId, metric);
       if (row) this.appendRevision(row, 'adjust');
       return row;
     });
@@ -114,6 +146,21 @@ export class SqliteWeightsRepository implements WeightsRepository {
 
   async replaceAll(models: readonly FittedModel[]): Promise<void> {
     await this.writing(() => this.replaceAllTransaction.immediate(models));
+  }
+
+  async merge(sensor: Sensor, metric: MetricName, readings: Moments): Promise<SensorWeights> {
+    const [row] = await this.writing(() => this.mergeAllTransaction.immediate([{ sensor, metric, readings }]));
+    return toSensorWeights(row!);
+  }
+
+  async mergeAll(models: readonly ModelReadings[]): Promise<void> {
+    if (models.length === 0) return;
+    await this.writing(() => this.mergeAllTransaction.immediate(models));
+  }
+
+  async rollback(sensor: Sensor, metric: MetricName, version: number): Promise<SensorWeights | undefined> {
+    const row = await this.writing(() => this.rollbackTransaction.immediate(sensor.id, metric.name, version));
+    return row && toSensorWeights(row);
   }
 
   async find(sensor: Sensor, metric: MetricName): Promise<SensorWeights | undefined> {
@@ -145,7 +192,7 @@ export class SqliteWeightsRepository implements WeightsRepository {
     return available(() => this.selectRevisions.all(sensor.id, metric.name, limit)).map((row) => ({
       version: row.version,
       change: row.change,
-      weights: Weights.of(row.mean, row.std, row.n),
+      weights: toWeights(row),
       recordedAt: new Date(row.recorded_at),
     }));
   }
@@ -206,7 +253,7 @@ export class SqliteWeightsRepository implements WeightsRepository {
   }
 
   private appendRevision(row: WeightsRow, change: WeightsChange): void {
-    this.insertRevision.run(row.sensor_id, row.metric, row.version, change, row.mean, row.std, row.n, row.updated_at);
+    this.insertRevision.run(row.sensor_id, row.metric, row.version, change, row.mean, row.std, row.n, row.adjustment, row.moments, row.updated_at);
   }
 }
 
@@ -235,8 +282,14 @@ function toSensorWeights(row: WeightsRow): SensorWeights {
   return {
     sensorId: row.sensor_id,
     metric: row.metric,
-    weights: Weights.of(row.mean, row.std, row.n),
+    weights: toWeights(row),
     version: row.version,
     updatedAt: new Date(row.updated_at),
   };
+}
+
+function toWeights(row: Pick<WeightsRow, 'mean' | 'std' | 'n' | 'adjustment' | 'moments'>): Weights {
+  const { moments } = row;
+  // Parsed only when merged into: a prediction reads mean and std alone.
+  return Weights.restore(row.mean, row.std, row.n, row.adjustment, () => (moments === null ? undefined : (JSON.parse(moments) as Moments)));
 }

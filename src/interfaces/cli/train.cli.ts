@@ -14,8 +14,8 @@ import { TerminalProgressBar } from './terminal-progress-bar';
 // Below this, a run is over before a bar could say anything useful.
 const PROGRESS_BAR_MIN_BYTES = 32 * 1024 * 1024;
 
-const HELP = `Usage: sensor-alerts train [FILE] [--threads N]
-       npm run train -- [FILE] [--threads N]
+const HELP = `Usage: sensor-alerts train [FILE] [--threads N] [--merge]
+       npm run train -- [FILE] [--threads N] [--merge]
 
 Learns, for every sensor and vibration column of a readings CSV, the mean and sample
 standard deviation, and stores them (all or nothing) as that sensor's models.
@@ -25,6 +25,9 @@ Arguments:
                  params.velRMS.{x,y,z} and params.accelRMS.{x,y,z} columns, found by header name
 Options:
   --threads N    how many threads read a large file at once (default: the CPUs available)
+  --merge        merge the file's readings into the stored models (absent ones are created)
+                 instead of replacing them: train a.csv then train --merge b.csv equals
+                 training both files at once
   -h, --help     this text
 
 The weights go to DATABASE_URL's PostgreSQL database when it is set, else to the SQLite file
@@ -38,7 +41,7 @@ database, with one line on stderr saying why).
 `;
 
 runCli('train', async () => {
-  const parsed = parseCliArguments({ help: HELP, options: { threads: { type: 'string' } }, maxPositionals: 1 });
+  const parsed = parseCliArguments({ help: HELP, options: { threads: { type: 'string' }, merge: { type: 'boolean' } }, maxPositionals: 1 });
   if (!parsed) return;
   const { positionals, values: options } = parsed;
   const path = positionals[0] ?? 'data/collects.csv';
@@ -55,7 +58,7 @@ runCli('train', async () => {
   const storage = await openWeightsStorage(config);
   let summary;
   try {
-    summary = await new TrainSensorsUseCase(storage.repository).execute(source);
+    summary = await new TrainSensorsUseCase(storage.repository).execute(source, { merge: options.merge === true });
   } finally {
     progress?.finish(); // clear the bar before anything else is printed
     await storage.close();
@@ -63,7 +66,7 @@ runCli('train', async () => {
   const seconds = (performance.now() - startedAt) / 1000;
   const count = (value: number) => Math.round(value).toLocaleString('en-US');
   console.log(
-    `trained ${summary.sensors} sensors x ${summary.metrics} columns from ${count(summary.rows)} rows of ${path} ` +
+    `${options.merge ? 'merged' : 'trained'} ${summary.sensors} sensors x ${summary.metrics} columns from ${count(summary.rows)} rows of ${path} ` +
       `(${(summary.bytes / 1e6).toFixed(1)} MB) into ${describeWeightsStorage(config)} in ${seconds.toFixed(2)} s: ` +
       `${count(summary.rows / seconds)} rows/s, ${(summary.bytes / 1e6 / seconds).toFixed(1)} MB/s`,
   );

@@ -1,5 +1,6 @@
 import express, { type Express, type RequestHandler } from 'express';
 import type { DependencyContainer } from 'tsyringe';
+import { IDEMPOTENCY_STORE, type IdempotencyStore } from '../../application/ports/idempotency.store';
 import { LOGGER, type Logger } from '../../application/ports/logger';
 import { APP_CONFIG, type AppConfig } from '../../config';
 import { PinoLogger } from '../../infrastructure/logging/pino-logger';
@@ -10,6 +11,7 @@ import { requireBearerToken } from './bearer-token.middleware';
 import { docsRouter } from './docs.router';
 import { errorHandler } from './error-handler.middleware';
 import { HealthController } from './health.controller';
+import { idempotentWrites } from './idempotency.middleware';
 import { methodNotAllowed, noSniffing, readJsonBody, rejectAmbiguousHeaders, routeNotFound } from './http-guards.middleware';
 import { observeRequests } from './observability.middleware';
 import { SensorsController } from './sensors.controller';
@@ -23,6 +25,7 @@ export function createApp(container: DependencyContainer): Express {
   const health = container.resolve(HealthController);
   const alerts = container.resolve(AlertsController);
   const batch = container.resolve(BatchPredictController);
+  const idempotent = idempotentWrites(container.resolve<IdempotencyStore>(IDEMPOTENCY_STORE), logger);
   metrics.collectProcessMetrics();
   // With API_TOKEN, writes need it; with API_TOKEN_READS too, so do reads and predictions.
   // Probes, metrics and the documentation stay open. Without a token no guard is mounted at
@@ -54,8 +57,10 @@ export function createApp(container: DependencyContainer): Express {
   app.route('/:sensor_id/predict').post(...reads, ...smallBody, sensors.predict).all(methodNotAllowed('POST'));
   app.route('/:sensor_id/weights').get(...reads, sensors.weights).all(methodNotAllowed('GET'));
   app.route('/predict').post(...reads, ...batchBody, batch.predict).all(methodNotAllowed('POST'));
-  app.route('/:sensor_id/fit').post(...writes, ...fitBody, sensors.fit).all(methodNotAllowed('POST'));
-  app.route('/:sensor_id/adjust').post(...writes, ...smallBody, sensors.adjust).all(methodNotAllowed('POST'));
+  app.route('/:sensor_id/fit').post(...writes, ...fitBody, idempotent('fit', sensors.fit)).all(methodNotAllowed('POST'));
+  app.route('/:sensor_id/adjust').post(...writes, ...smallBody, idempotent('adjust', sensors.adjust)).all(methodNotAllowed('POST'));
+  app.route('/:sensor_id/update').post(...writes, ...fitBody, idempotent('update', sensors.update)).all(methodNotAllowed('POST'));
+  app.route('/:sensor_id/rollback').post(...writes, ...smallBody, idempotent('rollback', sensors.rollback)).all(methodNotAllowed('POST'));
   app.route('/:sensor_id/weights/history').get(...reads, sensors.history).all(methodNotAllowed('GET'));
   app.route('/:sensor_id/alerts').get(...reads, alerts.ofSensor).all(methodNotAllowed('GET'));
   app.route('/alerts').get(...reads, alerts.all).all(methodNotAllowed('GET'));

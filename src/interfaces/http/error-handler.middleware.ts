@@ -2,7 +2,7 @@ import type { ErrorRequestHandler } from 'express';
 import type { Logger } from '../../application/ports/logger';
 import { StorageUnavailableError } from '../../application/storage-unavailable.error';
 import type { ServiceMetrics } from '../../infrastructure/metrics/service-metrics';
-import { type DomainError, InsufficientReadingsError, InvalidMetricNameError, InvalidSensorIdError, SensorNotFoundError, UnrepresentableWeightsError } from '../../domain/domain-errors';
+import { type DomainError, InsufficientReadingsError, InvalidMetricNameError, InvalidSensorIdError, RevisionNotFoundError, SensorNotFoundError, UnrepresentableWeightsError } from '../../domain/domain-errors';
 import { HttpProblem, problemType, type FieldError, type ProblemDetails } from './http-problem';
 import { hasBody } from './http-guards.middleware';
 import { EXPECTED_ANSWER, routeOf } from './observability.middleware';
@@ -20,6 +20,7 @@ const DOMAIN_PROBLEMS: ReadonlyArray<readonly [abstract new (...args: never[]) =
   [InvalidSensorIdError, { status: 400, slug: 'invalid-sensor-id', title: 'Invalid sensor id', field: { parameter: 'sensor_id' } }],
   [InvalidMetricNameError, { status: 400, slug: 'invalid-metric-name', title: 'Invalid metric name', field: { parameter: 'metric' } }],
   [SensorNotFoundError, { status: 404, slug: 'sensor-not-found', title: 'Sensor not found' }],
+  [RevisionNotFoundError, { status: 404, slug: 'revision-not-found', title: 'Version not found', field: { pointer: '#/version' } }],
   [InsufficientReadingsError, { status: 422, slug: 'insufficient-readings', title: 'Not enough readings', field: { pointer: '#/values' } }],
   [UnrepresentableWeightsError, { status: 422, slug: 'unrepresentable-weights', title: 'Weights out of range' }],
 ];

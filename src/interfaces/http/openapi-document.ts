@@ -1,11 +1,23 @@
 import { z } from 'zod';
 import { StorageUnavailableError } from '../../application/storage-unavailable.error';
-import { InvalidSensorIdError, SensorNotFoundError } from '../../domain/domain-errors';
+import { InvalidSensorIdError, RevisionNotFoundError, SensorNotFoundError } from '../../domain/domain-errors';
 import { IDENTIFIER_PATTERN } from '../../domain/identifier-rule';
 import { toProblem } from './error-handler.middleware';
 import { HttpProblem } from './http-problem';
-import { adjustBodySchema, alertsQuerySchema, batchPredictBodySchema, fitBodySchema, historyQuerySchema, metricQuerySchema, predictBodySchema } from './request-schemas';
+import {
+  adjustBodySchema,
+  alertsQuerySchema,
+  batchPredictBodySchema,
+  fitBodySchema,
+  historyQuerySchema,
+  idempotencyKeySchema,
+  metricQuerySchema,
+  predictBodySchema,
+  rollbackBodySchema,
+  updateBodySchema,
+} from './request-schemas';
 import { alertTableSchema, batchPredictResponseSchema, problemSchema, revisionResponseSchema, sensorAlertsSchema, statusSchema, weightsResponseSchema } from './response-schemas';
+import { IDEMPOTENCY_KEY_HEADER, KEY_IN_FLIGHT, KEY_REUSED } from './idempotency.middleware';
 import { parseBody } from './validation';
 
 type JsonSchema = Record<string, unknown>;
@@ -47,6 +59,12 @@ function problemResponses() {
       new HttpProblem({ type: 'about:blank', title: 'Unauthorized', status: 401, detail: 'Send Authorization: Bearer <API_TOKEN>.' }),
     ),
     404: problem('The sensor has no model for this metric', new SensorNotFoundError('SEN0002', 'value')),
+    409: problem('A request with the same Idempotency-Key is still in flight', KEY_IN_FLIGHT),
+    idempotency422: problem(
+      'JSON that breaks the schema, too few readings, statistics that overflow, or an Idempotency-Key already used with another body',
+      KEY_REUSED,
+    ),
+    rollback404: problem('The sensor has no model for this metric, or the model has no such version', new RevisionNotFoundError('SEN0001', 'value', 42)),
     405: problem(
       'Known route, other method (see Allow)',
       new HttpProblem({ type: 'about:blank', title: 'Method Not Allowed', status: 405, detail: 'GET is not supported on this route; use POST.' }),
@@ -96,6 +114,18 @@ function body(schema: z.ZodType, required = true) {
 
 const sensorParameters = [sensorId, ...queryParameters(metricQuerySchema)];
 
+const idempotencyKey = {
+  name: IDEMPOTENCY_KEY_HEADER,
+  in: 'header',
+  required: false,
+  description: `${idempotencyKeySchema.description ?? ''}. Scoped per route and model. The same key with another body answers 422; a retry while the first request is still in flight, 409. A failed request (4xx, 5xx) keeps nothing: its retry runs again.`,
+  schema: { type: 'string', minLength: 1, maxLength: 255, pattern: '^[\\x21-\\x7e]+$' },
+  example: '8e03978e-40d5-43e8-bc93-6894a57f9324',
+};
+
+/** The parameters of a write: the model, and the optional Idempotency-Key. */
+const writeParameters = [...sensorParameters, idempotencyKey];
+
 /** The OpenAPI 3.1 document, generated from the zod schemas that validate requests and shape answers. */
 export function buildOpenApiDocument(): JsonSchema {
   const PROBLEMS = problemResponses();
@@ -117,9 +147,9 @@ export function buildOpenApiDocument(): JsonSchema {
           operationId: 'fit',
           security: [{ bearer: [] }, {}],
           summary: 'Learn mean and sample std from readings (replaces the model)',
-          parameters: sensorParameters,
+          parameters: writeParameters,
           requestBody: body(fitBodySchema),
-          responses: { 200: json(ref(weightsResponseSchema), 'The new weights'), 400: PROBLEMS[400], 401: PROBLEMS[401], 405: PROBLEMS[405], 413: PROBLEMS[413], 415: PROBLEMS[415], 422: PROBLEMS[422], 500: PROBLEMS[500], 503: PROBLEMS[503] },
+          responses: { 200: json(ref(weightsResponseSchema), 'The new weights'), 400: PROBLEMS[400], 401: PROBLEMS[401], 405: PROBLEMS[405], 413: PROBLEMS[413], 415: PROBLEMS[415], 409: PROBLEMS[409], 422: PROBLEMS.idempotency422, 500: PROBLEMS[500], 503: PROBLEMS[503] },
         },
       },
       '/{sensor_id}/weights': {
@@ -133,7 +163,7 @@ export function buildOpenApiDocument(): JsonSchema {
       '/{sensor_id}/weights/history': {
         get: {
           operationId: 'getWeightsHistory',
-          summary: 'Every fit and adjust of the model, newest first',
+          summary: 'Every change of the model (fit, update, adjust, rollback), newest first',
           parameters: [sensorId, ...queryParameters(historyQuerySchema)],
           responses: { 200: json({ type: 'array', items: ref(revisionResponseSchema) }, 'Revisions, newest first'), 400: PROBLEMS[400], 404: PROBLEMS[404], 405: PROBLEMS[405], 500: PROBLEMS[500] },
         },
@@ -151,10 +181,32 @@ export function buildOpenApiDocument(): JsonSchema {
         post: {
           operationId: 'adjust',
           security: [{ bearer: [] }, {}],
-          summary: 'Raise the stored mean by 10% (atomically)',
-          parameters: sensorParameters,
+          summary: 'Raise the mean by 10%: multiplies the adjustment factor by 1.1 (atomically)',
+          parameters: writeParameters,
           requestBody: body(adjustBodySchema, false),
-          responses: { 200: json(ref(weightsResponseSchema), 'The adjusted weights'), 400: PROBLEMS[400], 401: PROBLEMS[401], 404: PROBLEMS[404], 405: PROBLEMS[405], 413: PROBLEMS[413], 415: PROBLEMS[415], 422: PROBLEMS[422], 500: PROBLEMS[500], 503: PROBLEMS[503] },
+          responses: { 200: json(ref(weightsResponseSchema), 'The adjusted weights'), 400: PROBLEMS[400], 401: PROBLEMS[401], 404: PROBLEMS[404], 405: PROBLEMS[405], 413: PROBLEMS[413], 415: PROBLEMS[415], 409: PROBLEMS[409], 422: PROBLEMS.idempotency422, 500: PROBLEMS[500], 503: PROBLEMS[503] },
+        },
+      },
+      '/{sensor_id}/update': {
+        post: {
+          operationId: 'update',
+          security: [{ bearer: [] }, {}],
+          summary: 'Merge new readings into the model, as if they had been part of its fit',
+          description:
+            'fit(A) then update(B) learns what fit(A ++ B) would (same mean, std and n); the adjustment keeps applying. One reading is enough; a sensor never fitted needs two, as for fit. Atomic: concurrent updates all count.',
+          parameters: writeParameters,
+          requestBody: body(updateBodySchema),
+          responses: { 200: json(ref(weightsResponseSchema), 'The updated weights'), 400: PROBLEMS[400], 401: PROBLEMS[401], 405: PROBLEMS[405], 413: PROBLEMS[413], 415: PROBLEMS[415], 409: PROBLEMS[409], 422: PROBLEMS.idempotency422, 500: PROBLEMS[500], 503: PROBLEMS[503] },
+        },
+      },
+      '/{sensor_id}/rollback': {
+        post: {
+          operationId: 'rollback',
+          security: [{ bearer: [] }, {}],
+          summary: 'Make the model what one of its revisions recorded (statistics and adjustment), as a new version',
+          parameters: writeParameters,
+          requestBody: body(rollbackBodySchema),
+          responses: { 200: json(ref(weightsResponseSchema), 'The restored weights'), 400: PROBLEMS[400], 401: PROBLEMS[401], 404: PROBLEMS.rollback404, 405: PROBLEMS[405], 413: PROBLEMS[413], 415: PROBLEMS[415], 409: PROBLEMS[409], 422: PROBLEMS.idempotency422, 500: PROBLEMS[500], 503: PROBLEMS[503] },
         },
       },
       '/{sensor_id}/alerts': {

@@ -8,6 +8,27 @@ export const fitBodySchema = z
   })
   .meta({ id: 'FitRequest', example: { values: [10, 5, 6, 9] } });
 
+export const updateBodySchema = z
+  .strictObject({
+    values: z
+      .array(z.number().nullable())
+      .min(1)
+      .describe('New readings; nulls are skipped; at least one number (two for a sensor never fitted)'),
+  })
+  .meta({ id: 'UpdateRequest', example: { values: [8, 7.5] } });
+
+export const rollbackBodySchema = z
+  .strictObject({
+    version: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER).describe("The model's version to restore, as its history lists it"),
+  })
+  .meta({ id: 'RollbackRequest', example: { version: 1 } });
+
+/** The Idempotency-Key request header: any visible ASCII, 1-255 characters. */
+export const idempotencyKeySchema = z
+  .string()
+  .regex(/^[\x21-\x7e]{1,255}$/, 'Expected 1-255 visible ASCII characters')
+  .describe('Makes the write idempotent for 24 h: a retry with the same key and body gets the first answer (same status and body) and changes nothing');
+
 export const predictBodySchema = z
   .strictObject({
     value: z.number().describe('The reading to evaluate'),

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { WEIGHTS_CHANGES } from '../../domain/weights-revision';
 
 // The shapes the API answers with: the controllers build them, the OpenAPI document describes them.
 
@@ -8,19 +9,24 @@ export const weightsResponseSchema = z
     metric: z.string(),
     mean: z.number(),
     std: z.number().min(0).describe('Sample standard deviation (n - 1 denominator)'),
-    n: z.number().int().min(2).describe('Readings the model was fitted on'),
-    version: z.number().int().min(1).describe('Counts the fits and adjusts of this model'),
+    n: z.number().int().min(2).describe('Readings the model learned from (its fit and updates)'),
+    adjustment: z.number().describe("The operator's factor on the learned mean: 1 after a fit, times 1.1 per adjust; `mean` includes it"),
+    version: z.number().int().min(1).describe('Counts the changes of this model (fit, update, adjust, rollback)'),
     updated_at: z.iso.datetime(),
   })
-  .meta({ id: 'Weights', example: { sensor_id: 'SEN0001', metric: 'value', mean: 7.5, std: 2.3804761428476167, n: 4, version: 1, updated_at: '2026-11-27T06:17:06.448Z' } });
+  .meta({
+    id: 'Weights',
+    example: { sensor_id: 'SEN0001', metric: 'value', mean: 7.5, std: 2.3804761428476167, n: 4, adjustment: 1, version: 1, updated_at: '2026-11-27T06:17:06.448Z' },
+  });
 
 export const revisionResponseSchema = z
   .object({
     version: z.number().int().min(1),
-    change: z.enum(['fit', 'adjust']),
+    change: z.enum(WEIGHTS_CHANGES),
     mean: z.number(),
     std: z.number().min(0),
     n: z.number().int().min(2),
+    adjustment: z.number(),
     recorded_at: z.iso.datetime(),
   })
   .meta({ id: 'WeightsRevision' });

@@ -6,12 +6,14 @@ import { FitSensorUseCase } from '../../application/fit-sensor.use-case';
 import { GetWeightsHistoryUseCase } from '../../application/get-weights-history.use-case';
 import { GetWeightsUseCase } from '../../application/get-weights.use-case';
 import { PredictAlertUseCase } from '../../application/predict-alert.use-case';
+import { RollbackWeightsUseCase } from '../../application/rollback-weights.use-case';
+import { UpdateSensorUseCase } from '../../application/update-sensor.use-case';
 import { MetricName } from '../../domain/metric-name';
 import { Sensor } from '../../domain/sensor';
 import type { SensorWeights } from '../../domain/sensor-weights';
 import type { Weights } from '../../domain/weights';
 import type { WeightsRevision } from '../../domain/weights-revision';
-import { adjustBodySchema, fitBodySchema, historyQuerySchema, metricQuerySchema, predictBodySchema } from './request-schemas';
+import { adjustBodySchema, fitBodySchema, historyQuerySchema, metricQuerySchema, predictBodySchema, rollbackBodySchema, updateBodySchema } from './request-schemas';
 import type { RevisionResponse, WeightsResponse } from './response-schemas';
 import { parseBody, parseQuery } from './validation';
 
@@ -26,6 +28,8 @@ export class SensorsController {
     private readonly predictAlert: PredictAlertUseCase,
     private readonly adjustWeights: AdjustWeightsUseCase,
     private readonly getWeightsHistory: GetWeightsHistoryUseCase,
+    private readonly updateSensor: UpdateSensorUseCase,
+    private readonly rollbackWeights: RollbackWeightsUseCase,
     private readonly metrics: ServiceMetrics,
   ) {}
 
@@ -35,6 +39,22 @@ export class SensorsController {
     const fitted = await this.fitSensor.execute(sensor, metric, values);
     this.metrics.modelChanges.inc({ change: 'fit' });
     res.json(weightsBody(fitted));
+  };
+
+  readonly update = async (req: SensorRequest, res: Response): Promise<void> => {
+    const { sensor, metric } = modelOf(req);
+    const { values } = parseBody(updateBodySchema, req.body);
+    const updated = await this.updateSensor.execute(sensor, metric, values);
+    this.metrics.modelChanges.inc({ change: 'update' });
+    res.json(weightsBody(updated));
+  };
+
+  readonly rollback = async (req: SensorRequest, res: Response): Promise<void> => {
+    const { sensor, metric } = modelOf(req);
+    const { version } = parseBody(rollbackBodySchema, req.body);
+    const restored = await this.rollbackWeights.execute(sensor, metric, version);
+    this.metrics.modelChanges.inc({ change: 'rollback' });
+    res.json(weightsBody(restored));
   };
 
   readonly weights = async (req: SensorRequest, res: Response): Promise<void> => {
@@ -78,8 +98,8 @@ function metricNamed(name: string | undefined): MetricName {
   return name === undefined ? MetricName.DEFAULT : MetricName.of(name);
 }
 
-function statistics({ mean, std, n }: Weights) {
-  return { mean, std, n };
+function statistics({ mean, std, n, adjustment }: Weights) {
+  return { mean, std, n, adjustment };
 }
 
 function weightsBody(stored: SensorWeights): WeightsResponse {

@@ -1,0 +1,101 @@
+import { createHash } from 'node:crypto';
+import type { Request, Response } from 'express';
+import type { IdempotencyScope, IdempotencyStore } from '../../application/ports/idempotency.store';
+import type { Logger } from '../../application/ports/logger';
+import { MetricName } from '../../domain/metric-name';
+import { Sensor } from '../../domain/sensor';
+import { HttpProblem, problemType } from './http-problem';
+import { idempotencyKeySchema, metricQuerySchema } from './request-schemas';
+import { parseQuery } from './validation';
+
+export const IDEMPOTENCY_KEY_HEADER = 'Idempotency-Key';
+
+type SensorRequest = Request<{ sensor_id: string }>;
+type SensorHandler = (req: SensorRequest, res: Response) => Promise<void>;
+
+/**
+ * The Idempotency-Key header (IETF draft "The Idempotency-Key HTTP Header Field") for the
+ * writes: the first request with a key runs, and its answer is kept for 24 h; a retry with
+ * the same key and the same body gets that answer again (status and body) and changes
+ * nothing; the same key with another body is a 422, and a retry while the first still runs
+ * a 409. Keys are scoped per route and model. A request that fails (any 4xx or 5xx) changed
+ * nothing, so its key is forgotten and a retry runs again. Without the header, the handler
+ * runs as it is.
+ */
+export function idempotentWrites(store: IdempotencyStore, logger: Logger) {
+  return (route: string, handler: SensorHandler): SensorHandler =>
+    async (req: SensorRequest, res: Response): Promise<void> => {
+      const header = req.get(IDEMPOTENCY_KEY_HEADER);
+      if (header === undefined) return handler(req, res);
+      const scope = scopeOf(route, req, header);
+      const claim = await store.claim(scope, fingerprint(req.body), new Date());
+      switch (claim.outcome) {
+        case 'replay':
+          res.status(claim.answer.status).type('application/json').send(claim.answer.body);
+          return;
+        case 'in-flight':
+          throw KEY_IN_FLIGHT;
+        case 'other-request':
+          throw KEY_REUSED;
+      }
+      // The handler answers with res.json once it has written: the answer is kept first, so a
+      // retry that follows it at once gets it back instead of a 409.
+      let answer: unknown;
+      const send = res.json.bind(res);
+      res.json = (body: unknown) => ((answer = body), res);
+      try {
+        await handler(req, res);
+      } catch (error) {
+        await store.release(scope).catch((releaseError: unknown) =>
+          logger.warn('idempotency key not released after a failed request; its retries answer 409 until it expires', { requestId: req.id, error: String(releaseError) }),
+        );
+        throw error;
+      } finally {
+        res.json = send;
+      }
+      const body = JSON.stringify(answer);
+      // The write is done: a key that cannot be recorded must not turn it into a failure.
+      await store.complete(scope, { status: res.statusCode, body }).catch((error: unknown) =>
+        logger.warn('idempotency key answer not recorded; its retries answer 409 until it expires', { requestId: req.id, error: String(error) }),
+      );
+      res.type('application/json').send(body);
+    };
+}
+
+/** The model the key is scoped to, checked first: a bad id or metric is a 400 that claims nothing. */
+function scopeOf(route: string, req: SensorRequest, header: string): IdempotencyScope {
+  const sensor = Sensor.withId(req.params.sensor_id);
+  const { metric } = parseQuery(metricQuerySchema, req.query);
+  const result = idempotencyKeySchema.safeParse(header);
+  if (!result.success) {
+    throw new HttpProblem({
+      type: problemType('invalid-idempotency-key'),
+      title: 'Invalid Idempotency-Key',
+      status: 400,
+      detail: 'The Idempotency-Key header must be 1-255 visible ASCII characters.',
+      errors: [{ parameter: IDEMPOTENCY_KEY_HEADER, detail: 'Expected 1-255 visible ASCII characters' }],
+    });
+  }
+  return { route, sensorId: sensor.id, metric: (metric === undefined ? MetricName.DEFAULT : MetricName.of(metric)).name, key: result.data };
+}
+
+/** The request as parsed JSON (no body reads as {}, as adjust takes it), hashed. */
+function fingerprint(body: unknown): string {
+  return createHash('sha256')
+    .update(JSON.stringify(body ?? {}))
+    .digest('base64url');
+}
+
+export const KEY_IN_FLIGHT = new HttpProblem({
+  type: problemType('idempotency-key-in-flight'),
+  title: 'Request in progress',
+  status: 409,
+  detail: 'A request with this Idempotency-Key is still being processed: retry it once that one has been answered.',
+});
+
+export const KEY_REUSED = new HttpProblem({
+  type: problemType('idempotency-key-reused'),
+  title: 'Idempotency-Key reused',
+  status: 422,
+  detail: 'This Idempotency-Key was sent with another request body to this route and model: use a new key for a new request.',
+});
