@@ -38,11 +38,11 @@ export interface AppConfig {
 }
 
 export interface BodyLimits {
-  /** POST /:sensor_id/fit: a million readings. */
+  /** POST /:sensor_id/fit and /:sensor_id/update: a million readings. */
   readonly fit: number;
   /** POST /predict: up to 100,000 items. */
   readonly batch: number;
-  /** POST /:sensor_id/predict and /:sensor_id/adjust: one number, or nothing. */
+  /** POST /:sensor_id/predict, /:sensor_id/adjust and /:sensor_id/rollback: one number, or nothing. */
   readonly small: number;
 }
 
