@@ -14,7 +14,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, s
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { generateCollects } from '../collects-generator';
+import { writeScaledCollects } from '../scaled-collects';
 import { median } from './median';
 
 interface Contender {
@@ -211,7 +211,7 @@ function collectsFile(scale: number): string {
   if (!existsSync(file)) {
     mkdirSync(directory, { recursive: true });
     console.log(`generating ${file} (kept for later runs)...`);
-    generateCollects({ out: `${file}.partial`, scale });
+    writeScaledCollects({ source: join(ROOT, 'data/collects.csv'), out: `${file}.partial`, scale });
     renameSync(`${file}.partial`, file); // a killed run leaves no half file behind under the real name
   }
   return file;
