@@ -82,10 +82,11 @@ export class ParquetReadingsSource implements SensorReadingsSource {
     let row = 0;
     for (;;) {
       const chunk = await this.query(() => result.fetchChunk());
-      if (!chunk || chunk.rowCount === 0) break;
+      const chunkRows = chunk?.rowCount ?? 0; // a call into DuckDB: read once per chunk
+      if (!chunk || chunkRows === 0) break;
       const sensors = chunk.getColumnVector(0);
       const columns = Array.from({ length: metricCount }, (_, index) => chunk.getColumnVector(index + 1));
-      for (let index = 0; index < chunk.rowCount; index++) {
+      for (let index = 0; index < chunkRows; index++) {
         row++;
         for (let metric = 0; metric < metricCount; metric++) {
           const value = columns[metric]!.getItem(index) as number | null;
