@@ -10,6 +10,8 @@ await build({
     convert: 'dist/src/interfaces/cli/convert.cli.js',
     // CsvReadingsSource starts this worker from a file beside itself.
     'csv-range.worker': 'dist/src/infrastructure/csv/csv-range.worker.js',
+    // ParquetReadingsSource likewise.
+    'parquet-range.worker': 'dist/src/infrastructure/parquet/parquet-range.worker.js',
   },
   outdir: 'dist/bin',
   bundle: true,

@@ -80,6 +80,24 @@ describe('Parquet input: npm run convert, then npm run train on the .parquet', (
     });
   });
 
+  it('splits a large file across threads at row group boundaries and still learns the exact means', async () => {
+    // The case's rows 16 times (542,416 rows, several row groups): the exact mean of 16 copies
+    // is the exact mean of one, so every stored mean must equal the committed file's, bit for bit.
+    const large = join(directory, 'x16.parquet');
+    await duckdb(`COPY (SELECT p.* FROM range(16) AS copies, read_parquet('${parquet}') AS p) TO '${large}' (FORMAT parquet, ROW_GROUP_SIZE 100000)`);
+    const fromCsv = join(directory, 'csv.db');
+    for (const threads of ['1', '2']) {
+      const dbPath = join(directory, `x16-${threads}.db`);
+      const trained = runCli('train', [large, '--threads', threads], dbPath);
+      expect(trained.stderr).toBe('');
+      expect(trained.stdout).toMatch(/^trained 10 sensors x 6 columns from 542,416 rows/);
+      const expected = stored(fromCsv);
+      stored(dbPath).forEach((row, index) => {
+        expect({ sensor_id: row.sensor_id, metric: row.metric, mean: row.mean, n: row.n }).toEqual({ ...expected[index]!, std: undefined, n: expected[index]!.n * 16 });
+      });
+    }
+  });
+
   it('reads a file by --format parquet whatever its name, and skips nulls and NaN', async () => {
     const fixture = join(directory, 'gaps.parquet');
     const cells = (values: string[]) => METRICS.map((metric, index) => `${values[index]}::DOUBLE AS "${metric}"`).join(', ');

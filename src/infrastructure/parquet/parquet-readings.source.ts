@@ -1,30 +1,38 @@
-import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { existsSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { InvalidReadingsError } from '../../application/invalid-readings.error';
-import type { ReadingsSummary, SensorReadingsSource } from '../../application/ports/sensor-readings.source';
+import type { ReadingsSummary, SensorReadings, SensorReadingsSource } from '../../application/ports/sensor-readings.source';
 import { ReadingsSummaryBuilder } from '../../application/readings-summary.builder';
+import { ReadingsAccumulator } from '../../domain/readings-accumulator';
+import type { ParquetRangeJob, ParquetRangeSummary } from './parquet-range.worker';
+import { ParquetRowsReader } from './parquet-rows.reader';
+
+// Below this many rows, starting a worker and a second DuckDB costs more than it saves.
+const PARALLEL_MIN_ROWS = 500_000;
+// Workers exist only as compiled JavaScript (under ts sources, as in unit tests, one thread reads).
+const WORKER_SCRIPT = join(__dirname, 'parquet-range.worker.js');
 
 export interface ParquetReadingsOptions {
   /** The column holding the sensor id. */
   readonly sensorColumn?: string;
-  /** DuckDB's decoding threads; defaults to 2. */
+  /** How many threads accumulate rows (each with its own DuckDB); defaults to 2. */
   readonly threads?: number;
-  /** Called after each chunk of rows with the rows read so far and the file's row count. */
+  /** Called after each chunk of rows with the rows read so far (by this thread, scaled) and the file's row count. */
   readonly onProgress?: (rowsRead: number, totalRows: number) => void;
 }
 
-// DuckDB's types a reading column may have: every one converts to a double as Number() would.
-const NUMERIC_TYPES = /^(DOUBLE|FLOAT|REAL|DECIMAL\(\d+,\d+\)|TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT|UHUGEINT)$/;
-
 /**
- * A Parquet file of readings, columns found by name, decoded by DuckDB (vectorised, its own
- * threads) and streamed to us 2,048 rows at a time, in file order: memory stays constant
- * whatever the file size. Every reading goes through the same ReadingsSummaryBuilder as the
- * CSV path, so the statistics are the same, bit for bit for the mean (an exact sum rounded
- * once). Rows are numbered from 1 in messages, in place of CSV lines.
+ * A Parquet file of readings, columns found by name, decoded by DuckDB. Every reading goes
+ * through the same ReadingsSummaryBuilder as the CSV path, so the statistics are the same:
+ * the mean bit for bit (an exact sum, rounded once, whatever the order). A large file is
+ * split at row group boundaries, one range per thread; the parts merge in file order (Chan's
+ * pairwise update), like the CSV path's. Rows are numbered from 1 in messages, in place of
+ * CSV lines.
  */
 export class ParquetReadingsSource implements SensorReadingsSource {
   private readonly sensorColumn: string;
+  private readonly threads: number;
 
   constructor(
     private readonly path: string,
@@ -32,6 +40,7 @@ export class ParquetReadingsSource implements SensorReadingsSource {
     private readonly options: ParquetReadingsOptions = {},
   ) {
     this.sensorColumn = options.sensorColumn ?? 'sensorId';
+    this.threads = Math.max(1, Math.min(options.threads ?? 2, 16));
   }
 
   get name(): string {
@@ -40,87 +49,54 @@ export class ParquetReadingsSource implements SensorReadingsSource {
 
   async summarize(): Promise<ReadingsSummary> {
     if (!existsSync(this.path)) throw new InvalidReadingsError(this.path, 'no such file');
-    const instance = await DuckDBInstance.create(':memory:', { threads: String(this.options.threads ?? 2) });
-    const connection = await instance.connect();
+    const reader = await ParquetRowsReader.open(this.path, 1);
     try {
-      const totalRows = await this.checkSchema(connection);
-      return await this.read(connection, totalRows);
-    } finally {
-      connection.closeSync();
-      instance.closeSync();
-    }
-  }
-
-  /** Every wanted column exists, readings are numeric; returns the row count (from the footer). */
-  private async checkSchema(connection: DuckDBConnection): Promise<number> {
-    const rows = await this.query(() =>
-      connection.run(`SELECT name, type FROM parquet_schema(${sqlString(this.path)}) WHERE num_children IS NULL OR num_children = 0`),
-    );
-    const types = new Map<string, string>();
-    for (const [name, type] of (await rows.getRows()) as Array<[string, string | null]>) types.set(name, type ?? '');
-    const missing = [this.sensorColumn, ...this.metrics].filter((column) => !types.has(column));
-    if (missing.length > 0) {
-      throw new InvalidReadingsError(this.path, `missing required column${missing.length > 1 ? 's' : ''} ${missing.map((column) => JSON.stringify(column)).join(', ')}`);
-    }
-    // parquet_schema gives the physical type; the logical one (a DECIMAL, say) comes from a typed query.
-    const described = await this.query(() => connection.run(`DESCRIBE SELECT ${this.columnList()} FROM read_parquet(${sqlString(this.path)})`));
-    for (const [name, type] of (await described.getRows()) as Array<[string, string]>) {
-      if (name !== this.sensorColumn && !NUMERIC_TYPES.test(type)) throw new InvalidReadingsError(this.path, `holds ${type}, not numbers`, undefined, name);
-    }
-    const count = await this.query(() => connection.run(`SELECT sum(num_rows)::BIGINT FROM parquet_file_metadata(${sqlString(this.path)})`));
-    return Number((await count.getRows())[0]?.[0] ?? 0);
-  }
-
-  private async read(connection: DuckDBConnection, totalRows: number): Promise<ReadingsSummary> {
-    const metricCount = this.metrics.length;
-    const casts = this.metrics.map((metric) => `CAST(${sqlName(metric)} AS DOUBLE)`).join(', ');
-    const result = await this.query(() =>
-      connection.stream(`SELECT CAST(${sqlName(this.sensorColumn)} AS VARCHAR), ${casts} FROM read_parquet(${sqlString(this.path)})`),
-    );
-    const builder = new ReadingsSummaryBuilder(metricCount);
-    const readings = new Float64Array(metricCount);
-    let row = 0;
-    for (;;) {
-      const chunk = await this.query(() => result.fetchChunk());
-      const chunkRows = chunk?.rowCount ?? 0; // a call into DuckDB: read once per chunk
-      if (!chunk || chunkRows === 0) break;
-      const sensors = chunk.getColumnVector(0);
-      const columns = Array.from({ length: metricCount }, (_, index) => chunk.getColumnVector(index + 1));
-      for (let index = 0; index < chunkRows; index++) {
-        row++;
-        for (let metric = 0; metric < metricCount; metric++) {
-          const value = columns[metric]!.getItem(index) as number | null;
-          // Null and NaN are missing readings (skipped); an infinity is as wrong here as in a CSV.
-          if (value === Infinity || value === -Infinity) throw new InvalidReadingsError(this.path, `${value} is not a finite number`, row, this.metrics[metric]);
-          readings[metric] = value ?? Number.NaN;
-        }
-        builder.add((sensors.getItem(index) as string | null) ?? '', readings, row);
+      const { groupStarts, rows } = await reader.checkSchema(this.sensorColumn, this.metrics);
+      const starts = this.threads > 1 && rows >= PARALLEL_MIN_ROWS && existsSync(WORKER_SCRIPT) ? splitAt(groupStarts, rows, this.threads) : [0];
+      const ranges = starts.map((from, index) => ({ from, to: starts[index + 1] ?? rows }));
+      const { path, metrics, sensorColumn } = this;
+      // This thread reads the first range while the workers read the others.
+      const workers = ranges.slice(1).map(({ from, to }) => runWorker({ path, metrics, sensorColumn, from, to }));
+      const builder = new ReadingsSummaryBuilder(metrics.length);
+      const progress = this.options.onProgress;
+      const first = ranges[0]!;
+      const reading = reader.read(sensorColumn, metrics, first.from, first.to, builder, progress && ((done) => progress(Math.min(rows, done * ranges.length), rows)));
+      const [firstOutcome, ...outcomes] = await Promise.allSettled([reading, ...workers]);
+      if (firstOutcome.status === 'rejected') throw firstOutcome.reason;
+      for (const outcome of outcomes) {
+        if (outcome.status === 'rejected') throw outcome.reason;
+        const { error, sensors: parts = [], rows: partRows = 0 } = outcome.value;
+        if (error) throw new InvalidReadingsError(path, error.reason, error.line, error.column);
+        const sensors: SensorReadings[] = parts.map(({ sensorId, firstLine, moments }) => ({
+          sensorId,
+          firstLine,
+          accumulators: moments.map((metric) => ReadingsAccumulator.fromMoments(metric)),
+        }));
+        builder.merge({ rows: partRows, sensors });
       }
-      this.options.onProgress?.(row, totalRows);
-    }
-    return builder.build(statSync(this.path).size);
-  }
-
-  private columnList(): string {
-    return [this.sensorColumn, ...this.metrics].map(sqlName).join(', ');
-  }
-
-  /** DuckDB's errors (a corrupt file, say) become one line naming the file. */
-  private async query<T>(step: () => Promise<T>): Promise<T> {
-    try {
-      return await step();
-    } catch (error) {
-      if (error instanceof InvalidReadingsError) throw error;
-      const message = (error instanceof Error ? error.message : String(error)).split('\n')[0]!;
-      throw new InvalidReadingsError(this.path, `not a readable Parquet file (${message})`);
+      return builder.build(statSync(this.path).size);
+    } finally {
+      reader.close();
     }
   }
 }
 
-function sqlString(value: string): string {
-  return `'${value.replaceAll("'", "''")}'`;
+/** Up to `parts` range starts, each at a row group boundary near an equal share of the rows. */
+function splitAt(groupStarts: readonly number[], rows: number, parts: number): number[] {
+  const starts = [0];
+  for (let part = 1; part < parts; part++) {
+    const target = (rows * part) / parts;
+    const start = groupStarts.reduce((best, next) => (Math.abs(next - target) < Math.abs(best - target) ? next : best), 0);
+    if (start > starts.at(-1)!) starts.push(start);
+  }
+  return starts;
 }
 
-function sqlName(value: string): string {
-  return `"${value.replaceAll('"', '""')}"`;
+function runWorker(job: ParquetRangeJob): Promise<ParquetRangeSummary> {
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(WORKER_SCRIPT, { workerData: job });
+    worker.once('message', (outcome: ParquetRangeSummary) => resolve(outcome));
+    worker.once('error', reject);
+    worker.once('exit', (code) => code !== 0 && reject(new Error(`Parquet worker exited with code ${code}`)));
+  });
 }
