@@ -98,6 +98,19 @@ describe('Parquet input: npm run convert, then npm run train on the .parquet', (
     }
   });
 
+  it('reports a bad reading found by the second thread with its row in the whole file', async () => {
+    const large = join(directory, 'x16-infinite.parquet');
+    const row = `'S9' AS sensorId, ${METRICS.map((metric, index) => `${index === 4 ? "'-inf'" : '1'}::DOUBLE AS "${metric}"`).join(', ')}`;
+    await duckdb(
+      `COPY (SELECT * FROM (SELECT p.sensorId, ${METRICS.map((metric) => `p."${metric}"`).join(', ')} FROM range(16) AS copies, read_parquet('${parquet}') AS p) ` +
+        `UNION ALL SELECT ${row}) TO '${large}' (FORMAT parquet, ROW_GROUP_SIZE 100000)`,
+    );
+    const dbPath = join(directory, 'x16-infinite.db');
+    const failed = runCli('train', [large, '--threads', '2'], dbPath);
+    expect(failed.stderr).toBe(`train: ${large}:542417: column "params.accelRMS.y": -Infinity is not a finite number\n`);
+    expect(failed.status).toBe(1);
+  });
+
   it('reads a file by --format parquet whatever its name, and skips nulls and NaN', async () => {
     const fixture = join(directory, 'gaps.parquet');
     const cells = (values: string[]) => METRICS.map((metric, index) => `${values[index]}::DOUBLE AS "${metric}"`).join(', ');
