@@ -260,7 +260,7 @@ function collectsFile(scale: number): string {
   if (scale === 1) return join(ROOT, 'data/collects.csv');
   const directory = join(ROOT, 'data/bench');
   const file = join(directory, `collects-x${scale}.csv`);
-  if (!existsSync(file)) {
+  if (!existsSync(file) || !startsLikeCommitted(file)) {
     mkdirSync(directory, { recursive: true });
     console.log(`generating ${file} (kept for later runs)...`);
     writeScaledCollects({ source: join(ROOT, 'data/collects.csv'), out: `${file}.partial`, scale });
@@ -269,10 +269,25 @@ function collectsFile(scale: number): string {
   return file;
 }
 
-/** The same rows as zstd Parquet, written once by `npm run convert` beside the CSV (or under data/bench for the committed file). */
+/**
+ * A scaled file kept from an earlier run is reused only if its first row is the committed
+ * file's (but for _id and createdAt): files made from the old seeded stand-in are remade.
+ */
+function startsLikeCommitted(file: string): boolean {
+  const firstRow = (path: string) => {
+    const fd = openSync(path, 'r');
+    const head = Buffer.alloc(4096);
+    const bytes = readSync(fd, head, 0, head.length, 0);
+    closeSync(fd);
+    return head.subarray(0, bytes).toString('utf8').split('\n').slice(0, 2).map((line) => line.split(',').slice(2).join(',')).join('\n');
+  };
+  return firstRow(file) === firstRow(join(ROOT, 'data/collects.csv'));
+}
+
+/** The same rows as zstd Parquet, written by `npm run convert` beside the CSV (or under data/bench for the committed file), again when the CSV is newer. */
 function parquetFile(csv: string): string {
   const file = csv.startsWith(join(ROOT, 'data/bench')) ? csv.replace(/\.csv$/, '.parquet') : join(ROOT, 'data/bench/collects-x1.parquet');
-  if (!existsSync(file)) {
+  if (!existsSync(file) || statSync(file).mtimeMs < statSync(csv).mtimeMs) {
     mkdirSync(join(ROOT, 'data/bench'), { recursive: true });
     console.log(`converting ${csv} to ${file} (kept for later runs)...`);
     const child = spawnSync(node, [join(ROOT, 'dist/bin/convert.js'), csv, file], { env, encoding: 'utf8' });
