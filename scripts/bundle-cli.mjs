@@ -7,14 +7,17 @@ await build({
   entryPoints: {
     train: 'dist/src/interfaces/cli/train.cli.js',
     alerts: 'dist/src/interfaces/cli/alerts.cli.js',
+    convert: 'dist/src/interfaces/cli/convert.cli.js',
     // CsvReadingsSource starts this worker from a file beside itself.
     'csv-range.worker': 'dist/src/infrastructure/csv/csv-range.worker.js',
+    // ParquetReadingsSource likewise.
+    'parquet-range.worker': 'dist/src/infrastructure/parquet/parquet-range.worker.js',
   },
   outdir: 'dist/bin',
   bundle: true,
   platform: 'node',
   target: 'node20',
   format: 'cjs',
-  external: ['better-sqlite3'], // a native addon: loaded from node_modules at run time
+  external: ['better-sqlite3', '@duckdb/node-api'], // native addons: loaded from node_modules at run time
   logLevel: 'warning',
 });

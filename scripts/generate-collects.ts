@@ -1,39 +1,39 @@
-// Writes the deterministic stand-in for the case's readings file. See HELP.
+// Writes a larger readings file with the real distribution: data/collects.csv's rows N times. See HELP.
+import { resolve } from 'node:path';
 import { parseCliArguments } from '../src/interfaces/cli/cli-arguments';
-import { generateCollects } from './collects-generator';
+import { writeScaledCollects } from './scaled-collects';
 
-const HELP = `Usage: npm run generate:collects -- [--scale N] [--out PATH] [--seed S]
+const HELP = `Usage: npm run generate:collects -- [--scale N] [--out PATH]
 
-Writes the generated stand-in for the case's readings file, byte for byte the committed
-data/collects.csv at scale 1 and the default seed.
+Writes data/collects.csv's rows (the case's real readings) N times, for benchmarks: fresh
+_ids, and createdAt and params.timeStart shifted by the file's span per copy, so the file
+carries the real distribution.
 
 Options:
-  --scale N    N times more rows, for benchmarks (default 1; written to data/collects-xN.csv)
-  --out PATH   where to write (default data/collects.csv, or data/collects-xN.csv)
-  --seed S     another random seed: another file
+  --scale N    how many copies of the rows (default 10)
+  --out PATH   where to write (default data/collects-xN.csv); never data/collects.csv itself
   -h, --help   this text
 
 Example:
-  npm run generate:collects -- --scale 10
+  npm run generate:collects -- --scale 100
 
 Exit codes: 0 written; 1 bad arguments or the file cannot be written (one line on stderr).
 `;
 
 try {
-  const parsed = parseCliArguments({
-    help: HELP,
-    options: { scale: { type: 'string', default: '1' }, out: { type: 'string' }, seed: { type: 'string' } },
-  });
+  const parsed = parseCliArguments({ help: HELP, options: { scale: { type: 'string', default: '10' }, out: { type: 'string' } } });
   if (parsed) generate(parsed.values);
 } catch (error) {
   console.error(`generate-collects: ${error instanceof Error ? error.message : String(error)}`);
   process.exitCode = 1;
 }
 
-function generate(options: { scale: string; out?: string; seed?: string }): void {
+function generate(options: { scale: string; out?: string }): void {
   const scale = Number(options.scale);
-  const out = options.out ?? (scale === 1 ? 'data/collects.csv' : `data/collects-x${scale}.csv`);
+  if (!Number.isInteger(scale) || scale < 1) throw new Error('--scale must be a whole number >= 1');
+  const out = options.out ?? `data/collects-x${scale}.csv`;
+  if (resolve(out) === resolve('data/collects.csv')) throw new Error("data/collects.csv is the case's own file: write the scaled copy elsewhere");
   const startedAt = performance.now();
-  const rows = generateCollects({ out, scale, ...(options.seed !== undefined && { seed: Number(options.seed) }) });
+  const rows = writeScaledCollects({ source: 'data/collects.csv', out, scale });
   console.log(`wrote ${rows.toLocaleString('en-US')} rows to ${out} in ${((performance.now() - startedAt) / 1000).toFixed(1)} s`);
 }

@@ -1,5 +1,9 @@
 // Measures the batch trainer against the case's draft, side by side in one run.
-// Usage: npm run bench:train -- [--scales 1,10,100] [--runs N] [--smoke] [--baseline DIR] [--only trainer,floor]
+// Usage: npm run bench:train -- [--scales 1,10,100] [--runs N] [--smoke] [--baseline DIR] [--only trainer,DuckDB]
+//
+// Contenders: our trainer on the CSV (the reference of every ratio) and on the same rows as
+// Parquet, DuckDB (read_csv / read_parquet + GROUP BY with avg and stddev_samp, 2 threads)
+// on both, the draft (TypeScript port; Python and pandas when python3 has pandas), a floor.
 //
 // --baseline DIR adds the trainer of another build (a checkout of an earlier commit, built
 // with `npm run build`), measured in the same alternating rounds: an A/B of a change. --only keeps the contenders whose names contain one of the words.
@@ -10,15 +14,17 @@
 // every contender must produce the same 0.09 alert table and the same statistics.
 import Database from 'better-sqlite3';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { generateCollects } from '../collects-generator';
+import { writeScaledCollects } from '../scaled-collects';
 import { median } from './median';
 
 interface Contender {
   readonly name: string;
+  /** Which copy of the data it reads: the CSV, or the same rows converted to Parquet. */
+  readonly input?: 'parquet';
   readonly command: (file: string, workDir: string) => string[];
   /** The JSON `{weights, in_alert}` it printed, or, for the trainer, read from its database. */
   readonly result?: (stdout: string, workDir: string) => DraftResult;
@@ -62,6 +68,23 @@ const allContenders: Contender[] = [
     name: 'trainer (npm run train)',
     command: (file) => [node, join(ROOT, 'dist/bin/train.js'), file],
     result: (_stdout, workDir) => readTrainedDatabase(join(workDir, 'sensors.db')),
+  },
+  {
+    name: 'trainer on Parquet',
+    input: 'parquet',
+    command: (file) => [node, join(ROOT, 'dist/bin/train.js'), file],
+    result: (_stdout, workDir) => readTrainedDatabase(join(workDir, 'sensors.db')),
+  },
+  {
+    name: 'DuckDB on the CSV',
+    command: (file) => [node, join(ROOT, 'dist/scripts/bench/duckdb-group.js'), file, String(ALERT_VALUE)],
+    result: (stdout) => JSON.parse(stdout) as DraftResult,
+  },
+  {
+    name: 'DuckDB on Parquet',
+    input: 'parquet',
+    command: (file) => [node, join(ROOT, 'dist/scripts/bench/duckdb-group.js'), file, String(ALERT_VALUE)],
+    result: (stdout) => JSON.parse(stdout) as DraftResult,
   },
   ...(options.baseline
     ? [
@@ -107,6 +130,8 @@ function main(): void {
 
   for (const scale of scales) {
     const file = collectsFile(scale);
+    const parquet = contenders.some((contender) => contender.input === 'parquet') ? parquetFile(file) : undefined;
+    const inputOf = (contender: Contender) => (contender.input === 'parquet' ? parquet! : file);
     const bytes = statSync(file).size;
     const rows = countRows(file);
     const runs = runsFor(scale);
@@ -118,7 +143,7 @@ function main(): void {
       contenders.forEach((contender, index) => {
         const workDir = mkdtempSync(join(tmpdir(), 'bench-train-'));
         try {
-          const { sample, stdout } = measure(contender.command(file, workDir), workDir);
+          const { sample, stdout } = measure(contender.command(inputOf(contender), workDir), workDir);
           samples[index]!.push(sample);
           if (run === 0 && contender.result) {
             const result = contender.result(stdout, workDir);
@@ -132,6 +157,7 @@ function main(): void {
     }
 
     console.log(`== ${file}: ${rows.toLocaleString('en-US')} rows, ${(bytes / 1e6).toFixed(1)} MB, scale ${scale}, median of ${runs} run(s)`);
+    if (parquet) console.log(`   ${parquet}: the same rows as zstd Parquet (npm run convert), ${(statSync(parquet).size / 1e6).toFixed(1)} MB`);
     console.log(`${'contender'.padEnd(32)} ${'wall s'.padStart(8)} ${'rows/s'.padStart(12)} ${'MB/s'.padStart(8)} ${'peak RSS MB'.padStart(12)} ${'x trainer'.padStart(10)}`);
     const medians = samples.map((list) => median(list.map((sample) => sample.seconds)));
     const trainerSeconds = medians[0]!;
@@ -145,6 +171,7 @@ function main(): void {
       );
     });
     trainerRowsPerSecond.set(scale, rows / trainerSeconds);
+    printRatios(contenders, medians, samples);
     console.log(`"x trainer" is each contender's median wall time over the trainer's: above 1, the trainer is that many times faster.`);
     console.log(
       disagreements.length === 0
@@ -157,6 +184,31 @@ function main(): void {
   const at10 = trainerRowsPerSecond.get(10);
   const at100 = trainerRowsPerSecond.get(100);
   if (at10 && at100) console.log(`trainer rows/s at 100x over rows/s at 10x: ${(at100 / at10).toFixed(2)}`);
+}
+
+/** Every pair's ratio of median wall times (row over column: above 1, the column's contender is faster), then the issue's targets. */
+function printRatios(list: readonly Contender[], medians: readonly number[], samples: readonly Sample[][]): void {
+  const width = 12;
+  const short = list.map((contender) => contender.name.slice(0, width - 1));
+  console.log(`ratios of median wall time, row / column:`);
+  console.log(`${''.padEnd(32)} ${short.map((name) => name.padStart(width)).join('')}`);
+  list.forEach((contender, row) => {
+    console.log(`${contender.name.padEnd(32)} ${list.map((_, column) => (medians[row]! / medians[column]!).toFixed(2).padStart(width)).join('')}`);
+  });
+  const index = (name: string) => list.findIndex((contender) => contender.name === name);
+  const trainer = 0;
+  const duckCsv = index('DuckDB on the CSV');
+  const trainerParquet = index('trainer on Parquet');
+  const duckParquet = index('DuckDB on Parquet');
+  const rss = median(samples[trainer]!.map((sample) => sample.peakRssMb ?? Number.NaN));
+  const target = (label: string, ratio: number, pass: boolean) => console.log(`  ${label}: ${ratio.toFixed(2)} ${pass ? 'MET' : 'NOT MET'}`);
+  console.log('targets:');
+  if (duckCsv >= 0) target('DuckDB on the CSV / trainer on the CSV (>= 1.5)', medians[duckCsv]! / medians[trainer]!, medians[duckCsv]! / medians[trainer]! >= 1.5);
+  if (!Number.isNaN(rss)) target('trainer on the CSV, peak RSS MB (< 150)', rss, rss < 150);
+  if (trainerParquet >= 0) target('trainer on the CSV / trainer on Parquet (>= 2)', medians[trainer]! / medians[trainerParquet]!, medians[trainer]! / medians[trainerParquet]! >= 2);
+  if (trainerParquet >= 0 && duckParquet >= 0) {
+    target('trainer on Parquet / DuckDB on Parquet (<= 1.3)', medians[trainerParquet]! / medians[duckParquet]!, medians[trainerParquet]! / medians[duckParquet]! <= 1.3);
+  }
 }
 
 function measure(command: string[], workDir: string): { sample: Sample; stdout: string } {
@@ -208,18 +260,52 @@ function collectsFile(scale: number): string {
   if (scale === 1) return join(ROOT, 'data/collects.csv');
   const directory = join(ROOT, 'data/bench');
   const file = join(directory, `collects-x${scale}.csv`);
-  if (!existsSync(file)) {
+  if (!existsSync(file) || !startsLikeCommitted(file)) {
     mkdirSync(directory, { recursive: true });
     console.log(`generating ${file} (kept for later runs)...`);
-    generateCollects({ out: `${file}.partial`, scale });
+    writeScaledCollects({ source: join(ROOT, 'data/collects.csv'), out: `${file}.partial`, scale });
     renameSync(`${file}.partial`, file); // a killed run leaves no half file behind under the real name
+  }
+  return file;
+}
+
+/**
+ * A scaled file kept from an earlier run is reused only if its first row is the committed
+ * file's (but for _id and createdAt): files made from the old seeded stand-in are remade.
+ */
+function startsLikeCommitted(file: string): boolean {
+  const firstRow = (path: string) => {
+    const fd = openSync(path, 'r');
+    const head = Buffer.alloc(4096);
+    const bytes = readSync(fd, head, 0, head.length, 0);
+    closeSync(fd);
+    return head.subarray(0, bytes).toString('utf8').split('\n').slice(0, 2).map((line) => line.split(',').slice(2).join(',')).join('\n');
+  };
+  return firstRow(file) === firstRow(join(ROOT, 'data/collects.csv'));
+}
+
+/** The same rows as zstd Parquet, written by `npm run convert` beside the CSV (or under data/bench for the committed file), again when the CSV is newer. */
+function parquetFile(csv: string): string {
+  const file = csv.startsWith(join(ROOT, 'data/bench')) ? csv.replace(/\.csv$/, '.parquet') : join(ROOT, 'data/bench/collects-x1.parquet');
+  if (!existsSync(file) || statSync(file).mtimeMs < statSync(csv).mtimeMs) {
+    mkdirSync(join(ROOT, 'data/bench'), { recursive: true });
+    console.log(`converting ${csv} to ${file} (kept for later runs)...`);
+    const child = spawnSync(node, [join(ROOT, 'dist/bin/convert.js'), csv, file], { env, encoding: 'utf8' });
+    if (child.status !== 0) throw new Error(`convert failed: ${child.stderr}`);
   }
   return file;
 }
 
 function countRows(file: string): number {
   const { stdout } = spawnSync(node, [join(ROOT, 'dist/scripts/bench/count-lines.js'), file], { encoding: 'utf8' });
-  return (JSON.parse(stdout) as { lines: number }).lines - 1; // minus the header
+  const lines = (JSON.parse(stdout) as { lines: number }).lines;
+  // Newlines minus the header's, plus one when the last line has none (as the case's file).
+  const size = statSync(file).size;
+  const fd = openSync(file, 'r');
+  const last = Buffer.alloc(1);
+  readSync(fd, last, 0, 1, size - 1);
+  closeSync(fd);
+  return lines - 1 + (last[0] === 0x0a ? 0 : 1);
 }
 
 function findPythonWithPandas(): string | undefined {

@@ -24,7 +24,8 @@ describe('the command-line tools', () => {
     ['alerts', 'dist/bin/alerts.js', 'Usage: sensor-alerts alerts --value V', 'sensor-alerts alerts --value 0.09 --format json'],
     ['api-tests', 'dist/scripts/api-tests.js', 'Usage: npm run api-tests -- [URL]', 'npm run api-tests -- localhost:3000 --token "$API_TOKEN"'],
     ['healthcheck', 'dist/src/interfaces/cli/healthcheck.cli.js', 'Usage: node dist/src/interfaces/cli/healthcheck.cli.js', 'PORT=3000 node dist/src/interfaces/cli/healthcheck.cli.js && echo healthy'],
-    ['generate-collects', 'dist/scripts/generate-collects.js', 'Usage: npm run generate:collects --', 'npm run generate:collects -- --scale 10'],
+    ['generate-collects', 'dist/scripts/generate-collects.js', 'Usage: npm run generate:collects --', 'npm run generate:collects -- --scale 100'],
+    ['convert', 'dist/bin/convert.js', 'Usage: npm run convert -- CSV PARQUET', 'npm run convert -- data/collects.csv collects.parquet'],
   ])('%s', (name, file, usage, example) => {
     it.each(['--help', '-h'])('%s prints usage, options, an example and exit codes on stdout, and exits 0', (flag) => {
       const result = run(file, [flag], { DB_PATH: dbPath });

@@ -2,7 +2,7 @@ import Database from 'better-sqlite3';
 import { copyFileSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { trainLikeTheDraft, type DraftWeights } from '../../scripts/bench/draft-port';
-import { generateCollects } from '../../scripts/collects-generator';
+import { writeScaledCollects } from '../../scripts/scaled-collects';
 import { runCli } from '../support/cli';
 import { SEED_ALERT_TABLE_AT_0_09 } from '../support/seed-alert-table';
 import { makeTempDir } from '../support/test-app';
@@ -48,7 +48,7 @@ describe('npm run train / npm run alerts (the bundled CLIs)', () => {
   let draftOnScaled: DraftWeights;
 
   beforeAll(async () => {
-    generateCollects({ out: scaled, scale: 4 }); // 21.6 MB: large enough to be split across threads
+    writeScaledCollects({ source: COMMITTED, out: scaled, scale: 4 }); // 19.6 MB: large enough to be split across threads
     [draftOnCommitted, draftOnScaled] = await Promise.all([trainLikeTheDraft(COMMITTED), trainLikeTheDraft(scaled)]);
   }, 120_000);
   afterAll(() => rmSync(directory, { recursive: true, force: true }));
@@ -59,11 +59,11 @@ describe('npm run train / npm run alerts (the bundled CLIs)', () => {
     expect(trained.stderr).toBe('');
     expect(trained.status).toBe(0);
     expect(trained.stdout).toMatch(
-      new RegExp(`^trained 10 sensors x 6 columns from 33,901 rows of ${COMMITTED} \\(5\\.4 MB\\) into ${dbPath} in [\\d.]+ s: [\\d,]+ rows/s, [\\d.]+ MB/s\\n$`),
+      new RegExp(`^trained 10 sensors x 6 columns from 33,901 rows of ${COMMITTED} \\(4\\.9 MB\\) into ${dbPath} in [\\d.]+ s: [\\d,]+ rows/s, [\\d.]+ MB/s\\n$`),
     );
     const { weights } = snapshot(dbPath);
     expectSameStatistics(weights, draftOnCommitted);
-    expect(weights.find((row) => row.sensor_id === 'IAJ9206' && row.metric === 'params.velRMS.x')?.n).toBe(3391 - 46);
+    expect(weights.find((row) => row.sensor_id === 'IAJ9206' && row.metric === 'params.velRMS.x')?.n).toBe(3986 - 60); // its rows, less those without any reading
 
     const alerts = runCli('alerts', ['--value', '0.09', '--format', 'json'], dbPath);
     expect(alerts.status).toBe(0);

@@ -11,11 +11,11 @@ const DOT = 0x2e;
 const ZERO = 0x30;
 
 /** pandas' default missing-value markers: the draft, which reads with pandas, skips these cells too. */
-const MISSING_MARKERS = new Set([
+export const MISSING_MARKERS: ReadonlySet<string> = new Set([
   '', '#N/A', '#N/A N/A', '#NA', '-1.#IND', '-1.#QNAN', '-NaN', '-nan', '1.#IND', '1.#QNAN',
   '<NA>', 'N/A', 'NA', 'NULL', 'NaN', 'None', 'n/a', 'nan', 'null',
 ]);
-const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+export const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 /** Powers of ten that are exact doubles: dividing an exact integer by one is correctly rounded. */
 const EXACT_POWERS_OF_TEN = new Float64Array(Array.from({ length: 23 }, (_, exponent) => 10 ** exponent));
 // While the digits make an integer below 2^53, every step of mantissa * 10 + digit is exact.

@@ -1,0 +1,87 @@
+import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import { existsSync, renameSync, rmSync, statSync } from 'node:fs';
+import { InvalidReadingsError } from '../../application/invalid-readings.error';
+import { DECIMAL, MISSING_MARKERS } from '../csv/csv-range.scanner';
+
+export interface ConversionSummary {
+  readonly rows: number;
+  readonly csvBytes: number;
+  readonly parquetBytes: number;
+}
+
+/**
+ * Rewrites a readings CSV as Parquet with DuckDB, streaming (its COPY reads and writes row
+ * group by row group, so a file larger than memory converts): the reading columns become
+ * doubles, read as the trainer reads them (pandas' missing markers become nulls, anything
+ * else that is not a plain decimal stops the conversion naming the column), and every other
+ * column stays a string, exactly as written. zstd-compressed. The output appears only
+ * when complete.
+ */
+export class CsvToParquetConverter {
+  constructor(
+    private readonly metrics: readonly string[],
+    private readonly sensorColumn = 'sensorId',
+  ) {}
+
+  async convert(csvPath: string, parquetPath: string): Promise<ConversionSummary> {
+    if (!existsSync(csvPath)) throw new InvalidReadingsError(csvPath, 'no such file');
+    const partial = `${parquetPath}.partial`;
+    const instance = await DuckDBInstance.create(':memory:', { threads: '2', memory_limit: '512MB' });
+    const connection = await instance.connect();
+    try {
+      const source = `read_csv(${sqlString(csvPath)}, header = true, all_varchar = true, auto_detect = true)`;
+      const columns = await this.columns(connection, csvPath, source);
+      const missing = [this.sensorColumn, ...this.metrics].filter((column) => !columns.includes(column));
+      if (missing.length > 0) {
+        throw new InvalidReadingsError(csvPath, `missing required column${missing.length > 1 ? 's' : ''} ${missing.map((column) => JSON.stringify(column)).join(', ')}`);
+      }
+      const select = columns.map((column) => (this.metrics.includes(column) ? `${this.reading(column)} AS ${sqlName(column)}` : sqlName(column))).join(', ');
+      const copied = await run(csvPath, () =>
+        connection.run(`COPY (SELECT ${select} FROM ${source}) TO ${sqlString(partial)} (FORMAT parquet, COMPRESSION zstd)`),
+      );
+      const rows = Number(copied.rowsChanged);
+      renameSync(partial, parquetPath);
+      return { rows, csvBytes: statSync(csvPath).size, parquetBytes: statSync(parquetPath).size };
+    } finally {
+      connection.closeSync();
+      instance.closeSync();
+      rmSync(partial, { force: true });
+    }
+  }
+
+  private async columns(connection: DuckDBConnection, csvPath: string, source: string): Promise<string[]> {
+    const described = await run(csvPath, () => connection.run(`DESCRIBE SELECT * FROM ${source}`));
+    return ((await described.getRows()) as Array<[string, ...unknown[]]>).map(([name]) => name);
+  }
+
+  /** A reading cell as the trainer reads it: a missing marker is null, a plain finite decimal its double. */
+  private reading(column: string): string {
+    const cell = sqlName(column);
+    const markers = [...MISSING_MARKERS].map(sqlString).join(', ');
+    const complaint = sqlString(`column ${JSON.stringify(column)}: `);
+    return (
+      `CASE WHEN ${cell} IS NULL OR ${cell} IN (${markers}) THEN NULL ` +
+      `WHEN regexp_full_match(${cell}, ${sqlString(DECIMAL.source)}) AND isfinite(CAST(${cell} AS DOUBLE)) THEN CAST(${cell} AS DOUBLE) ` +
+      `ELSE error(${complaint} || '"' || ${cell} || '" is not a finite number') END`
+    );
+  }
+}
+
+/** DuckDB's errors become one line naming the file (and the column, when our check raised it). */
+async function run<T>(csvPath: string, step: () => Promise<T>): Promise<T> {
+  try {
+    return await step();
+  } catch (error) {
+    const message = (error instanceof Error ? error.message : String(error)).split('\n')[0]!;
+    const ours = /column ".*" is not a finite number/.exec(message);
+    throw new InvalidReadingsError(csvPath, ours ? ours[0] : `cannot convert (${message})`);
+  }
+}
+
+function sqlString(value: string): string {
+  return `'${value.replaceAll("'", "''")}'`;
+}
+
+function sqlName(value: string): string {
+  return `"${value.replaceAll('"', '""')}"`;
+}

@@ -1,0 +1,202 @@
+import { DuckDBInstance } from '@duckdb/node-api';
+import Database from 'better-sqlite3';
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { runCli } from '../support/cli';
+import { makeTempDir } from '../support/test-app';
+
+const COMMITTED = join(__dirname, '../../data/collects.csv');
+const METRICS = ['params.velRMS.x', 'params.velRMS.y', 'params.velRMS.z', 'params.accelRMS.x', 'params.accelRMS.y', 'params.accelRMS.z'];
+
+interface StoredRow {
+  sensor_id: string;
+  metric: string;
+  mean: number;
+  std: number;
+  n: number;
+}
+
+function stored(dbPath: string): StoredRow[] {
+  const db = new Database(dbPath, { readonly: true });
+  try {
+    return db.prepare('SELECT sensor_id, metric, mean, std, n FROM weights ORDER BY sensor_id, metric').all() as StoredRow[];
+  } finally {
+    db.close();
+  }
+}
+
+function convert(args: string[]) {
+  return spawnSync(process.execPath, [join(__dirname, '../../dist/bin/convert.js'), ...args], { env: { PATH: process.env.PATH }, encoding: 'utf8' });
+}
+
+/** Runs SQL in a throwaway DuckDB, to write fixtures and read back what convert wrote. */
+async function duckdb<T>(sql: string): Promise<T[]> {
+  const instance = await DuckDBInstance.create(':memory:');
+  const connection = await instance.connect();
+  try {
+    return (await (await connection.run(sql)).getRows()) as T[];
+  } finally {
+    connection.closeSync();
+    instance.closeSync();
+  }
+}
+
+describe('Parquet input: npm run convert, then npm run train on the .parquet', () => {
+  const directory = makeTempDir();
+  const parquet = join(directory, 'collects.parquet');
+  afterAll(() => rmSync(directory, { recursive: true, force: true }));
+
+  it('converts the committed CSV to zstd Parquet: readings as doubles, ids as strings, every row', async () => {
+    const converted = convert([COMMITTED, parquet]);
+    expect(converted.stderr).toBe('');
+    expect(converted.status).toBe(0);
+    expect(converted.stdout).toMatch(/^converted 33,901 rows of .*collects\.csv \(4\.9 MB\) to .*collects\.parquet \([\d.]+ MB\) in [\d.]+ s\n$/);
+    const types = new Map(await duckdb<[string, string]>(`SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM read_parquet('${parquet}'))`));
+    for (const metric of METRICS) expect(types.get(metric)).toBe('DOUBLE');
+    expect(types.get('_id')).toBe('VARCHAR');
+    expect(types.get('sensorId')).toBe('VARCHAR');
+    const codecs = await duckdb<[string]>(`SELECT DISTINCT compression FROM parquet_metadata('${parquet}')`);
+    expect(codecs).toEqual([['ZSTD']]);
+    const [[rows, nulls]] = await duckdb<[bigint, bigint]>(`SELECT count(*), count(*) FILTER ("params.accelRMS.x" IS NULL) FROM read_parquet('${parquet}')`) as [[bigint, bigint]];
+    expect([rows, nulls]).toEqual([33_901n, 460n]);
+  });
+
+  it('trains the same statistics as the CSV: means bit for bit, std to 1e-13, the same counts', () => {
+    const fromCsv = join(directory, 'csv.db');
+    const fromParquet = join(directory, 'parquet.db');
+    expect(runCli('train', [COMMITTED], fromCsv).status).toBe(0);
+    const trained = runCli('train', [parquet], fromParquet);
+    expect(trained.stderr).toBe('');
+    expect(trained.status).toBe(0);
+    expect(trained.stdout).toMatch(/^trained 10 sensors x 6 columns from 33,901 rows of .*collects\.parquet \([\d.]+ MB\)/);
+    const csvRows = stored(fromCsv);
+    const parquetRows = stored(fromParquet);
+    expect(parquetRows).toHaveLength(60);
+    parquetRows.forEach((row, index) => {
+      const expected = csvRows[index]!;
+      expect({ ...row, std: 0 }).toEqual({ ...expected, std: 0 });
+      expect(Math.abs(row.std - expected.std) / expected.std).toBeLessThanOrEqual(1e-13);
+    });
+  });
+
+  it('splits a large file across threads at row group boundaries and still learns the exact means', async () => {
+    // The case's rows 16 times (542,416 rows, several row groups): the exact mean of 16 copies
+    // is the exact mean of one, so every stored mean must equal the committed file's, bit for bit.
+    const large = join(directory, 'x16.parquet');
+    await duckdb(`COPY (SELECT p.* FROM range(16) AS copies, read_parquet('${parquet}') AS p) TO '${large}' (FORMAT parquet, ROW_GROUP_SIZE 100000)`);
+    const fromCsv = join(directory, 'csv.db');
+    for (const threads of ['1', '2']) {
+      const dbPath = join(directory, `x16-${threads}.db`);
+      const trained = runCli('train', [large, '--threads', threads], dbPath);
+      expect(trained.stderr).toBe('');
+      expect(trained.stdout).toMatch(/^trained 10 sensors x 6 columns from 542,416 rows/);
+      const expected = stored(fromCsv);
+      stored(dbPath).forEach((row, index) => {
+        expect({ sensor_id: row.sensor_id, metric: row.metric, mean: row.mean, n: row.n }).toEqual({ ...expected[index]!, std: undefined, n: expected[index]!.n * 16 });
+      });
+    }
+  });
+
+  it('reports a bad reading found by the second thread with its row in the whole file', async () => {
+    const large = join(directory, 'x16-infinite.parquet');
+    const row = `'S9' AS sensorId, ${METRICS.map((metric, index) => `${index === 4 ? "'-inf'" : '1'}::DOUBLE AS "${metric}"`).join(', ')}`;
+    await duckdb(
+      `COPY (SELECT * FROM (SELECT p.sensorId, ${METRICS.map((metric) => `p."${metric}"`).join(', ')} FROM range(16) AS copies, read_parquet('${parquet}') AS p) ` +
+        `UNION ALL SELECT ${row}) TO '${large}' (FORMAT parquet, ROW_GROUP_SIZE 100000)`,
+    );
+    const dbPath = join(directory, 'x16-infinite.db');
+    const failed = runCli('train', [large, '--threads', '2'], dbPath);
+    expect(failed.stderr).toBe(`train: ${large}:542417: column "params.accelRMS.y": -Infinity is not a finite number\n`);
+    expect(failed.status).toBe(1);
+  });
+
+  it('reads a file by --format parquet whatever its name, and skips nulls and NaN', async () => {
+    const fixture = join(directory, 'gaps.parquet');
+    const cells = (values: string[]) => METRICS.map((metric, index) => `${values[index]}::DOUBLE AS "${metric}"`).join(', ');
+    await duckdb(
+      `COPY (SELECT 'S1' AS sensorId, ${cells(['1', '2', 'NULL', "'NaN'", '5', '6'])} UNION ALL ` +
+        `SELECT 'S1', ${cells(['3', '4', '1', '2', "'NaN'", 'NULL'])} UNION ALL ` +
+        `SELECT 'S1', ${cells(['8', '9', '4', '8', '11', '7'])} UNION ALL ` +
+        `SELECT 'S1', ${cells(['NULL', "'NaN'", '7', '5', '14', '8'])}) TO '${fixture}' (FORMAT parquet)`,
+    );
+    const renamed = join(directory, 'gaps.data');
+    copyFileSync(fixture, renamed);
+    const dbPath = join(directory, 'gaps.db');
+    const trained = runCli('train', [renamed, '--format', 'parquet'], dbPath);
+    expect(trained.stderr).toBe('');
+    // By hand: x = 1, 3, 8 (mean 4, M2 9 + 1 + 16 = 26); y = 2, 4, 9 (mean 5, M2 9 + 1 + 16); z = 1, 4, 7 (mean 4, M2 18);
+    // accel x = 2, 8, 5 (mean 5, M2 18); accel y = 5, 11, 14 (mean 10, M2 25 + 1 + 16 = 42); accel z = 6, 7, 8 (mean 7, M2 2).
+    const expected = new Map([
+      ['params.velRMS.x', [4, Math.sqrt(13)]],
+      ['params.velRMS.y', [5, Math.sqrt(13)]],
+      ['params.velRMS.z', [4, 3]],
+      ['params.accelRMS.x', [5, 3]],
+      ['params.accelRMS.y', [10, Math.sqrt(21)]],
+      ['params.accelRMS.z', [7, 1]],
+    ]);
+    for (const { metric, mean, std, n } of stored(dbPath)) {
+      expect({ metric, mean, std, n }).toEqual({ metric, mean: expected.get(metric)![0], std: expected.get(metric)![1], n: 3 });
+    }
+  });
+
+  describe('stops with one line naming file and column, exit 1, nothing written', () => {
+    const dbPath = join(directory, 'guarded.db');
+    let before: StoredRow[];
+    beforeAll(() => {
+      expect(runCli('train', [parquet], dbPath).status).toBe(0);
+      before = stored(dbPath);
+    });
+
+    const cases: Array<[string, () => Promise<string>, string]> = [
+      [
+        'a missing column',
+        async () => {
+          const path = join(directory, 'missing.parquet');
+          await duckdb(`COPY (SELECT * EXCLUDE ("params.accelRMS.y") FROM read_parquet('${parquet}')) TO '${path}' (FORMAT parquet)`);
+          return path;
+        },
+        ': missing required column "params.accelRMS.y"',
+      ],
+      [
+        'a column of strings',
+        async () => {
+          const path = join(directory, 'strings.parquet');
+          await duckdb(`COPY (SELECT * REPLACE (CAST("params.velRMS.z" AS VARCHAR) AS "params.velRMS.z") FROM read_parquet('${parquet}')) TO '${path}' (FORMAT parquet)`);
+          return path;
+        },
+        ': column "params.velRMS.z": holds VARCHAR, not numbers',
+      ],
+      [
+        'a corrupt file (cut short)',
+        async () => {
+          const path = join(directory, 'cut.parquet');
+          writeFileSync(path, readFileSync(parquet).subarray(0, 100_000));
+          return path;
+        },
+        ': not a readable Parquet file (',
+      ],
+      ['a missing file', async () => join(directory, 'nothing.parquet'), ': no such file'],
+    ];
+    it.each(cases)('%s', async (_label, makeFile, message) => {
+      const path = await makeFile();
+      const failed = runCli('train', [path], dbPath);
+      expect(failed.status).toBe(1);
+      expect(failed.stdout).toBe('');
+      expect(failed.stderr.startsWith(`train: ${path}${message}`)).toBe(true);
+      expect(failed.stderr.trimEnd().split('\n')).toHaveLength(1);
+      expect(stored(dbPath)).toEqual(before);
+    });
+  });
+
+  it('convert refuses a non-numeric reading, naming file and column, and leaves no output', () => {
+    const csv = join(directory, 'bad.csv');
+    writeFileSync(csv, `sensorId,${METRICS.join(',')}\nS1,1,2,3,4,5,6\nS1,1,2,3,4,x5,6\n`);
+    const out = join(directory, 'bad.parquet');
+    const converted = convert([csv, out]);
+    expect(converted.status).toBe(1);
+    expect(converted.stderr).toBe(`convert: ${csv}: column "params.accelRMS.y": "x5" is not a finite number\n`);
+    expect(existsSync(out)).toBe(false);
+    expect(existsSync(`${out}.partial`)).toBe(false);
+  });
+});
