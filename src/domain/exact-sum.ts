@@ -42,11 +42,19 @@ export class ExactSum {
 
   /** sum / n as a double-double (~106 bits), for an integer n > 0. */
   divideBy(n: number): DoubleDouble {
-    const normal = evaluate(this.normal, this.normalLength);
+    if (this.hugeLength === 0) return divideByInteger(evaluate(this.normal, this.normalLength), n);
+    // Huge and normal parts may cancel (1e289 - (1e289 - 1e-300)): put them in one expansion at
+    // the readings' own scale, exact, unless the total itself is beyond the largest double.
+    const combined = new Float64Array(2 * CAPACITY);
+    combined.set(this.normal.subarray(0, this.normalLength));
+    let length = this.normalLength;
+    for (let index = 0; index < this.hugeLength; index++) length = grow(combined, length, this.huge[index]! * 2 ** HUGE_SCALE);
+    const total = evaluate(combined, length);
+    if (Number.isFinite(total[0]) && Number.isFinite(total[1])) return divideByInteger(total, n);
+    // A total beyond the largest double: the normal part (below n * 2^960) is then a small share
+    // of it, and scaled down it loses only bits some 2000 binary places below the total's.
     const huge = evaluate(this.huge, this.hugeLength);
-    if (huge[0] === 0) return divideByInteger(normal, n);
-    // The normal part scaled down loses only bits far below the huge part's last one.
-    return scale(divideByInteger(add(huge, scale(normal, -HUGE_SCALE)), n), HUGE_SCALE);
+    return scale(divideByInteger(add(huge, scale(evaluate(this.normal, this.normalLength), -HUGE_SCALE)), n), HUGE_SCALE);
   }
 }
 

@@ -132,10 +132,8 @@ export class ReadingsAccumulator {
     let sum = 0;
     let compensation = 0;
     let residue = 0;
-    let equal = true;
     for (let index = 0; index < length; index++) {
       const reading = block[index]!;
-      if (reading !== first) equal = false;
       const total = sum + reading; // TwoSum(sum, reading)
       const totalVirtual = total - sum;
       const error = sum - (total - totalVirtual) + (reading - totalVirtual);
@@ -149,44 +147,47 @@ export class ReadingsAccumulator {
     if (residue === 0 && Number.isFinite(sum)) {
       this.sum.add(sum);
       this.sum.add(compensation);
-      mean = equal ? [first, 0] : divideByInteger(twoSum(sum, compensation), length);
+      mean = divideByInteger(twoSum(sum, compensation), length);
     } else {
       const exact = new ExactSum();
       for (let index = 0; index < length; index++) exact.add(block[index]!);
       this.sum.merge(exact.parts());
-      mean = equal ? [first, 0] : exact.divideBy(length);
+      mean = exact.divideBy(length);
     }
 
-    // Pass 2: squared deviations from the block's mean, in four lanes (fewer roundings, more speed).
+    // Pass 2: squared deviations from the mean's high part, in four lanes (fewer roundings, more
+    // speed); sum((x - high - low)^2) = sum((x - high)^2) - n * low^2, as sum(x - high) = n * low.
     const [meanHigh, meanLow] = mean;
-    let squares = 0;
-    if (!equal) {
-      let lane0 = 0;
-      let lane1 = 0;
-      let lane2 = 0;
-      let lane3 = 0;
-      let index = 0;
-      for (; index + 3 < length; index += 4) {
-        const d0 = block[index]! - meanHigh - meanLow;
-        const d1 = block[index + 1]! - meanHigh - meanLow;
-        const d2 = block[index + 2]! - meanHigh - meanLow;
-        const d3 = block[index + 3]! - meanHigh - meanLow;
-        lane0 += d0 * d0;
-        lane1 += d1 * d1;
-        lane2 += d2 * d2;
-        lane3 += d3 * d3;
-      }
-      for (; index < length; index++) {
-        const deviation = block[index]! - meanHigh - meanLow;
-        lane0 += deviation * deviation;
-      }
-      squares = lane0 + lane1 + (lane2 + lane3);
+    let lane0 = 0;
+    let lane1 = 0;
+    let lane2 = 0;
+    let lane3 = 0;
+    let index = 0;
+    for (; index + 3 < length; index += 4) {
+      const d0 = block[index]! - meanHigh;
+      const d1 = block[index + 1]! - meanHigh;
+      const d2 = block[index + 2]! - meanHigh;
+      const d3 = block[index + 3]! - meanHigh;
+      lane0 += d0 * d0;
+      lane1 += d1 * d1;
+      lane2 += d2 * d2;
+      lane3 += d3 * d3;
     }
-    let m2: number;
-    let m2Exponent = 0;
-    if (equal || (squares >= SAFE_SQUARES_MIN && squares <= SAFE_SQUARES_MAX)) m2 = squares;
-    else [m2, m2Exponent] = rescaledSquaredDeviations(block, length, mean);
-    this.combineStatistics(length, meanHigh, meanLow, m2, 0, m2Exponent);
+    for (; index < length; index++) {
+      const deviation = block[index]! - meanHigh;
+      lane0 += deviation * deviation;
+    }
+    const squares = lane0 + lane1 + (lane2 + lane3) - length * meanLow * meanLow;
+    if (squares >= SAFE_SQUARES_MIN && squares <= SAFE_SQUARES_MAX) {
+      this.combineStatistics(length, meanHigh, meanLow, squares, 0, 0);
+    } else if (block.subarray(0, length).every((reading) => reading === first)) {
+      // Equal readings (their squares are 0, or tiny from the mean's last bits): exactly their value and 0.
+      this.combineStatistics(length, first, 0, 0, 0, 0);
+    } else {
+      // Squares that underflow or overflow: rescaled.
+      const [m2, m2Exponent] = rescaledSquaredDeviations(block, length, mean);
+      this.combineStatistics(length, meanHigh, meanLow, m2, 0, m2Exponent);
+    }
   }
 
   /** Merges the moments of a disjoint set of readings. */

@@ -201,6 +201,12 @@ describe('ReadingsAccumulator: exact statistics', () => {
       );
     });
 
+    it('readings on both sides of 2^960 (summed at two scales) that cancel to a tiny total', () => {
+      const readings = [9.745314011399998e288, 9.749068412786248e272, 0, -9.745314011399998e288, -9.749068412786248e272, 0, -2.141764832207314e-304];
+      for (const parts of [1, 2, 3, 4]) expectExact(readings, parts);
+      expectExact([2 ** 960, 2 ** 960 - 2 ** 908, -(2 ** 961), 1e-300, 3], 1);
+    });
+
     it('mixed signs and magnitudes, with exact values computed independently', () => {
       const readings = [3, -1e-300, 7e250, -7e250, 1e-10, 5e100];
       const accumulator = accumulate(readings);
