@@ -2,6 +2,7 @@ import type Database from 'better-sqlite3';
 import { IDEMPOTENCY_KEY_LIFETIME_MS, type IdempotencyClaim, type IdempotencyScope, type IdempotencyStore, type StoredAnswer } from '../../application/ports/idempotency.store';
 import { StorageUnavailableError } from '../../application/storage-unavailable.error';
 import { errorCode } from '../error-shape';
+import { available } from './sqlite-availability';
 
 interface KeyRow {
   fingerprint: string;
@@ -72,15 +73,3 @@ function parameters({ route, sensorId, metric, key }: IdempotencyScope): ScopePa
   return [route, sensorId, metric, key];
 }
 
-// As the weights repository: a condition of the file is a 503, not a 500.
-const UNAVAILABLE = /^SQLITE_(BUSY|LOCKED|READONLY|FULL|IOERR|CANTOPEN)/;
-
-function available<T>(statement: () => T): T {
-  try {
-    return statement();
-  } catch (error) {
-    const code = errorCode(error);
-    if (code && UNAVAILABLE.test(code)) throw new StorageUnavailableError(`${(error as Error).message} (${code})`, { cause: error });
-    throw error;
-  }
-}

@@ -11,6 +11,7 @@ import { ReadingsAccumulator } from '../../domain/readings-accumulator';
 import { Weights } from '../../domain/weights';
 import type { WeightsChange, WeightsRevision } from '../../domain/weights-revision';
 import { errorCode, errorMessage } from '../error-shape';
+import { asStorageFault, available } from './sqlite-availability';
 
 interface WeightsRow {
   sensor_id: string;
@@ -246,8 +247,7 @@ export class SqliteWeightsRepository implements WeightsRepository {
           await new Promise((resolve) => setTimeout(resolve, Math.min(pauseMs, left)));
           continue;
         }
-        if (code && UNAVAILABLE.test(code)) throw new StorageUnavailableError(`${(error as Error).message} (${code})`, { cause: error });
-        throw error;
+        throw asStorageFault(error);
       }
     }
   }
@@ -257,19 +257,6 @@ export class SqliteWeightsRepository implements WeightsRepository {
   }
 }
 
-// Conditions of the file, not of the request: worth a 503 and a retry, not a 500.
-const UNAVAILABLE = /^SQLITE_(BUSY|LOCKED|READONLY|FULL|IOERR|CANTOPEN)/;
-
-/** Runs a statement; a database that cannot serve it becomes a StorageUnavailableError. */
-function available<T>(statement: () => T): T {
-  try {
-    return statement();
-  } catch (error) {
-    const code = errorCode(error);
-    if (code && UNAVAILABLE.test(code)) throw new StorageUnavailableError(`${(error as Error).message} (${code})`, { cause: error });
-    throw error;
-  }
-}
 
 // Short enough that a write follows a released lock closely, long enough to cost nothing.
 const MAX_RETRY_PAUSE_MS = 25;
