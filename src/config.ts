@@ -1,3 +1,5 @@
+import { hostname } from 'node:os';
+
 export const APP_CONFIG = Symbol('AppConfig');
 
 const LOG_LEVELS = ['debug', 'info', 'warn', 'error', 'silent'] as const;
@@ -35,6 +37,34 @@ export interface AppConfig {
   /** When set, writes (and reads too, with apiTokenForReads) need `Authorization: Bearer <token>`. */
   readonly apiToken: string | undefined;
   readonly apiTokenForReads: boolean;
+  /** Live ingestion of readings over MQTT; undefined (MQTT_URL unset, the default) turns it off. */
+  readonly mqtt: MqttConfig | undefined;
+  /** Debounce: consecutive readings at or above the threshold that raise an alert, and below it that clear one. */
+  readonly alertRaiseAfter: number;
+  readonly alertClearAfter: number;
+  /** When set, every alert transition is also POSTed here as JSON. */
+  readonly alertWebhookUrl: string | undefined;
+  /** Merge live readings that are not in alert into their model, in batches of this many readings or this many ms. */
+  readonly learnFromStream: LearnFromStreamConfig;
+}
+
+export interface MqttConfig {
+  /** mqtt:// or mqtts:// with optional user:password (never logged). */
+  readonly url: string;
+  /** Subscribed with QoS 1; its `+` level is the sensor id. */
+  readonly readingsTopic: string;
+  /** The shared-subscription group replicas split the readings in (`$share/<group>/<topic>`). */
+  readonly shareGroup: string;
+  /** Where transitions are published (QoS 1, retained); `{sensor_id}` is replaced by the sensor id. */
+  readonly alertsTopic: string;
+  /** Names this replica's persistent session: stable across restarts, distinct per replica. */
+  readonly clientId: string;
+}
+
+export interface LearnFromStreamConfig {
+  readonly enabled: boolean;
+  readonly batchSize: number;
+  readonly batchMs: number;
 }
 
 export interface BodyLimits {
@@ -84,6 +114,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     return value ?? fallback;
   };
 
+  const mqttUrl = read<string | undefined>('MQTT_URL', undefined, parseMqttUrl, 'an mqtt://, mqtts://, ws:// or wss:// URL', redactUrlPassword);
+  const mqtt: MqttConfig | undefined = mqttUrl === undefined ? undefined : {
+    url: mqttUrl,
+    readingsTopic: read('MQTT_READINGS_TOPIC', 'sensors/+/readings', parseReadingsTopic, 'a topic filter with exactly one + level (the sensor id) and no #'),
+    shareGroup: read('MQTT_SHARE_GROUP', 'sensor-alerts', (raw) => (/^[^/+#\s]{1,64}$/.test(raw) ? raw : undefined), '1-64 characters without / + # or spaces'),
+    alertsTopic: read('MQTT_ALERTS_TOPIC', 'sensors/{sensor_id}/alerts', (raw) => (/[+#]/.test(raw) || raw.length > 256 ? undefined : raw), 'a topic name without + or # ({sensor_id} is replaced)'),
+    clientId: read('MQTT_CLIENT_ID', `sensor-alerts-${hostname()}`, (raw) => (/^[\x21-\x7e]{1,128}$/.test(raw) ? raw : undefined), '1-128 printable characters, no spaces'),
+  };
+  if (!mqtt) for (const name of ['MQTT_READINGS_TOPIC', 'MQTT_SHARE_GROUP', 'MQTT_ALERTS_TOPIC', 'MQTT_CLIENT_ID']) if (env[name]) problems.push(`${name} needs MQTT_URL`);
+
   const config: AppConfig = {
     port: read('PORT', 3000, (raw) => (/^\d{1,5}$/.test(raw) && Number(raw) <= 65535 ? Number(raw) : undefined), 'an integer from 0 to 65535'),
     host: read('HOST', '0.0.0.0', parseHost, 'an IP address (e.g. 0.0.0.0, 127.0.0.1, ::) or a host name'),
@@ -108,12 +148,47 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     shutdownDelayMs: read('SHUTDOWN_DELAY_MS', 0, (raw) => (/^\d{1,6}$/.test(raw) ? Number(raw) : undefined), 'milliseconds, 0 to 999999'),
     apiToken: read<string | undefined>('API_TOKEN', undefined, (raw) => (/^[\x21-\x7e]{16,}$/.test(raw) ? raw : undefined), 'at least 16 printable characters, no spaces', true),
     apiTokenForReads: read('API_TOKEN_READS', false, (raw) => ({ true: true, false: false })[raw], 'true or false'),
+    mqtt,
+    alertRaiseAfter: read('ALERT_RAISE_AFTER', 1, count, COUNT_EXPECTED),
+    alertClearAfter: read('ALERT_CLEAR_AFTER', 1, count, COUNT_EXPECTED),
+    alertWebhookUrl: read<string | undefined>('ALERT_WEBHOOK_URL', undefined, parseHttpUrl, 'an http:// or https:// URL', redactUrlPassword),
+    learnFromStream: {
+      enabled: read('LEARN_FROM_STREAM', false, (raw) => ({ true: true, false: false })[raw], 'true or false'),
+      batchSize: read('LEARN_BATCH_SIZE', 1000, count, COUNT_EXPECTED),
+      batchMs: read('LEARN_BATCH_MS', 1000, (raw) => (/^\d{1,7}$/.test(raw) && Number(raw) >= 1 ? Number(raw) : undefined), 'milliseconds, 1 to 9999999'),
+    },
   };
+  if (config.learnFromStream.enabled && !mqtt) problems.push('LEARN_FROM_STREAM=true needs MQTT_URL');
   // Silently ignoring the old single limit would leave an operator's setting without effect.
   if (env.BODY_LIMIT) problems.push('BODY_LIMIT is replaced by BODY_LIMIT_FIT, BODY_LIMIT_BATCH and BODY_LIMIT_SMALL');
   if (config.apiTokenForReads && !config.apiToken) problems.push('API_TOKEN_READS=true needs API_TOKEN');
   if (problems.length > 0) throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
   return config;
+}
+
+const COUNT_EXPECTED = 'an integer from 1 to 1000000';
+const count = (raw: string): number | undefined => (/^\d{1,7}$/.test(raw) && Number(raw) >= 1 && Number(raw) <= 1_000_000 ? Number(raw) : undefined);
+
+function parseUrl(raw: string, protocols: readonly string[]): string | undefined {
+  try {
+    return protocols.includes(new URL(raw).protocol) ? raw : undefined;
+  } catch {
+    return undefined;
+  }
+}
+const parseHttpUrl = (raw: string) => parseUrl(raw, ['http:', 'https:']);
+const parseMqttUrl = (raw: string) => parseUrl(raw, ['mqtt:', 'mqtts:', 'ws:', 'wss:']);
+
+/** One `+` level (the sensor id), no `#`, no `$share/` prefix (the group is MQTT_SHARE_GROUP). */
+function parseReadingsTopic(raw: string): string | undefined {
+  const levels = raw.split('/');
+  const ok = levels.filter((level) => level === '+').length === 1 && !raw.includes('#') && !raw.startsWith('$') && levels.every((level) => level === '+' || !level.includes('+'));
+  return ok && raw.length <= 256 ? raw : undefined;
+}
+
+/** The URL with the password of its userinfo replaced by ***: fit for logs. */
+export function redactUrlPassword(raw: string): string {
+  return raw.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:@/?#]*):[^@]*@/i, '$1:***@');
 }
 
 /** Catches the typos that would otherwise surface as a DNS failure (`getaddrinfo ENOTFOUND 999.1.1.1`). */

@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import type { DependencyContainer } from 'tsyringe';
 import { LOGGER, type Logger } from './application/ports/logger';
-import { loadConfig, type AppConfig } from './config';
+import { loadConfig, redactUrlPassword, type AppConfig } from './config';
 import { closeContainer, createContainer } from './container';
 import { describeWeightsStorage } from './weights-storage';
 import { PinoLogger } from './infrastructure/logging/pino-logger';
@@ -81,8 +81,15 @@ async function stop(signal: NodeJS.Signals): Promise<void> {
 
 /** The settings in effect, for LOG_LEVEL=debug; secrets stay out. */
 function describeConfig(config: AppConfig): Record<string, unknown> {
-  const { apiToken, databaseUrl, ...plain } = config;
-  return { ...plain, storage: describeWeightsStorage(config), apiToken: apiToken ? 'set' : 'unset', ...(databaseUrl && { databaseUrl: describeWeightsStorage(config) }) };
+  const { apiToken, databaseUrl, mqtt, alertWebhookUrl, ...plain } = config;
+  return {
+    ...plain,
+    storage: describeWeightsStorage(config),
+    apiToken: apiToken ? 'set' : 'unset',
+    ...(databaseUrl && { databaseUrl: describeWeightsStorage(config) }),
+    ...(mqtt && { mqtt: { ...mqtt, url: redactUrlPassword(mqtt.url) } }),
+    ...(alertWebhookUrl && { alertWebhookUrl: redactUrlPassword(alertWebhookUrl) }),
+  };
 }
 
 main().catch(async (error: unknown) => {

@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { ConfigError, loadConfig, redactDatabaseUrl } from '../../src/config';
 
 describe('loadConfig', () => {
@@ -18,6 +19,11 @@ describe('loadConfig', () => {
       shutdownDelayMs: 0,
       apiToken: undefined,
       apiTokenForReads: false,
+      mqtt: undefined,
+      alertRaiseAfter: 1,
+      alertClearAfter: 1,
+      alertWebhookUrl: undefined,
+      learnFromStream: { enabled: false, batchSize: 1000, batchMs: 1000 },
     });
   });
 
@@ -44,6 +50,17 @@ describe('loadConfig', () => {
       SHUTDOWN_DELAY_MS: '5000',
       API_TOKEN: 'a-long-enough-secret',
       API_TOKEN_READS: 'true',
+      MQTT_URL: 'mqtt://ingest:pw@broker:1883',
+      MQTT_READINGS_TOPIC: 'plant/+/vibration',
+      MQTT_SHARE_GROUP: 'alerts-eu',
+      MQTT_ALERTS_TOPIC: 'plant/{sensor_id}/alert-state',
+      MQTT_CLIENT_ID: 'sensor-alerts-1',
+      ALERT_RAISE_AFTER: '3',
+      ALERT_CLEAR_AFTER: '5',
+      ALERT_WEBHOOK_URL: 'https://hooks.example.com/alerts',
+      LEARN_FROM_STREAM: 'true',
+      LEARN_BATCH_SIZE: '500',
+      LEARN_BATCH_MS: '250',
     };
     expect(loadConfig(env)).toEqual({
       port: 8080,
@@ -61,7 +78,34 @@ describe('loadConfig', () => {
       shutdownDelayMs: 5000,
       apiToken: 'a-long-enough-secret',
       apiTokenForReads: true,
+      mqtt: {
+        url: 'mqtt://ingest:pw@broker:1883',
+        readingsTopic: 'plant/+/vibration',
+        shareGroup: 'alerts-eu',
+        alertsTopic: 'plant/{sensor_id}/alert-state',
+        clientId: 'sensor-alerts-1',
+      },
+      alertRaiseAfter: 3,
+      alertClearAfter: 5,
+      alertWebhookUrl: 'https://hooks.example.com/alerts',
+      learnFromStream: { enabled: true, batchSize: 500, batchMs: 250 },
     });
+  });
+
+  it('defaults every MQTT setting but the URL, and names this host in the client id', () => {
+    expect(loadConfig({ MQTT_URL: 'mqtt://localhost' }).mqtt).toEqual({
+      url: 'mqtt://localhost',
+      readingsTopic: 'sensors/+/readings',
+      shareGroup: 'sensor-alerts',
+      alertsTopic: 'sensors/{sensor_id}/alerts',
+      clientId: `sensor-alerts-${hostname()}`,
+    });
+  });
+
+  it('never shows the MQTT or webhook password in a message', () => {
+    expect(() => loadConfig({ MQTT_URL: 'http://ingest:hunter2@broker', ALERT_WEBHOOK_URL: 'ftp://u:hunter3@x' })).toThrow(
+      'MQTT_URL="http://ingest:***@broker": expected an mqtt://, mqtts://, ws:// or wss:// URL; ALERT_WEBHOOK_URL="ftp://u:***@x"',
+    );
   });
 
   it.each(['0.0.0.0', '127.0.0.1', '::', '::1', 'localhost', 'api.internal'])('accepts HOST=%s', (host) => {
@@ -114,6 +158,18 @@ describe('loadConfig', () => {
     [{ DATABASE_POOL_MAX: '0' }, 'DATABASE_POOL_MAX="0": expected an integer from 1 to 9999'],
     [{ API_TOKEN_READS: 'yes' }, 'API_TOKEN_READS="yes": expected true or false'],
     [{ API_TOKEN_READS: 'true' }, 'API_TOKEN_READS=true needs API_TOKEN'],
+    [{ MQTT_URL: 'localhost:1883' }, 'MQTT_URL="localhost:1883": expected an mqtt://, mqtts://, ws:// or wss:// URL'],
+    [{ MQTT_URL: 'mqtt://b', MQTT_READINGS_TOPIC: 'sensors/#' }, 'MQTT_READINGS_TOPIC="sensors/#": expected a topic filter with exactly one + level'],
+    [{ MQTT_URL: 'mqtt://b', MQTT_READINGS_TOPIC: 'a/+/b/+' }, 'MQTT_READINGS_TOPIC="a/+/b/+"'],
+    [{ MQTT_URL: 'mqtt://b', MQTT_READINGS_TOPIC: '$share/g/a/+' }, 'MQTT_READINGS_TOPIC="$share/g/a/+"'],
+    [{ MQTT_URL: 'mqtt://b', MQTT_SHARE_GROUP: 'a/b' }, 'MQTT_SHARE_GROUP="a/b": expected 1-64 characters without / + # or spaces'],
+    [{ MQTT_URL: 'mqtt://b', MQTT_ALERTS_TOPIC: 'alerts/#' }, 'MQTT_ALERTS_TOPIC="alerts/#": expected a topic name without + or #'],
+    [{ MQTT_READINGS_TOPIC: 'a/+' }, 'MQTT_READINGS_TOPIC needs MQTT_URL'],
+    [{ ALERT_RAISE_AFTER: '0' }, 'ALERT_RAISE_AFTER="0": expected an integer from 1 to 1000000'],
+    [{ ALERT_CLEAR_AFTER: '1.5' }, 'ALERT_CLEAR_AFTER="1.5": expected an integer from 1 to 1000000'],
+    [{ ALERT_WEBHOOK_URL: 'hooks.example.com' }, 'ALERT_WEBHOOK_URL="hooks.example.com": expected an http:// or https:// URL'],
+    [{ LEARN_FROM_STREAM: 'true' }, 'LEARN_FROM_STREAM=true needs MQTT_URL'],
+    [{ LEARN_BATCH_MS: '0' }, 'LEARN_BATCH_MS="0": expected milliseconds, 1 to 9999999'],
   ])('fails fast on %j naming the variable and its value', (env, fragment) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(fragment);

@@ -1,0 +1,91 @@
+import { inject, injectable } from 'tsyringe';
+import { AlertDebounce } from '../domain/alert-debounce';
+import { AlertPolicy } from '../domain/alert-policy';
+import type { AlertEvent } from '../domain/alert-event';
+import type { MetricName } from '../domain/metric-name';
+import type { Sensor } from '../domain/sensor';
+import type { Weights } from '../domain/weights';
+import { ALERT_EVENT_PUBLISHER, type AlertEventPublisher } from './ports/alert-event.publisher';
+import { ALERT_STATE_REPOSITORY, type AlertStateRepository, type ScoredReading } from './ports/alert-state.repository';
+import { WEIGHTS_REPOSITORY, type ModelKey, type WeightsRepository } from './ports/weights.repository';
+
+/** One live reading of a model, as a gateway sent it; `at` is its time (the receipt time when it had none). */
+export interface IncomingReading {
+  readonly sensor: Sensor;
+  readonly metric: MetricName;
+  readonly value: number;
+  readonly at: Date;
+}
+
+/** How a reading was scored: against the threshold of its model, or not at all (no model stored). */
+export type ReadingOutcome = 'alert' | 'no_alert' | 'unscored';
+
+/**
+ * Scores live readings with the case's rule, steps each model's debounced alert state (kept
+ * in storage, decided there atomically) and publishes every transition after it is stored.
+ * Readings come in batches (whatever arrived together): storage is read once per model and
+ * written in one transaction per batch, which is what makes tens of thousands per second
+ * possible.
+ */
+@injectable()
+export class IngestReadingsUseCase {
+  constructor(
+    @inject(WEIGHTS_REPOSITORY) private readonly weights: WeightsRepository,
+    @inject(ALERT_STATE_REPOSITORY) private readonly states: AlertStateRepository,
+    @inject(ALERT_EVENT_PUBLISHER) private readonly publisher: AlertEventPublisher,
+    private readonly policy: AlertPolicy,
+    private readonly debounce: AlertDebounce,
+  ) {}
+
+  /** Answers each reading's outcome, in order. Rejects (nothing stored, nothing published) when storage cannot serve. */
+  async execute(readings: readonly IncomingReading[]): Promise<ReadingOutcome[]> {
+    const models = await this.modelsOf(readings);
+    const outcomes: ReadingOutcome[] = [];
+    const scored: ScoredReading[] = [];
+    const scoredWeights: Weights[] = [];
+    for (const reading of readings) {
+      const weights = models.get(modelKeyOf(reading));
+      if (weights === undefined) {
+        outcomes.push('unscored');
+        continue;
+      }
+      const threshold = this.policy.threshold(weights);
+      const inAlert = reading.value >= threshold;
+      outcomes.push(inAlert ? 'alert' : 'no_alert');
+      scored.push({ ...reading, inAlert, threshold });
+      scoredWeights.push(weights);
+    }
+    if (scored.length === 0) return outcomes;
+    const transitions = await this.states.advance(scored, this.debounce);
+    transitions.forEach((state, index) => {
+      if (state !== undefined) this.publisher.publish(alertEvent(scored[index]!, scoredWeights[index]!, state));
+    });
+    return outcomes;
+  }
+
+  /** The stored weights of each distinct model the readings name, by modelKeyOf. */
+  private async modelsOf(readings: readonly IncomingReading[]): Promise<Map<string, Weights>> {
+    const keys = new Map<string, ModelKey>();
+    for (const reading of readings) keys.set(modelKeyOf(reading), reading);
+    const found = await this.weights.findMany([...keys.values()]);
+    return new Map(found.map((stored) => [modelKeyOf({ sensor: { id: stored.sensorId }, metric: { name: stored.metric } }), stored.weights]));
+  }
+}
+
+// Ids and metric names never hold a NUL (identifier-rule), so the pair is unambiguous.
+const modelKeyOf = ({ sensor, metric }: { sensor: { id: string }; metric: { name: string } }): string => `${sensor.id}\u0000${metric.name}`;
+
+function alertEvent(reading: ScoredReading, weights: Weights, state: AlertEvent['state']): AlertEvent {
+  const zScore = (reading.value - weights.mean) / weights.std;
+  return {
+    sensorId: reading.sensor.id,
+    metric: reading.metric.name,
+    state,
+    value: reading.value,
+    threshold: reading.threshold,
+    mean: weights.mean,
+    std: weights.std,
+    zScore: Number.isFinite(zScore) ? zScore : null,
+    at: reading.at,
+  };
+}

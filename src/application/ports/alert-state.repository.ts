@@ -1,0 +1,48 @@
+import type { AlertDebounce, AlertStatus } from '../../domain/alert-debounce';
+import type { MetricName } from '../../domain/metric-name';
+import type { Sensor } from '../../domain/sensor';
+
+export const ALERT_STATE_REPOSITORY = Symbol('AlertStateRepository');
+
+/** A reading scored against its model: `inAlert` is the policy's verdict at `threshold`. */
+export interface ScoredReading {
+  readonly sensor: Sensor;
+  readonly metric: MetricName;
+  readonly value: number;
+  readonly at: Date;
+  readonly inAlert: boolean;
+  readonly threshold: number;
+}
+
+/** A raised alert, as listed by GET /alerts/active. */
+export interface ActiveAlert {
+  readonly sensorId: string;
+  readonly metric: string;
+  /** When it was raised. */
+  readonly since: Date;
+  /** The latest reading scored for the model, and the threshold it was scored against. */
+  readonly lastValue: number;
+  readonly threshold: number;
+}
+
+/**
+ * Where each model's alert state (AlertDebounce's AlertState, plus its latest reading) lives,
+ * beside the weights (SQLite or PostgreSQL, migrated like them). A model with no stored
+ * state is AlertDebounce.INITIAL (cleared).
+ *
+ * Failures: as WeightsRepository (StorageUnavailableError when the storage cannot serve now;
+ * nothing written then).
+ */
+export interface AlertStateRepository {
+  /**
+   * Applies `debounce.next` to each reading's model state, in the order given (a model named
+   * several times steps several times), and stores the results, all in one transaction that
+   * holds those states against concurrent writers (other processes and replicas): two
+   * replicas can never both decide the same transition. Answers, per reading and in order,
+   * the transition it caused (undefined for none).
+   */
+  advance(readings: readonly ScoredReading[], debounce: AlertDebounce): Promise<(AlertStatus | undefined)[]>;
+
+  /** Every raised alert, ordered by sensor id then metric (byte order). */
+  listActive(): Promise<ActiveAlert[]>;
+}

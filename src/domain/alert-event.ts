@@ -1,0 +1,18 @@
+import type { AlertStatus } from './alert-debounce';
+
+/**
+ * One alert transition, as published (MQTT, webhook). Units are the reading's own. `zScore`
+ * is (value - mean) / std, the reading's distance from the mean in standard deviations;
+ * null when that is not a finite number (std 0, or an overflow). `at` is the reading's time.
+ */
+export interface AlertEvent {
+  readonly sensorId: string;
+  readonly metric: string;
+  readonly state: AlertStatus;
+  readonly value: number;
+  readonly threshold: number;
+  readonly mean: number;
+  readonly std: number;
+  readonly zScore: number | null;
+  readonly at: Date;
+}

@@ -1,0 +1,42 @@
+import type { ActiveAlert, AlertStateRepository, ScoredReading } from '../../src/application/ports/alert-state.repository';
+import { StorageUnavailableError } from '../../src/application/storage-unavailable.error';
+import { AlertDebounce, type AlertState, type AlertStatus } from '../../src/domain/alert-debounce';
+
+interface Kept extends AlertState {
+  readonly lastValue: number;
+  readonly threshold: number;
+}
+
+/** A map-backed stand-in for the port, for use-case unit tests. `reachable = false` fails every call as unreachable storage does. */
+export class InMemoryAlertStateRepository implements AlertStateRepository {
+  private readonly states = new Map<string, Kept & { sensorId: string; metric: string }>();
+  reachable = true;
+
+  async advance(readings: readonly ScoredReading[], debounce: AlertDebounce): Promise<(AlertStatus | undefined)[]> {
+    this.serving();
+    // All or nothing: work on a copy, commit it at the end.
+    const next = new Map(this.states);
+    const transitions = readings.map(({ sensor, metric, value, at, inAlert, threshold }) => {
+      const key = `${sensor.id}\u0000${metric.name}`;
+      const step = debounce.next(next.get(key) ?? AlertDebounce.INITIAL, inAlert, at);
+      next.set(key, { ...step.state, lastValue: value, threshold, sensorId: sensor.id, metric: metric.name });
+      return step.transition;
+    });
+    this.states.clear();
+    for (const [key, state] of next) this.states.set(key, state);
+    return transitions;
+  }
+
+  async listActive(): Promise<ActiveAlert[]> {
+    this.serving();
+    return [...this.states.entries()]
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .flatMap(([, { status, since, lastValue, threshold, sensorId, metric }]) =>
+        status === 'raised' ? [{ sensorId, metric, since: since!, lastValue, threshold }] : [],
+      );
+  }
+
+  private serving(): void {
+    if (!this.reachable) throw new StorageUnavailableError('in-memory alert states set unreachable');
+  }
+}
