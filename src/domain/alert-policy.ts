@@ -8,8 +8,16 @@ export class AlertPolicy {
     if (!Number.isFinite(k) || k < 0) throw new RangeError(`k must be a finite number >= 0, got ${k}`);
   }
 
+  /**
+   * mean + k * std, rounded as if the exponent range were unbounded: when k * std alone
+   * overflows but the threshold does not (a large negative mean), it is computed at half
+   * scale, which is exact for numbers that large. Infinity only when the threshold itself
+   * exceeds the largest double.
+   */
   threshold(weights: Weights): number {
-    return weights.mean + this.k * weights.std;
+    const spread = this.k * weights.std;
+    if (Number.isFinite(spread)) return weights.mean + spread;
+    return 2 * (weights.mean / 2 + this.k * (weights.std / 2));
   }
 
   isAlert(value: number, weights: Weights): boolean {

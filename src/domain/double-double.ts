@@ -77,12 +77,22 @@ export function scale([high, low]: DoubleDouble, exponent: number): DoubleDouble
   return exponent === 0 ? [high, low] : [scaleByPowerOfTwo(high, exponent), scaleByPowerOfTwo(low, exponent)];
 }
 
-/** x * 2^exponent for any integer exponent, in steps that keep each power of two a double. */
+/**
+ * x * 2^exponent for any integer exponent, in steps that keep each power of two a double,
+ * rounded once: a result in the subnormal range is the nearest subnormal to the exact one.
+ */
 export function scaleByPowerOfTwo(x: number, exponent: number): number {
   let result = x;
   let left = exponent;
   for (; left > 1000; left -= 1000) result *= 2 ** 1000;
-  for (; left < -1000; left += 1000) result *= 2 ** -1000;
+  if (left < -1000 && result !== 0 && Number.isFinite(result)) {
+    // Steps down round each time once the result is subnormal: go exactly as far as the
+    // smallest normal binade, so that only the last step rounds.
+    let exactly = Math.max(left, Math.min(0, -1022 - exponentOf(result)));
+    left -= exactly;
+    for (; exactly < -1000; exactly += 1000) result *= 2 ** -1000;
+    result *= 2 ** exactly;
+  }
   return result * 2 ** left;
 }
 

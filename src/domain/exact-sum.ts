@@ -3,8 +3,12 @@ import { add, divideByInteger, scale, type DoubleDouble } from './double-double'
 /** Readings from this magnitude up are summed at 2^-128 of their size, so that no partial sum overflows. */
 const HUGE = 2 ** 960;
 const HUGE_SCALE = 128;
-/** Non-overlapping doubles between 2^-1074 and 2^1024 number at most ~40. */
-const CAPACITY = 64;
+/**
+ * Room for partials at first; an expansion that needs more doubles its room. Its partials do
+ * not overlap, so they number at most one per bit position between 2^-1074 and 2^1024 (2098):
+ * memory stays bounded, and readings of similar size need only a few.
+ */
+const INITIAL_CAPACITY = 16;
 
 /** The parts of an ExactSum, as sent to another thread. */
 export interface ExactSumParts {
@@ -21,19 +25,28 @@ export interface ExactSumParts {
  * at 2^-128 of their size (exact for them), so that no partial sum can overflow.
  */
 export class ExactSum {
-  private readonly normal = new Float64Array(CAPACITY);
+  private normal = new Float64Array(INITIAL_CAPACITY);
   private normalLength = 0;
-  private readonly huge = new Float64Array(CAPACITY);
+  private huge = new Float64Array(INITIAL_CAPACITY);
   private hugeLength = 0;
 
   add(value: number): void {
-    if (Math.abs(value) >= HUGE) this.hugeLength = grow(this.huge, this.hugeLength, value * 2 ** -HUGE_SCALE);
-    else this.normalLength = grow(this.normal, this.normalLength, value);
+    if (Math.abs(value) >= HUGE) this.addHuge(value * 2 ** -HUGE_SCALE);
+    else {
+      if (this.normalLength === this.normal.length) this.normal = doubled(this.normal);
+      this.normalLength = grow(this.normal, this.normalLength, value);
+    }
   }
 
   merge(other: ExactSumParts): void {
     for (const partial of other.normal) this.add(partial); // a partial may have grown huge
-    for (const partial of other.huge) this.hugeLength = grow(this.huge, this.hugeLength, partial);
+    for (const partial of other.huge) this.addHuge(partial);
+  }
+
+  /** Adds a partial already at 2^-128 of its size. */
+  private addHuge(scaled: number): void {
+    if (this.hugeLength === this.huge.length) this.huge = doubled(this.huge);
+    this.hugeLength = grow(this.huge, this.hugeLength, scaled);
   }
 
   parts(): ExactSumParts {
@@ -45,7 +58,8 @@ export class ExactSum {
     if (this.hugeLength === 0) return divideByInteger(evaluate(this.normal, this.normalLength), n);
     // Huge and normal parts may cancel (1e289 - (1e289 - 1e-300)): put them in one expansion at
     // the readings' own scale, exact, unless the total itself is beyond the largest double.
-    const combined = new Float64Array(2 * CAPACITY);
+    // Each grow adds at most one partial.
+    const combined = new Float64Array(this.normalLength + this.hugeLength);
     combined.set(this.normal.subarray(0, this.normalLength));
     let length = this.normalLength;
     for (let index = 0; index < this.hugeLength; index++) length = grow(combined, length, this.huge[index]! * 2 ** HUGE_SCALE);
@@ -58,7 +72,18 @@ export class ExactSum {
   }
 }
 
-/** Adds `value` to the expansion in partials[0, length): Shewchuk's Grow-Expansion. Returns the new length. */
+/** A copy with twice the room. */
+function doubled(partials: Float64Array): Float64Array<ArrayBuffer> {
+  const larger = new Float64Array(partials.length * 2);
+  larger.set(partials);
+  return larger;
+}
+
+/**
+ * Adds `value` to the expansion in partials[0, length): Shewchuk's Grow-Expansion. Returns the
+ * new length, at most length + 1: the caller makes room for that (a typed array silently drops
+ * a write past its end).
+ */
 function grow(partials: Float64Array, length: number, value: number): number {
   let x = value;
   let count = 0;
