@@ -34,6 +34,21 @@ describe('AlertPolicy', () => {
     expect(new AlertPolicy(3).isAlert(2.5, weights)).toBe(true);
   });
 
+  it('keeps a finite threshold when 2 * std alone overflows (a large negative mean)', () => {
+    // Python's statistics.mean/stdev of [-1.7976931348623157e308, -2.976931348623157e307], and
+    // float(Fraction(mean) + 2 * Fraction(std)) for the threshold.
+    const wide = Weights.of(-1.0476931348623157e308, 1.0606601717798214e308, 2);
+    expect(Number.isFinite(2 * wide.std)).toBe(false);
+    expect(policy.threshold(wide)).toBe(1.073627208697327e308);
+    expect(policy.isAlert(1.5e308, wide)).toBe(true);
+    expect(policy.isAlert(1.07e308, wide)).toBe(false);
+    expect(policy.isAlert(1.5e308, Weights.fromReadings([-1.7976931348623157e308, -2.976931348623157e307]))).toBe(true);
+  });
+
+  it('says Infinity only when the threshold itself overflows', () => {
+    expect(policy.threshold(Weights.of(1e308, 1e308, 2))).toBe(Number.POSITIVE_INFINITY);
+  });
+
   it.each([-1, Number.NaN, Number.POSITIVE_INFINITY])('refuses k = %p', (k) => {
     expect(() => new AlertPolicy(k)).toThrow(RangeError);
   });
