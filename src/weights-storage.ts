@@ -72,10 +72,11 @@ async function openConfigured(config: WeightsStorageConfig, onIdleError: (error:
     };
   }
   const database = openSqliteDatabase(config.dbPath, config.dbBusyTimeoutMs);
+  const repository = new SqliteWeightsRepository(database, config.dbBusyTimeoutMs, onFileLost);
   return {
-    repository: new SqliteWeightsRepository(database, config.dbBusyTimeoutMs, onFileLost),
+    repository,
     idempotency: new SqliteIdempotencyStore(database, config.dbBusyTimeoutMs),
-    alertStates: new SqliteAlertStateRepository(database, config.dbBusyTimeoutMs),
+    alertStates: new SqliteAlertStateRepository(database, config.dbBusyTimeoutMs, () => repository.assertFileInPlace()),
     close: async () => {
       database.close();
     },

@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3';
-import { rmSync } from 'node:fs';
+import { rmSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client, Pool } from 'pg';
 import type { AlertStateRepository, ScoredReading } from '../../src/application/ports/alert-state.repository';
@@ -14,6 +14,7 @@ import { SqliteAlertStateRepository } from '../../src/infrastructure/sqlite/sqli
 import { InMemoryAlertStateRepository } from '../support/in-memory-alert-state.repository';
 import { createTestDatabase, testPostgres } from '../support/postgres-server';
 import { makeTempDir } from '../support/test-app';
+import { openWeightsStorage } from '../../src/weights-storage';
 
 /** One adapter as the contract sees it. */
 interface OpenedStore {
@@ -310,3 +311,27 @@ function contract(adapter: Adapter): void {
     await repository.advance([scored('DOWN', false, 3)], new AlertDebounce());
   });
 }
+
+// SQLite keeps writing to a deleted file through its open descriptor: states written then
+// would be gone at the next start (and the raise repeated), so they are refused, as the
+// weights' writes are.
+describe('SQLite alert states over a file deleted while the service runs', () => {
+  it('refuse every batch with StorageUnavailableError, naming the cause', async () => {
+    const directory = makeTempDir();
+    const path = join(directory, 'sensors.db');
+    const storage = await openWeightsStorage({ dbPath: path });
+    try {
+      expect(await storage.alertStates.advance([scored('LOST', true, 1)], new AlertDebounce())).toEqual(['raised']);
+      unlinkSync(path);
+      const refusal = await storage.alertStates.advance([scored('LOST', false, 2)], new AlertDebounce()).then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+      expect(refusal).toBeInstanceOf(StorageUnavailableError);
+      expect((refusal as Error).message).toBe('The weights database cannot take this request now: its file was deleted or replaced while the service ran; restart the service.');
+    } finally {
+      await storage.close();
+      rmSync(directory, { recursive: true, force: true });
+    }
+  });
+});

@@ -28,10 +28,16 @@ export class SqliteAlertStateRepository implements AlertStateRepository {
   private readonly selectActive: Database.Statement<[], ActiveRow>;
   private readonly advanceTransaction: Database.Transaction<(readings: readonly ScoredReading[], debounce: AlertDebounce) => (AlertStatus | undefined)[]>;
 
-  /** `busyTimeoutMs`: how long a batch retries, without blocking, while another connection holds the write lock. */
+  /**
+   * `busyTimeoutMs`: how long a batch retries, without blocking, while another connection
+   * holds the write lock. `assertFileInPlace` throws StorageUnavailableError once the file was
+   * deleted or replaced (SqliteWeightsRepository's check): a state written then would be gone
+   * at the next start, and the raise repeated.
+   */
   constructor(
     db: Database.Database,
     private readonly busyTimeoutMs = 5000,
+    private readonly assertFileInPlace: () => void = () => undefined,
   ) {
     this.selectState = db.prepare('SELECT status, pending, since, last_value, threshold, last_at FROM alert_states WHERE sensor_id = ? AND metric = ?');
     this.upsertState = db.prepare(`
@@ -56,7 +62,11 @@ export class SqliteAlertStateRepository implements AlertStateRepository {
     if (readings.length === 0) return [];
     // IMMEDIATE: the write lock is held from the first read on, across processes, so no other
     // connection steps these states between our read and our write; it decides alone.
-    return writeWhenFree(() => this.advanceTransaction.immediate(readings, debounce), this.busyTimeoutMs);
+    this.assertFileInPlace();
+    const transitions = await writeWhenFree(() => this.advanceTransaction.immediate(readings, debounce), this.busyTimeoutMs);
+    // Deleted while this batch ran: it went to a file no restart will find.
+    this.assertFileInPlace();
+    return transitions;
   }
 
   async listActive(): Promise<ActiveAlert[]> {
