@@ -23,7 +23,8 @@ export type ReadingOutcome = 'alert' | 'no_alert' | 'unscored';
 
 /**
  * Scores live readings with the case's rule, steps each model's debounced alert state (kept
- * in storage, decided there atomically) and publishes every transition after it is stored.
+ * in storage, decided there atomically) and publishes every transition after it is stored;
+ * with LEARN_FROM_STREAM, the readings scored below their threshold go to the StreamLearner.
  * Readings come in batches (whatever arrived together): storage is read once per model and
  * written in one transaction per batch, which is what makes tens of thousands per second
  * possible.
