@@ -1,18 +1,24 @@
-import { container as rootContainer, type DependencyContainer } from 'tsyringe';
+import { container as rootContainer, instanceCachingFactory, type DependencyContainer } from 'tsyringe';
 import { AdjustWeightsUseCase } from './application/adjust-weights.use-case';
 import { CheckHealthUseCase } from './application/check-health.use-case';
 import { EvaluateAlertsUseCase } from './application/evaluate-alerts.use-case';
 import { FitSensorUseCase } from './application/fit-sensor.use-case';
 import { GetWeightsHistoryUseCase } from './application/get-weights-history.use-case';
 import { GetWeightsUseCase } from './application/get-weights.use-case';
+import { IngestReadingsUseCase } from './application/ingest-readings.use-case';
+import { ListActiveAlertsUseCase } from './application/list-active-alerts.use-case';
+import { ALERT_EVENT_PUBLISHER, type AlertEventPublisher } from './application/ports/alert-event.publisher';
+import { ALERT_STATE_REPOSITORY } from './application/ports/alert-state.repository';
 import { IDEMPOTENCY_STORE } from './application/ports/idempotency.store';
 import { LOGGER, type Logger } from './application/ports/logger';
 import { WEIGHTS_REPOSITORY } from './application/ports/weights.repository';
 import { PredictAlertUseCase } from './application/predict-alert.use-case';
 import { PredictBatchUseCase } from './application/predict-batch.use-case';
 import { RollbackWeightsUseCase } from './application/rollback-weights.use-case';
+import { StreamLearner } from './application/stream-learner';
 import { UpdateSensorUseCase } from './application/update-sensor.use-case';
 import { APP_CONFIG, type AppConfig } from './config';
+import { AlertDebounce } from './domain/alert-debounce';
 import { AlertPolicy } from './domain/alert-policy';
 import { PinoLogger } from './infrastructure/logging/pino-logger';
 import { ServiceMetrics } from './infrastructure/metrics/service-metrics';
@@ -48,6 +54,16 @@ export async function createContainer(config: AppConfig, parent: DependencyConta
   child.register(IDEMPOTENCY_STORE, { useValue: storage.idempotency });
   child.register(AlertPolicy, { useValue: new AlertPolicy() });
   child.register(Readiness, { useValue: new Readiness() });
+  child.register(ALERT_STATE_REPOSITORY, { useValue: storage.alertStates });
+  child.register(AlertDebounce, { useValue: new AlertDebounce(config.alertRaiseAfter, config.alertClearAfter) });
+  // Always there (IngestReadingsUseCase takes it); it learns nothing unless LEARN_FROM_STREAM.
+  // Built on first use, so a test's replacement of the repository or logger is the one it uses.
+  child.register(StreamLearner, {
+    useFactory: instanceCachingFactory((c) => new StreamLearner(c.resolve(WEIGHTS_REPOSITORY), config.learnFromStream, c.resolve<Logger>(LOGGER))),
+  });
+  // TEMPORARY, for h18a's tests only: events go nowhere. h18c's fan-out publisher (MQTT and
+  // webhook sinks) replaces this registration when the branches are merged.
+  child.register(ALERT_EVENT_PUBLISHER, { useValue: TEMPORARY_NO_OP_ALERT_EVENT_PUBLISHER });
 
   const singletons: ReadonlyArray<new (...args: never[]) => unknown> = [
     FitSensorUseCase,
@@ -60,12 +76,18 @@ export async function createContainer(config: AppConfig, parent: DependencyConta
     GetWeightsHistoryUseCase,
     CheckHealthUseCase,
     EvaluateAlertsUseCase,
+    IngestReadingsUseCase,
+    ListActiveAlertsUseCase,
   ];
   for (const singleton of singletons) child.registerSingleton(singleton);
   return child;
 }
 
-/** Releases what createContainer opened. */
+// TEMPORARY (see its registration): replaced by h18c's fan-out publisher at the merge.
+const TEMPORARY_NO_OP_ALERT_EVENT_PUBLISHER: AlertEventPublisher = { publish: () => undefined };
+
+/** Releases what createContainer opened; readings still waiting to be learned are merged first, while storage is open. */
 export async function closeContainer(container: DependencyContainer): Promise<void> {
+  await container.resolve(StreamLearner).close();
   await container.resolve<WeightsStorage>(WEIGHTS_STORAGE).close();
 }

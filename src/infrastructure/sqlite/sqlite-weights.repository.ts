@@ -212,8 +212,9 @@ export class SqliteWeightsRepository implements WeightsRepository {
    * SQLite keeps writing to a deleted (or replaced) file through its open descriptor, and
    * all of it is gone at the next start: refuse writes rather than acknowledge them. One
    * stat per write and per health check; once lost, the file stays lost for this process.
+   * Public for the other writers of the same file (the alert states), which refuse alike.
    */
-  private assertFileInPlace(): void {
+  assertFileInPlace(): void {
     if (!this.file) return;
     if (!this.fileLost) {
       const now = statSync(this.db.name, { throwIfNoEntry: false });

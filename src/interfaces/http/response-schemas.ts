@@ -46,6 +46,16 @@ export const batchPredictResponseSchema = z
   })
   .meta({ id: 'BatchPredictResponse', example: { predictions: [false, false, null], missing: [{ sensor_id: 'SEN0002', metric: 'value' }] } });
 
+export const activeAlertResponseSchema = z
+  .object({
+    sensor_id: z.string(),
+    metric: z.string(),
+    since: z.iso.datetime().describe('When the alert was raised: the time of the reading that raised it'),
+    last_value: z.number().describe('The latest reading of the model, in alert or not (a reading below the threshold starts clearing it)'),
+    threshold: z.number().describe('mean + 2 * std of the model that scored last_value'),
+  })
+  .meta({ id: 'ActiveAlert' });
+
 export const statusSchema = z.object({ status: z.enum(['ok', 'ready']) }).meta({ id: 'Status' });
 
 export const problemSchema = z
@@ -61,4 +71,5 @@ export const problemSchema = z
 
 export type WeightsResponse = z.infer<typeof weightsResponseSchema>;
 export type RevisionResponse = z.infer<typeof revisionResponseSchema>;
+export type ActiveAlertResponse = z.infer<typeof activeAlertResponseSchema>;
 export type BatchPredictResponse = z.infer<typeof batchPredictResponseSchema>;
