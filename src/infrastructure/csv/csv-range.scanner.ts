@@ -62,6 +62,8 @@ export class CsvRangeScanner {
   private fieldQuoted = new Uint8Array(64);
   private fieldCount = 0;
   private recordLines = 0;
+  // The read buffer of scan, kept for the next range this scanner reads.
+  private scanBuffer: Buffer | undefined;
 
   constructor(
     private readonly path: string,
@@ -106,7 +108,7 @@ export class CsvRangeScanner {
     const readings = new Float64Array(slots);
     // [sensor start, sensor end, then start and end of each metric cell, the slow-cell mask, the field count]
     const bounds = new Int32Array(2 + 2 * slots + 2);
-    let buffer: Buffer = Buffer.allocUnsafe(this.chunkBytes);
+    let buffer: Buffer = (this.scanBuffer ??= Buffer.allocUnsafe(this.chunkBytes));
     let filled = 0; // bytes of buffer holding unread data
     let offset = from; // file offset of buffer[0]
     let atEnd = false;
@@ -118,7 +120,7 @@ export class CsvRangeScanner {
     let lastSensorId = '';
 
     while (!atEnd) {
-      if (filled === buffer.length) buffer = grow(buffer); // one record longer than the buffer
+      if (filled === buffer.length) buffer = this.scanBuffer = grow(buffer); // one record longer than the buffer
       const wanted = Math.min(buffer.length - filled, to - offset - filled);
       const bytesRead = wanted > 0 ? readSync(this.fd, buffer, filled, wanted, offset + filled) : 0;
       atEnd = bytesRead === 0;
