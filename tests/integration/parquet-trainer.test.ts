@@ -111,6 +111,21 @@ describe('Parquet input: npm run convert, then npm run train on the .parquet', (
     expect(failed.status).toBe(1);
   });
 
+  it('reports the first bad reading in file order when threads reading different row groups both meet one', async () => {
+    // Rows 40,000 (first row group) and 500,000 (the last but one) are infinite: whichever thread reads a range, the earlier is reported.
+    const large = join(directory, 'x16-two-infinities.parquet');
+    const cells = METRICS.map((metric, index) =>
+      index === 2 ? `CASE WHEN n = 40000 THEN 'inf'::DOUBLE ELSE "${metric}" END AS "${metric}"` : index === 0 ? `CASE WHEN n = 500000 THEN '-inf'::DOUBLE ELSE "${metric}" END AS "${metric}"` : `"${metric}"`,
+    );
+    await duckdb(
+      `COPY (SELECT sensorId, ${cells.join(', ')} FROM (SELECT row_number() OVER () AS n, p.* FROM range(16) AS copies, read_parquet('${parquet}') AS p) ORDER BY n) ` +
+        `TO '${large}' (FORMAT parquet, ROW_GROUP_SIZE 100000)`,
+    );
+    const failed = runCli('train', [large, '--threads', '2'], join(directory, 'x16-two-infinities.db'));
+    expect(failed.stderr).toBe(`train: ${large}:40000: column "${METRICS[2]}": Infinity is not a finite number\n`);
+    expect(failed.status).toBe(1);
+  });
+
   it('reads a file by --format parquet whatever its name, and skips nulls and NaN', async () => {
     const fixture = join(directory, 'gaps.parquet');
     const cells = (values: string[]) => METRICS.map((metric, index) => `${values[index]}::DOUBLE AS "${metric}"`).join(', ');
