@@ -132,6 +132,7 @@ export class CsvRangeScanner {
       // Every line up to the last newline read ends in a newline: the fast path, which stops
       // at any newline, never runs past it into bytes not read.
       const lastNewline = view.lastIndexOf(LF);
+      const words = new DataView(buffer.buffer, buffer.byteOffset, filled);
       while (position < filled) {
         const recordLine = line;
         if (position <= lastNewline) {
@@ -141,7 +142,7 @@ export class CsvRangeScanner {
             position += first === LF ? 1 : 2;
             continue;
           }
-          const lineEnd = readPlainLine(view, position, header.roles, readings, bounds);
+          const lineEnd = readPlainLine(view, words, lastNewline, position, header.roles, readings, bounds);
           if (lineEnd >= 0) {
             // The common case: a whole line, no quotes.
             line += 1;
@@ -315,9 +316,18 @@ export class CsvRangeScanner {
  * when the line holds a quote: the general RFC 4180 path reads it.
  *
  * Bytes above the comma (digits, letters, '-', '.', ':') are by far the most common: one
- * comparison lets them through, and only the rest are told apart.
+ * comparison lets them through, and only the rest are told apart; fields not parsed are
+ * skipped four bytes at a time (`words`: the same bytes, up to the last newline read).
  */
-function readPlainLine(buffer: Uint8Array, start: number, roles: Int8Array, readings: Float64Array, bounds: Int32Array): number {
+function readPlainLine(
+  buffer: Uint8Array,
+  words: DataView,
+  lastNewline: number,
+  start: number,
+  roles: Int8Array,
+  readings: Float64Array,
+  bounds: Int32Array,
+): number {
   let position = start;
   let field = 0;
   let slow = 0;
@@ -362,6 +372,10 @@ function readPlainLine(buffer: Uint8Array, start: number, roles: Int8Array, read
         slow |= 1 << role;
       }
     } else {
+      // Four bytes at a time while none is a comma or below (a newline, CR, quote...): the
+      // word has no byte under 0x2d iff (word - 0x2d2d2d2d) & ~word & 0x80808080 is 0.
+      while (position + 4 <= lastNewline && ((words.getInt32(position, true) - 0x2d2d2d2d) & ~words.getInt32(position, true) & 0x80808080) === 0) position += 4;
+      byte = buffer[position]!;
       while (byte > COMMA) byte = buffer[++position]!;
       if (byte !== COMMA && byte !== LF) {
         position = skipField(buffer, position);
