@@ -18,6 +18,6 @@ await build({
   platform: 'node',
   target: 'node20',
   format: 'cjs',
-  external: ['better-sqlite3', '@duckdb/node-api'], // native addons: loaded from node_modules at run time
+  external: ['better-sqlite3', '@duckdb/node-api', '@duckdb/node-bindings'], // native addons: loaded from node_modules at run time
   logLevel: 'warning',
 });

@@ -111,6 +111,21 @@ describe('Parquet input: npm run convert, then npm run train on the .parquet', (
     expect(failed.status).toBe(1);
   });
 
+  it('reports the first bad reading in file order when threads reading different row groups both meet one', async () => {
+    // Rows 40,000 (first row group) and 500,000 (the last but one) are infinite: whichever thread reads a range, the earlier is reported.
+    const large = join(directory, 'x16-two-infinities.parquet');
+    const cells = METRICS.map((metric, index) =>
+      index === 2 ? `CASE WHEN n = 40000 THEN 'inf'::DOUBLE ELSE "${metric}" END AS "${metric}"` : index === 0 ? `CASE WHEN n = 500000 THEN '-inf'::DOUBLE ELSE "${metric}" END AS "${metric}"` : `"${metric}"`,
+    );
+    await duckdb(
+      `COPY (SELECT sensorId, ${cells.join(', ')} FROM (SELECT row_number() OVER () AS n, p.* FROM range(16) AS copies, read_parquet('${parquet}') AS p) ORDER BY n) ` +
+        `TO '${large}' (FORMAT parquet, ROW_GROUP_SIZE 100000)`,
+    );
+    const failed = runCli('train', [large, '--threads', '2'], join(directory, 'x16-two-infinities.db'));
+    expect(failed.stderr).toBe(`train: ${large}:40000: column "${METRICS[2]}": Infinity is not a finite number\n`);
+    expect(failed.status).toBe(1);
+  });
+
   it('reads a file by --format parquet whatever its name, and skips nulls and NaN', async () => {
     const fixture = join(directory, 'gaps.parquet');
     const cells = (values: string[]) => METRICS.map((metric, index) => `${values[index]}::DOUBLE AS "${metric}"`).join(', ');
@@ -138,6 +153,84 @@ describe('Parquet input: npm run convert, then npm run train on the .parquet', (
     for (const { metric, mean, std, n } of stored(dbPath)) {
       expect({ metric, mean, std, n }).toEqual({ metric, mean: expected.get(metric)![0], std: expected.get(metric)![1], n: 3 });
     }
+  });
+
+  describe('column by column, several chunks of 2,048 rows', () => {
+    // 5,000 rows: runs of one sensor that cross chunk boundaries, a stretch alternating
+    // between two ids row by row, an id too long to sit inline in DuckDB's string entry
+    // (more than 12 bytes) met again after other ids, and nulls and NaNs scattered over
+    // every column. Readings are quarters of small integers: sums are exact in doubles.
+    const LONG_ID = 'a-sensor-with-a-long-id';
+    const ROWS = 5000;
+    const sensorOf = (row: number): string =>
+      row < 1500 ? 'A' : row < 2100 ? LONG_ID : row < 2200 ? (row % 2 === 0 ? 'A' : 'B') : row < 4500 ? LONG_ID : row < 4700 ? 'B' : 'A';
+    /** A reading, or null (an empty cell) or NaN. */
+    const readingOf = (row: number, metric: number): number | null =>
+      (row + metric) % (7 + metric) === 0 ? null : row % 53 === metric ? Number.NaN : (((row * (2 * metric + 3)) % 101) - 50) / 4;
+    const csvCell = (value: number | null) => (value === null ? '' : Number.isNaN(value) ? 'NaN' : String(value));
+
+    /** Writes the rows (with `override` applied) as CSV and as Parquet converted from it by DuckDB, in row order. */
+    async function fixture(name: string, override: (row: number, metric: number) => string | undefined = () => undefined, sensor = sensorOf) {
+      const csv = join(directory, `${name}.csv`);
+      const lines = Array.from({ length: ROWS }, (_, row) => [sensor(row), ...METRICS.map((_, metric) => override(row, metric) ?? csvCell(readingOf(row, metric)))].join(','));
+      writeFileSync(csv, `sensorId,${METRICS.join(',')}\n${lines.join('\n')}\n`);
+      const parquetPath = join(directory, `${name}.parquet`);
+      const types = METRICS.map((metric) => `'${metric}': 'DOUBLE'`).join(', ');
+      await duckdb(`COPY (SELECT * FROM read_csv('${csv}', header = true, types = {'sensorId': 'VARCHAR', ${types}})) TO '${parquetPath}' (FORMAT parquet)`);
+      return { csv, parquet: parquetPath };
+    }
+
+    it('learns what an exact computation in the test gives, and exactly what the CSV path gives', async () => {
+      const files = await fixture('columns');
+      const fromParquet = join(directory, 'columns-parquet.db');
+      const trained = runCli('train', [files.parquet, '--threads', '1'], fromParquet);
+      expect(trained.stderr).toBe('');
+      expect(trained.stdout).toMatch(/^trained 3 sensors x 6 columns from 5,000 rows/);
+      // Independently: per (sensor, metric), in quarters (integers), n, sum and sum of squares.
+      const totals = new Map<string, { n: number; sum: bigint; squares: bigint }>();
+      for (let row = 0; row < ROWS; row++) {
+        METRICS.forEach((metric, index) => {
+          const value = readingOf(row, index);
+          if (value === null || Number.isNaN(value)) return;
+          const key = `${sensorOf(row)} ${metric}`;
+          const total = totals.get(key) ?? { n: 0, sum: 0n, squares: 0n };
+          const quarters = BigInt(value * 4);
+          totals.set(key, { n: total.n + 1, sum: total.sum + quarters, squares: total.squares + quarters * quarters });
+        });
+      }
+      const rows = stored(fromParquet);
+      expect(rows).toHaveLength(18);
+      for (const { sensor_id, metric, mean, std, n } of rows) {
+        const total = totals.get(`${sensor_id} ${metric}`)!;
+        expect(n).toBe(total.n);
+        // The exact sum is a double (a multiple of 1/4 below 2^50): one division rounds the exact mean.
+        expect(mean).toBe(Number(total.sum) / 4 / total.n);
+        // M2 * 16 * n = n * sum(q^2) - sum(q)^2, an exact integer: std to a few ulps.
+        const variance = Number(BigInt(total.n) * total.squares - total.sum * total.sum) / (16 * total.n * (total.n - 1));
+        expect(Math.abs(std - Math.sqrt(variance)) / Math.sqrt(variance)).toBeLessThan(1e-15);
+      }
+      // One thread each, readings met in the same order: the CSV path's figures, bit for bit.
+      const fromCsv = join(directory, 'columns-csv.db');
+      expect(runCli('train', [files.csv, '--threads', '1'], fromCsv).stderr).toBe('');
+      expect(rows).toEqual(stored(fromCsv));
+    });
+
+    it('names the first infinity in row order, then column order, even when a later column holds it', async () => {
+      // Row 3,001 (0-based 3,000) holds infinities in its 4th and 6th columns, row 3,002 in its 1st.
+      const files = await fixture('infinities', (row, metric) => (row === 3000 && (metric === 3 || metric === 5) ? 'inf' : row === 3001 && metric === 0 ? '-inf' : undefined));
+      const failed = runCli('train', [files.parquet], join(directory, 'infinities.db'));
+      expect(failed.stderr).toBe(`train: ${files.parquet}:3001: column "${METRICS[3]}": Infinity is not a finite number\n`);
+      expect(failed.status).toBe(1);
+    });
+
+    it('reads a null sensor id in the middle of a chunk as an empty id, refused on its row', async () => {
+      const files = await fixture('null-id', undefined, (row) => (row === 4000 ? '' : sensorOf(row)));
+      const nulls = await duckdb<[bigint]>(`SELECT count(*) FROM read_parquet('${files.parquet}') WHERE sensorId IS NULL`);
+      expect(nulls).toEqual([[1n]]);
+      const failed = runCli('train', [files.parquet], join(directory, 'null-id.db'));
+      expect(failed.stderr).toMatch(new RegExp(`^train: ${files.parquet.replaceAll('.', '\\.')}:4001: column "sensorId": .+\n$`));
+      expect(failed.status).toBe(1);
+    });
   });
 
   describe('stops with one line naming file and column, exit 1, nothing written', () => {

@@ -142,6 +142,21 @@ describe('npm run train / npm run alerts (the bundled CLIs)', () => {
         },
         (path: string) => `${path}:120001: column "params.accelRMS.x": "oops" is not a finite number`,
       ],
+      [
+        // Two threads read the file as several ranges, claimed in turns: the line of a sensor's
+        // first row must still be counted from the top of the file.
+        'a sensor first seen deep in a file read by two threads, refused on its line',
+        () => {
+          const path = join(directory, 'late-sensor-x4.csv');
+          const lines = readFileSync(scaled, 'utf8').split('\n');
+          const fields = lines[130_000]!.split(',');
+          fields[HEADER.split(',').indexOf('sensorId')] = 'A B';
+          lines[130_000] = fields.join(',');
+          writeFileSync(path, lines.join('\n'));
+          return path;
+        },
+        (path: string) => `${path}:130001: column "sensorId": Invalid sensor id "A B": use 1-64 characters from A-Z a-z 0-9 . _ -, starting with a letter or digit.`,
+      ],
     ])('%s', (_label, makeFile, message) => {
       const path = makeFile();
       const result = runCli('train', [path, '--threads', '2'], dbPath);

@@ -62,6 +62,8 @@ export class CsvRangeScanner {
   private fieldQuoted = new Uint8Array(64);
   private fieldCount = 0;
   private recordLines = 0;
+  // The read buffer of scan, kept for the next range this scanner reads.
+  private scanBuffer: Buffer | undefined;
 
   constructor(
     private readonly path: string,
@@ -104,9 +106,9 @@ export class CsvRangeScanner {
   scan(header: CsvHeader, from: number, to: number, firstLine: number, visit: RowVisitor, onProgress?: (bytes: number) => void): RangeScan {
     const slots = this.metrics.length;
     const readings = new Float64Array(slots);
-    // [sensor start, sensor end, then start and end of each metric cell, then the slow-cell mask]
-    const bounds = new Int32Array(2 + 2 * slots + 1);
-    let buffer: Buffer = Buffer.allocUnsafe(this.chunkBytes);
+    // [sensor start, sensor end, then start and end of each metric cell, the slow-cell mask, the field count]
+    const bounds = new Int32Array(2 + 2 * slots + 2);
+    let buffer: Buffer = (this.scanBuffer ??= Buffer.allocUnsafe(this.chunkBytes));
     let filled = 0; // bytes of buffer holding unread data
     let offset = from; // file offset of buffer[0]
     let atEnd = false;
@@ -118,7 +120,7 @@ export class CsvRangeScanner {
     let lastSensorId = '';
 
     while (!atEnd) {
-      if (filled === buffer.length) buffer = grow(buffer); // one record longer than the buffer
+      if (filled === buffer.length) buffer = this.scanBuffer = grow(buffer); // one record longer than the buffer
       const wanted = Math.min(buffer.length - filled, to - offset - filled);
       const bytesRead = wanted > 0 ? readSync(this.fd, buffer, filled, wanted, offset + filled) : 0;
       atEnd = bytesRead === 0;
@@ -126,21 +128,27 @@ export class CsvRangeScanner {
 
       const view = buffer.subarray(0, filled); // indexOf must not see stale bytes past `filled`
       let position = 0;
-      let nextQuote = view.indexOf(QUOTE);
-      if (nextQuote >= 0) sawQuote = true;
+      if (!sawQuote && view.indexOf(QUOTE) >= 0) sawQuote = true;
+      // Every line up to the last newline read ends in a newline: the fast path, which stops
+      // at any newline, never runs past it into bytes not read.
+      const lastNewline = view.lastIndexOf(LF);
+      const words = new DataView(buffer.buffer, buffer.byteOffset, filled);
       while (position < filled) {
-        const lineEnd = view.indexOf(LF, position);
-        if (nextQuote >= 0 && nextQuote < position) nextQuote = view.indexOf(QUOTE, position);
         const recordLine = line;
-
-        if (lineEnd >= 0 && (nextQuote < 0 || nextQuote > lineEnd)) {
-          // The common case: a whole line, no quotes.
-          const contentEnd = lineEnd > position && view[lineEnd - 1] === CR ? lineEnd - 1 : lineEnd;
-          line += 1;
-          if (contentEnd > position) {
-            const fields = readPlainLine(view, position, contentEnd, header.roles, readings, bounds);
+        if (position <= lastNewline) {
+          const first = view[position]!;
+          if (first === LF || (first === CR && view[position + 1] === LF)) {
+            line += 1; // a blank line
+            position += first === LF ? 1 : 2;
+            continue;
+          }
+          const lineEnd = readPlainLine(view, words, lastNewline, position, header.roles, readings, bounds);
+          if (lineEnd >= 0) {
+            // The common case: a whole line, no quotes.
+            line += 1;
+            const fields = bounds[bounds.length - 1]!;
             if (fields !== header.fieldCount) this.fieldCountError(header, fields, recordLine);
-            for (let slow = bounds[bounds.length - 1]!, slot = 0; slow !== 0; slow >>>= 1, slot++) {
+            for (let slow = bounds[bounds.length - 2]!, slot = 0; slow !== 0; slow >>>= 1, slot++) {
               if (slow & 1) readings[slot] = this.parseCell(view, bounds[2 + 2 * slot]!, bounds[3 + 2 * slot]!, false, recordLine, slot);
             }
             if (!lastSensorBytes || !sameBytes(view, bounds[0]!, bounds[1]!, lastSensorBytes)) {
@@ -149,9 +157,9 @@ export class CsvRangeScanner {
             }
             rows += 1;
             visit(lastSensorId, readings, recordLine);
+            position = lineEnd + 1;
+            continue;
           }
-          position = lineEnd + 1;
-          continue;
         }
 
         const next = this.scanRecord(view, position, filled, atEnd, recordLine);
@@ -297,18 +305,25 @@ export class CsvRangeScanner {
 }
 
 /**
- * One pass over a line without quotes, `[start, end)` without its line ending: finds the
- * sensor id's bounds and parses every wanted metric cell into `readings` (NaN if empty).
- * A cell that is a plain decimal whose digits make an integer below 2^53 is parsed from
- * its bytes as exact integer / 10^k (k <= 22): both exact doubles, so the quotient is
- * correctly rounded, the same double Number() gives. Any other cell is left for the slow
- * path: its bit is set in the mask stored in the last element of `bounds`. Returns the
- * number of fields.
+ * One pass over the line starting at `start`, which must be followed, somewhere, by a
+ * newline: finds the sensor id's bounds and parses every wanted metric cell into
+ * `readings` (NaN if empty), without first looking for the line's end. A cell that is a
+ * plain decimal whose digits make an integer below 2^53 is parsed from its bytes as exact
+ * integer / 10^k (k <= 22): both exact doubles, so the quotient is correctly rounded, the
+ * same double Number() gives. Any other cell is left for the slow path: its bit is set in
+ * the mask stored in the last but one element of `bounds`; the field count goes in the
+ * last. Returns the offset of the newline ending the line (after an optional CR), or -1
+ * when the line holds a quote: the general RFC 4180 path reads it.
+ *
+ * Bytes above the comma (digits, letters, '-', '.', ':') are by far the most common: one
+ * comparison lets them through, and only the rest are told apart; fields not parsed are
+ * skipped four bytes at a time (`words`: the same bytes, up to the last newline read).
  */
 function readPlainLine(
   buffer: Uint8Array,
+  words: DataView,
+  lastNewline: number,
   start: number,
-  end: number,
   roles: Int8Array,
   readings: Float64Array,
   bounds: Int32Array,
@@ -316,29 +331,39 @@ function readPlainLine(
   let position = start;
   let field = 0;
   let slow = 0;
+  let byte: number;
   for (;;) {
     const role = field < roles.length ? roles[field]! : SKIPPED;
     const fieldStart = position;
+    byte = buffer[position]!;
     if (role >= 0) {
       let mantissa = 0;
       let dot = -1;
-      let plain = true;
-      const sign = position < end ? buffer[position] : COMMA;
-      if (sign === MINUS || sign === PLUS) position++;
+      const sign = byte;
+      if (sign === MINUS || sign === PLUS) byte = buffer[++position]!;
       const digitsStart = position;
-      for (; position < end; position++) {
-        const byte = buffer[position]!;
-        if (byte === COMMA) break;
+      for (;;) {
         const digit = byte - ZERO;
         if (digit >= 0 && digit <= 9) mantissa = mantissa * 10 + digit;
         else if (byte === DOT && dot < 0) dot = position;
-        else plain = false;
+        else break;
+        byte = buffer[++position]!;
       }
+      const digitsEnd = position;
+      let plain = true;
+      if (byte === CR && buffer[position + 1] === LF) byte = buffer[++position]!; // the line's last cell, CRLF
+      if (byte !== COMMA && byte !== LF) {
+        plain = false; // an exponent, a second dot, a missing marker, spaces, junk: the slow path's
+        position = skipField(buffer, position);
+        if (position < 0) return -1;
+        byte = buffer[position]!;
+      }
+      const fieldEnd = byte === LF && position > fieldStart && buffer[position - 1] === CR ? position - 1 : position;
       bounds[2 + 2 * role] = fieldStart;
-      bounds[3 + 2 * role] = position;
-      const fractionDigits = dot < 0 ? 0 : position - dot - 1;
-      const digits = position - digitsStart - (dot < 0 ? 0 : 1);
-      if (position === fieldStart) {
+      bounds[3 + 2 * role] = fieldEnd;
+      const fractionDigits = dot < 0 ? 0 : digitsEnd - dot - 1;
+      const digits = digitsEnd - digitsStart - (dot < 0 ? 0 : 1);
+      if (fieldEnd === fieldStart) {
         readings[role] = Number.NaN;
       } else if (plain && digits > 0 && mantissa < EXACT_INTEGER_LIMIT && fractionDigits < EXACT_POWERS_OF_TEN.length) {
         const value = mantissa / EXACT_POWERS_OF_TEN[fractionDigits]!;
@@ -347,18 +372,43 @@ function readPlainLine(
         slow |= 1 << role;
       }
     } else {
-      while (position < end && buffer[position] !== COMMA) position++;
+      // Four bytes at a time while none is a comma or below (a newline, CR, quote...): the
+      // word has no byte under 0x2d iff (word - 0x2d2d2d2d) & ~word & 0x80808080 is 0.
+      while (position + 4 <= lastNewline && ((words.getInt32(position, true) - 0x2d2d2d2d) & ~words.getInt32(position, true) & 0x80808080) === 0) position += 4;
+      byte = buffer[position]!;
+      while (byte > COMMA) byte = buffer[++position]!;
+      if (byte !== COMMA && byte !== LF) {
+        position = skipField(buffer, position);
+        if (position < 0) return -1;
+        byte = buffer[position]!;
+      }
       if (role === SENSOR) {
         bounds[0] = fieldStart;
-        bounds[1] = position;
+        bounds[1] = byte === LF && position > fieldStart && buffer[position - 1] === CR ? position - 1 : position;
       }
     }
     field++;
-    if (position >= end) break;
+    if (byte === LF) break;
     position++; // past the comma
   }
-  bounds[bounds.length - 1] = slow;
-  return field;
+  bounds[bounds.length - 2] = slow;
+  bounds[bounds.length - 1] = field;
+  return position;
+}
+
+/**
+ * From `position` in a field, the offset of the comma or newline ending it (a CR just
+ * before the newline ends the field; any other CR is part of it), or -1 at a quote: the
+ * line is the general path's.
+ */
+function skipField(buffer: Uint8Array, position: number): number {
+  for (;;) {
+    const byte = buffer[position]!;
+    if (byte === COMMA || byte === LF) return position;
+    if (byte === QUOTE) return -1;
+    if (byte === CR && buffer[position + 1] === LF) return position + 1;
+    position++;
+  }
 }
 
 function sameBytes(buffer: Uint8Array, start: number, end: number, other: Buffer): boolean {

@@ -12,29 +12,40 @@ export interface RangeJob {
   readonly sensorColumn: string;
   readonly chunkBytes: number;
   readonly header: CsvHeader;
-  readonly from: number;
-  readonly to: number;
+  /** Line-aligned byte ranges, in file order, shared by every thread reading the file. */
+  readonly ranges: ReadonlyArray<{ readonly from: number; readonly to: number }>;
+  /** Element 0: the index of the next range nobody has claimed (Atomics.add claims it). */
+  readonly next: Int32Array;
 }
 
-/** Lines are relative to the range: its first line is 1. */
+/** One range's summary; lines are relative to the range: its first line is 1. */
 export interface RangeSummary {
+  readonly index: number;
   readonly scan: RangeScan;
   readonly sensors: Array<{ sensorId: string; firstLine: number; moments: Moments[] }>;
 }
 
-/** Undefined for malformed data: the caller rereads the file in one thread to report it exactly. */
-function summarizeRange(job: RangeJob): RangeSummary | undefined {
+/**
+ * Claims ranges until none is left, summarising each apart. Undefined for malformed data:
+ * the caller rereads the file in one thread to report it exactly.
+ */
+function summarizeRanges(job: RangeJob): RangeSummary[] | undefined {
   const fd = openSync(job.path, 'r');
   const scanner = new CsvRangeScanner(job.path, fd, job.metrics, job.sensorColumn, job.chunkBytes);
-  const builder = new ReadingsSummaryBuilder(job.metrics.length);
+  const summaries: RangeSummary[] = [];
   try {
-    const scan = scanner.scan(job.header, job.from, job.to, 1, (sensorId, readings, line) => builder.add(sensorId, readings, line));
-    const sensors = builder.build(0).sensors.map(({ sensorId, firstLine, accumulators }) => ({
-      sensorId,
-      firstLine,
-      moments: accumulators.map((accumulator) => accumulator.moments()),
-    }));
-    return { scan, sensors };
+    for (let index = Atomics.add(job.next, 0, 1); index < job.ranges.length; index = Atomics.add(job.next, 0, 1)) {
+      const { from, to } = job.ranges[index]!;
+      const builder = new ReadingsSummaryBuilder(job.metrics.length);
+      const scan = scanner.scan(job.header, from, to, 1, (sensorId, readings, line) => builder.add(sensorId, readings, line));
+      const sensors = builder.build(0).sensors.map(({ sensorId, firstLine, accumulators }) => ({
+        sensorId,
+        firstLine,
+        moments: accumulators.map((accumulator) => accumulator.moments()),
+      }));
+      summaries.push({ index, scan, sensors });
+    }
+    return summaries;
   } catch (error) {
     if (error instanceof InvalidReadingsError) return undefined;
     throw error;
@@ -43,4 +54,4 @@ function summarizeRange(job: RangeJob): RangeSummary | undefined {
   }
 }
 
-parentPort?.postMessage(summarizeRange(workerData as RangeJob));
+parentPort?.postMessage(summarizeRanges(workerData as RangeJob));

@@ -6,11 +6,16 @@ import { InvalidReadingsError } from '../../application/invalid-readings.error';
 import type { ReadingsSummary, SensorReadings, SensorReadingsSource } from '../../application/ports/sensor-readings.source';
 import { ReadingsSummaryBuilder } from '../../application/readings-summary.builder';
 import { ReadingsAccumulator } from '../../domain/readings-accumulator';
-import { CsvRangeScanner, type CsvHeader, type RangeScan } from './csv-range.scanner';
+import { CsvRangeScanner, type CsvHeader } from './csv-range.scanner';
 import type { RangeJob, RangeSummary } from './csv-range.worker';
 
 // Below this, starting worker threads costs more than it saves.
 const PARALLEL_MIN_BYTES = 16 * 1024 * 1024;
+// A parallel read cuts the file into ranges of about this size (~20-40 ms of reading each),
+// at most this many per thread: small enough that threads finish together, few enough
+// that merging their parts costs nothing.
+const RANGE_BYTES = 8 * 1024 * 1024;
+const MAX_RANGES_PER_THREAD = 16;
 // Workers exist only as compiled JavaScript (under ts sources, as in unit tests, one thread reads).
 const WORKER_SCRIPT = join(__dirname, 'csv-range.worker.js');
 
@@ -83,46 +88,68 @@ export class CsvReadingsSource implements SensorReadingsSource {
    * Undefined when a range holds a quote (a split point may sit inside a quoted field) or
    * malformed data: then one thread reads the whole file, and reports errors with their
    * exact line.
+   *
+   * The file is cut into more ranges than threads, and each thread (this one included)
+   * claims the next unread range until none is left: a thread that starts late (a worker
+   * boots in tens of milliseconds) or runs slower (a busy machine) reads fewer ranges, and
+   * all finish together. Each range is summarised apart; the parts merge in file order.
    */
   private async summarizeInParallel(fd: number, scanner: CsvRangeScanner, header: CsvHeader, size: number): Promise<ReadingsSummary | undefined> {
-    const starts = lineBoundaries(fd, header.dataStart, size, this.threads);
+    const count = Math.min(this.threads * MAX_RANGES_PER_THREAD, Math.max(this.threads, Math.ceil((size - header.dataStart) / RANGE_BYTES)));
+    const starts = lineBoundaries(fd, header.dataStart, size, count);
     const ranges = starts.map((from, index) => ({ from, to: starts[index + 1] ?? size }));
+    const next = new Int32Array(new SharedArrayBuffer(Int32Array.BYTES_PER_ELEMENT));
     const { path, metrics, sensorColumn, chunkBytes } = this;
-    // This thread reads the first range while the workers read the others.
-    const workers = ranges.slice(1).map(({ from, to }) => runWorker({ path, metrics, sensorColumn, chunkBytes, header, from, to }));
-    const merged = new ReadingsSummaryBuilder(metrics.length);
+    const workers = Array.from({ length: this.threads - 1 }, () => runWorker({ path, metrics, sensorColumn, chunkBytes, header, ranges, next }));
+    // Kept as moments, plain data: a part's accumulators (a block of 1,024 readings each) go as soon as it is read.
+    const parts: Array<Pick<RangeSummary, 'scan' | 'sensors'> | undefined> = ranges.map(() => undefined);
     const progress = this.options.onProgress;
-    const { from, to } = ranges[0]!;
-    let firstScan: RangeScan | undefined;
+    let bytesDone = 0; // by this thread: it stands for all of them
     try {
-      // Progress of this range stands for all of them: they are the same size.
-      const reportProgress = progress && ((bytes: number) => progress(Math.min(size, header.dataStart + bytes * ranges.length), size));
-      firstScan = scanner.scan(header, from, to, header.dataLine, (sensorId, readings, line) => merged.add(sensorId, readings, line), reportProgress);
+      for (let index = Atomics.add(next, 0, 1); index < ranges.length; index = Atomics.add(next, 0, 1)) {
+        const { from, to } = ranges[index]!;
+        const builder = new ReadingsSummaryBuilder(metrics.length);
+        const reportProgress = progress && ((bytes: number) => progress(Math.min(size, header.dataStart + (bytesDone + bytes) * this.threads), size));
+        const scan = scanner.scan(header, from, to, 1, (sensorId, readings, line) => builder.add(sensorId, readings, line), reportProgress);
+        parts[index] = { scan, sensors: momentsOf(builder.build(0).sensors) };
+        bytesDone += to - from;
+      }
     } catch (error) {
       if (!(error instanceof InvalidReadingsError)) throw error;
+      Atomics.store(next, 0, ranges.length); // no need to read on: the file will be read again
+      await Promise.all(workers);
+      return undefined;
     }
-    const outcomes = await Promise.all(workers);
-    if (!firstScan || firstScan.sawQuote || outcomes.some((outcome) => !outcome || outcome.scan.sawQuote)) return undefined;
+    for (const outcome of await Promise.all(workers)) {
+      if (!outcome) return undefined;
+      for (const { index, scan, sensors } of outcome) parts[index] = { scan, sensors };
+    }
+    if (parts.some((part) => !part || part.scan.sawQuote)) return undefined;
 
     // Merge in file order, making each range's line numbers absolute.
-    let line = header.dataLine + firstScan.lines;
-    for (const outcome of outcomes as RangeSummary[]) {
-      const sensors: SensorReadings[] = outcome.sensors.map(({ sensorId, firstLine, moments }) => ({
+    const merged = new ReadingsSummaryBuilder(metrics.length);
+    let line = header.dataLine;
+    for (const { scan, sensors } of parts as Array<Pick<RangeSummary, 'scan' | 'sensors'>>) {
+      const readings: SensorReadings[] = sensors.map(({ sensorId, firstLine, moments }) => ({
         sensorId,
         firstLine: line + firstLine - 1,
         accumulators: moments.map((metric) => ReadingsAccumulator.fromMoments(metric)),
       }));
-      merged.merge({ rows: outcome.scan.rows, sensors });
-      line += outcome.scan.lines;
+      merged.merge({ rows: scan.rows, sensors: readings });
+      line += scan.lines;
     }
     return merged.build(size);
   }
 }
 
-function runWorker(job: RangeJob): Promise<RangeSummary | undefined> {
+function momentsOf(sensors: readonly SensorReadings[]): RangeSummary['sensors'] {
+  return sensors.map(({ sensorId, firstLine, accumulators }) => ({ sensorId, firstLine, moments: accumulators.map((accumulator) => accumulator.moments()) }));
+}
+
+function runWorker(job: RangeJob): Promise<RangeSummary[] | undefined> {
   return new Promise((resolve, reject) => {
     const worker = new Worker(WORKER_SCRIPT, { workerData: job });
-    worker.once('message', (outcome: RangeSummary | undefined) => resolve(outcome));
+    worker.once('message', (outcome: RangeSummary[] | undefined) => resolve(outcome));
     worker.once('error', reject);
     worker.once('exit', (code) => code !== 0 && reject(new Error(`CSV worker exited with code ${code}`)));
   });

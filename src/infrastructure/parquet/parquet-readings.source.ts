@@ -2,14 +2,17 @@ import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { InvalidReadingsError } from '../../application/invalid-readings.error';
-import type { ReadingsSummary, SensorReadings, SensorReadingsSource } from '../../application/ports/sensor-readings.source';
+import type { ReadingsSummary, SensorReadingsSource } from '../../application/ports/sensor-readings.source';
 import { ReadingsSummaryBuilder } from '../../application/readings-summary.builder';
 import { ReadingsAccumulator } from '../../domain/readings-accumulator';
-import type { ParquetRangeJob, ParquetRangeSummary } from './parquet-range.worker';
+import { ParquetRangeSummarizer, type ParquetRangeError, type ParquetRangeJob } from './parquet-range.summarizer';
+import type { ParquetWorkerOutcome } from './parquet-range.worker';
 import { ParquetRowsReader } from './parquet-rows.reader';
 
 // Below this many rows, starting a worker and a second DuckDB costs more than it saves.
 const PARALLEL_MIN_ROWS = 500_000;
+// A parallel read claims ranges of whole row groups, at most this many per thread.
+const MAX_RANGES_PER_THREAD = 16;
 // Workers exist only as compiled JavaScript (under ts sources, as in unit tests, one thread reads).
 const WORKER_SCRIPT = join(__dirname, 'parquet-range.worker.js');
 
@@ -26,9 +29,9 @@ export interface ParquetReadingsOptions {
  * A Parquet file of readings, columns found by name, decoded by DuckDB. Every reading goes
  * through the same ReadingsSummaryBuilder as the CSV path, so the statistics are the same:
  * the mean bit for bit (an exact sum, rounded once, whatever the order). A large file is
- * split at row group boundaries, one range per thread; the parts merge in file order (Chan's
- * pairwise update), like the CSV path's. Rows are numbered from 1 in messages, in place of
- * CSV lines.
+ * cut at row group boundaries into ranges that the threads claim in turns (see
+ * ParquetRangeSummarizer); the parts merge in file order (Chan's pairwise update), like the
+ * CSV path's. Rows are numbered from 1 in messages, in place of CSV lines.
  */
 export class ParquetReadingsSource implements SensorReadingsSource {
   private readonly sensorColumn: string;
@@ -52,28 +55,33 @@ export class ParquetReadingsSource implements SensorReadingsSource {
     const reader = await ParquetRowsReader.open(this.path, 1);
     try {
       const { groupStarts, rows } = await reader.checkSchema(this.sensorColumn, this.metrics);
-      const starts = this.threads > 1 && rows >= PARALLEL_MIN_ROWS && existsSync(WORKER_SCRIPT) ? splitAt(groupStarts, rows, this.threads) : [0];
-      const ranges = starts.map((from, index) => ({ from, to: starts[index + 1] ?? rows }));
+      const parallel = this.threads > 1 && rows >= PARALLEL_MIN_ROWS && existsSync(WORKER_SCRIPT);
+      const ranges = parallel ? rangesAt(groupStarts, rows, this.threads * MAX_RANGES_PER_THREAD) : [{ from: 0, to: rows }];
       const { path, metrics, sensorColumn } = this;
-      // This thread reads the first range while the workers read the others.
-      const workers = ranges.slice(1).map(({ from, to }) => runWorker({ path, metrics, sensorColumn, from, to }));
-      const builder = new ReadingsSummaryBuilder(metrics.length);
+      const job: ParquetRangeJob = { path, metrics, sensorColumn, ranges, next: new Int32Array(new SharedArrayBuffer(Int32Array.BYTES_PER_ELEMENT)) };
+      const workers = parallel ? Array.from({ length: this.threads - 1 }, () => runWorker(job)) : [];
       const progress = this.options.onProgress;
-      const first = ranges[0]!;
-      const reading = reader.read(sensorColumn, metrics, first.from, first.to, builder, progress && ((done) => progress(Math.min(rows, done * ranges.length), rows)));
-      const [firstOutcome, ...outcomes] = await Promise.allSettled([reading, ...workers]);
-      if (firstOutcome.status === 'rejected') throw firstOutcome.reason;
-      for (const outcome of outcomes) {
-        if (outcome.status === 'rejected') throw outcome.reason;
-        const { error, sensors: parts = [], rows: partRows = 0 } = outcome.value;
-        if (error) throw new InvalidReadingsError(path, error.reason, error.line, error.column);
-        const sensors: SensorReadings[] = parts.map(({ sensorId, firstLine, moments }) => ({
-          sensorId,
-          firstLine,
-          accumulators: moments.map((metric) => ReadingsAccumulator.fromMoments(metric)),
-        }));
-        builder.merge({ rows: partRows, sensors });
+      // This thread claims ranges like the workers; its progress stands for all of them.
+      const reading = new ParquetRangeSummarizer(reader).summarize(job, progress && ((done) => progress(Math.min(rows, done * (workers.length + 1)), rows)));
+      const [mine, ...theirs] = await Promise.all([reading, ...workers]);
+      // The first bad range in file order is the one reported, as one thread would.
+      const errors = [mine.error, ...theirs.map((outcome) => outcome.error)].filter((error) => error !== undefined);
+      const first = errors.reduce<ParquetRangeError | undefined>((earliest, error) => (!earliest || error.index < earliest.index ? error : earliest), undefined);
+      if (first) throw new InvalidReadingsError(path, first.reason, first.line, first.column);
+
+      const parts: Array<Pick<ReadingsSummary, 'rows' | 'sensors'>> = [];
+      for (const { index, summary } of mine.parts) parts[index] = summary;
+      for (const outcome of theirs) {
+        for (const { index, rows: partRows, sensors } of outcome.parts) {
+          parts[index] = {
+            rows: partRows,
+            sensors: sensors.map(({ sensorId, firstLine, moments }) => ({ sensorId, firstLine, accumulators: moments.map((metric) => ReadingsAccumulator.fromMoments(metric)) })),
+          };
+        }
       }
+      // Merged in file order (Chan's pairwise update), like the CSV path's parts.
+      const builder = new ReadingsSummaryBuilder(metrics.length);
+      for (const part of parts) builder.merge(part);
       return builder.build(statSync(this.path).size);
     } finally {
       reader.close();
@@ -81,21 +89,22 @@ export class ParquetReadingsSource implements SensorReadingsSource {
   }
 }
 
-/** Up to `parts` range starts, each at a row group boundary near an equal share of the rows. */
-function splitAt(groupStarts: readonly number[], rows: number, parts: number): number[] {
+/** Up to `most` row ranges of about equal rows, each starting at a row group boundary: one per row group when there are few. */
+function rangesAt(groupStarts: readonly number[], rows: number, most: number): Array<{ from: number; to: number }> {
+  const count = Math.min(most, groupStarts.length);
   const starts = [0];
-  for (let part = 1; part < parts; part++) {
-    const target = (rows * part) / parts;
+  for (let part = 1; part < count; part++) {
+    const target = (rows * part) / count;
     const start = groupStarts.reduce((best, next) => (Math.abs(next - target) < Math.abs(best - target) ? next : best), 0);
     if (start > starts.at(-1)!) starts.push(start);
   }
-  return starts;
+  return starts.map((from, index) => ({ from, to: starts[index + 1] ?? rows }));
 }
 
-function runWorker(job: ParquetRangeJob): Promise<ParquetRangeSummary> {
+function runWorker(job: ParquetRangeJob): Promise<ParquetWorkerOutcome> {
   return new Promise((resolve, reject) => {
     const worker = new Worker(WORKER_SCRIPT, { workerData: job });
-    worker.once('message', (outcome: ParquetRangeSummary) => resolve(outcome));
+    worker.once('message', (outcome: ParquetWorkerOutcome) => resolve(outcome));
     worker.once('error', reject);
     worker.once('exit', (code) => code !== 0 && reject(new Error(`Parquet worker exited with code ${code}`)));
   });
