@@ -1,17 +1,28 @@
 import { z } from 'zod';
 import { GetWeightsHistoryUseCase } from '../../application/get-weights-history.use-case';
+import type { ArrayField } from './validation';
+
+const readingSchema = z.number().nullable();
+
+/** `values` of fit and update, checked by hand first (validation.ts says why). */
+export const valuesField: ArrayField = {
+  name: 'values',
+  item: readingSchema,
+  // JSON has no NaN or Infinity, but the check says no to them as z.number() does.
+  isItem: (item) => item === null || (typeof item === 'number' && Number.isFinite(item)),
+};
 
 // Strict objects: a misspelt field is reported instead of silently ignored.
 export const fitBodySchema = z
   .strictObject({
-    values: z.array(z.number().nullable()).min(1).describe('Readings; nulls are skipped; at least two numbers'),
+    values: z.array(readingSchema).min(1).describe('Readings; nulls are skipped; at least two numbers'),
   })
   .meta({ id: 'FitRequest', example: { values: [10, 5, 6, 9] } });
 
 export const updateBodySchema = z
   .strictObject({
     values: z
-      .array(z.number().nullable())
+      .array(readingSchema)
       .min(1)
       .describe('New readings; nulls are skipped; at least one number (two for a sensor never fitted)'),
   })
@@ -37,16 +48,16 @@ export const predictBodySchema = z
 
 export const BATCH_LIMIT = 100_000;
 
+export const batchItemSchema = z.strictObject({
+  sensor_id: z.string(),
+  value: z.number(),
+  metric: z.string().optional().describe('Default `value`'),
+});
+
 export const batchPredictBodySchema = z
   .strictObject({
     items: z
-      .array(
-        z.strictObject({
-          sensor_id: z.string(),
-          value: z.number(),
-          metric: z.string().optional().describe('Default `value`'),
-        }),
-      )
+      .array(batchItemSchema)
       .min(1)
       .max(BATCH_LIMIT)
       .describe(`Up to ${BATCH_LIMIT} readings to evaluate`),
