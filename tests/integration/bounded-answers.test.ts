@@ -48,4 +48,15 @@ describe('bounded answers to hostile input', () => {
       expect(response.body.detail).toMatch(/^100000 problems; the first 20: #\/items\/0\/sensor_id: /);
     });
   });
+
+  describe('user strings echoed in an answer are cut to 80 characters and their length', () => {
+    it.each([
+      ['15,000 letters', 'x'.repeat(15_000), `"${'x'.repeat(80)}"… (15000 characters)`],
+      ['5,000 NULs', '%00'.repeat(5000), `"${'\\u0000'.repeat(80)}"… (5000 characters)`],
+    ])('an unknown query parameter named by %s', async (_label, name, shown) => {
+      const response = await api.get(`/A/weights?${name}=1`).expect(400);
+      expect(response.text.length).toBeLessThan(1500);
+      expect(response.body.errors).toEqual([{ parameter: shown, detail: 'Unknown query parameter; this route takes ?metric=' }]);
+    });
+  });
 });

@@ -85,7 +85,7 @@ export function parseQuery<T extends z.ZodObject>(schema: T, query: Record<strin
   for (const [parameter, value] of Object.entries(query)) {
     if (!taken.includes(parameter)) {
       const offered = taken.length === 0 ? 'this route takes no query parameters' : `this route takes ${taken.map((name) => `?${name}=`).join(', ')}`;
-      misused.push({ parameter, detail: `Unknown query parameter; ${offered}` });
+      misused.push({ parameter: shortKey(parameter), detail: `Unknown query parameter; ${offered}` });
     } else if (typeof value !== 'string') misused.push({ parameter, detail: 'Given more than once; give it once' });
     else if (value === '') misused.push({ parameter, detail: 'Empty; give a value, or leave the parameter out' });
   }
@@ -101,7 +101,8 @@ function jsonPointer(path: readonly PropertyKey[]): string {
   return `#${path.map((key) => `/${shortKey(String(key)).replaceAll('~', '~0').replaceAll('/', '~1')}`).join('')}`;
 }
 
-// An unexpected key may be megabytes long: name it by a prefix, as values are.
+// An unexpected key may be megabytes long, a query parameter's name kilobytes: name it by a
+// prefix, as values are.
 function shortKey(key: string): string {
   return key.length <= 80 ? key : quotedPrefix(key);
 }
