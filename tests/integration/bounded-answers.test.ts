@@ -1,4 +1,5 @@
 import request from 'supertest';
+import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
 import { createTestApp, type TestApp } from '../support/test-app';
 
 // Hostile bodies and URLs whose cost or answer must stay bounded whatever their size.
@@ -57,6 +58,46 @@ describe('bounded answers to hostile input', () => {
       const response = await api.get(`/A/weights?${name}=1`).expect(400);
       expect(response.text.length).toBeLessThan(1500);
       expect(response.body.errors).toEqual([{ parameter: shown, detail: 'Unknown query parameter; this route takes ?metric=' }]);
+    });
+  });
+
+  describe('bodies we do not decode: 415, read no further', () => {
+    const json = '{"values":[1,2]}';
+    it.each([
+      ['gzip', gzipSync(json)],
+      ['deflate', deflateSync(json)],
+      ['br', brotliCompressSync(json)],
+      ['x-unknown', Buffer.from(json)],
+    ])('Content-Encoding %s', async (encoding, body) => {
+      const response = await api.post('/SEN9/fit').set('Content-Type', 'application/json').set('Content-Encoding', encoding).send(body).expect(415);
+      expect(response.headers['content-type']).toBe('application/problem+json; charset=utf-8');
+      expect(response.body).toEqual({
+        type: 'about:blank',
+        title: 'Unsupported Media Type',
+        status: 415,
+        detail: `Send the body uncompressed: Content-Encoding "${encoding}" is not accepted.`,
+        request_id: expect.any(String),
+      });
+      await api.get('/SEN9/weights').expect(404);
+    });
+
+    it('an inflated bomb on batch /predict: 415, no misleading 413', async () => {
+      const bomb = gzipSync(Buffer.alloc(20 * 1024 ** 2 + 1, ' '));
+      const response = await api.post('/predict').set('Content-Type', 'application/json').set('Content-Encoding', 'gzip').send(bomb).expect(415);
+      expect(response.body.detail).toBe('Send the body uncompressed: Content-Encoding "gzip" is not accepted.');
+    });
+
+    it('Content-Encoding identity is a plain body', async () => {
+      await api.post('/SEN9/fit').set('Content-Type', 'application/json').set('Content-Encoding', 'identity').send(json).expect(200);
+    });
+
+    it.each(['utf-16', 'UTF-16LE', 'utf-32', 'latin1'])('a JSON body in charset %s', async (charset) => {
+      const response = await api.post('/SEN8/fit').set('Content-Type', `application/json; charset=${charset}`).send(Buffer.from(json, 'utf16le')).expect(415);
+      expect(response.body.detail).toBe(`Send the body as UTF-8 JSON (received charset "${charset}").`);
+    });
+
+    it.each(['utf-8', 'UTF-8', '"utf-8"'])('charset %s is accepted', async (charset) => {
+      await api.post('/SEN7/fit').set('Content-Type', `application/json; charset=${charset}`).send(json).expect(200);
     });
   });
 });

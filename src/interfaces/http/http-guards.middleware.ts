@@ -38,9 +38,12 @@ export const requireJsonBody: RequestHandler = (req, _res, next) => {
  * rest to its end (500 MB, if so announced) before reporting it.
  */
 export function readJsonBody(limit: number, variable: string): RequestHandler[] {
+  // inflate: false: a compressed body is refused (415), not inflated. Compression is not part
+  // of the API, a 16 KB gzip body inflates to megabytes the limits cannot count before
+  // reading them, and a 413 would then quote sizes the client never sent.
   // strict: false parses any JSON value, so `10` or `null` is refused by the schema (422, valid
   // JSON of the wrong shape) rather than by the parser as if it were not JSON (400).
-  const parse = express.json({ limit, type: JSON_MEDIA_TYPES, strict: false });
+  const parse = express.json({ limit, type: JSON_MEDIA_TYPES, strict: false, inflate: false });
   const tooLarge = (length: number | undefined) =>
     new HttpProblem({
       type: 'about:blank',
@@ -49,6 +52,11 @@ export function readJsonBody(limit: number, variable: string): RequestHandler[] 
       detail: `The request body ${length === undefined ? '' : `(${length} bytes) `}is larger than this route's ${limit}-byte limit (${variable}).`,
     });
   const parseWithinLimit: RequestHandler = (req, res, next) => {
+    const unsupported = hasBody(req) ? unsupportedEncoding(req) : undefined;
+    if (unsupported) {
+      next(unsupported);
+      return;
+    }
     let settled = false;
     const settle = (error?: unknown) => {
       if (settled) return;
@@ -73,6 +81,26 @@ export function readJsonBody(limit: number, variable: string): RequestHandler[] 
     parse(req, res, (error?: unknown) => settle((error as { type?: unknown } | undefined)?.type === 'entity.too.large' ? tooLarge(announced) : error));
   };
   return [parseWithinLimit, requireJsonBody];
+}
+
+// `charset=utf-8` (any case, quoted or not) or none: JSON is UTF-8 (RFC 8259 §8.1).
+const CHARSET = /;\s*charset\s*=\s*"?([^";\s]*)"?/i;
+
+/**
+ * A 415 for a body we will not decode: compressed (Content-Encoding other than identity), or
+ * in a charset other than UTF-8 (body-parser would decode UTF-16 and then report its own
+ * garbled reading as malformed JSON).
+ */
+function unsupportedEncoding(req: Request): HttpProblem | undefined {
+  const encoding = req.headers['content-encoding'];
+  let detail: string | undefined;
+  if (encoding !== undefined && encoding.trim().toLowerCase() !== 'identity') {
+    detail = `Send the body uncompressed: Content-Encoding ${quotedPrefix(encoding)} is not accepted.`;
+  } else if (req.is(JSON_MEDIA_TYPES)) {
+    const charset = CHARSET.exec(req.headers['content-type'] ?? '')?.[1];
+    if (charset !== undefined && charset.toLowerCase() !== 'utf-8') detail = `Send the body as UTF-8 JSON (received charset ${quotedPrefix(charset)}).`;
+  }
+  return detail === undefined ? undefined : new HttpProblem({ type: 'about:blank', title: 'Unsupported Media Type', status: 415, detail });
 }
 
 /**
