@@ -116,9 +116,10 @@ export const noSniffing: RequestHandler = (_req, res, next) => {
 const HOST = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-._~!$&'()*+,;=%]*)(?::(\d{0,5}))?$/;
 
 /**
- * Refuses requests whose meaning is ambiguous: RFC 9112 §3.2 requires a 400 for more than
- * one Host or an invalid one (Node keeps the first and answers), and of two Authorization
- * headers Node silently keeps the first.
+ * Refuses requests whose meaning is ambiguous: RFC 9112 §3.2 requires a 400 for no Host
+ * (HTTP/1.1), more than one Host or an invalid one (Node keeps the first and answers), and of
+ * two Authorization headers Node silently keeps the first. An Expect we cannot meet is a 417
+ * (RFC 9110 §10.1.1).
  */
 export const rejectAmbiguousHeaders: RequestHandler = (req, _res, next) => {
   let hosts = 0;
@@ -132,10 +133,22 @@ export const rejectAmbiguousHeaders: RequestHandler = (req, _res, next) => {
   const host = req.headers.host;
   const port = host === undefined ? undefined : HOST.exec(host);
   let detail: string | undefined;
-  if (hosts > 1) detail = 'Send one Host header.';
+  // RFC 9112 §3.2: an HTTP/1.1 request without Host is a 400 (HTTP/1.0 may omit it).
+  if (hosts === 0 && req.httpVersion === '1.1') detail = 'Send a Host header: HTTP/1.1 requires one.';
+  else if (hosts > 1) detail = 'Send one Host header.';
   else if (host !== undefined && (!port || Number(port[1] ?? 0) > 65535)) detail = `The Host header ${quotedPrefix(host)} is not a valid host and port.`;
   else if (authorizations > 1) detail = 'Send one Authorization header.';
-  next(detail && new HttpProblem({ type: 'about:blank', title: 'Bad Request', status: 400, detail }));
+  if (detail) {
+    next(new HttpProblem({ type: 'about:blank', title: 'Bad Request', status: 400, detail }));
+    return;
+  }
+  // Node passes on only expectations it does not know (it answers 100-continue itself).
+  const expect = req.headers.expect;
+  if (expect !== undefined && expect.toLowerCase() !== '100-continue') {
+    next(new HttpProblem({ type: 'about:blank', title: 'Expectation Failed', status: 417, detail: `Expect ${quotedPrefix(expect)} is not supported; only 100-continue is.` }));
+    return;
+  }
+  next();
 };
 
 /** For a known path hit with the wrong method: 405 with `Allow`, or 204 for OPTIONS. */
