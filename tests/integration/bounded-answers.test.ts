@@ -100,4 +100,11 @@ describe('bounded answers to hostile input', () => {
       await api.post('/SEN7/fit').set('Content-Type', `application/json; charset=${charset}`).send(json).expect(200);
     });
   });
+
+  it('says once that a rollback version is past the safe integers', async () => {
+    await postJson('/RB1/fit', '{"values":[1,2]}').expect(200);
+    const response = await postJson('/RB1/rollback', '{"version":1e20}').expect(422);
+    expect(response.body.errors).toEqual([{ pointer: '#/version', detail: 'Too big: expected int to be <=9007199254740991' }]);
+    expect(response.body.detail).toBe('#/version: Too big: expected int to be <=9007199254740991');
+  });
 });

@@ -30,7 +30,8 @@ export const updateBodySchema = z
 
 export const rollbackBodySchema = z
   .strictObject({
-    version: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER).describe("The model's version to restore, as its history lists it"),
+    // int() holds it to the safe integers itself (a .max() too would say so twice).
+    version: z.number().int().min(1).describe("The model's version to restore, as its history lists it"),
   })
   .meta({ id: 'RollbackRequest', example: { version: 1 } });
 
@@ -92,7 +93,8 @@ export const historyQuerySchema = metricQuerySchema.extend({
 export const alertsQuerySchema = z.object({
   value: z
     .string({ error: 'Required: the reading to evaluate, e.g. ?value=0.09' })
-    .regex(/^-?\d+(\.\d+)?([eE][+-]?\d+)?$/, 'Expected a decimal number, e.g. 0.09')
+    // JSON's number grammar (RFC 8259 §6): no leading zeros (00.5), no bare dot, no plus sign.
+    .regex(/^-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?$/, 'Expected a decimal number as JSON writes it, e.g. 0.09')
     .describe('The reading to evaluate, e.g. 0.09')
     .transform(Number)
     .pipe(z.number()),
