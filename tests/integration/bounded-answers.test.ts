@@ -107,4 +107,10 @@ describe('bounded answers to hostile input', () => {
     expect(response.body.errors).toEqual([{ pointer: '#/version', detail: 'Too big: expected int to be <=9007199254740991' }]);
     expect(response.body.detail).toBe('#/version: Too big: expected int to be <=9007199254740991');
   });
+
+  // Documented (README, Security and hostile input): refusing would cost a second pass over every body.
+  it('takes the last of duplicate keys, as JSON.parse does', async () => {
+    const response = await postJson('/DUP1/fit', '{"values":[1,2],"values":[3,5]}').expect(200);
+    expect(response.body).toMatchObject({ mean: 4, n: 2 });
+  });
 });
