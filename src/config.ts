@@ -81,12 +81,15 @@ export class ConfigError extends Error {
 }
 
 const SIZE = /^(\d+(?:\.\d+)?)\s*(b|kb|mb|gb)?$/i;
-const SIZE_EXPECTED = 'a size such as 16mb, 512kb or 1048576';
+const SIZE_EXPECTED = 'a size from 1 byte to 1gb, such as 16mb, 512kb or 1048576';
 const UNITS = ['b', 'kb', 'mb', 'gb'];
+// A body limit past this is no limit: Node could not hold the body (99999gb was accepted).
+const MAX_SIZE = 1024 ** 3;
 /** `16mb` -> 16777216, as body-parser counts (1 kb = 1024 bytes). */
 const size = (raw: string): number | undefined => {
   const match = SIZE.exec(raw);
-  return match ? Math.floor(Number(match[1]) * 1024 ** UNITS.indexOf((match[2] ?? 'b').toLowerCase())) : undefined;
+  const bytes = match ? Math.floor(Number(match[1]) * 1024 ** UNITS.indexOf((match[2] ?? 'b').toLowerCase())) : undefined;
+  return bytes !== undefined && bytes >= 1 && bytes <= MAX_SIZE ? bytes : undefined;
 };
 
 /**

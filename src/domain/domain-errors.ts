@@ -58,7 +58,12 @@ export class RevisionNotFoundError extends DomainError {
 
 /** Readings so large that their mean or spread overflows a 64-bit float. */
 export class UnrepresentableWeightsError extends DomainError {
-  constructor() {
-    super('The readings are too large: their mean or standard deviation overflows a 64-bit float.');
+  /** `adjustment`: the adjust rule, not the readings, took the mean (or its factor) past the largest double. */
+  constructor(readonly overflowed: 'readings' | 'adjustment' = 'readings') {
+    super(
+      overflowed === 'adjustment'
+        ? 'The adjustment overflows: the adjusted mean (or the adjustment factor) would exceed the largest 64-bit float; the model is unchanged.'
+        : 'The readings are too large: their mean or standard deviation overflows a 64-bit float.',
+    );
   }
 }

@@ -71,8 +71,7 @@ export class Weights {
   adjusted(factor: number): Weights {
     const mean = this.mean * factor;
     const adjustment = this.adjustment * factor;
-    if (!Number.isFinite(mean)) throw new UnrepresentableWeightsError();
-    checkAdjustment(adjustment);
+    if (!Number.isFinite(mean) || !Number.isFinite(adjustment) || adjustment === 0) throw new UnrepresentableWeightsError('adjustment');
     return new Weights(mean, this.std, this.n, adjustment, this.learned);
   }
 

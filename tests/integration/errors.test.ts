@@ -194,10 +194,10 @@ describe('bad input: a clear problem+json 4xx that changes nothing', () => {
       expect(response.body.type).toBe('urn:sensor-alerts:problem:unrepresentable-weights');
     });
 
-    it('lists at most 20 field errors and says how many there were', async () => {
+    it('words the first 10 bad items and says how many there were', async () => {
       const response = await postJson('/SEN0001/fit', JSON.stringify({ values: Array(500).fill(true) })).expect(422);
-      expect(response.body.errors).toHaveLength(20);
-      expect(response.body.detail).toMatch(/^500 problems; the first 20: #\/values\/0: /);
+      expect(response.body.errors).toHaveLength(10);
+      expect(response.body.detail).toMatch(/^500 invalid items in #\/values; the first 10 problems: #\/values\/0: /);
     });
   });
 

@@ -69,6 +69,16 @@ function describeBackend(name: string, open: () => Promise<TestApp>): void {
       expect((await api.post('/TINY/predict').send({ value: 1.5e-200 }).expect(200)).body).toBe(false);
     });
 
+    it('refuses, with 422 saying the adjustment overflows, an adjust past the largest double, and changes nothing', async () => {
+      const fitted = (await api.post('/ADJ-MAX/fit').send({ values: [1.7e308, 1.7e308] }).expect(200)).body;
+      const response = await api.post('/ADJ-MAX/adjust').expect(422);
+      expect(response.body).toMatchObject({
+        type: 'urn:sensor-alerts:problem:unrepresentable-weights',
+        detail: 'The adjustment overflows: the adjusted mean (or the adjustment factor) would exceed the largest 64-bit float; the model is unchanged.',
+      });
+      expect((await api.get('/ADJ-MAX/weights').expect(200)).body).toEqual(fitted);
+    });
+
     it('still refuses, with 422, readings whose exact std exceeds the largest double', async () => {
       const response = await api.post('/OVER/fit').send({ values: [1.5e308, -1.5e308] }).expect(422);
       expect(response.body.type).toBe('urn:sensor-alerts:problem:unrepresentable-weights');

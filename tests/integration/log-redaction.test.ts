@@ -48,4 +48,16 @@ describe('secrets never reach the logs', () => {
     expect(logText.join('\n')).not.toContain(TOKEN);
     expect(logText.join('\n')).not.toMatch(/authorization/i);
   });
+
+  it('cuts a long path, parameter name or header in every line to its start and length', async () => {
+    const name = 'x'.repeat(10_000);
+    await api.get(`/SEN0001/weights?${name}=1`).set('User-Agent', 'u'.repeat(3000)).set('X-Request-Id', 'long-1').expect(400);
+    const lines = logText.filter((line) => line.includes('long-1'));
+    expect(lines.length).toBe(2);
+    for (const line of lines) expect(line.length).toBeLessThan(2000);
+    const urls = linesOf('long-1').map((line) => line.url ?? line.req?.url);
+    expect(urls).toEqual([`/SEN0001/weights?${'x'.repeat(80)}…(10000 characters)=***`, `/SEN0001/weights?${'x'.repeat(80)}…(10000 characters)=***`]);
+    await api.get(`/${'p'.repeat(10_000)}`).set('X-Request-Id', 'long-2').expect(404);
+    expect(linesOf('long-2').map((line) => line.url ?? line.req?.url)).toEqual([`/${'p'.repeat(79)}…(10001 characters)`, `/${'p'.repeat(79)}…(10001 characters)`]);
+  });
 });

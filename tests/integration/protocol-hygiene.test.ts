@@ -62,6 +62,52 @@ describe('protocol hygiene (server process)', () => {
     expect(await refusedCount()).toBe(before + 1);
   });
 
+  it.each([
+    ['an HTTP/1.1 request without Host', 'GET /health HTTP/1.1\r\nX-Request-Id: no-host-1\r\n\r\n', 400, 'Bad Request', 'Send a Host header: HTTP/1.1 requires one.'],
+    [
+      'an Expect other than 100-continue',
+      'POST /SEN1/fit HTTP/1.1\r\nHost: localhost\r\nX-Request-Id: expect-1\r\nExpect: foo\r\nContent-Type: application/json\r\nContent-Length: 16\r\n\r\n{"values":[1,2]}',
+      417,
+      'Expectation Failed',
+      'Expect "foo" is not supported; only 100-continue is.',
+    ],
+  ])('answers %s as problem+json with its request id, logged', async (_label, head, status, title, detail) => {
+    const requestId = /X-Request-Id: ([\w-]+)/.exec(head)![1];
+    const exchange = await rawRequest(url, head);
+    const answer = await exchange.waitFor(/\r\n\r\n\{.*\}$/s, 5000);
+    expect(answer.startsWith(`HTTP/1.1 ${status} ${title}\r\n`)).toBe(true);
+    expect(answer).toMatch(/\r\nContent-Type: application\/problem\+json; charset=utf-8\r\n/);
+    expect(answer).toContain(`\r\nX-Request-Id: ${requestId}\r\n`);
+    expect(bodyOf(answer)).toEqual({ type: 'about:blank', title, status, detail, request_id: requestId });
+    exchange.socket.destroy();
+    const logged = await waitForLog((line) => line.req?.id === requestId && line.msg === 'request completed', 2000);
+    expect(logged.map((line) => line.res?.status)).toEqual([status]);
+  });
+
+  it('still answers an HTTP/1.0 request without Host', async () => {
+    const exchange = await rawRequest(url, 'GET /health HTTP/1.0\r\n\r\n');
+    expect(await exchange.closedWithin(5000)).toBe(true);
+    expect(exchange.received()).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
+  });
+
+  it('answers CONNECT 501 as problem+json with a request id, logged and counted, and closes', async () => {
+    const connects = async () => {
+      const text = await (await fetch(`${url}/metrics`)).text();
+      const line = text.split('\n').find((candidate) => candidate.startsWith('http_requests_total{method="CONNECT",route="unmatched",status_class="5xx"}'));
+      return line === undefined ? 0 : Number(line.slice(line.lastIndexOf(' ') + 1));
+    };
+    const before = await connects();
+    const exchange = await rawRequest(url, 'CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n');
+    const answer = await exchange.waitFor(/\r\n\r\n\{.*\}$/s, 5000);
+    expect(answer.startsWith('HTTP/1.1 501 Not Implemented\r\n')).toBe(true);
+    const requestId = /\r\nX-Request-Id: ([0-9a-f-]{36})\r\n/.exec(answer)?.[1];
+    expect(bodyOf(answer)).toEqual({ type: 'about:blank', title: 'Not Implemented', status: 501, detail: 'CONNECT is not supported: this server is not a proxy.', request_id: requestId });
+    expect(await exchange.closedWithin(2000)).toBe(true);
+    const logged = await waitForLog((line) => line.req?.id === requestId, 2000);
+    expect(logged).toEqual([expect.objectContaining({ msg: 'CONNECT refused', res: { status: 501 } })]);
+    expect(await connects()).toBe(before + 1);
+  });
+
   it('answers a body that arrives too slowly 408 with its request id, and logs 408', async () => {
     const exchange = await rawRequest(
       url,

@@ -145,7 +145,7 @@ describe('the server process', () => {
     [{ PORT: '70000' }, 'sensor-alerts: invalid configuration: PORT="70000": expected an integer from 0 to 65535\n'],
     [
       { LOG_LEVEL: 'loud', BODY_LIMIT_FIT: 'huge' },
-      'sensor-alerts: invalid configuration: BODY_LIMIT_FIT="huge": expected a size such as 16mb, 512kb or 1048576; ' +
+      'sensor-alerts: invalid configuration: BODY_LIMIT_FIT="huge": expected a size from 1 byte to 1gb, such as 16mb, 512kb or 1048576; ' +
         'LOG_LEVEL="loud": expected one of debug, info, warn, error, silent\n',
     ],
   ])('refuses to start with a bad configuration %j, in one line', async (env, message) => {

@@ -1,8 +1,10 @@
 import Database from 'better-sqlite3';
-import { copyFileSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { trainLikeTheDraft, type DraftWeights } from '../../scripts/bench/draft-port';
 import { writeScaledCollects } from '../../scripts/scaled-collects';
+import { MAX_RECORD_BYTES } from '../../src/infrastructure/csv/csv-range.scanner';
 import { runCli } from '../support/cli';
 import { SEED_ALERT_TABLE_AT_0_09 } from '../support/seed-alert-table';
 import { makeTempDir } from '../support/test-app';
@@ -130,6 +132,32 @@ describe('npm run train / npm run alerts (the bundled CLIs)', () => {
         () => file('bad-id.csv', `${HEADER}\n${row('A B', '0.001')}\n${row('A B', '0.002')}\n`),
         (path: string) => `${path}:2: column "sensorId": Invalid sensor id "A B": use 1-64 characters from A-Z a-z 0-9 . _ -, starting with a letter or digit.`,
       ],
+      ['a directory', () => directory, (path: string) => `${path}: is a directory, not a file`],
+      [
+        'a FIFO (refused before opening it: an open would wait for a writer)',
+        () => {
+          const path = join(directory, 'readings.fifo');
+          if (!existsSync(path)) execFileSync('mkfifo', [path]);
+          return path;
+        },
+        (path: string) => `${path}: not a regular file (a FIFO, device or socket)`,
+      ],
+      ['a device that never ends', () => '/dev/zero', (path: string) => `${path}: not a regular file (a FIFO, device or socket)`],
+      [
+        'a field longer than the record limit (bounded memory)',
+        () => file('huge-field.csv', `${HEADER}\n${row('A', '0.001')}\n${row('A', 'x'.repeat(MAX_RECORD_BYTES))}\n`),
+        (path: string) => `${path}:3: a line is longer than 1048576 bytes (1 MiB), the most a record may take`,
+      ],
+      [
+        'a quoted field over the record limit in the header',
+        () => file('huge-header.csv', `"${'h'.repeat(3 * MAX_RECORD_BYTES)}",${HEADER}\n`),
+        (path: string) => `${path}:1: a line is longer than 1048576 bytes (1 MiB), the most a record may take`,
+      ],
+      [
+        'a column given twice',
+        () => file('twice.csv', `${HEADER},params.velRMS.x\n${row('A', '0.001')},0.5\n${row('A', '0.002')},0.7\n`),
+        (path: string) => `${path}:1: column "params.velRMS.x" appears twice (fields 9 and 14)`,
+      ],
       [
         'a non-numeric cell deep in a file read by two threads',
         () => {
@@ -166,8 +194,8 @@ describe('npm run train / npm run alerts (the bundled CLIs)', () => {
       expect(snapshot(dbPath)).toEqual(before);
     });
 
-    it('a bad --threads', () => {
-      const result = runCli('train', [COMMITTED, '--threads', 'many'], dbPath);
+    it.each([['many'], ['-1'], ['-0.5'], ['0']])('a bad --threads %s', (threads) => {
+      const result = runCli('train', [COMMITTED, '--threads', threads], dbPath);
       expect(result).toEqual({ status: 1, stdout: '', stderr: 'train: --threads must be a whole number >= 1\n' });
     });
   });

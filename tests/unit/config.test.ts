@@ -142,7 +142,10 @@ describe('loadConfig', () => {
   it.each([
     [{ PORT: '3.5' }, 'PORT="3.5"'],
     [{ PORT: '-1' }, 'PORT="-1"'],
-    [{ BODY_LIMIT_FIT: '16 megabytes' }, 'BODY_LIMIT_FIT="16 megabytes": expected a size such as 16mb, 512kb or 1048576'],
+    [{ BODY_LIMIT_FIT: '16 megabytes' }, 'BODY_LIMIT_FIT="16 megabytes": expected a size from 1 byte to 1gb, such as 16mb, 512kb or 1048576'],
+    [{ BODY_LIMIT_FIT: '99999gb' }, 'BODY_LIMIT_FIT="99999gb": expected a size from 1 byte to 1gb'],
+    [{ BODY_LIMIT_BATCH: '1.1gb' }, 'BODY_LIMIT_BATCH="1.1gb": expected a size from 1 byte to 1gb'],
+    [{ BODY_LIMIT_SMALL: '0' }, 'BODY_LIMIT_SMALL="0": expected a size from 1 byte to 1gb'],
     [{ BODY_LIMIT_SMALL: 'small' }, 'BODY_LIMIT_SMALL="small": expected a size'],
     [{ BODY_LIMIT: '16mb' }, 'BODY_LIMIT is replaced by BODY_LIMIT_FIT, BODY_LIMIT_BATCH and BODY_LIMIT_SMALL'],
     [{ DB_PATH: ':memory:' }, 'DB_PATH=":memory:": expected a file path (not :memory: or a file: URI)'],

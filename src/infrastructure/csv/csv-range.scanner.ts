@@ -27,6 +27,12 @@ const EXACT_INTEGER_LIMIT = 2 ** 53;
 const SKIPPED = -1;
 const SENSOR = -2;
 const UTF8_BOM = [0xef, 0xbb, 0xbf];
+/**
+ * The longest record (a line, or the lines of one quoted field) read: a reading's line is about
+ * 150 bytes. Without a bound, one huge field grew the buffer (and its string) until memory
+ * ran out (a 200 MB field took 595 MB; /dev/zero never ended).
+ */
+export const MAX_RECORD_BYTES = 1024 * 1024;
 
 /** Where the columns are: the same for every range of one file, and cheap to send to a worker. */
 export interface CsvHeader {
@@ -80,7 +86,7 @@ export class CsvRangeScanner {
     let buffer: Buffer = Buffer.allocUnsafe(this.chunkBytes);
     let filled = 0;
     for (;;) {
-      if (filled === buffer.length) buffer = grow(buffer);
+      if (filled === buffer.length) buffer = this.grow(buffer, 1);
       const bytesRead = readSync(this.fd, buffer, filled, buffer.length - filled, filled);
       const atEnd = bytesRead === 0;
       filled += bytesRead;
@@ -120,7 +126,7 @@ export class CsvRangeScanner {
     let lastSensorId = '';
 
     while (!atEnd) {
-      if (filled === buffer.length) buffer = this.scanBuffer = grow(buffer); // one record longer than the buffer
+      if (filled === buffer.length) buffer = this.scanBuffer = this.grow(buffer, line); // one record longer than the buffer
       const wanted = Math.min(buffer.length - filled, to - offset - filled);
       const bytesRead = wanted > 0 ? readSync(this.fd, buffer, filled, wanted, offset + filled) : 0;
       atEnd = bytesRead === 0;
@@ -257,16 +263,30 @@ export class CsvRangeScanner {
     }
   }
 
+  /** A larger buffer for a record that does not fit, up to MAX_RECORD_BYTES. `line`: where the record starts. */
+  private grow(buffer: Buffer, line: number): Buffer {
+    if (buffer.length >= MAX_RECORD_BYTES) throw new InvalidReadingsError(this.path, `a line is longer than ${MAX_RECORD_BYTES} bytes (1 MiB), the most a record may take`, line);
+    const larger = Buffer.allocUnsafe(Math.min(buffer.length * 2, MAX_RECORD_BYTES));
+    buffer.copy(larger);
+    return larger;
+  }
+
   private isBlank(): boolean {
     return this.fieldCount === 1 && this.fieldEnds[0] === this.fieldStarts[0] && this.fieldQuoted[0] === 0;
   }
 
   private mapColumns(buffer: Buffer, line: number): Pick<CsvHeader, 'fieldCount' | 'roles'> {
     const names = Array.from({ length: this.fieldCount }, (_, field) => this.fieldText(buffer, field).trim());
-    const missing = [this.sensorColumn, ...this.metrics].filter((column) => !names.includes(column));
+    const wanted = [this.sensorColumn, ...this.metrics];
+    const missing = wanted.filter((column) => !names.includes(column));
     if (missing.length > 0) {
       const listed = missing.map((column) => JSON.stringify(column)).join(', ');
       throw new InvalidReadingsError(this.path, `missing required column${missing.length > 1 ? 's' : ''} ${listed}`, line);
+    }
+    // Which of two same-named columns holds the readings is anyone's guess: refuse, rather than read the first.
+    const twice = wanted.find((column) => names.indexOf(column) !== names.lastIndexOf(column));
+    if (twice !== undefined) {
+      throw new InvalidReadingsError(this.path, `column ${JSON.stringify(twice)} appears twice (fields ${names.indexOf(twice) + 1} and ${names.lastIndexOf(twice) + 1})`, line);
     }
     const roles = new Int8Array(names.length).fill(SKIPPED);
     roles[names.indexOf(this.sensorColumn)] = SENSOR;
@@ -421,12 +441,6 @@ function countNewlines(buffer: Buffer, start: number, end: number): number {
   let count = 0;
   for (let position = buffer.indexOf(LF, start); position >= 0 && position < end; position = buffer.indexOf(LF, position + 1)) count++;
   return count;
-}
-
-function grow(buffer: Buffer): Buffer {
-  const larger = Buffer.allocUnsafe(buffer.length * 2);
-  buffer.copy(larger);
-  return larger;
 }
 
 function copyInto<T extends Int32Array | Uint8Array>(target: T, source: T): T {

@@ -1,4 +1,4 @@
-import { closeSync, existsSync, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
@@ -58,27 +58,49 @@ export class CsvReadingsSource implements SensorReadingsSource {
   async summarize(): Promise<ReadingsSummary> {
     const fd = this.open();
     try {
-      const size = fstatSync(fd).size;
-      const scanner = new CsvRangeScanner(this.path, fd, this.metrics, this.sensorColumn, this.chunkBytes);
-      const header = scanner.readHeader();
-      if (this.threads > 1 && size - header.dataStart >= PARALLEL_MIN_BYTES && existsSync(WORKER_SCRIPT)) {
-        const summary = await this.summarizeInParallel(fd, scanner, header, size);
-        if (summary) return summary;
-      }
-      const builder = new ReadingsSummaryBuilder(this.metrics.length);
-      const progress = this.options.onProgress;
-      const reportProgress = progress && ((bytes: number) => progress(header.dataStart + bytes, size));
-      scanner.scan(header, header.dataStart, size, header.dataLine, (sensorId, readings, line) => builder.add(sensorId, readings, line), reportProgress);
-      return builder.build(size);
+      return await this.summarizeOpen(fd);
+    } catch (error) {
+      // A read that fails (EIO, a file truncated meanwhile...) is one line naming the file, not a stack.
+      const code = (error as NodeJS.ErrnoException).code;
+      if (typeof code === 'string' && /^E[A-Z]+$/.test(code)) throw new InvalidReadingsError(this.path, `cannot read the file (${code})`);
+      throw error;
     } finally {
       closeSync(fd);
     }
   }
 
+  private async summarizeOpen(fd: number): Promise<ReadingsSummary> {
+    const size = fstatSync(fd).size;
+    const scanner = new CsvRangeScanner(this.path, fd, this.metrics, this.sensorColumn, this.chunkBytes);
+    const header = scanner.readHeader();
+    if (this.threads > 1 && size - header.dataStart >= PARALLEL_MIN_BYTES && existsSync(WORKER_SCRIPT)) {
+      const summary = await this.summarizeInParallel(fd, scanner, header, size);
+      if (summary) return summary;
+    }
+    const builder = new ReadingsSummaryBuilder(this.metrics.length);
+    const progress = this.options.onProgress;
+    const reportProgress = progress && ((bytes: number) => progress(header.dataStart + bytes, size));
+    scanner.scan(header, header.dataStart, size, header.dataLine, (sensorId, readings, line) => builder.add(sensorId, readings, line), reportProgress);
+    return builder.build(size);
+  }
+
+  /**
+   * Only a regular file: a directory fails on its first read (EISDIR), a FIFO cannot be read
+   * at an offset (ESPIPE) and its open may wait for a writer forever, a device such as
+   * /dev/zero never ends. Checked before opening, so nothing blocks.
+   */
   private open(): number {
     try {
-      return openSync(this.path, 'r');
+      const kind = statSync(this.path);
+      if (!kind.isFile()) throw new InvalidReadingsError(this.path, kind.isDirectory() ? 'is a directory, not a file' : 'not a regular file (a FIFO, device or socket)');
+      const fd = openSync(this.path, 'r');
+      if (!fstatSync(fd).isFile()) {
+        closeSync(fd);
+        throw new InvalidReadingsError(this.path, 'not a regular file');
+      }
+      return fd;
     } catch (error) {
+      if (error instanceof InvalidReadingsError) throw error;
       const code = (error as NodeJS.ErrnoException).code;
       throw new InvalidReadingsError(this.path, code === 'ENOENT' ? 'no such file' : `cannot open the file (${code ?? 'unknown error'})`);
     }

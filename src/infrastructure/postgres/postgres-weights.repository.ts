@@ -226,7 +226,7 @@ export class PostgresWeightsRepository implements WeightsRepository {
     } catch (error) {
       // PostgreSQL refuses a float8 product that overflows (22003); the CHECK catches the rest.
       const code = errorCode(error);
-      if (code === '22003' || code === '23514') throw new UnrepresentableWeightsError();
+      if (code === '22003' || code === '23514') throw new UnrepresentableWeightsError('adjustment');
       throw error;
     }
   }

@@ -184,7 +184,7 @@ export class SqliteWeightsRepository implements WeightsRepository {
       return row && toSensorWeights(row);
     } catch (error) {
       // The table's CHECK refuses a mean that overflowed to +-Infinity.
-      if (errorCode(error) === 'SQLITE_CONSTRAINT_CHECK') throw new UnrepresentableWeightsError();
+      if (errorCode(error) === 'SQLITE_CONSTRAINT_CHECK') throw new UnrepresentableWeightsError('adjustment');
       throw error;
     }
   }

@@ -25,7 +25,7 @@ export function parseCliArguments<O extends Options>(definition: CliDefinition<O
   }
   let parsed;
   try {
-    parsed = parseArgs({ args, options: definition.options, allowPositionals: true, strict: true });
+    parsed = parseArgs({ args: negativeValuesJoined(args, definition.options), options: definition.options, allowPositionals: true, strict: true });
   } catch (error) {
     throw new UsageError(`${describeParseError(error)} (run with --help for usage)`);
   }
@@ -35,6 +35,25 @@ export function parseCliArguments<O extends Options>(definition: CliDefinition<O
     throw new UsageError(`unexpected argument ${extra}${max === 0 ? ', this command takes options only' : ''} (run with --help for usage)`);
   }
   return parsed;
+}
+
+/**
+ * `--threads -1` as `--threads=-1`: parseArgs takes a value starting with a dash for an option
+ * and refuses it as ambiguous; a negative number is a value (no option of ours is a digit),
+ * which the command then refuses with its own rule.
+ */
+function negativeValuesJoined(args: string[], options: Options): string[] {
+  const joined: string[] = [];
+  for (let index = 0; index < args.length; index++) {
+    if (args[index] === '--') return [...joined, ...args.slice(index)]; // the rest are positionals
+    const name = args[index]!.startsWith('--') ? args[index]!.slice(2) : undefined;
+    const next = args[index + 1];
+    if (name !== undefined && options[name]?.type === 'string' && next !== undefined && /^-[\d.]/.test(next)) {
+      joined.push(`--${name}=${next}`);
+      index++;
+    } else joined.push(args[index]!);
+  }
+  return joined;
 }
 
 function describeParseError(error: unknown): string {

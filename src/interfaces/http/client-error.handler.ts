@@ -6,9 +6,14 @@ import type { DependencyContainer } from 'tsyringe';
 import { PinoLogger } from '../../infrastructure/logging/pino-logger';
 import { ServiceMetrics } from '../../infrastructure/metrics/service-metrics';
 
+/** The code http-server.ts gives a CONNECT request: this server is no proxy. */
+export const CONNECT_REFUSED = 'CONNECT_REFUSED';
+
 /** What Node's HTTP parser refused, and what we answer (the statuses Node's own handler would send). */
 function statusOf(code: string | undefined): number {
   switch (code) {
+    case CONNECT_REFUSED:
+      return 501;
     case 'HPE_HEADER_OVERFLOW':
       return 431;
     case 'HPE_CHUNK_EXTENSIONS_OVERFLOW':
@@ -25,6 +30,7 @@ const DETAILS = new Map<number, string>([
   [408, 'The request did not arrive in time (REQUEST_TIMEOUT_MS; headers within 10 s).'],
   [413, 'The chunk extensions of the body are too large.'],
   [431, 'The request headers are larger than 16 KB.'],
+  [501, 'CONNECT is not supported: this server is not a proxy.'],
 ]);
 
 // A client that does not read even this small answer loses its socket after this long.
@@ -66,8 +72,10 @@ function answerClientErrorsWith(logger: pino.Logger, metrics: ServiceMetrics): C
       return;
     }
     socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n${Object.entries(headers).map(([name, value]) => `${name}: ${value}`).join('\r\n')}\r\n\r\n${body}`);
-    const labels = { method: 'unknown', route: 'unmatched', status_class: `${Math.floor(status / 100)}xx` };
+    const method = error.code === CONNECT_REFUSED ? 'CONNECT' : 'unknown';
+    const labels = { method, route: 'unmatched', status_class: `${Math.floor(status / 100)}xx` };
     metrics.httpRequests.inc(labels);
-    logger.info({ req: { id: requestId }, res: { status }, route: 'unmatched', error: error.code ?? error.message }, 'request refused by the HTTP parser');
+    const msg = error.code === CONNECT_REFUSED ? 'CONNECT refused' : 'request refused by the HTTP parser';
+    logger.info({ req: { id: requestId, ...(method === 'CONNECT' && { method }) }, res: { status }, route: 'unmatched', error: error.code ?? error.message }, msg);
   };
 }

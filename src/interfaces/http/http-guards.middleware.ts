@@ -38,9 +38,12 @@ export const requireJsonBody: RequestHandler = (req, _res, next) => {
  * rest to its end (500 MB, if so announced) before reporting it.
  */
 export function readJsonBody(limit: number, variable: string): RequestHandler[] {
+  // inflate: false: a compressed body is refused (415), not inflated. Compression is not part
+  // of the API, a 16 KB gzip body inflates to megabytes the limits cannot count before
+  // reading them, and a 413 would then quote sizes the client never sent.
   // strict: false parses any JSON value, so `10` or `null` is refused by the schema (422, valid
   // JSON of the wrong shape) rather than by the parser as if it were not JSON (400).
-  const parse = express.json({ limit, type: JSON_MEDIA_TYPES, strict: false });
+  const parse = express.json({ limit, type: JSON_MEDIA_TYPES, strict: false, inflate: false });
   const tooLarge = (length: number | undefined) =>
     new HttpProblem({
       type: 'about:blank',
@@ -49,6 +52,11 @@ export function readJsonBody(limit: number, variable: string): RequestHandler[] 
       detail: `The request body ${length === undefined ? '' : `(${length} bytes) `}is larger than this route's ${limit}-byte limit (${variable}).`,
     });
   const parseWithinLimit: RequestHandler = (req, res, next) => {
+    const unsupported = hasBody(req) ? unsupportedEncoding(req) : undefined;
+    if (unsupported) {
+      next(unsupported);
+      return;
+    }
     let settled = false;
     const settle = (error?: unknown) => {
       if (settled) return;
@@ -75,6 +83,26 @@ export function readJsonBody(limit: number, variable: string): RequestHandler[] 
   return [parseWithinLimit, requireJsonBody];
 }
 
+// `charset=utf-8` (any case, quoted or not) or none: JSON is UTF-8 (RFC 8259 §8.1).
+const CHARSET = /;\s*charset\s*=\s*"?([^";\s]*)"?/i;
+
+/**
+ * A 415 for a body we will not decode: compressed (Content-Encoding other than identity), or
+ * in a charset other than UTF-8 (body-parser would decode UTF-16 and then report its own
+ * garbled reading as malformed JSON).
+ */
+function unsupportedEncoding(req: Request): HttpProblem | undefined {
+  const encoding = req.headers['content-encoding'];
+  let detail: string | undefined;
+  if (encoding !== undefined && encoding.trim().toLowerCase() !== 'identity') {
+    detail = `Send the body uncompressed: Content-Encoding ${quotedPrefix(encoding)} is not accepted.`;
+  } else if (req.is(JSON_MEDIA_TYPES)) {
+    const charset = CHARSET.exec(req.headers['content-type'] ?? '')?.[1];
+    if (charset !== undefined && charset.toLowerCase() !== 'utf-8') detail = `Send the body as UTF-8 JSON (received charset ${quotedPrefix(charset)}).`;
+  }
+  return detail === undefined ? undefined : new HttpProblem({ type: 'about:blank', title: 'Unsupported Media Type', status: 415, detail });
+}
+
 /**
  * On every answer: browsers must take our Content-Type as sent, never sniff a JSON answer
  * (which may quote a client's input) into HTML or script.
@@ -88,9 +116,10 @@ export const noSniffing: RequestHandler = (_req, res, next) => {
 const HOST = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-._~!$&'()*+,;=%]*)(?::(\d{0,5}))?$/;
 
 /**
- * Refuses requests whose meaning is ambiguous: RFC 9112 §3.2 requires a 400 for more than
- * one Host or an invalid one (Node keeps the first and answers), and of two Authorization
- * headers Node silently keeps the first.
+ * Refuses requests whose meaning is ambiguous: RFC 9112 §3.2 requires a 400 for no Host
+ * (HTTP/1.1), more than one Host or an invalid one (Node keeps the first and answers), and of
+ * two Authorization headers Node silently keeps the first. An Expect we cannot meet is a 417
+ * (RFC 9110 §10.1.1).
  */
 export const rejectAmbiguousHeaders: RequestHandler = (req, _res, next) => {
   let hosts = 0;
@@ -104,10 +133,22 @@ export const rejectAmbiguousHeaders: RequestHandler = (req, _res, next) => {
   const host = req.headers.host;
   const port = host === undefined ? undefined : HOST.exec(host);
   let detail: string | undefined;
-  if (hosts > 1) detail = 'Send one Host header.';
+  // RFC 9112 §3.2: an HTTP/1.1 request without Host is a 400 (HTTP/1.0 may omit it).
+  if (hosts === 0 && req.httpVersion === '1.1') detail = 'Send a Host header: HTTP/1.1 requires one.';
+  else if (hosts > 1) detail = 'Send one Host header.';
   else if (host !== undefined && (!port || Number(port[1] ?? 0) > 65535)) detail = `The Host header ${quotedPrefix(host)} is not a valid host and port.`;
   else if (authorizations > 1) detail = 'Send one Authorization header.';
-  next(detail && new HttpProblem({ type: 'about:blank', title: 'Bad Request', status: 400, detail }));
+  if (detail) {
+    next(new HttpProblem({ type: 'about:blank', title: 'Bad Request', status: 400, detail }));
+    return;
+  }
+  // Node passes on only expectations it does not know (it answers 100-continue itself).
+  const expect = req.headers.expect;
+  if (expect !== undefined && expect.toLowerCase() !== '100-continue') {
+    next(new HttpProblem({ type: 'about:blank', title: 'Expectation Failed', status: 417, detail: `Expect ${quotedPrefix(expect)} is not supported; only 100-continue is.` }));
+    return;
+  }
+  next();
 };
 
 /** For a known path hit with the wrong method: 405 with `Allow`, or 204 for OPTIONS. */

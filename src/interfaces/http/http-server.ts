@@ -1,8 +1,8 @@
 import type { Express } from 'express';
 import { once } from 'node:events';
-import { createServer, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import type { ClientErrorHandler } from './client-error.handler';
+import { CONNECT_REFUSED, type ClientErrorHandler } from './client-error.handler';
 
 export interface RunningServer {
   readonly url: string;
@@ -30,6 +30,9 @@ export async function startHttpServer(app: Express, port: number, host: string, 
       maxHeaderSize: MAX_HEADER_BYTES,
       // How often Node checks those deadlines (its default, 30 s, would let them slip).
       connectionsCheckingInterval: Math.min(1000, limits.requestTimeoutMs),
+      // An HTTP/1.1 request without Host reaches the app, which refuses it as problem+json
+      // (http-guards.middleware.ts); Node's own 400 was a bare status line, unlogged.
+      requireHostHeader: false,
     },
     app,
   );
@@ -43,11 +46,16 @@ export async function startHttpServer(app: Express, port: number, host: string, 
       if (res.socket && res.socket.writableLength > 0) res.socket.destroy();
     });
   });
+  // An Expect other than 100-continue: the app answers it (417, problem+json, logged) instead
+  // of Node's bare 417.
+  server.on('checkExpectation', (req: IncomingMessage, res: ServerResponse) => server.emit('request', req, res));
   if (onClientError) {
     server.on('clientError', (error: Error & { code?: string }, socket: Socket) => {
       const response = inFlight.get(socket);
       onClientError(error, socket, response && !response.writableEnded ? response : undefined);
     });
+    // CONNECT never reaches the app (Node hands over the socket): without this, Node just closed it.
+    server.on('connect', (_req: IncomingMessage, socket: Socket) => onClientError(Object.assign(new Error('CONNECT'), { code: CONNECT_REFUSED }), socket, undefined));
   }
   server.listen(port, host);
   try {

@@ -19,12 +19,14 @@ const CLIENT_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 export const EXPECTED_ANSWER = 'expectedAnswer';
 
 const LOGGED_HEADERS = ['content-type', 'content-length', 'user-agent'] as const;
+// A header may be kilobytes long: its start is enough for a log line.
+const LOGGED_HEADER_CHARACTERS = 200;
 
 function pickHeaders(req: IncomingMessage): Record<string, string> {
   const picked: Record<string, string> = {};
   for (const name of LOGGED_HEADERS) {
     const value = req.headers[name];
-    if (typeof value === 'string') picked[name] = value;
+    if (typeof value === 'string') picked[name] = value.length <= LOGGED_HEADER_CHARACTERS ? value : `${value.slice(0, LOGGED_HEADER_CHARACTERS)}…(${value.length} characters)`;
   }
   return picked;
 }

@@ -181,7 +181,7 @@ export function buildOpenApiDocument(): JsonSchema {
         post: {
           operationId: 'adjust',
           security: [{ bearer: [] }, {}],
-          summary: 'Raise the mean by 10%: multiplies the adjustment factor by 1.1 (atomically)',
+          summary: 'Multiply the mean and the adjustment factor by 1.1, atomically (a positive mean rises by 10%, a negative one falls)',
           parameters: writeParameters,
           requestBody: body(adjustBodySchema, false),
           responses: { 200: json(ref(weightsResponseSchema), 'The adjusted weights'), 400: PROBLEMS[400], 401: PROBLEMS[401], 404: PROBLEMS[404], 405: PROBLEMS[405], 413: PROBLEMS[413], 415: PROBLEMS[415], 409: PROBLEMS[409], 422: PROBLEMS.idempotency422, 500: PROBLEMS[500], 503: PROBLEMS[503] },

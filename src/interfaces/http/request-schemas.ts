@@ -1,17 +1,28 @@
 import { z } from 'zod';
 import { GetWeightsHistoryUseCase } from '../../application/get-weights-history.use-case';
+import type { ArrayField } from './validation';
+
+const readingSchema = z.number().nullable();
+
+/** `values` of fit and update, checked by hand first (validation.ts says why). */
+export const valuesField: ArrayField = {
+  name: 'values',
+  item: readingSchema,
+  // JSON has no NaN or Infinity, but the check says no to them as z.number() does.
+  isItem: (item) => item === null || (typeof item === 'number' && Number.isFinite(item)),
+};
 
 // Strict objects: a misspelt field is reported instead of silently ignored.
 export const fitBodySchema = z
   .strictObject({
-    values: z.array(z.number().nullable()).min(1).describe('Readings; nulls are skipped; at least two numbers'),
+    values: z.array(readingSchema).min(1).describe('Readings; nulls are skipped; at least two numbers'),
   })
   .meta({ id: 'FitRequest', example: { values: [10, 5, 6, 9] } });
 
 export const updateBodySchema = z
   .strictObject({
     values: z
-      .array(z.number().nullable())
+      .array(readingSchema)
       .min(1)
       .describe('New readings; nulls are skipped; at least one number (two for a sensor never fitted)'),
   })
@@ -19,7 +30,8 @@ export const updateBodySchema = z
 
 export const rollbackBodySchema = z
   .strictObject({
-    version: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER).describe("The model's version to restore, as its history lists it"),
+    // int() holds it to the safe integers itself (a .max() too would say so twice).
+    version: z.number().int().min(1).describe("The model's version to restore, as its history lists it"),
   })
   .meta({ id: 'RollbackRequest', example: { version: 1 } });
 
@@ -37,16 +49,16 @@ export const predictBodySchema = z
 
 export const BATCH_LIMIT = 100_000;
 
+export const batchItemSchema = z.strictObject({
+  sensor_id: z.string(),
+  value: z.number(),
+  metric: z.string().optional().describe('Default `value`'),
+});
+
 export const batchPredictBodySchema = z
   .strictObject({
     items: z
-      .array(
-        z.strictObject({
-          sensor_id: z.string(),
-          value: z.number(),
-          metric: z.string().optional().describe('Default `value`'),
-        }),
-      )
+      .array(batchItemSchema)
       .min(1)
       .max(BATCH_LIMIT)
       .describe(`Up to ${BATCH_LIMIT} readings to evaluate`),
@@ -81,7 +93,8 @@ export const historyQuerySchema = metricQuerySchema.extend({
 export const alertsQuerySchema = z.object({
   value: z
     .string({ error: 'Required: the reading to evaluate, e.g. ?value=0.09' })
-    .regex(/^-?\d+(\.\d+)?([eE][+-]?\d+)?$/, 'Expected a decimal number, e.g. 0.09')
+    // JSON's number grammar (RFC 8259 §6): no leading zeros (00.5), no bare dot, no plus sign.
+    .regex(/^-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?$/, 'Expected a decimal number as JSON writes it, e.g. 0.09')
     .describe('The reading to evaluate, e.g. 0.09')
     .transform(Number)
     .pipe(z.number()),

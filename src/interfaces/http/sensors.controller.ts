@@ -13,7 +13,7 @@ import { Sensor } from '../../domain/sensor';
 import type { SensorWeights } from '../../domain/sensor-weights';
 import type { Weights } from '../../domain/weights';
 import type { WeightsRevision } from '../../domain/weights-revision';
-import { adjustBodySchema, fitBodySchema, historyQuerySchema, metricQuerySchema, predictBodySchema, rollbackBodySchema, updateBodySchema } from './request-schemas';
+import { adjustBodySchema, fitBodySchema, historyQuerySchema, metricQuerySchema, predictBodySchema, rollbackBodySchema, updateBodySchema, valuesField } from './request-schemas';
 import type { RevisionResponse, WeightsResponse } from './response-schemas';
 import { parseBody, parseQuery } from './validation';
 
@@ -35,7 +35,7 @@ export class SensorsController {
 
   readonly fit = async (req: SensorRequest, res: Response): Promise<void> => {
     const { sensor, metric } = modelOf(req);
-    const { values } = parseBody(fitBodySchema, req.body);
+    const { values } = parseBody(fitBodySchema, req.body, valuesField);
     const fitted = await this.fitSensor.execute(sensor, metric, values);
     this.metrics.modelChanges.inc({ change: 'fit' });
     res.json(weightsBody(fitted));
@@ -43,7 +43,7 @@ export class SensorsController {
 
   readonly update = async (req: SensorRequest, res: Response): Promise<void> => {
     const { sensor, metric } = modelOf(req);
-    const { values } = parseBody(updateBodySchema, req.body);
+    const { values } = parseBody(updateBodySchema, req.body, valuesField);
     const updated = await this.updateSensor.execute(sensor, metric, values);
     this.metrics.modelChanges.inc({ change: 'update' });
     res.json(weightsBody(updated));
