@@ -16,7 +16,7 @@ import {
   rollbackBodySchema,
   updateBodySchema,
 } from './request-schemas';
-import { alertTableSchema, batchPredictResponseSchema, problemSchema, revisionResponseSchema, sensorAlertsSchema, statusSchema, weightsResponseSchema } from './response-schemas';
+import { activeAlertResponseSchema, alertTableSchema, batchPredictResponseSchema, problemSchema, revisionResponseSchema, sensorAlertsSchema, statusSchema, weightsResponseSchema } from './response-schemas';
 import { IDEMPOTENCY_KEY_HEADER, KEY_IN_FLIGHT, KEY_REUSED } from './idempotency.middleware';
 import { parseBody } from './validation';
 
@@ -233,6 +233,33 @@ export function buildOpenApiDocument(): JsonSchema {
           summary: "The draft's in_alert table: every stored sensor and metric",
           parameters: queryParameters(alertsQuerySchema, ['value']),
           responses: { 200: json(ref(alertTableSchema), 'sensor -> metric -> in alert?'), 400: PROBLEMS[400], 405: PROBLEMS[405], 500: PROBLEMS[500] },
+        },
+      },
+      '/alerts/active': {
+        get: {
+          operationId: 'getActiveAlerts',
+          summary: 'The alerts live readings raised and have not cleared, ordered by sensor id then metric (byte order)',
+          description:
+            'Kept per sensor and metric from the readings streamed over MQTT (MQTT_URL): ALERT_RAISE_AFTER consecutive readings at or above the threshold raise an alert, ALERT_CLEAR_AFTER consecutive readings below it clear it (both default 1: the case rule). The state is stored with the weights, so it survives restarts and is shared by replicas. Empty without MQTT. Needs the bearer token when API_TOKEN_READS is set.',
+          responses: {
+            200: {
+              description: 'The raised alerts; [] when none',
+              content: {
+                'application/json': {
+                  schema: { type: 'array', items: ref(activeAlertResponseSchema) },
+                  example: [
+                    { sensor_id: 'SEN0001', metric: 'params.velRMS.x', since: '2026-11-30T12:00:07.000Z', last_value: 0.0131, threshold: 0.0118 },
+                    { sensor_id: 'SEN0002', metric: 'value', since: '2026-11-30T11:58:00.000Z', last_value: 0.04, threshold: 0.052 },
+                  ],
+                },
+              },
+            },
+            400: PROBLEMS[400],
+            401: PROBLEMS[401],
+            405: PROBLEMS[405],
+            500: PROBLEMS[500],
+            503: PROBLEMS[503],
+          },
         },
       },
       '/health': {
