@@ -1,10 +1,12 @@
-import { container as rootContainer, type DependencyContainer } from 'tsyringe';
+import { container as rootContainer, instanceCachingFactory, type DependencyContainer } from 'tsyringe';
 import { AdjustWeightsUseCase } from './application/adjust-weights.use-case';
 import { CheckHealthUseCase } from './application/check-health.use-case';
 import { EvaluateAlertsUseCase } from './application/evaluate-alerts.use-case';
 import { FitSensorUseCase } from './application/fit-sensor.use-case';
 import { GetWeightsHistoryUseCase } from './application/get-weights-history.use-case';
+import { FanOutAlertEventPublisher, type AlertEventSink } from './application/fan-out-alert-event.publisher';
 import { GetWeightsUseCase } from './application/get-weights.use-case';
+import { ALERT_EVENT_PUBLISHER } from './application/ports/alert-event.publisher';
 import { IDEMPOTENCY_STORE } from './application/ports/idempotency.store';
 import { LOGGER, type Logger } from './application/ports/logger';
 import { WEIGHTS_REPOSITORY } from './application/ports/weights.repository';
@@ -14,6 +16,7 @@ import { RollbackWeightsUseCase } from './application/rollback-weights.use-case'
 import { UpdateSensorUseCase } from './application/update-sensor.use-case';
 import { APP_CONFIG, type AppConfig } from './config';
 import { AlertPolicy } from './domain/alert-policy';
+import { WebhookAlertEventPublisher } from './infrastructure/alert-events/webhook-alert-event.publisher';
 import { PinoLogger } from './infrastructure/logging/pino-logger';
 import { ServiceMetrics } from './infrastructure/metrics/service-metrics';
 import { TimedWeightsRepository } from './infrastructure/metrics/timed-weights.repository';
@@ -48,6 +51,7 @@ export async function createContainer(config: AppConfig, parent: DependencyConta
   child.register(IDEMPOTENCY_STORE, { useValue: storage.idempotency });
   child.register(AlertPolicy, { useValue: new AlertPolicy() });
   child.register(Readiness, { useValue: new Readiness() });
+  registerAlertEventSinks(child, config);
 
   const singletons: ReadonlyArray<new (...args: never[]) => unknown> = [
     FitSensorUseCase,
@@ -65,7 +69,29 @@ export async function createContainer(config: AppConfig, parent: DependencyConta
   return child;
 }
 
-/** Releases what createContainer opened. */
+/**
+ * ALERT_EVENT_PUBLISHER: every configured sink behind one fan-out (none configured: events go
+ * nowhere). Built on first resolve, so a test's replacement of the logger is the one they log to.
+ */
+function registerAlertEventSinks(child: DependencyContainer, config: AppConfig): void {
+  const webhookUrl = config.alertWebhookUrl;
+  if (webhookUrl !== undefined) {
+    child.register(WebhookAlertEventPublisher, {
+      useFactory: instanceCachingFactory((c) => new WebhookAlertEventPublisher(webhookUrl, c.resolve(ServiceMetrics), c.resolve<Logger>(LOGGER))),
+    });
+  }
+  child.register(ALERT_EVENT_PUBLISHER, {
+    useFactory: instanceCachingFactory((c) => {
+      const sinks: AlertEventSink[] = [];
+      // The MQTT alerts topic joins here when config.mqtt is set: { name: 'mqtt', publisher: ... }.
+      if (webhookUrl !== undefined) sinks.push({ name: 'webhook', publisher: c.resolve(WebhookAlertEventPublisher) });
+      return new FanOutAlertEventPublisher(sinks, c.resolve<Logger>(LOGGER));
+    }),
+  });
+}
+
+/** Releases what createContainer opened; the webhook first gets its grace period to send what it holds. */
 export async function closeContainer(container: DependencyContainer): Promise<void> {
+  if (container.isRegistered(WebhookAlertEventPublisher)) await container.resolve(WebhookAlertEventPublisher).close();
   await container.resolve<WeightsStorage>(WEIGHTS_STORAGE).close();
 }

@@ -83,6 +83,28 @@ export class ServiceMetrics {
     registers: [this.registry],
   });
 
+  readonly webhookDeliveries = new Counter({
+    name: 'sensor_alerts_webhook_deliveries_total',
+    help: 'Alert events for ALERT_WEBHOOK_URL, by result: delivered (2xx), retried (an attempt failed and is retried), failed (refused, or retries ran out), dropped (queue full, or the service stopped first).',
+    labelNames: ['result'] as const,
+    registers: [this.registry],
+  });
+
+  private webhookQueueSource: () => number = () => 0;
+
+  // Read when scraped, from the publisher's own queue: nothing to update per event.
+  readonly webhookQueueDepth: Gauge = new Gauge({
+    name: 'sensor_alerts_webhook_queue_depth',
+    help: 'Alert events waiting for ALERT_WEBHOOK_URL or being sent now.',
+    registers: [this.registry],
+    collect: (): void => this.webhookQueueDepth.set(this.webhookQueueSource()),
+  });
+
+  /** The webhook publisher's queue, read at each scrape. */
+  watchWebhookQueue(depth: () => number): void {
+    this.webhookQueueSource = depth;
+  }
+
   requestStarted(): void {
     this.requestsInFlight++;
   }
