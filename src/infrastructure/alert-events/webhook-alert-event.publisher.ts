@@ -186,11 +186,15 @@ export class WebhookAlertEventPublisher implements AlertEventPublisher {
       if (index < 0) return;
       const [pending] = this.waiting.splice(index, 1) as [Pending];
       this.busyKeys.add(pending.key);
-      void this.deliver(pending).finally(() => {
-        this.busyKeys.delete(pending.key);
-        this.startDeliveries();
-        if (this.depth === 0) for (const resolve of this.idleWaiters.splice(0)) resolve();
-      });
+      void this.deliver(pending)
+        // deliver() handles every failure of the request itself; this is for a fault of ours, which
+        // must not become an unhandled rejection (fatal for the process).
+        .catch((error: unknown) => this.logger.error('alert webhook: delivery fault', { error: errorMessage(error) }))
+        .finally(() => {
+          this.busyKeys.delete(pending.key);
+          this.startDeliveries();
+          if (this.depth === 0) for (const resolve of this.idleWaiters.splice(0)) resolve();
+        });
     }
   }
 

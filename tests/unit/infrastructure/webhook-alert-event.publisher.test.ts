@@ -302,6 +302,20 @@ describe('WebhookAlertEventPublisher', () => {
     expect(await deliveries(metrics)).toEqual({ delivered: 1, retried: 0, failed: 0, dropped: 0 });
   });
 
+  it('survives a fault of its own while delivering: logged, the model released, no unhandled rejection', async () => {
+    publisher = make();
+    logger.warn = () => {
+      throw new Error('log sink broken');
+    };
+    publisher.publish(event('A'));
+    server.calls[0]!.answer(500);
+    await jest.advanceTimersByTimeAsync(0);
+    expect(logger.lines).toEqual([{ level: 'error', message: 'alert webhook: delivery fault', fields: { error: 'log sink broken' } }]);
+    expect(publisher.depth).toBe(0);
+    publisher.publish(event('A'));
+    expect(server.calls).toHaveLength(2);
+  });
+
   it('counts a publish() that cannot queue as a log line, never a throw', () => {
     publisher = make();
     const broken = { ...event('A'), at: new Date(Number.NaN) };
