@@ -90,6 +90,17 @@ describe('alert webhook: delivery to a real HTTP receiver', () => {
     expect((await request(testApp.app).get('/metrics').expect(200)).text).not.toMatch(/^sensor_alerts_webhook_deliveries_total\{/m);
   });
 
+  it('the OpenAPI document describes the event as the AlertEvent component', async () => {
+    const testApp = await createTestApp();
+    open.push(testApp);
+    const document = (await request(testApp.app).get('/openapi.json').expect(200)).body;
+    const schema = document.components.schemas.AlertEvent;
+    expect(Object.keys(schema.properties)).toEqual(['sensor_id', 'metric', 'state', 'value', 'threshold', 'mean', 'std', 'z_score', 'at']);
+    expect(schema.required).toEqual(['sensor_id', 'metric', 'state', 'value', 'threshold', 'mean', 'std', 'z_score', 'at']);
+    expect(schema.properties.state.enum).toEqual(['raised', 'cleared']);
+    expect(schema.description).toContain('ALERT_WEBHOOK_URL');
+  });
+
   it('retries after 500s until the receiver takes the event, then counts one delivery', async () => {
     const hook = (await receiver()).answer({ status: 500 }, { status: 502 }, { status: 500 }, { status: 200 });
     const { publisher, metrics } = publisherFor(hook.url);
