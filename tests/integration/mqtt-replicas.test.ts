@@ -54,7 +54,8 @@ describeWithMosquitto('MQTT ingestion by two replicas', () => {
         const answer = await fetch(`${urls[0]}/${sensor}/fit`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ values: [10, 5, 6, 9] }) });
         expect(answer.status).toBe(200);
       }
-      await until(async () => (await Promise.all(urls.map(async (url) => (await (await fetch(`${url}/ready`)).json()).mqtt))).every((state) => state === 'connected'));
+      const brokerStates = () => Promise.all(urls.map(async (url) => ((await (await fetch(`${url}/ready`)).json()) as { mqtt?: string }).mqtt));
+      await until(async () => (await brokerStates()).every((state) => state === 'connected'));
 
       const burst = async (value: number) => {
         const sent: Promise<void>[] = [];
