@@ -83,6 +83,69 @@ export class ServiceMetrics {
     registers: [this.registry],
   });
 
+  readonly readingsIngested = new Counter({
+    name: 'sensor_readings_ingested_total',
+    help: 'Live readings (MQTT) by outcome: alert, no_alert, unscored (no model); invalid counts refused messages, one per message.',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+
+  readonly invalidMessages = new Counter({
+    name: 'mqtt_invalid_messages_total',
+    help: 'Readings messages refused, by reason (too_large, not_json, shape, not_finite, sensor_id, metric, at).',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+
+  readonly alertTransitions = new Counter({
+    name: 'alert_transitions_total',
+    help: 'Alert transitions decided, by the state entered (raised, cleared).',
+    labelNames: ['state'] as const,
+    registers: [this.registry],
+  });
+
+  readonly brokerConnected = new Gauge({
+    name: 'mqtt_broker_connected',
+    help: '1 while connected to the MQTT broker, 0 otherwise (and always 0 without MQTT_URL).',
+    registers: [this.registry],
+  });
+
+  readonly scoringLag = new Histogram({
+    name: 'reading_scoring_lag_seconds',
+    help: 'Time from a readings message arriving to its readings stored and scored (waiting for its batch included); refused messages are not counted.',
+    buckets: LATENCY_BUCKETS,
+    registers: [this.registry],
+  });
+
+  readonly ingestBatchReadings = new Histogram({
+    name: 'mqtt_ingest_batch_readings',
+    help: 'Readings per storage batch (what arrived together).',
+    buckets: [1, 10, 100, 1000, 10000],
+    registers: [this.registry],
+  });
+
+  readonly webhookDeliveries = new Counter({
+    name: 'sensor_alerts_webhook_deliveries_total',
+    help: 'Alert events for ALERT_WEBHOOK_URL, by result: delivered (2xx), retried (an attempt failed and is retried), failed (refused, or retries ran out), dropped (queue full, or the service stopped first).',
+    labelNames: ['result'] as const,
+    registers: [this.registry],
+  });
+
+  private webhookQueueSource: () => number = () => 0;
+
+  // Read when scraped, from the publisher's own queue: nothing to update per event.
+  readonly webhookQueueDepth: Gauge = new Gauge({
+    name: 'sensor_alerts_webhook_queue_depth',
+    help: 'Alert events waiting for ALERT_WEBHOOK_URL or being sent now.',
+    registers: [this.registry],
+    collect: (): void => this.webhookQueueDepth.set(this.webhookQueueSource()),
+  });
+
+  /** The webhook publisher's queue, read at each scrape. */
+  watchWebhookQueue(depth: () => number): void {
+    this.webhookQueueSource = depth;
+  }
+
   requestStarted(): void {
     this.requestsInFlight++;
   }

@@ -139,7 +139,8 @@ export function buildOpenApiDocument(): JsonSchema {
       title: 'sensor-alerts',
       version: '1.0.0',
       description:
-        'Learns, per vibration sensor and metric, the mean and sample standard deviation of its readings, and says whether a reading is an alert: value >= mean + 2 * std. Errors are RFC 9457 application/problem+json; every answer carries X-Request-Id.',
+        'Learns, per vibration sensor and metric, the mean and sample standard deviation of its readings, and says whether a reading is an alert: value >= mean + 2 * std. Errors are RFC 9457 application/problem+json; every answer carries X-Request-Id.\n\n' +
+        '**Live readings over MQTT** (with MQTT_URL set; not HTTP): the service subscribes to MQTT_READINGS_TOPIC (default `sensors/+/readings`, the `+` level is the sensor id) at QoS 1 through the shared subscription `$share/<MQTT_SHARE_GROUP>/...`. A message is UTF-8 JSON, at most 64 KB, one of: `{"value": 0.0123}` (metric `value`); `{"metric": "params.velRMS.x", "value": 0.0012}`; `{"readings": {"params.velRMS.x": 0.0012, "params.accelRMS.x": 0.051}}` (several metrics), each with an optional `"at"` (ISO-8601 with a zone; absent: the receipt time). Anything else is refused, counted in /metrics and logged. Each alert transition is published to MQTT_ALERTS_TOPIC (default `sensors/{sensor_id}/alerts`, QoS 1, retained) as JSON: `sensor_id`, `metric`, `state` (`raised` or `cleared`), `value`, `threshold`, `mean`, `std`, `z_score` (null when std is 0), `at` (ISO-8601 UTC).',
     },
     paths: {
       '/{sensor_id}/fit': {
