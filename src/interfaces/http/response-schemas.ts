@@ -46,6 +46,28 @@ export const batchPredictResponseSchema = z
   })
   .meta({ id: 'BatchPredictResponse', example: { predictions: [false, false, null], missing: [{ sensor_id: 'SEN0002', metric: 'value' }] } });
 
+// Not an HTTP answer: what the service publishes on each alert transition (MQTT alerts topic,
+// ALERT_WEBHOOK_URL), described here so the OpenAPI document carries it as a component.
+// Built by infrastructure/alert-events/alert-event-message.ts; a unit test keeps the two in step.
+export const alertEventSchema = z
+  .object({
+    sensor_id: z.string(),
+    metric: z.string(),
+    state: z.enum(['raised', 'cleared']).describe('raised: the alert began with this reading; cleared: it ended with this one'),
+    value: z.number().describe('The reading that made the transition'),
+    threshold: z.number().describe('mean + 2 * std of the model at the time'),
+    mean: z.number(),
+    std: z.number().min(0).describe('Sample standard deviation (n - 1 denominator)'),
+    z_score: z.number().nullable().describe('(value - mean) / std; null when std is 0'),
+    at: z.iso.datetime().describe("The reading's time (its `at`, else when the service received it), ISO-8601 UTC"),
+  })
+  .meta({
+    id: 'AlertEvent',
+    description:
+      'An alert transition, published as this JSON to the MQTT alerts topic (MQTT_ALERTS_TOPIC, retained) and POSTed to ALERT_WEBHOOK_URL (with an Idempotency-Key header, the same on every retry of one event). Not an HTTP answer of this API.',
+    example: { sensor_id: 'SEN0001', metric: 'params.velRMS.x', state: 'raised', value: 0.0123, threshold: 0.0101, mean: 0.0075, std: 0.0013, z_score: 3.692307692307693, at: '2026-11-30T12:00:05.000Z' },
+  });
+
 export const statusSchema = z.object({ status: z.enum(['ok', 'ready']) }).meta({ id: 'Status' });
 
 export const problemSchema = z
