@@ -52,7 +52,7 @@ const IN_FLIGHT = 1000;
 const SHARE_GROUP = 'sensor-alerts';
 const LATENCY_SENSOR = 'LATENCY01';
 // The service's counter of scored readings, by outcome (alert, no_alert, unscored, invalid).
-const READINGS_COUNTER = /^mqtt_readings_total\{[^}]*\} (\S+)$/gm;
+const READINGS_COUNTER = /^sensor_readings_ingested_total\{[^}]*\} (\S+)$/gm;
 const now = () => performance.timeOrigin + performance.now();
 
 interface Reading {
