@@ -21,7 +21,8 @@ export function findMosquitto(): string | undefined {
 /**
  * Starts Mosquitto with what a benchmark needs on top of the defaults: no cap on the QoS 1
  * messages queued for a subscriber that lags (the default, 1000, would drop the rest of a
- * burst) and `maxInflight` QoS 1 messages in flight to each client (the default is 20).
+ * burst) and `maxInflight` QoS 1 messages in flight to each MQTT 3.1.1 client (the default
+ * is 20; MQTT 5 clients set their own receive maximum).
  */
 export async function startMosquitto({ maxInflight = 1000 } = {}): Promise<ThrowawayBroker> {
   const binary = findMosquitto();

@@ -16,7 +16,15 @@ const [url, filter, clientId] = process.argv.slice(2) as [string, string, string
 const now = () => performance.timeOrigin + performance.now();
 
 async function main(): Promise<void> {
-  const client = await connectAsync(url, { clientId, clean: false, reconnectPeriod: 0 });
+  // As the service connects (src/interfaces/mqtt/mqtt-connection.ts): MQTT 5, a persistent
+  // session, up to 4096 QoS 1 messages in flight to it.
+  const client = await connectAsync(url, {
+    clientId,
+    protocolVersion: 5,
+    clean: false,
+    reconnectPeriod: 0,
+    properties: { sessionExpiryInterval: 24 * 3600, receiveMaximum: 4096 },
+  });
   let expect = 0;
   let latency = false;
   let count = 0;
