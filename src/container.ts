@@ -1,10 +1,12 @@
-import { container as rootContainer, type DependencyContainer } from 'tsyringe';
+import { container as rootContainer, instanceCachingFactory, type DependencyContainer } from 'tsyringe';
 import { AdjustWeightsUseCase } from './application/adjust-weights.use-case';
 import { CheckHealthUseCase } from './application/check-health.use-case';
 import { EvaluateAlertsUseCase } from './application/evaluate-alerts.use-case';
 import { FitSensorUseCase } from './application/fit-sensor.use-case';
 import { GetWeightsHistoryUseCase } from './application/get-weights-history.use-case';
 import { GetWeightsUseCase } from './application/get-weights.use-case';
+import { IngestReadingsUseCase } from './application/ingest-readings.use-case';
+import { ALERT_EVENT_PUBLISHER } from './application/ports/alert-event.publisher';
 import { IDEMPOTENCY_STORE } from './application/ports/idempotency.store';
 import { LOGGER, type Logger } from './application/ports/logger';
 import { WEIGHTS_REPOSITORY } from './application/ports/weights.repository';
@@ -17,10 +19,17 @@ import { AlertPolicy } from './domain/alert-policy';
 import { PinoLogger } from './infrastructure/logging/pino-logger';
 import { ServiceMetrics } from './infrastructure/metrics/service-metrics';
 import { TimedWeightsRepository } from './infrastructure/metrics/timed-weights.repository';
+import { CountingAlertEventPublisher } from './infrastructure/metrics/counting-alert-event.publisher';
+import { IngestionStatus } from './interfaces/mqtt/ingestion-status';
+import { MqttAlertEventPublisher } from './infrastructure/mqtt/mqtt-alert-event.publisher';
+import { MqttConnection } from './interfaces/mqtt/mqtt-connection';
+import { MqttReadingsSubscriber } from './interfaces/mqtt/mqtt-readings.subscriber';
 import { Readiness } from './interfaces/http/readiness';
 import { openWeightsStorage, type WeightsStorage } from './weights-storage';
 
 const WEIGHTS_STORAGE = Symbol('WeightsStorage');
+/** The MQTT connection once something asked for it, so that closeContainer closes only what was opened. */
+const OPENED_MQTT = Symbol('OpenedMqtt');
 
 /**
  * The server's composition root: every registration lives here. Each call opens its own
@@ -48,6 +57,27 @@ export async function createContainer(config: AppConfig, parent: DependencyConta
   child.register(IDEMPOTENCY_STORE, { useValue: storage.idempotency });
   child.register(AlertPolicy, { useValue: new AlertPolicy() });
   child.register(Readiness, { useValue: new Readiness() });
+  const ingestionStatus = new IngestionStatus();
+  child.register(IngestionStatus, { useValue: ingestionStatus });
+  const openedMqtt: { connection?: MqttConnection } = {};
+  child.register(OPENED_MQTT, { useValue: openedMqtt });
+  const mqtt = config.mqtt;
+  if (mqtt) {
+    // Factories: the connection is made (not yet connected) only when first asked for, with the logger registered by then.
+    child.register(MqttConnection, {
+      useFactory: instanceCachingFactory((c) => (openedMqtt.connection = new MqttConnection(mqtt, c.resolve<Logger>(LOGGER), metrics, ingestionStatus))),
+    });
+    child.register(ALERT_EVENT_PUBLISHER, {
+      useFactory: instanceCachingFactory(
+        (c) => new CountingAlertEventPublisher(new MqttAlertEventPublisher(c.resolve(MqttConnection).client, mqtt.alertsTopic, c.resolve<Logger>(LOGGER)), metrics),
+      ),
+    });
+    child.register(MqttReadingsSubscriber, {
+      useFactory: instanceCachingFactory(
+        (c) => new MqttReadingsSubscriber(mqtt, c.resolve(MqttConnection), c.resolve(IngestReadingsUseCase), c.resolve<Logger>(LOGGER), metrics),
+      ),
+    });
+  }
 
   const singletons: ReadonlyArray<new (...args: never[]) => unknown> = [
     FitSensorUseCase,
@@ -67,5 +97,6 @@ export async function createContainer(config: AppConfig, parent: DependencyConta
 
 /** Releases what createContainer opened. */
 export async function closeContainer(container: DependencyContainer): Promise<void> {
+  await container.resolve<{ connection?: MqttConnection }>(OPENED_MQTT).connection?.close();
   await container.resolve<WeightsStorage>(WEIGHTS_STORAGE).close();
 }

@@ -9,6 +9,7 @@ import { createApp } from './interfaces/http/create-app';
 import { answerClientErrors } from './interfaces/http/client-error.handler';
 import { startHttpServer, type RunningServer } from './interfaces/http/http-server';
 import { Readiness } from './interfaces/http/readiness';
+import { MqttReadingsSubscriber } from './interfaces/mqtt/mqtt-readings.subscriber';
 
 const SHUTDOWN_GRACE_MS = 10_000;
 
@@ -18,6 +19,7 @@ interface Started {
   container?: DependencyContainer;
   server?: RunningServer;
   config?: AppConfig;
+  ingestion?: MqttReadingsSubscriber;
 }
 const started: Started = {};
 
@@ -63,6 +65,12 @@ async function main(): Promise<void> {
   readiness.markReady();
   // Logged whatever LOG_LEVEL is (bar silent): someone must be able to tell it started.
   logger.lifecycle('sensor-alerts listening', { url: started.server.url, storage: describeWeightsStorage(config), docs: `${started.server.url}/docs` });
+  // Live readings once HTTP serves: a broker that cannot be reached is retried in the
+  // background and never holds up the start (/ready shows the connection's state).
+  if (config.mqtt) {
+    started.ingestion = container.resolve(MqttReadingsSubscriber);
+    started.ingestion.start();
+  }
   listening = true;
   if (stopping) await stop(stopping);
 }
@@ -73,7 +81,9 @@ async function stop(signal: NodeJS.Signals): Promise<void> {
   // /ready answers 503 first, so a load balancer stops sending traffic before we stop accepting it.
   container.resolve(Readiness).markStopping();
   await new Promise((resolve) => setTimeout(resolve, config.shutdownDelayMs));
-  await server.close(SHUTDOWN_GRACE_MS);
+  // Both at once: HTTP finishes its requests while ingestion stops taking messages and
+  // finishes the batches it has; then the broker connection and the storage close.
+  await Promise.all([server.close(SHUTDOWN_GRACE_MS), started.ingestion?.stop()]);
   await closeContainer(container);
   logger.lifecycle('stopped');
   process.exit(0);

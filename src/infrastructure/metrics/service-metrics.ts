@@ -83,6 +83,47 @@ export class ServiceMetrics {
     registers: [this.registry],
   });
 
+  readonly readingsIngested = new Counter({
+    name: 'sensor_readings_ingested_total',
+    help: 'Live readings (MQTT) by outcome: alert, no_alert, unscored (no model); invalid counts refused messages, one per message.',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+
+  readonly invalidMessages = new Counter({
+    name: 'mqtt_invalid_messages_total',
+    help: 'Readings messages refused, by reason (too_large, not_json, shape, not_finite, sensor_id, metric, at).',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+
+  readonly alertTransitions = new Counter({
+    name: 'alert_transitions_total',
+    help: 'Alert transitions decided, by the state entered (raised, cleared).',
+    labelNames: ['state'] as const,
+    registers: [this.registry],
+  });
+
+  readonly brokerConnected = new Gauge({
+    name: 'mqtt_broker_connected',
+    help: '1 while connected to the MQTT broker, 0 otherwise (absent without MQTT_URL).',
+    registers: [this.registry],
+  });
+
+  readonly scoringLag = new Histogram({
+    name: 'reading_scoring_lag_seconds',
+    help: 'Time from a readings message arriving to its outcome being stored (waiting for its batch included).',
+    buckets: LATENCY_BUCKETS,
+    registers: [this.registry],
+  });
+
+  readonly ingestBatchReadings = new Histogram({
+    name: 'mqtt_ingest_batch_readings',
+    help: 'Readings per storage batch (what arrived together).',
+    buckets: [1, 10, 100, 1000, 10000],
+    registers: [this.registry],
+  });
+
   requestStarted(): void {
     this.requestsInFlight++;
   }

@@ -2,6 +2,7 @@ import type { Request, Response } from 'express';
 import { injectable } from 'tsyringe';
 import { CheckHealthUseCase } from '../../application/check-health.use-case';
 import { ServiceMetrics } from '../../infrastructure/metrics/service-metrics';
+import { IngestionStatus } from '../mqtt/ingestion-status';
 import { HttpProblem } from './http-problem';
 import { Readiness } from './readiness';
 
@@ -14,6 +15,7 @@ export class HealthController {
     private readonly checkHealth: CheckHealthUseCase,
     private readonly readiness: Readiness,
     private readonly metrics: ServiceMetrics,
+    private readonly ingestion: IngestionStatus,
   ) {}
 
   /** Alive, and the database answers. */
@@ -27,7 +29,9 @@ export class HealthController {
     const state = this.readiness.current;
     if (state !== 'ready') throw new HttpProblem({ ...UNAVAILABLE, detail: `Not ready: the server is ${state}.` });
     if (!(await this.checkHealth.execute())) throw new HttpProblem({ ...UNAVAILABLE, detail: 'Not ready: the weights database does not answer.' });
-    res.json({ status: 'ready' });
+    // The broker's state is shown, not judged: HTTP serves whether or not the broker is there.
+    const broker = this.ingestion.broker;
+    res.json(broker === 'off' ? { status: 'ready' } : { status: 'ready', mqtt: broker });
   };
 
   readonly prometheus = async (_req: Request, res: Response): Promise<void> => {

@@ -68,7 +68,17 @@ export const alertEventSchema = z
     example: { sensor_id: 'SEN0001', metric: 'params.velRMS.x', state: 'raised', value: 0.0123, threshold: 0.0101, mean: 0.0075, std: 0.0013, z_score: 3.692307692307693, at: '2026-11-30T12:00:05.000Z' },
   });
 
-export const statusSchema = z.object({ status: z.enum(['ok', 'ready']) }).meta({ id: 'Status' });
+export const statusSchema = z
+  .object({
+    status: z.enum(['ok', 'ready']),
+    mqtt: z
+      .enum(['connecting', 'connected', 'reconnecting', 'closed'])
+      .optional()
+      .describe(
+        '/ready only, and only with MQTT_URL set: the live-readings connection to the broker. Informational: a broker away does not make /ready fail (HTTP still serves; the connection is retried with backoff).',
+      ),
+  })
+  .meta({ id: 'Status' });
 
 export const problemSchema = z
   .object({

@@ -1,0 +1,135 @@
+import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import type { Logger } from '../../application/ports/logger';
+import { redactUrlPassword, type MqttConfig } from '../../config';
+import type { ServiceMetrics } from '../../infrastructure/metrics/service-metrics';
+import type { IngestionStatus } from './ingestion-status';
+
+/** Reconnect backoff: doubles from the first to the last, with jitter, reset by a connection. */
+const RECONNECT_FIRST_MS = 500;
+const RECONNECT_MAX_MS = 10_000;
+/**
+ * How long the broker keeps this replica's session (its subscription and the QoS 1 readings
+ * queued for it) while it is away: a restart or an outage shorter than this loses nothing.
+ * A replica retired for good keeps receiving its share of a shared subscription for as long.
+ */
+export const SESSION_EXPIRY_S = 24 * 3600;
+/**
+ * Unacknowledged QoS 1 messages the broker may have in flight to us (MQTT 5 Receive Maximum).
+ * Readings are acknowledged after their batch is stored, so this bounds both the batch size and
+ * the memory held for messages not yet stored.
+ */
+const RECEIVE_MAXIMUM = 4096;
+/** Larger packets the broker drops instead of sending (MQTT 5 Maximum Packet Size); up to it, the parser counts them as too large. */
+const MAX_PACKET_BYTES = 1024 * 1024;
+
+// MQTT.js hands each message to handleMessage one at a time and sends its PUBACK when the
+// callback is called; the next message waits for that. Batching needs the messages to keep
+// coming before any is acknowledged, so the subscriber calls back with this marker (MQTT.js
+// then sends no PUBACK and goes on) and acknowledges later through ack().
+export const ACK_LATER = Object.freeze(new Error('acknowledged after its batch is stored'));
+
+interface PacketSender {
+  _sendPacket(packet: { cmd: 'puback'; messageId: number; reasonCode: number }): void;
+}
+
+/**
+ * The one MQTT connection of this process (MQTT 5, persistent session named by MQTT_CLIENT_ID),
+ * shared by the readings subscriber and the alert publisher. Keeps reconnecting with backoff
+ * and logs each change of state once, never each attempt.
+ */
+export class MqttConnection {
+  readonly client: MqttClient;
+  private connectionNumber = 0;
+  private lastError: string | undefined;
+  private readonly connectListeners: Array<(sessionPresent: boolean) => void> = [];
+
+  constructor(
+    private readonly config: MqttConfig,
+    private readonly logger: Logger,
+    private readonly metrics: ServiceMetrics,
+    private readonly status: IngestionStatus,
+  ) {
+    const options: IClientOptions = {
+      protocolVersion: 5,
+      clean: false,
+      clientId: config.clientId,
+      properties: { sessionExpiryInterval: SESSION_EXPIRY_S, receiveMaximum: RECEIVE_MAXIMUM, maximumPacketSize: MAX_PACKET_BYTES },
+      reconnectPeriod: RECONNECT_FIRST_MS,
+      connectTimeout: 10_000,
+      // Subscribed again by the subscriber itself whenever the broker kept no session.
+      resubscribe: false,
+      // A refusal (bad credentials, a broker restarting) may be fixed on the broker's side: keep trying.
+      reconnectOnConnackError: true,
+      manualConnect: true,
+    };
+    this.client = mqtt.connect(config.url, options);
+    this.status.broker = 'connecting';
+    this.metrics.brokerConnected.set(0);
+    this.client.on('connect', (connack) => {
+      this.connectionNumber++;
+      this.client.options.reconnectPeriod = RECONNECT_FIRST_MS;
+      this.change('connected', { sessionPresent: connack.sessionPresent });
+      for (const listener of this.connectListeners) listener(connack.sessionPresent);
+    });
+    this.client.on('reconnect', () => {
+      const next = Math.min(RECONNECT_MAX_MS, (this.client.options.reconnectPeriod ?? RECONNECT_FIRST_MS) * 2);
+      this.client.options.reconnectPeriod = Math.round(next * (0.8 + 0.4 * Math.random()));
+    });
+    this.client.on('close', () => {
+      if (this.status.broker === 'connected') this.change('reconnecting', {});
+      else if (this.status.broker === 'connecting' && this.lastError !== undefined && !this.warnedUnreachable) {
+        this.warnedUnreachable = true;
+        this.logger.warn('MQTT broker not reachable yet; retrying with backoff', { url: redactUrlPassword(this.config.url), error: this.lastError });
+      }
+    });
+    this.client.on('disconnect', (packet) => (this.lastError = `broker disconnected us (reason code ${packet.reasonCode ?? 0})`));
+    // Without a listener an 'error' event would throw; the message is logged with the next change of state.
+    this.client.on('error', (error) => (this.lastError = error.message));
+  }
+
+  private warnedUnreachable = false;
+
+  /** Which connection is current: messages are acknowledged only on the connection that brought them. */
+  get connection(): number {
+    return this.connectionNumber;
+  }
+
+  /** Calls `listener` on every connection, with whether the broker kept our session (and so our subscription). */
+  onConnect(listener: (sessionPresent: boolean) => void): void {
+    this.connectListeners.push(listener);
+  }
+
+  start(): void {
+    this.logger.info('MQTT connecting', { url: redactUrlPassword(this.config.url), clientId: this.config.clientId });
+    this.client.connect();
+  }
+
+  /**
+   * Sends the PUBACK of a QoS 1 message received on connection `connection`; false when that
+   * connection is gone (the broker delivers the message again on the next one).
+   */
+  ack(messageId: number, connection: number): boolean {
+    if (connection !== this.connectionNumber || !this.client.connected) return false;
+    (this.client as unknown as PacketSender)._sendPacket({ cmd: 'puback', messageId, reasonCode: 0 });
+    return true;
+  }
+
+  /** Closes the connection: queued outgoing QoS 1 messages get up to `graceMs` to be acknowledged. */
+  async close(graceMs = 5000): Promise<void> {
+    if (this.status.broker === 'closed') return;
+    this.change('closed', {});
+    const ended = this.client.endAsync(false);
+    const timer = setTimeout(() => this.client.end(true), graceMs);
+    await ended.catch(() => undefined);
+    clearTimeout(timer);
+  }
+
+  private change(state: 'connected' | 'reconnecting' | 'closed', fields: Record<string, unknown>): void {
+    this.status.broker = state;
+    this.metrics.brokerConnected.set(state === 'connected' ? 1 : 0);
+    if (state === 'connected') this.logger.info('MQTT connected', { url: redactUrlPassword(this.config.url), ...fields });
+    else if (state === 'reconnecting') this.logger.warn('MQTT connection lost; reconnecting with backoff', { error: this.lastError ?? 'connection closed' });
+    else this.logger.info('MQTT connection closing', {});
+    this.lastError = undefined;
+  }
+}

@@ -1,0 +1,166 @@
+import { performance } from 'node:perf_hooks';
+import type { IPublishPacket } from 'mqtt';
+import type { IngestReadingsUseCase, IncomingReading } from '../../application/ingest-readings.use-case';
+import type { Logger } from '../../application/ports/logger';
+import type { MqttConfig } from '../../config';
+import type { ServiceMetrics } from '../../infrastructure/metrics/service-metrics';
+import { ACK_LATER, type MqttConnection } from './mqtt-connection';
+import { ReadingMessageParser } from './reading-message.parser';
+
+/** Readings per use-case call at most; more that arrived together wait for the next call. */
+const MAX_BATCH_READINGS = 5000;
+/** Backoff while storage refuses a batch: it is retried (not acknowledged meanwhile) from the first to the last. */
+const RETRY_FIRST_MS = 100;
+const RETRY_MAX_MS = 5000;
+/** At most one log line per this many ms for refused messages (the others are counted in that line). */
+const INVALID_LOG_INTERVAL_MS = 10_000;
+
+interface Received {
+  readonly readings: readonly IncomingReading[];
+  /** QoS 1: acknowledged once its batch is stored. Undefined for QoS 0. */
+  readonly messageId: number | undefined;
+  readonly connection: number;
+  /** performance.now() at arrival, for the scoring lag. */
+  readonly arrivedAt: number;
+}
+
+/**
+ * Live readings in: subscribes `$share/<group>/<readings topic>` at QoS 1 and feeds whatever
+ * arrived together to IngestReadingsUseCase in one call (one storage transaction), one batch at
+ * a time so each model's readings are stepped in arrival order. A message is acknowledged
+ * (PUBACK) only once its batch is stored: a crash, or storage refusing, leaves it with the
+ * broker, which delivers it again. A refused message is counted and logged, and acknowledged
+ * (sending it again would not mend it); nothing a message holds stops the subscription.
+ */
+export class MqttReadingsSubscriber {
+  private readonly parser: ReadingMessageParser;
+  private readonly queue: Received[] = [];
+  private draining: Promise<void> | undefined;
+  private stopping = false;
+  private storageFailing = false;
+  private invalidLoggedAt = -Infinity;
+  private invalidSuppressed = 0;
+
+  constructor(
+    private readonly config: MqttConfig,
+    private readonly connection: MqttConnection,
+    private readonly ingest: IngestReadingsUseCase,
+    private readonly logger: Logger,
+    private readonly metrics: ServiceMetrics,
+  ) {
+    this.parser = new ReadingMessageParser(config.readingsTopic);
+  }
+
+  /** Connects (in the background: an unreachable broker is retried, never fatal) and consumes from then on. */
+  start(): void {
+    const filter = `$share/${this.config.shareGroup}/${this.config.readingsTopic}`;
+    this.connection.client.handleMessage = (packet, callback) => {
+      this.receive(packet);
+      callback(ACK_LATER);
+    };
+    // A persistent session keeps the subscription; a new or expired one needs it again.
+    this.connection.onConnect((sessionPresent) => {
+      if (sessionPresent) return;
+      this.connection.client.subscribe(filter, { qos: 1 }, (error, granted) => {
+        const refused = granted?.find((grant) => grant.qos > 2);
+        if (error || refused) this.logger.error('MQTT subscription refused', { filter, error: error?.message ?? `reason code ${refused?.qos}` });
+        else this.logger.info('MQTT subscribed', { filter });
+      });
+    });
+    this.connection.start();
+  }
+
+  /**
+   * Stops taking messages (any arriving now stay unacknowledged, for the broker to deliver
+   * again), finishes the batches already received, then closes the connection.
+   */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    await this.draining;
+    await this.connection.close();
+  }
+
+  private receive(packet: IPublishPacket): void {
+    // Not acknowledged: on the next connection of this session the broker delivers it again.
+    if (this.stopping) return;
+    const arrivedAt = performance.now();
+    const parsed = this.parser.parse(packet.topic, packet.payload as Buffer, new Date());
+    let readings: readonly IncomingReading[] = [];
+    if ('invalid' in parsed) this.refused(packet.topic, parsed.invalid, parsed.detail);
+    else readings = parsed.readings;
+    this.queue.push({ readings, messageId: packet.qos > 0 ? packet.messageId : undefined, connection: this.connection.connection, arrivedAt });
+    // setImmediate: after every message already read from the socket has been queued.
+    this.draining ??= new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.drain());
+  }
+
+  private async drain(): Promise<void> {
+    try {
+      while (this.queue.length > 0) {
+        let count = 0;
+        let taken = 0;
+        while (taken < this.queue.length && (taken === 0 || count + this.queue[taken]!.readings.length <= MAX_BATCH_READINGS)) count += this.queue[taken++]!.readings.length;
+        const batch = this.queue.splice(0, taken);
+        if (!(await this.store(batch))) return;
+      }
+    } finally {
+      this.draining = undefined;
+      // Messages that came while the last batch was given up on (stopping) stay unacknowledged.
+    }
+  }
+
+  /** Ingests one batch, retrying with backoff while storage refuses; false when given up (stopping). */
+  private async store(batch: readonly Received[]): Promise<boolean> {
+    const readings = batch.length === 1 ? batch[0]!.readings : batch.flatMap((received) => received.readings);
+    let outcomes: string[] = [];
+    if (readings.length > 0) {
+      for (let delay = RETRY_FIRST_MS; ; delay = Math.min(RETRY_MAX_MS, delay * 2)) {
+        try {
+          outcomes = await this.ingest.execute(readings);
+          break;
+        } catch (error) {
+          if (!this.storageFailing) {
+            this.storageFailing = true;
+            this.logger.error('live readings not stored; retrying with backoff, unacknowledged', { readings: readings.length, error: error instanceof Error ? error.message : String(error) });
+          }
+          if (this.stopping) return false;
+          await new Promise((resolve) => setTimeout(resolve, delay));
+          if (this.stopping) return false;
+        }
+      }
+      if (this.storageFailing) {
+        this.storageFailing = false;
+        this.logger.info('live readings stored again', {});
+      }
+    }
+    let alert = 0;
+    let noAlert = 0;
+    for (const outcome of outcomes) {
+      if (outcome === 'alert') alert++;
+      else if (outcome === 'no_alert') noAlert++;
+    }
+    if (alert > 0) this.metrics.readingsIngested.inc({ outcome: 'alert' }, alert);
+    if (noAlert > 0) this.metrics.readingsIngested.inc({ outcome: 'no_alert' }, noAlert);
+    if (outcomes.length - alert - noAlert > 0) this.metrics.readingsIngested.inc({ outcome: 'unscored' }, outcomes.length - alert - noAlert);
+    if (readings.length > 0) this.metrics.ingestBatchReadings.observe(readings.length);
+    const now = performance.now();
+    for (const received of batch) {
+      if (received.messageId !== undefined) this.connection.ack(received.messageId, received.connection);
+      this.metrics.scoringLag.observe((now - received.arrivedAt) / 1000);
+    }
+    return true;
+  }
+
+  private refused(topic: string, reason: string, detail: string): void {
+    this.metrics.readingsIngested.inc({ outcome: 'invalid' });
+    this.metrics.invalidMessages.inc({ reason });
+    const now = performance.now();
+    if (now - this.invalidLoggedAt < INVALID_LOG_INTERVAL_MS) {
+      this.invalidSuppressed++;
+      return;
+    }
+    this.invalidLoggedAt = now;
+    // A topic is the sender's text: cut to a length fit for a log line.
+    this.logger.warn('invalid readings message refused', { topic: topic.slice(0, 256), reason, detail, notLoggedSinceLast: this.invalidSuppressed });
+    this.invalidSuppressed = 0;
+  }
+}
