@@ -202,10 +202,13 @@ async function serviceBurst(api: string, publisher: RawPublisher, readings: read
   const packets = RawPublisher.encode(readings.map(({ sensor, payload }) => ({ topic: `sensors/${sensor}/readings`, payload })));
   const startedAt = now();
   const published = publisher.publish(packets, IN_FLIGHT);
-  for (;;) {
-    const counted = (await readingsCounted(api)) - before;
-    if (counted >= readings.length) break;
+  // A reading lost on the way would leave the count short for ever: give up after 30 s without progress.
+  for (let counted = 0, progressAt = now(); counted < readings.length; ) {
     await new Promise((resolve) => setTimeout(resolve, 10));
+    const latest = (await readingsCounted(api)) - before;
+    if (latest > counted) progressAt = now();
+    else if (now() - progressAt > 30_000) throw new Error(`the service counted ${latest} of ${readings.length} readings, and no more for 30 s`);
+    counted = latest;
   }
   const doneAt = now();
   await published;
