@@ -6,15 +6,19 @@ import { FitSensorUseCase } from './application/fit-sensor.use-case';
 import { GetWeightsHistoryUseCase } from './application/get-weights-history.use-case';
 import { GetWeightsUseCase } from './application/get-weights.use-case';
 import { IngestReadingsUseCase } from './application/ingest-readings.use-case';
-import { ALERT_EVENT_PUBLISHER } from './application/ports/alert-event.publisher';
+import { ListActiveAlertsUseCase } from './application/list-active-alerts.use-case';
+import { ALERT_EVENT_PUBLISHER, type AlertEventPublisher } from './application/ports/alert-event.publisher';
+import { ALERT_STATE_REPOSITORY } from './application/ports/alert-state.repository';
 import { IDEMPOTENCY_STORE } from './application/ports/idempotency.store';
 import { LOGGER, type Logger } from './application/ports/logger';
 import { WEIGHTS_REPOSITORY } from './application/ports/weights.repository';
 import { PredictAlertUseCase } from './application/predict-alert.use-case';
 import { PredictBatchUseCase } from './application/predict-batch.use-case';
 import { RollbackWeightsUseCase } from './application/rollback-weights.use-case';
+import { StreamLearner } from './application/stream-learner';
 import { UpdateSensorUseCase } from './application/update-sensor.use-case';
 import { APP_CONFIG, type AppConfig } from './config';
+import { AlertDebounce } from './domain/alert-debounce';
 import { AlertPolicy } from './domain/alert-policy';
 import { PinoLogger } from './infrastructure/logging/pino-logger';
 import { ServiceMetrics } from './infrastructure/metrics/service-metrics';
@@ -57,12 +61,21 @@ export async function createContainer(config: AppConfig, parent: DependencyConta
   child.register(IDEMPOTENCY_STORE, { useValue: storage.idempotency });
   child.register(AlertPolicy, { useValue: new AlertPolicy() });
   child.register(Readiness, { useValue: new Readiness() });
+  child.register(ALERT_STATE_REPOSITORY, { useValue: storage.alertStates });
+  child.register(AlertDebounce, { useValue: new AlertDebounce(config.alertRaiseAfter, config.alertClearAfter) });
+  // Always there (IngestReadingsUseCase takes it); it learns nothing unless LEARN_FROM_STREAM.
+  // Built on first use, so a test's replacement of the repository or logger is the one it uses.
+  child.register(StreamLearner, {
+    useFactory: instanceCachingFactory((c) => new StreamLearner(c.resolve(WEIGHTS_REPOSITORY), config.learnFromStream, c.resolve<Logger>(LOGGER))),
+  });
   const ingestionStatus = new IngestionStatus();
   child.register(IngestionStatus, { useValue: ingestionStatus });
   const openedMqtt: { connection?: MqttConnection } = {};
   child.register(OPENED_MQTT, { useValue: openedMqtt });
   const mqtt = config.mqtt;
-  if (mqtt) {
+  // TEMPORARY until h18c's fan-out publisher (MQTT and webhook sinks) is merged: without MQTT, events go nowhere.
+  if (!mqtt) child.register(ALERT_EVENT_PUBLISHER, { useValue: TEMPORARY_NO_OP_ALERT_EVENT_PUBLISHER });
+  else {
     // Factories: the connection is made (not yet connected) only when first asked for, with the logger registered by then.
     child.register(MqttConnection, {
       useFactory: instanceCachingFactory((c) => (openedMqtt.connection = new MqttConnection(mqtt, c.resolve<Logger>(LOGGER), metrics, ingestionStatus))),
@@ -90,13 +103,20 @@ export async function createContainer(config: AppConfig, parent: DependencyConta
     GetWeightsHistoryUseCase,
     CheckHealthUseCase,
     EvaluateAlertsUseCase,
+    IngestReadingsUseCase,
+    ListActiveAlertsUseCase,
   ];
   for (const singleton of singletons) child.registerSingleton(singleton);
   return child;
 }
 
-/** Releases what createContainer opened. */
+// TEMPORARY (see its registration): replaced by h18c's fan-out publisher at the merge.
+const TEMPORARY_NO_OP_ALERT_EVENT_PUBLISHER: AlertEventPublisher = { publish: () => undefined };
+
+/** Releases what createContainer opened; readings still waiting to be learned are merged first, while storage is open. */
 export async function closeContainer(container: DependencyContainer): Promise<void> {
+  // Readings stop coming first (a no-op when main already stopped ingestion), then what they left to learn is merged.
   await container.resolve<{ connection?: MqttConnection }>(OPENED_MQTT).connection?.close();
+  await container.resolve(StreamLearner).close();
   await container.resolve<WeightsStorage>(WEIGHTS_STORAGE).close();
 }

@@ -1,8 +1,10 @@
+import type { AlertStateRepository } from './application/ports/alert-state.repository';
 import type { IdempotencyStore } from './application/ports/idempotency.store';
 import type { WeightsRepository } from './application/ports/weights.repository';
 import { redactDatabaseUrl, type AppConfig } from './config';
 import { errorMessage } from './infrastructure/error-shape';
 import { openSqliteDatabase } from './infrastructure/sqlite/open-sqlite-database';
+import { SqliteAlertStateRepository } from './infrastructure/sqlite/sqlite-alert-state.repository';
 import { SqliteIdempotencyStore } from './infrastructure/sqlite/sqlite-idempotency.store';
 import { SqliteWeightsRepository } from './infrastructure/sqlite/sqlite-weights.repository';
 
@@ -10,6 +12,8 @@ export interface WeightsStorage {
   readonly repository: WeightsRepository;
   /** The Idempotency-Key records of the writes, in the same database. */
   readonly idempotency: IdempotencyStore;
+  /** Each model's alert state (live readings), in the same database. */
+  readonly alertStates: AlertStateRepository;
   close(): Promise<void>;
 }
 
@@ -44,10 +48,11 @@ export class WeightsStorageOpenError extends Error {
 async function openConfigured(config: WeightsStorageConfig, onIdleError: (error: Error) => void, onFileLost: (path: string) => void): Promise<WeightsStorage> {
   if (config.databaseUrl) {
     // Loaded only when used: pg is most of what the CLIs would otherwise load at every start.
-    const [{ openPostgresPool }, { PostgresWeightsRepository }, { PostgresIdempotencyStore }] = await Promise.all([
+    const [{ openPostgresPool }, { PostgresWeightsRepository }, { PostgresIdempotencyStore }, { PostgresAlertStateRepository }] = await Promise.all([
       import('./infrastructure/postgres/open-postgres-pool.js'),
       import('./infrastructure/postgres/postgres-weights.repository.js'),
       import('./infrastructure/postgres/postgres-idempotency.store.js'),
+      import('./infrastructure/postgres/postgres-alert-state.repository.js'),
     ]);
     const pool = await openPostgresPool(config.databaseUrl, {
       max: config.databasePoolMax,
@@ -59,12 +64,18 @@ async function openConfigured(config: WeightsStorageConfig, onIdleError: (error:
       onIdleError,
     });
     let closed: Promise<void> | undefined;
-    return { repository: new PostgresWeightsRepository(pool), idempotency: new PostgresIdempotencyStore(pool), close: () => (closed ??= pool.end()) };
+    return {
+      repository: new PostgresWeightsRepository(pool),
+      idempotency: new PostgresIdempotencyStore(pool),
+      alertStates: new PostgresAlertStateRepository(pool),
+      close: () => (closed ??= pool.end()),
+    };
   }
   const database = openSqliteDatabase(config.dbPath, config.dbBusyTimeoutMs);
   return {
     repository: new SqliteWeightsRepository(database, config.dbBusyTimeoutMs, onFileLost),
     idempotency: new SqliteIdempotencyStore(database, config.dbBusyTimeoutMs),
+    alertStates: new SqliteAlertStateRepository(database, config.dbBusyTimeoutMs),
     close: async () => {
       database.close();
     },

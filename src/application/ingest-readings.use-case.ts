@@ -8,6 +8,7 @@ import type { Weights } from '../domain/weights';
 import { ALERT_EVENT_PUBLISHER, type AlertEventPublisher } from './ports/alert-event.publisher';
 import { ALERT_STATE_REPOSITORY, type AlertStateRepository, type ScoredReading } from './ports/alert-state.repository';
 import { WEIGHTS_REPOSITORY, type ModelKey, type WeightsRepository } from './ports/weights.repository';
+import { StreamLearner } from './stream-learner';
 
 /** One live reading of a model, as a gateway sent it; `at` is its time (the receipt time when it had none). */
 export interface IncomingReading {
@@ -35,6 +36,8 @@ export class IngestReadingsUseCase {
     @inject(ALERT_EVENT_PUBLISHER) private readonly publisher: AlertEventPublisher,
     private readonly policy: AlertPolicy,
     private readonly debounce: AlertDebounce,
+    // Optional: the unit tests of scoring and states go without; the container always gives one (a no-op unless LEARN_FROM_STREAM).
+    @inject(StreamLearner) private readonly learner?: StreamLearner,
   ) {}
 
   /** Answers each reading's outcome, in order. Rejects (nothing stored, nothing published) when storage cannot serve. */
@@ -57,6 +60,8 @@ export class IngestReadingsUseCase {
     }
     if (scored.length === 0) return outcomes;
     const transitions = await this.states.advance(scored, this.debounce);
+    // Only once the states are stored: a batch refused before would come again, and be learned twice.
+    this.learner?.add(scored.filter((reading) => !reading.inAlert));
     transitions.forEach((state, index) => {
       if (state !== undefined) this.publisher.publish(alertEvent(scored[index]!, scoredWeights[index]!, state));
     });

@@ -1,14 +1,13 @@
 import request from 'supertest';
 import { ALERT_STATE_REPOSITORY } from '../../src/application/ports/alert-state.repository';
-import { AlertDebounce } from '../../src/domain/alert-debounce';
 import { MqttReadingsSubscriber } from '../../src/interfaces/mqtt/mqtt-readings.subscriber';
 import { InMemoryAlertStateRepository } from '../support/in-memory-alert-state.repository';
 import { describeWithMosquitto, startMosquitto, type MosquittoBroker } from '../support/mosquitto-broker';
 import { connectTestClient, metricValue, until, type TestMqttClient } from '../support/mqtt-test-client';
 import { createTestApp, type TestApp } from '../support/test-app';
 
-// The MQTT edge in one process against a real Mosquitto: the real app and SQLite weights,
-// the alert states in the in-memory stand-in (its `reachable` switch plays a storage outage).
+// The MQTT edge in one process against a real Mosquitto: the real app over a SQLite file; the
+// storage outage plays with the in-memory stand-in of the alert states (its `reachable` switch).
 // Model: fit [10, 5, 6, 9] -> mean 7.5, sample std sqrt(17/3) = 2.3804761428476167,
 // threshold 7.5 + 2 * 2.3804761428476167 = 12.260952285695232: 13 is an alert, 12 is not.
 const THRESHOLD = 7.5 + 2 * Math.sqrt(17 / 3);
@@ -31,8 +30,11 @@ describeWithMosquitto('MQTT ingestion (one process, real broker)', () => {
     close(): Promise<void>;
   }
 
-  /** The app, fitted for SEN1 (metrics value and params.velRMS.x) and `constructor`, consuming; a peer client subscribed to the alerts. */
-  async function start(env: NodeJS.ProcessEnv = {}): Promise<Running> {
+  /**
+   * The app (alert states in its SQLite file, or in the stand-in with `standIn`), fitted for SEN1
+   * (metrics value, params.velRMS.x and constructor), consuming; a peer client subscribed to the alerts.
+   */
+  async function start(env: NodeJS.ProcessEnv = {}, standIn = false): Promise<Running> {
     const states = new InMemoryAlertStateRepository();
     // Each its own group, session and alerts topic: what another test left (a session taking a
     // share of the readings, retained events) must not reach it.
@@ -40,8 +42,7 @@ describeWithMosquitto('MQTT ingestion (one process, real broker)', () => {
     const test = await createTestApp({
       env: { MQTT_URL: broker.url, MQTT_SHARE_GROUP: `g${group}`, MQTT_CLIENT_ID: `ingest-${process.pid}-${group}`, MQTT_ALERTS_TOPIC: `alerts${group}/{sensor_id}`, ...env },
       configure: (container) => {
-        container.register(ALERT_STATE_REPOSITORY, { useValue: states });
-        container.register(AlertDebounce, { useValue: new AlertDebounce(Number(env.ALERT_RAISE_AFTER ?? 1), Number(env.ALERT_CLEAR_AFTER ?? 1)) });
+        if (standIn) container.register(ALERT_STATE_REPOSITORY, { useValue: states });
       },
     });
     for (const query of ['', '?metric=params.velRMS.x', '?metric=constructor']) {
@@ -154,7 +155,7 @@ describeWithMosquitto('MQTT ingestion (one process, real broker)', () => {
   });
 
   it('keeps readings unacknowledged while storage refuses, and stores them once it serves again', async () => {
-    const running = await start();
+    const running = await start({}, true);
     try {
       running.states.reachable = false;
       await running.peer.publish('sensors/SEN1/readings', JSON.stringify({ value: 13 }));

@@ -2,13 +2,17 @@ import Database from 'better-sqlite3';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client } from 'pg';
+import type { AlertStateRepository, ScoredReading } from '../../src/application/ports/alert-state.repository';
 import type { WeightsRepository } from '../../src/application/ports/weights.repository';
+import { AlertDebounce } from '../../src/domain/alert-debounce';
 import { MetricName } from '../../src/domain/metric-name';
 import { ReadingsAccumulator } from '../../src/domain/readings-accumulator';
 import { Sensor } from '../../src/domain/sensor';
 import { openPostgresPool, POSTGRES_SCHEMA_VERSION } from '../../src/infrastructure/postgres/open-postgres-pool';
+import { PostgresAlertStateRepository } from '../../src/infrastructure/postgres/postgres-alert-state.repository';
 import { PostgresWeightsRepository } from '../../src/infrastructure/postgres/postgres-weights.repository';
 import { openSqliteDatabase, SCHEMA_VERSION } from '../../src/infrastructure/sqlite/open-sqlite-database';
+import { SqliteAlertStateRepository } from '../../src/infrastructure/sqlite/sqlite-alert-state.repository';
 import { SqliteWeightsRepository } from '../../src/infrastructure/sqlite/sqlite-weights.repository';
 import { stdRelativeError } from '../support/exact-statistics';
 import { createTestDatabase, describeWithPostgres, type TestDatabase } from '../support/postgres-server';
@@ -78,6 +82,23 @@ function upgradedDatabaseBehaves(repository: () => WeightsRepository): void {
   });
 }
 
+/** Schema 3: the old models' alert states start cleared, and are stepped and kept. */
+function upgradedDatabaseKeepsAlertStates(states: () => AlertStateRepository): void {
+  it('starts every old model cleared, and keeps the alert states it steps', async () => {
+    const reading = (value: number, second: number): ScoredReading => ({
+      sensor: Sensor.withId('SEN1'),
+      metric: MetricName.DEFAULT,
+      value,
+      at: new Date(Date.UTC(2026, 10, 30, 0, 0, second)),
+      inAlert: value >= 12,
+      threshold: 12,
+    });
+    expect(await states().listActive()).toEqual([]);
+    expect(await states().advance([reading(11, 1), reading(13, 2), reading(14, 3)], new AlertDebounce())).toEqual([undefined, 'raised', undefined]);
+    expect(await states().listActive()).toEqual([{ sensorId: 'SEN1', metric: 'value', since: new Date(Date.UTC(2026, 10, 30, 0, 0, 2)), lastValue: 14, threshold: 12 }]);
+  });
+}
+
 describe('migrating a version-1 SQLite database in place', () => {
   const directory = makeTempDir();
   const path = join(directory, 'sensors.db');
@@ -101,15 +122,16 @@ describe('migrating a version-1 SQLite database in place', () => {
     rmSync(directory, { recursive: true, force: true });
   });
 
-  it('is at schema version 2, with the history still append-only', () => {
-    expect(SCHEMA_VERSION).toBe(2);
-    expect(db.pragma('user_version', { simple: true })).toBe(2);
+  it('is at schema version 3, with the history still append-only', () => {
+    expect(SCHEMA_VERSION).toBe(3);
+    expect(db.pragma('user_version', { simple: true })).toBe(3);
     expect(() => db.prepare('UPDATE weights_history SET mean = 0').run()).toThrow('weights_history is append-only');
     expect(() => db.prepare('DELETE FROM weights_history').run()).toThrow('weights_history is append-only');
     expect(db.prepare('SELECT max(id) AS id FROM weights_history').get()).toEqual({ id: 4 });
   });
 
   upgradedDatabaseBehaves(() => repository);
+  upgradedDatabaseKeepsAlertStates(() => new SqliteAlertStateRepository(db));
 });
 
 describeWithPostgres('migrating a version-1 PostgreSQL database in place', (adminUrl) => {
@@ -141,11 +163,12 @@ describeWithPostgres('migrating a version-1 PostgreSQL database in place', (admi
     await database?.drop();
   });
 
-  it('is at schema version 2, with the history still append-only', async () => {
-    expect(POSTGRES_SCHEMA_VERSION).toBe(2);
-    expect((await pool.query('SELECT version FROM weights_schema')).rows).toEqual([{ version: 2 }]);
+  it('is at schema version 3, with the history still append-only', async () => {
+    expect(POSTGRES_SCHEMA_VERSION).toBe(3);
+    expect((await pool.query('SELECT version FROM weights_schema')).rows).toEqual([{ version: 3 }]);
     await expect(pool.query('UPDATE weights_history SET mean = 0')).rejects.toThrow('weights_history is append-only');
   });
 
   upgradedDatabaseBehaves(() => repository);
+  upgradedDatabaseKeepsAlertStates(() => new PostgresAlertStateRepository(pool));
 });

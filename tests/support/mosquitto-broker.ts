@@ -37,8 +37,11 @@ export interface MosquittoBroker {
   /** mqtt://127.0.0.1:<port> */
   readonly url: string;
   readonly port: number;
-  /** Stops it (SIGTERM: the persistence file is written) and starts it again on the same port and directory. */
-  restart(): Promise<void>;
+  /**
+   * Stops it (SIGTERM: the persistence file is written) and starts it again on the same port and
+   * directory; with `forgetSessions`, the persistence file is deleted in between (a broker that lost its state).
+   */
+  restart(options?: { forgetSessions?: boolean }): Promise<void>;
   /** Stops it, keeping its directory (start() brings it back). */
   stop(): Promise<void>;
   start(): Promise<void>;
@@ -118,8 +121,9 @@ export async function startMosquitto(): Promise<MosquittoBroker> {
   return {
     url: `mqtt://127.0.0.1:${port}`,
     port,
-    restart: async () => {
+    restart: async (options) => {
       await stop();
+      if (options?.forgetSessions) rmSync(join(dir, 'mosquitto.db'), { force: true });
       await start();
     },
     stop,

@@ -72,6 +72,25 @@ const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX idempotency_keys_by_expiry ON idempotency_keys (expires_at);
   `,
+  // 3: live readings. Each model's debounced alert state (AlertDebounce's AlertState) and
+  // its latest reading, so a restart or another replica neither repeats a raise nor forgets
+  // an alert. A model without a row is cleared. Rows are locked (FOR UPDATE) while a batch
+  // steps them: that is what lets only one replica decide a transition.
+  `
+  CREATE TABLE alert_states (
+    sensor_id  TEXT COLLATE "C" NOT NULL,
+    metric     TEXT COLLATE "C" NOT NULL,
+    status     TEXT NOT NULL CHECK (status IN ('raised', 'cleared')),
+    pending    INTEGER NOT NULL CHECK (pending >= 0),
+    since      TIMESTAMPTZ CHECK (since IS NOT NULL OR status = 'cleared'),
+    last_value DOUBLE PRECISION NOT NULL,
+    threshold  DOUBLE PRECISION NOT NULL,
+    last_at    TIMESTAMPTZ NOT NULL,
+    PRIMARY KEY (sensor_id, metric)
+  );
+  -- GET /alerts/active reads the raised ones alone, in key order.
+  CREATE INDEX alert_states_raised ON alert_states (sensor_id, metric) WHERE status = 'raised';
+  `,
 ];
 
 export const POSTGRES_SCHEMA_VERSION = MIGRATIONS.length;

@@ -1,4 +1,5 @@
 // How PostgreSQL and socket failures are told apart from faults of a request.
+import { StorageUnavailableError } from '../../application/storage-unavailable.error';
 import { errorCode, errorMessage, innerErrors } from '../error-shape';
 
 // Conditions of the server or the network, not of the request: worth a 503 and a retry.
@@ -24,4 +25,14 @@ export function describePostgresError(error: unknown): string {
   // Socket errors name the server's address: that is for the logs (the cause), not for clients.
   if (code && UNAVAILABLE_ERRNO.has(code)) return `the database server cannot be reached (${code})`;
   return code ? `${errorMessage(error)} (${code})` : errorMessage(error);
+}
+
+/** Runs a storage call; a server that cannot take it becomes a StorageUnavailableError. */
+export async function served<T>(call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (error) {
+    if (isConnectionLost(error)) throw new StorageUnavailableError(describePostgresError(error), { cause: error });
+    throw error;
+  }
 }

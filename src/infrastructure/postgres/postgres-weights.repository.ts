@@ -1,6 +1,5 @@
 import type { Pool, PoolClient } from 'pg';
 import type { FittedModel, ModelKey, ModelReadings, WeightsRepository } from '../../application/ports/weights.repository';
-import { StorageUnavailableError } from '../../application/storage-unavailable.error';
 import type { MetricName } from '../../domain/metric-name';
 import { ReadingsAccumulator, type Moments } from '../../domain/readings-accumulator';
 import type { Sensor } from '../../domain/sensor';
@@ -9,7 +8,8 @@ import { RevisionNotFoundError, UnrepresentableWeightsError } from '../../domain
 import { Weights } from '../../domain/weights';
 import type { WeightsChange, WeightsRevision } from '../../domain/weights-revision';
 import { errorCode } from '../error-shape';
-import { describePostgresError, isConnectionLost } from './postgres-errors';
+import { served as storage } from './postgres-errors';
+import { inTransaction } from './postgres-transaction';
 
 interface WeightsRow {
   sensor_id: string;
@@ -251,26 +251,8 @@ export class PostgresWeightsRepository implements WeightsRepository {
     await storage(() => this.pool.query('SELECT 1'));
   }
 
-  private async transaction<T>(work: (client: PoolClient) => Promise<T>): Promise<T> {
-    const client = await this.pool.connect();
-    let broken: unknown;
-    try {
-      await client.query('BEGIN');
-      try {
-        const result = await work(client);
-        await client.query('COMMIT');
-        return result;
-      } catch (error) {
-        await client.query('ROLLBACK').catch((rollbackError: unknown) => (broken = rollbackError));
-        throw error;
-      }
-    } catch (error) {
-      broken ??= isConnectionLost(error) ? error : undefined;
-      throw error;
-    } finally {
-      // A connection whose rollback failed is not returned to the pool for someone else.
-      client.release(broken ? (broken as Error) : undefined);
-    }
+  private transaction<T>(work: (client: PoolClient) => Promise<T>): Promise<T> {
+    return inTransaction(this.pool, work);
   }
 }
 
@@ -312,16 +294,6 @@ function toWeights(row: Pick<WeightsRow, 'mean' | 'std' | 'n' | 'adjustment' | '
   const { moments } = row;
   // Parsed only when merged into: a prediction reads mean and std alone.
   return Weights.restore(row.mean, row.std, row.n, row.adjustment, () => (moments === null ? undefined : (JSON.parse(moments) as Moments)));
-}
-
-/** Runs a storage call; a server that cannot take it becomes a StorageUnavailableError. */
-async function storage<T>(call: () => Promise<T>): Promise<T> {
-  try {
-    return await call();
-  } catch (error) {
-    if (isConnectionLost(error)) throw new StorageUnavailableError(describePostgresError(error), { cause: error });
-    throw error;
-  }
 }
 
 function toSensorWeights(row: WeightsRow): SensorWeights {

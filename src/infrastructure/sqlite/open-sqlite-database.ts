@@ -87,6 +87,25 @@ const MIGRATIONS: readonly string[] = [
   ) STRICT, WITHOUT ROWID;
   CREATE INDEX idempotency_keys_by_expiry ON idempotency_keys (expires_at);
   `,
+  // 3: live readings. Each model's debounced alert state (AlertDebounce's AlertState) and
+  // its latest reading: a restart or another process neither repeats a raise nor forgets an
+  // alert. A model without a row is cleared. Times in milliseconds since the epoch: written
+  // per batch of readings, where an ISO string would cost a conversion each way.
+  `
+  CREATE TABLE alert_states (
+    sensor_id  TEXT    NOT NULL,
+    metric     TEXT    NOT NULL,
+    status     TEXT    NOT NULL CHECK (status IN ('raised', 'cleared')),
+    pending    INTEGER NOT NULL CHECK (pending >= 0),
+    since      INTEGER CHECK (since IS NOT NULL OR status = 'cleared'),
+    last_value REAL    NOT NULL,
+    threshold  REAL    NOT NULL,
+    last_at    INTEGER NOT NULL,
+    PRIMARY KEY (sensor_id, metric)
+  ) STRICT, WITHOUT ROWID;
+  -- GET /alerts/active reads the raised ones alone, in key order.
+  CREATE INDEX alert_states_raised ON alert_states (sensor_id, metric) WHERE status = 'raised';
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

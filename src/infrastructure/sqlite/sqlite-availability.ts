@@ -18,3 +18,28 @@ export function available<T>(statement: () => T): T {
     throw asStorageFault(error);
   }
 }
+
+// Short enough that a write follows a released lock closely, long enough to cost nothing.
+const MAX_RETRY_PAUSE_MS = 25;
+
+/**
+ * Runs a write transaction, retrying it while another connection holds the write lock
+ * (SQLITE_BUSY comes at once, as busy_timeout is 0 after the migration) with growing pauses,
+ * up to `busyTimeoutMs`: the event loop serves other work meanwhile. A database that cannot
+ * take it becomes a StorageUnavailableError.
+ */
+export async function writeWhenFree<T>(write: () => T, busyTimeoutMs: number): Promise<T> {
+  const deadline = Date.now() + busyTimeoutMs;
+  for (let pauseMs = 1; ; pauseMs = Math.min(pauseMs * 2, MAX_RETRY_PAUSE_MS)) {
+    try {
+      return write();
+    } catch (error) {
+      const left = deadline - Date.now();
+      if (errorCode(error) === 'SQLITE_BUSY' && left > 0) {
+        await new Promise((resolve) => setTimeout(resolve, Math.min(pauseMs, left)));
+        continue;
+      }
+      throw asStorageFault(error);
+    }
+  }
+}

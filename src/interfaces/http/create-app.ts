@@ -5,6 +5,7 @@ import { LOGGER, type Logger } from '../../application/ports/logger';
 import { APP_CONFIG, type AppConfig } from '../../config';
 import { PinoLogger } from '../../infrastructure/logging/pino-logger';
 import { ServiceMetrics } from '../../infrastructure/metrics/service-metrics';
+import { ActiveAlertsController } from './active-alerts.controller';
 import { AlertsController } from './alerts.controller';
 import { BatchPredictController } from './batch-predict.controller';
 import { requireBearerToken } from './bearer-token.middleware';
@@ -24,6 +25,7 @@ export function createApp(container: DependencyContainer): Express {
   const sensors = container.resolve(SensorsController);
   const health = container.resolve(HealthController);
   const alerts = container.resolve(AlertsController);
+  const activeAlerts = container.resolve(ActiveAlertsController);
   const batch = container.resolve(BatchPredictController);
   const idempotent = idempotentWrites(container.resolve<IdempotencyStore>(IDEMPOTENCY_STORE), logger);
   metrics.collectProcessMetrics();
@@ -64,6 +66,9 @@ export function createApp(container: DependencyContainer): Express {
   app.route('/:sensor_id/weights/history').get(...reads, sensors.history).all(methodNotAllowed('GET'));
   app.route('/:sensor_id/alerts').get(...reads, alerts.ofSensor).all(methodNotAllowed('GET'));
   app.route('/alerts').get(...reads, alerts.all).all(methodNotAllowed('GET'));
+  // Two segments, like the /:sensor_id/<action> routes: no sensor id is taken for it, as
+  // none of those actions is "active"; active-alerts-api.test.ts holds a sensor named "alerts" to it.
+  app.route('/alerts/active').get(...reads, activeAlerts.list).all(methodNotAllowed('GET'));
   app.route('/health').get(health.health).all(methodNotAllowed('GET'));
   app.route('/ready').get(health.ready).all(methodNotAllowed('GET'));
   app.route('/metrics').get(health.prometheus).all(methodNotAllowed('GET'));

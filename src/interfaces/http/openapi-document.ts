@@ -16,7 +16,7 @@ import {
   rollbackBodySchema,
   updateBodySchema,
 } from './request-schemas';
-import { alertTableSchema, batchPredictResponseSchema, problemSchema, revisionResponseSchema, sensorAlertsSchema, statusSchema, weightsResponseSchema } from './response-schemas';
+import { activeAlertResponseSchema, alertTableSchema, batchPredictResponseSchema, problemSchema, revisionResponseSchema, sensorAlertsSchema, statusSchema, weightsResponseSchema } from './response-schemas';
 import { IDEMPOTENCY_KEY_HEADER, KEY_IN_FLIGHT, KEY_REUSED } from './idempotency.middleware';
 import { parseBody } from './validation';
 
@@ -139,7 +139,8 @@ export function buildOpenApiDocument(): JsonSchema {
       title: 'sensor-alerts',
       version: '1.0.0',
       description:
-        'Learns, per vibration sensor and metric, the mean and sample standard deviation of its readings, and says whether a reading is an alert: value >= mean + 2 * std. Errors are RFC 9457 application/problem+json; every answer carries X-Request-Id.',
+        'Learns, per vibration sensor and metric, the mean and sample standard deviation of its readings, and says whether a reading is an alert: value >= mean + 2 * std. Errors are RFC 9457 application/problem+json; every answer carries X-Request-Id.\n\n' +
+        '**Live readings over MQTT** (with MQTT_URL set; not HTTP): the service subscribes to MQTT_READINGS_TOPIC (default `sensors/+/readings`, the `+` level is the sensor id) at QoS 1 through the shared subscription `$share/<MQTT_SHARE_GROUP>/...`. A message is UTF-8 JSON, at most 64 KB, one of: `{"value": 0.0123}` (metric `value`); `{"metric": "params.velRMS.x", "value": 0.0012}`; `{"readings": {"params.velRMS.x": 0.0012, "params.accelRMS.x": 0.051}}` (several metrics), each with an optional `"at"` (ISO-8601 with a zone; absent: the receipt time). Anything else is refused, counted in /metrics and logged. Each alert transition is published to MQTT_ALERTS_TOPIC (default `sensors/{sensor_id}/alerts`, QoS 1, retained) as JSON: `sensor_id`, `metric`, `state` (`raised` or `cleared`), `value`, `threshold`, `mean`, `std`, `z_score` (null when std is 0), `at` (ISO-8601 UTC).',
     },
     paths: {
       '/{sensor_id}/fit': {
@@ -232,6 +233,33 @@ export function buildOpenApiDocument(): JsonSchema {
           summary: "The draft's in_alert table: every stored sensor and metric",
           parameters: queryParameters(alertsQuerySchema, ['value']),
           responses: { 200: json(ref(alertTableSchema), 'sensor -> metric -> in alert?'), 400: PROBLEMS[400], 405: PROBLEMS[405], 500: PROBLEMS[500] },
+        },
+      },
+      '/alerts/active': {
+        get: {
+          operationId: 'getActiveAlerts',
+          summary: 'The alerts live readings raised and have not cleared, ordered by sensor id then metric (byte order)',
+          description:
+            'Kept per sensor and metric from the readings streamed over MQTT (MQTT_URL): ALERT_RAISE_AFTER consecutive readings at or above the threshold raise an alert, ALERT_CLEAR_AFTER consecutive readings below it clear it (both default 1: the case rule). The state is stored with the weights, so it survives restarts and is shared by replicas. Empty without MQTT. Needs the bearer token when API_TOKEN_READS is set.',
+          responses: {
+            200: {
+              description: 'The raised alerts; [] when none',
+              content: {
+                'application/json': {
+                  schema: { type: 'array', items: ref(activeAlertResponseSchema) },
+                  example: [
+                    { sensor_id: 'SEN0001', metric: 'params.velRMS.x', since: '2026-11-30T12:00:07.000Z', last_value: 0.0131, threshold: 0.0118 },
+                    { sensor_id: 'SEN0002', metric: 'value', since: '2026-11-30T11:58:00.000Z', last_value: 0.04, threshold: 0.052 },
+                  ],
+                },
+              },
+            },
+            400: PROBLEMS[400],
+            401: PROBLEMS[401],
+            405: PROBLEMS[405],
+            500: PROBLEMS[500],
+            503: PROBLEMS[503],
+          },
         },
       },
       '/health': {

@@ -68,6 +68,16 @@ export const alertEventSchema = z
     example: { sensor_id: 'SEN0001', metric: 'params.velRMS.x', state: 'raised', value: 0.0123, threshold: 0.0101, mean: 0.0075, std: 0.0013, z_score: 3.692307692307693, at: '2026-11-30T12:00:05.000Z' },
   });
 
+export const activeAlertResponseSchema = z
+  .object({
+    sensor_id: z.string(),
+    metric: z.string(),
+    since: z.iso.datetime().describe('When the alert was raised: the time of the reading that raised it'),
+    last_value: z.number().describe('The latest reading of the model, in alert or not (a reading below the threshold starts clearing it)'),
+    threshold: z.number().describe('mean + 2 * std of the model that scored last_value'),
+  })
+  .meta({ id: 'ActiveAlert' });
+
 export const statusSchema = z
   .object({
     status: z.enum(['ok', 'ready']),
@@ -93,4 +103,5 @@ export const problemSchema = z
 
 export type WeightsResponse = z.infer<typeof weightsResponseSchema>;
 export type RevisionResponse = z.infer<typeof revisionResponseSchema>;
+export type ActiveAlertResponse = z.infer<typeof activeAlertResponseSchema>;
 export type BatchPredictResponse = z.infer<typeof batchPredictResponseSchema>;

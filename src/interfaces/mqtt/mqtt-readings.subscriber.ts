@@ -40,6 +40,8 @@ export class MqttReadingsSubscriber {
   private storageFailing = false;
   private invalidLoggedAt = -Infinity;
   private invalidSuppressed = 0;
+  /** Readings by outcome since the start, for the line logged at stop (the metrics die with the process). */
+  private readonly totals = { alert: 0, no_alert: 0, unscored: 0, invalid: 0 };
 
   constructor(
     private readonly config: MqttConfig,
@@ -78,6 +80,7 @@ export class MqttReadingsSubscriber {
     this.stopping = true;
     await this.draining;
     await this.connection.close();
+    this.logger.info('live readings stopped', { readings: { ...this.totals } });
   }
 
   private receive(packet: IPublishPacket): void {
@@ -138,6 +141,9 @@ export class MqttReadingsSubscriber {
       if (outcome === 'alert') alert++;
       else if (outcome === 'no_alert') noAlert++;
     }
+    this.totals.alert += alert;
+    this.totals.no_alert += noAlert;
+    this.totals.unscored += outcomes.length - alert - noAlert;
     if (alert > 0) this.metrics.readingsIngested.inc({ outcome: 'alert' }, alert);
     if (noAlert > 0) this.metrics.readingsIngested.inc({ outcome: 'no_alert' }, noAlert);
     if (outcomes.length - alert - noAlert > 0) this.metrics.readingsIngested.inc({ outcome: 'unscored' }, outcomes.length - alert - noAlert);
@@ -151,6 +157,7 @@ export class MqttReadingsSubscriber {
   }
 
   private refused(topic: string, reason: string, detail: string): void {
+    this.totals.invalid++;
     this.metrics.readingsIngested.inc({ outcome: 'invalid' });
     this.metrics.invalidMessages.inc({ reason });
     const now = performance.now();

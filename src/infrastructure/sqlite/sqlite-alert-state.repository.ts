@@ -1,0 +1,82 @@
+import type Database from 'better-sqlite3';
+import type { ActiveAlert, AlertStateRepository, ScoredReading } from '../../application/ports/alert-state.repository';
+import type { AlertDebounce, AlertStatus } from '../../domain/alert-debounce';
+import { stepAlertStates, type KeptAlertState } from '../alert-states/step-alert-states';
+import { available, writeWhenFree } from './sqlite-availability';
+
+interface StateRow {
+  status: AlertStatus;
+  pending: number;
+  since: number | null;
+  last_value: number;
+  threshold: number;
+  last_at: number;
+}
+
+interface ActiveRow {
+  sensor_id: string;
+  metric: string;
+  since: number;
+  last_value: number;
+  threshold: number;
+}
+
+/** Alert states in the weights database file (table alert_states, schema 3). */
+export class SqliteAlertStateRepository implements AlertStateRepository {
+  private readonly selectState: Database.Statement<[string, string], StateRow>;
+  private readonly upsertState: Database.Statement<[string, string, AlertStatus, number, number | null, number, number, number]>;
+  private readonly selectActive: Database.Statement<[], ActiveRow>;
+  private readonly advanceTransaction: Database.Transaction<(readings: readonly ScoredReading[], debounce: AlertDebounce) => (AlertStatus | undefined)[]>;
+
+  /** `busyTimeoutMs`: how long a batch retries, without blocking, while another connection holds the write lock. */
+  constructor(
+    db: Database.Database,
+    private readonly busyTimeoutMs = 5000,
+  ) {
+    this.selectState = db.prepare('SELECT status, pending, since, last_value, threshold, last_at FROM alert_states WHERE sensor_id = ? AND metric = ?');
+    this.upsertState = db.prepare(`
+      INSERT INTO alert_states (sensor_id, metric, status, pending, since, last_value, threshold, last_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+      ON CONFLICT (sensor_id, metric) DO UPDATE SET
+        status = excluded.status, pending = excluded.pending, since = excluded.since,
+        last_value = excluded.last_value, threshold = excluded.threshold, last_at = excluded.last_at`);
+    this.selectActive = db.prepare("SELECT sensor_id, metric, since, last_value, threshold FROM alert_states WHERE status = 'raised' ORDER BY sensor_id, metric");
+    this.advanceTransaction = db.transaction((readings: readonly ScoredReading[], debounce: AlertDebounce) => {
+      const { transitions, writes } = stepAlertStates(readings, debounce, (sensorId, metric) => {
+        const row = this.selectState.get(sensorId, metric);
+        return row && toKept(row);
+      });
+      for (const { sensorId, metric, state } of writes) {
+        this.upsertState.run(sensorId, metric, state.status, state.pending, state.since?.getTime() ?? null, state.lastValue, state.threshold, state.lastAt.getTime());
+      }
+      return transitions;
+    });
+  }
+
+  async advance(readings: readonly ScoredReading[], debounce: AlertDebounce): Promise<(AlertStatus | undefined)[]> {
+    if (readings.length === 0) return [];
+    // IMMEDIATE: the write lock is held from the first read on, across processes, so no other
+    // connection steps these states between our read and our write; it decides alone.
+    return writeWhenFree(() => this.advanceTransaction.immediate(readings, debounce), this.busyTimeoutMs);
+  }
+
+  async listActive(): Promise<ActiveAlert[]> {
+    return available(() => this.selectActive.all()).map((row) => ({
+      sensorId: row.sensor_id,
+      metric: row.metric,
+      since: new Date(row.since),
+      lastValue: row.last_value,
+      threshold: row.threshold,
+    }));
+  }
+}
+
+function toKept(row: StateRow): KeptAlertState {
+  return {
+    status: row.status,
+    pending: row.pending,
+    since: row.since === null ? undefined : new Date(row.since),
+    lastValue: row.last_value,
+    threshold: row.threshold,
+    lastAt: new Date(row.last_at),
+  };
+}
