@@ -166,8 +166,9 @@ broker() { compose -p "$RUN_ID" exec -T mosquitto "$@" 2> >(grep -v 'unable to g
 await_event() { # state, reading to publish on each try (empty: none)
   local event
   for _ in $(seq 1 30); do
-    [ -z "$2" ] || broker mosquitto_pub -q 1 -t sensors/MQTT01/readings -m "$2"
-    event=$(broker mosquitto_sub -q 1 -t sensors/MQTT01/alerts -C 1 -W 1 2>/dev/null || true)
+    [ -z "$2" ] || broker mosquitto_pub -q 1 -t sensors/MQTT01/readings -m "$2" >/dev/null
+    # podman-compose prints its own lines (the podman command, its version) on stdout too.
+    event=$(broker mosquitto_sub -q 1 -t sensors/MQTT01/alerts -C 1 -W 1 2>/dev/null | grep '^{' | tail -1 || true)
     case "$event" in *"\"state\":\"$1\""*) printf '%s' "$event"; return 0 ;; esac
   done
   echo "FAIL no '$1' event on sensors/MQTT01/alerts; last seen: ${event:-nothing}" >&2
@@ -188,7 +189,7 @@ check_event() { # JSON, state, value, at
 raised=$(await_event raised '{"value": 10, "at": "2026-01-01T00:00:00.000Z"}')
 check_event "$raised" raised 10 2026-01-01T00:00:00.000Z
 echo "ok  a reading of 10 published to sensors/MQTT01/readings raised an alert: $raised"
-broker mosquitto_pub -q 1 -t sensors/MQTT01/readings -m '{"metric": "value", "value": 1, "at": "2026-01-01T00:01:00.000Z"}'
+broker mosquitto_pub -q 1 -t sensors/MQTT01/readings -m '{"metric": "value", "value": 1, "at": "2026-01-01T00:01:00.000Z"}' >/dev/null
 cleared=$(await_event cleared '')
 check_event "$cleared" cleared 1 2026-01-01T00:01:00.000Z
 echo "ok  then a reading of 1 cleared it, and the cleared event is the topic's retained one: $cleared"
