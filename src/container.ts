@@ -4,10 +4,11 @@ import { CheckHealthUseCase } from './application/check-health.use-case';
 import { EvaluateAlertsUseCase } from './application/evaluate-alerts.use-case';
 import { FitSensorUseCase } from './application/fit-sensor.use-case';
 import { GetWeightsHistoryUseCase } from './application/get-weights-history.use-case';
+import { FanOutAlertEventPublisher, type AlertEventSink } from './application/fan-out-alert-event.publisher';
 import { GetWeightsUseCase } from './application/get-weights.use-case';
 import { IngestReadingsUseCase } from './application/ingest-readings.use-case';
 import { ListActiveAlertsUseCase } from './application/list-active-alerts.use-case';
-import { ALERT_EVENT_PUBLISHER, type AlertEventPublisher } from './application/ports/alert-event.publisher';
+import { ALERT_EVENT_PUBLISHER } from './application/ports/alert-event.publisher';
 import { ALERT_STATE_REPOSITORY } from './application/ports/alert-state.repository';
 import { IDEMPOTENCY_STORE } from './application/ports/idempotency.store';
 import { LOGGER, type Logger } from './application/ports/logger';
@@ -20,6 +21,7 @@ import { UpdateSensorUseCase } from './application/update-sensor.use-case';
 import { APP_CONFIG, type AppConfig } from './config';
 import { AlertDebounce } from './domain/alert-debounce';
 import { AlertPolicy } from './domain/alert-policy';
+import { WebhookAlertEventPublisher } from './infrastructure/alert-events/webhook-alert-event.publisher';
 import { PinoLogger } from './infrastructure/logging/pino-logger';
 import { ServiceMetrics } from './infrastructure/metrics/service-metrics';
 import { TimedWeightsRepository } from './infrastructure/metrics/timed-weights.repository';
@@ -73,17 +75,10 @@ export async function createContainer(config: AppConfig, parent: DependencyConta
   const openedMqtt: { connection?: MqttConnection } = {};
   child.register(OPENED_MQTT, { useValue: openedMqtt });
   const mqtt = config.mqtt;
-  // TEMPORARY until h18c's fan-out publisher (MQTT and webhook sinks) is merged: without MQTT, events go nowhere.
-  if (!mqtt) child.register(ALERT_EVENT_PUBLISHER, { useValue: TEMPORARY_NO_OP_ALERT_EVENT_PUBLISHER });
-  else {
+  if (mqtt) {
     // Factories: the connection is made (not yet connected) only when first asked for, with the logger registered by then.
     child.register(MqttConnection, {
       useFactory: instanceCachingFactory((c) => (openedMqtt.connection = new MqttConnection(mqtt, c.resolve<Logger>(LOGGER), metrics, ingestionStatus))),
-    });
-    child.register(ALERT_EVENT_PUBLISHER, {
-      useFactory: instanceCachingFactory(
-        (c) => new CountingAlertEventPublisher(new MqttAlertEventPublisher(c.resolve(MqttConnection).client, mqtt.alertsTopic, c.resolve<Logger>(LOGGER)), metrics),
-      ),
     });
     child.register(MqttReadingsSubscriber, {
       useFactory: instanceCachingFactory(
@@ -91,6 +86,7 @@ export async function createContainer(config: AppConfig, parent: DependencyConta
       ),
     });
   }
+  registerAlertEventSinks(child, config);
 
   const singletons: ReadonlyArray<new (...args: never[]) => unknown> = [
     FitSensorUseCase,
@@ -110,13 +106,36 @@ export async function createContainer(config: AppConfig, parent: DependencyConta
   return child;
 }
 
-// TEMPORARY (see its registration): replaced by h18c's fan-out publisher at the merge.
-const TEMPORARY_NO_OP_ALERT_EVENT_PUBLISHER: AlertEventPublisher = { publish: () => undefined };
+/**
+ * ALERT_EVENT_PUBLISHER: every configured sink behind one fan-out (none configured: events go
+ * nowhere). Built on first resolve, so a test's replacement of the logger is the one they log to.
+ */
+function registerAlertEventSinks(child: DependencyContainer, config: AppConfig): void {
+  const webhookUrl = config.alertWebhookUrl;
+  if (webhookUrl !== undefined) {
+    child.register(WebhookAlertEventPublisher, {
+      useFactory: instanceCachingFactory((c) => new WebhookAlertEventPublisher(webhookUrl, c.resolve(ServiceMetrics), c.resolve<Logger>(LOGGER))),
+    });
+  }
+  child.register(ALERT_EVENT_PUBLISHER, {
+    useFactory: instanceCachingFactory((c) => {
+      const sinks: AlertEventSink[] = [];
+      if (config.mqtt) sinks.push({ name: 'mqtt', publisher: new MqttAlertEventPublisher(c.resolve(MqttConnection).client, config.mqtt.alertsTopic, c.resolve<Logger>(LOGGER)) });
+      if (webhookUrl !== undefined) sinks.push({ name: 'webhook', publisher: c.resolve(WebhookAlertEventPublisher) });
+      // Transitions are counted once, whatever the sinks.
+      return new CountingAlertEventPublisher(new FanOutAlertEventPublisher(sinks, c.resolve<Logger>(LOGGER)), c.resolve(ServiceMetrics));
+    }),
+  });
+}
 
-/** Releases what createContainer opened; readings still waiting to be learned are merged first, while storage is open. */
+/**
+ * Releases what createContainer opened: readings stop coming first (a no-op when main already
+ * stopped ingestion); what they left to learn is merged while storage is open; the webhook gets
+ * its grace period to send what it holds.
+ */
 export async function closeContainer(container: DependencyContainer): Promise<void> {
-  // Readings stop coming first (a no-op when main already stopped ingestion), then what they left to learn is merged.
   await container.resolve<{ connection?: MqttConnection }>(OPENED_MQTT).connection?.close();
   await container.resolve(StreamLearner).close();
+  if (container.isRegistered(WebhookAlertEventPublisher)) await container.resolve(WebhookAlertEventPublisher).close();
   await container.resolve<WeightsStorage>(WEIGHTS_STORAGE).close();
 }

@@ -98,7 +98,8 @@ function describeConfig(config: AppConfig): Record<string, unknown> {
     apiToken: apiToken ? 'set' : 'unset',
     ...(databaseUrl && { databaseUrl: describeWeightsStorage(config) }),
     ...(mqtt && { mqtt: { ...mqtt, url: redactUrlPassword(mqtt.url) } }),
-    ...(alertWebhookUrl && { alertWebhookUrl: redactUrlPassword(alertWebhookUrl) }),
+    // Origin only: a webhook's path or query is often its secret (Slack-style URLs).
+    ...(alertWebhookUrl && { alertWebhookUrl: `${new URL(alertWebhookUrl).origin}/...` }),
   };
 }
 

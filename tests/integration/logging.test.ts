@@ -109,13 +109,18 @@ describe('logs say what happened, at the level it deserves', () => {
     });
 
     it('logs the configuration without secrets at debug', async () => {
-      const server = spawnServer({ PORT: '0', HOST: '127.0.0.1', DB_PATH: join(directory, 'debug.db'), LOG_LEVEL: 'debug', API_TOKEN: TOKEN });
+      const server = spawnServer({
+        PORT: '0', HOST: '127.0.0.1', DB_PATH: join(directory, 'debug.db'), LOG_LEVEL: 'debug', API_TOKEN: TOKEN,
+        ALERT_WEBHOOK_URL: 'https://hook:pw-secret@hooks.example.com:8443/services/T0/path-secret?token=query-secret',
+      });
       await waitForListening(server);
       server.child.kill('SIGTERM');
       expect(await server.exited).toBe(0);
       const configuration = server.stdout().split('\n').find((line) => line.includes('"configuration"'));
       expect(JSON.parse(configuration!)).toMatchObject({ level: 'debug', host: '127.0.0.1', logLevel: 'debug', apiToken: 'set', storage: join(directory, 'debug.db') });
+      expect(JSON.parse(configuration!)).toMatchObject({ alertWebhookUrl: 'https://hooks.example.com:8443/...' });
       expect(server.stdout()).not.toContain(TOKEN);
+      expect(server.stdout()).not.toMatch(/pw-secret|path-secret|query-secret/);
     });
 
     it("logs /ready's 503 while stopping once per request, at info, without a stack", async () => {

@@ -106,13 +106,13 @@ export class ServiceMetrics {
 
   readonly brokerConnected = new Gauge({
     name: 'mqtt_broker_connected',
-    help: '1 while connected to the MQTT broker, 0 otherwise (absent without MQTT_URL).',
+    help: '1 while connected to the MQTT broker, 0 otherwise (and always 0 without MQTT_URL).',
     registers: [this.registry],
   });
 
   readonly scoringLag = new Histogram({
     name: 'reading_scoring_lag_seconds',
-    help: 'Time from a readings message arriving to its outcome being stored (waiting for its batch included).',
+    help: 'Time from a readings message arriving to its readings stored and scored (waiting for its batch included); refused messages are not counted.',
     buckets: LATENCY_BUCKETS,
     registers: [this.registry],
   });
@@ -123,6 +123,28 @@ export class ServiceMetrics {
     buckets: [1, 10, 100, 1000, 10000],
     registers: [this.registry],
   });
+
+  readonly webhookDeliveries = new Counter({
+    name: 'sensor_alerts_webhook_deliveries_total',
+    help: 'Alert events for ALERT_WEBHOOK_URL, by result: delivered (2xx), retried (an attempt failed and is retried), failed (refused, or retries ran out), dropped (queue full, or the service stopped first).',
+    labelNames: ['result'] as const,
+    registers: [this.registry],
+  });
+
+  private webhookQueueSource: () => number = () => 0;
+
+  // Read when scraped, from the publisher's own queue: nothing to update per event.
+  readonly webhookQueueDepth: Gauge = new Gauge({
+    name: 'sensor_alerts_webhook_queue_depth',
+    help: 'Alert events waiting for ALERT_WEBHOOK_URL or being sent now.',
+    registers: [this.registry],
+    collect: (): void => this.webhookQueueDepth.set(this.webhookQueueSource()),
+  });
+
+  /** The webhook publisher's queue, read at each scrape. */
+  watchWebhookQueue(depth: () => number): void {
+    this.webhookQueueSource = depth;
+  }
 
   requestStarted(): void {
     this.requestsInFlight++;

@@ -88,6 +88,7 @@ export class MqttConnection {
   }
 
   private warnedUnreachable = false;
+  private started = false;
 
   /** Which connection is current: messages are acknowledged only on the connection that brought them. */
   get connection(): number {
@@ -100,6 +101,7 @@ export class MqttConnection {
   }
 
   start(): void {
+    this.started = true;
     this.logger.info('MQTT connecting', { url: redactUrlPassword(this.config.url), clientId: this.config.clientId });
     this.client.connect();
   }
@@ -118,6 +120,8 @@ export class MqttConnection {
   async close(graceMs = 5000): Promise<void> {
     if (this.status.broker === 'closed') return;
     this.change('closed', {});
+    // MQTT.js cannot end a client that never connected (it throws): there is nothing to close.
+    if (!this.started) return;
     const ended = this.client.endAsync(false);
     const timer = setTimeout(() => this.client.end(true), graceMs);
     await ended.catch(() => undefined);

@@ -151,7 +151,7 @@ export class MqttReadingsSubscriber {
     const now = performance.now();
     for (const received of batch) {
       if (received.messageId !== undefined) this.connection.ack(received.messageId, received.connection);
-      this.metrics.scoringLag.observe((now - received.arrivedAt) / 1000);
+      if (received.readings.length > 0) this.metrics.scoringLag.observe((now - received.arrivedAt) / 1000);
     }
     return true;
   }

@@ -1,0 +1,169 @@
+import type { IPublishPacket } from 'mqtt';
+import type { IngestReadingsUseCase, IncomingReading, ReadingOutcome } from '../../../src/application/ingest-readings.use-case';
+import type { Logger } from '../../../src/application/ports/logger';
+import type { MqttConfig } from '../../../src/config';
+import { ServiceMetrics } from '../../../src/infrastructure/metrics/service-metrics';
+import type { MqttConnection } from '../../../src/interfaces/mqtt/mqtt-connection';
+import { MqttReadingsSubscriber } from '../../../src/interfaces/mqtt/mqtt-readings.subscriber';
+
+// The subscriber's batching and acknowledgement, against a fake connection that records
+// PUBACKs and a use case whose calls the test controls.
+
+const CONFIG: MqttConfig = { url: 'mqtt://broker', readingsTopic: 'sensors/+/readings', shareGroup: 'g', alertsTopic: 'sensors/{sensor_id}/alerts', clientId: 'c' };
+
+interface Harness {
+  deliver(messageId: number, payload: string, topic?: string): void;
+  readonly acks: number[];
+  readonly calls: Array<readonly IncomingReading[]>;
+  readonly subscriptions: string[];
+  readonly logs: Array<[string, string]>;
+  readonly metrics: ServiceMetrics;
+  readonly subscriber: MqttReadingsSubscriber;
+  connect(sessionPresent: boolean): void;
+  /** The next execute calls fail (one per entry that is true), then succeed. */
+  failNext(times: number): void;
+}
+
+function harness(): Harness {
+  const acks: number[] = [];
+  const calls: Array<readonly IncomingReading[]> = [];
+  const subscriptions: string[] = [];
+  const logs: Array<[string, string]> = [];
+  const listeners: Array<(sessionPresent: boolean) => void> = [];
+  let failures = 0;
+  const client = {
+    handleMessage: undefined as unknown as (packet: IPublishPacket, callback: (error?: Error) => void) => void,
+    subscribe: (filter: string, _options: unknown, callback: (error: Error | null, granted: Array<{ topic: string; qos: number }>) => void) => {
+      subscriptions.push(filter);
+      callback(null, [{ topic: filter, qos: 1 }]);
+    },
+  };
+  const connection = {
+    client,
+    connection: 1,
+    onConnect: (listener: (sessionPresent: boolean) => void) => listeners.push(listener),
+    start: () => undefined,
+    ack: (messageId: number) => acks.push(messageId) > 0,
+    close: async () => undefined,
+  };
+  const ingest = {
+    execute: async (readings: readonly IncomingReading[]): Promise<ReadingOutcome[]> => {
+      calls.push(readings);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      if (failures > 0) {
+        failures--;
+        throw new Error('storage unavailable');
+      }
+      return readings.map((reading) => (reading.value >= 13 ? 'alert' : 'no_alert'));
+    },
+  };
+  const record = (level: string) => (message: string) => void logs.push([level, message]);
+  const logger: Logger = { debug: record('debug'), info: record('info'), warn: record('warn'), error: record('error'), fatal: record('fatal'), lifecycle: record('lifecycle') };
+  const metrics = new ServiceMetrics();
+  const subscriber = new MqttReadingsSubscriber(CONFIG, connection as unknown as MqttConnection, ingest as unknown as IngestReadingsUseCase, logger, metrics);
+  subscriber.start();
+  return {
+    deliver: (messageId, payload, topic = 'sensors/S1/readings') => {
+      const packet = { cmd: 'publish', qos: 1, messageId, topic, payload: Buffer.from(payload), dup: false, retain: false } as IPublishPacket;
+      client.handleMessage(packet, () => undefined);
+    },
+    acks,
+    calls,
+    subscriptions,
+    logs,
+    metrics,
+    subscriber,
+    connect: (sessionPresent) => listeners.forEach((listener) => listener(sessionPresent)),
+    failNext: (times) => void (failures = times),
+  };
+}
+
+const settle = (ms = 0) => new Promise((resolve) => setTimeout(resolve, ms));
+const until = async (condition: () => boolean) => {
+  for (let i = 0; i < 500 && !condition(); i++) await settle(5);
+  expect(condition()).toBe(true);
+};
+const values = (readings: readonly IncomingReading[]) => readings.map((reading) => reading.value);
+
+describe('MqttReadingsSubscriber', () => {
+  it('subscribes to the shared filter on a connection without a session, and only then', () => {
+    const h = harness();
+    h.connect(false);
+    h.connect(true);
+    h.connect(false);
+    expect(h.subscriptions).toEqual(['$share/g/sensors/+/readings', '$share/g/sensors/+/readings']);
+  });
+
+  it('batches what arrived together into one call, and acknowledges only once it is stored', async () => {
+    const h = harness();
+    h.deliver(1, '{"value": 13}');
+    h.deliver(2, '{"readings": {"a": 1, "b": 2}}');
+    h.deliver(3, '{"value": 12}');
+    expect(h.acks).toEqual([]);
+    await until(() => h.calls.length === 1);
+    // Called, not yet stored: nothing acknowledged.
+    expect(h.acks).toEqual([]);
+    // Arriving while the first batch is stored: the next batch, all together.
+    h.deliver(4, '{"value": 14}');
+    h.deliver(5, '{"value": 15}');
+    await until(() => h.acks.length === 5);
+    expect(h.calls.map(values)).toEqual([
+      [13, 1, 2, 12],
+      [14, 15],
+    ]);
+    expect(h.acks).toEqual([1, 2, 3, 4, 5]);
+  });
+
+  it('acknowledges a refused message in its turn, counts it, and goes on', async () => {
+    const h = harness();
+    h.deliver(1, '{"value": 13}');
+    h.deliver(2, 'not json');
+    h.deliver(3, '{"value": 12}');
+    await until(() => h.acks.length === 3);
+    expect(h.acks).toEqual([1, 2, 3]);
+    expect(h.calls.map(values)).toEqual([[13, 12]]);
+    const text = await h.metrics.registry.metrics();
+    expect(text).toContain('sensor_readings_ingested_total{outcome="invalid"} 1');
+    expect(text).toContain('mqtt_invalid_messages_total{reason="not_json"} 1');
+    expect(h.logs.filter(([level]) => level === 'warn')).toHaveLength(1);
+  });
+
+  it('logs a flood of refused messages in one line per interval, all acknowledged', async () => {
+    const h = harness();
+    for (let i = 1; i <= 50; i++) h.deliver(i, '{');
+    await until(() => h.acks.length === 50);
+    expect(h.logs.filter(([level]) => level === 'warn')).toHaveLength(1);
+  });
+
+  it('retries a batch storage refuses, unacknowledged, logging the failure and the recovery once each', async () => {
+    const h = harness();
+    h.failNext(3);
+    h.deliver(1, '{"value": 13}');
+    h.deliver(2, '{"value": 12}');
+    await until(() => h.calls.length === 2);
+    expect(h.acks).toEqual([]);
+    await until(() => h.acks.length === 2);
+    expect(h.calls.map(values)).toEqual([
+      [13, 12],
+      [13, 12],
+      [13, 12],
+      [13, 12],
+    ]);
+    expect(h.logs.filter(([level]) => level === 'error')).toHaveLength(1);
+    expect(h.logs.map(([, message]) => message)).toContain('live readings stored again');
+    expect(await h.metrics.registry.metrics()).toContain('sensor_readings_ingested_total{outcome="alert"} 1');
+  });
+
+  it('on stop finishes the batch in hand and takes nothing more', async () => {
+    const h = harness();
+    h.deliver(1, '{"value": 13}');
+    await until(() => h.calls.length === 1);
+    const stopped = h.subscriber.stop();
+    h.deliver(2, '{"value": 14}');
+    await stopped;
+    await settle(20);
+    expect(h.acks).toEqual([1]);
+    expect(h.calls.map(values)).toEqual([[13]]);
+    expect(h.logs.at(-1)).toEqual(['info', 'live readings stopped']);
+  });
+});
