@@ -12,6 +12,9 @@
 // the last one is scored (the service's /metrics readings counter, polled every 10 ms) or
 // parsed (the ceiling); after a warm-up burst per side, rounds alternate service and
 // ceiling, each figure is the median of the rounds and the ratio the median of the rounds' ratios.
+// CPU: on this shared machine wall time swings with other load, so each burst also takes the
+// CPU time the consumer process (the service, the bare subscriber) spent (Linux /proc), and
+// gives readings per CPU-second; the service's excludes its waits for fsync (SQLite commits).
 // Latency: at a steady rate well below saturation (a burst measures queueing, not scoring),
 // readings that are each an alert transition (one sensor's values alternate above and below
 // its threshold), from the publish of a reading to the receipt of the alert event it caused
@@ -19,7 +22,7 @@
 // p50 / p99 over every reading of every round.
 // Usage: npm run bench:ingest -- [--readings 100000] [--rounds 5] [--rate 1000] [--postgres]
 //        [--smoke] [--cpu-prof DIR]   (--cpu-prof: the service writes a V8 CPU profile there)
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -123,23 +126,28 @@ async function main(): Promise<void> {
     );
     // Not counted: the first burst of each side runs colder code (JIT, SQLite's page cache).
     const warmUp = readings.slice(0, Math.min(readings.length, 20_000));
-    await serviceBurst(api, publisher, warmUp);
+    await serviceBurst(api, service.pid, publisher, warmUp);
     await ceilingBurst(ceiling, publisher, warmUp);
     await settle(() => eventLog.count, 200);
-    const serviceRates: number[] = [];
-    const ceilingRates: number[] = [];
+    const serviceBursts: Burst[] = [];
+    const ceilingBursts: Burst[] = [];
     const ratios: number[] = [];
+    const cpuRatios: number[] = [];
     let eventsInBursts = 0;
     for (let round = 0; round < ROUNDS; round++) {
       const eventsBefore = eventLog.count;
-      const serviceRate = await serviceBurst(api, publisher, readings);
+      const ours = await serviceBurst(api, service.pid, publisher, readings);
       await settle(() => eventLog.count, 200);
       eventsInBursts += eventLog.count - eventsBefore;
-      const ceilingRate = await ceilingBurst(ceiling, publisher, readings);
-      serviceRates.push(serviceRate);
-      ceilingRates.push(ceilingRate);
-      ratios.push(serviceRate / ceilingRate);
-      console.log(`  round ${round + 1}: service ${fmt(serviceRate)} readings/s, ceiling ${fmt(ceilingRate)} messages/s, ratio ${(serviceRate / ceilingRate).toFixed(2)}`);
+      const bare = await ceilingBurst(ceiling, publisher, readings);
+      serviceBursts.push(ours);
+      ceilingBursts.push(bare);
+      ratios.push(ours.rate / bare.rate);
+      cpuRatios.push(ours.perCpuSecond / bare.perCpuSecond);
+      console.log(
+        `  round ${round + 1}: service ${fmt(ours.rate)} readings/s (${fmt(ours.perCpuSecond)} per CPU-second), ` +
+          `ceiling ${fmt(bare.rate)} messages/s (${fmt(bare.perCpuSecond)} per CPU-second), ratio ${(ours.rate / bare.rate).toFixed(2)} (by CPU ${ratioText(ours.perCpuSecond / bare.perCpuSecond)})`,
+      );
     }
 
     const serviceLatencies: number[] = [];
@@ -149,17 +157,20 @@ async function main(): Promise<void> {
       ceilingLatencies.push(...(await ceilingLatency(ceiling, publisher)));
     }
 
-    const serviceRate = median(serviceRates);
+    const serviceRate = median(serviceBursts.map((burst) => burst.rate));
     const ratio = median(ratios);
+    const row = (side: string, bursts: Burst[], latencies: number[]) =>
+      `${side.padEnd(46)} ${fmt(median(bursts.map((burst) => burst.rate))).padStart(11)} ${fmt(median(bursts.map((burst) => burst.perCpuSecond))).padStart(10)} ` +
+      `${ms(percentile(latencies, 0.5))} ${ms(percentile(latencies, 0.99))}`;
     console.log('');
-    console.log(`${'side'.padEnd(44)} ${'readings/s'.padStart(11)} ${'p50 ms'.padStart(7)} ${'p99 ms'.padStart(7)}`);
-    console.log(`${'service (scored, state stored, events out)'.padEnd(44)} ${fmt(serviceRate).padStart(11)} ${ms(percentile(serviceLatencies, 0.5))} ${ms(percentile(serviceLatencies, 0.99))}`);
-    console.log(`${'ceiling (bare MQTT.js subscriber, parse only)'.padEnd(44)} ${fmt(median(ceilingRates)).padStart(11)} ${ms(percentile(ceilingLatencies, 0.5))} ${ms(percentile(ceilingLatencies, 0.99))}`);
+    console.log(`${'side'.padEnd(46)} ${'readings/s'.padStart(11)} ${'per CPU-s'.padStart(10)} ${'p50 ms'.padStart(7)} ${'p99 ms'.padStart(7)}`);
+    console.log(row('service (scored, state stored, events out)', serviceBursts, serviceLatencies));
+    console.log(row('ceiling (bare MQTT.js subscriber, parse only)', ceilingBursts, ceilingLatencies));
     console.log(
       `alert events published during the bursts: ${eventsInBursts.toLocaleString('en-US')} (${((100 * eventsInBursts) / (N * ROUNDS)).toFixed(1)}% of readings); ` +
         `latency: ${serviceLatencies.length.toLocaleString('en-US')} transitions at ${fmt(RATE)} readings/s, publish to alert event received (service), publish to parsed (ceiling)`,
     );
-    console.log(`ratio to the ceiling (median of rounds): ${ratio.toFixed(2)} (target >= 0.5: ${ratio >= 0.5 ? 'MET' : 'NOT MET'})`);
+    console.log(`ratio to the ceiling (median of rounds): ${ratio.toFixed(2)} (target >= 0.5: ${ratio >= 0.5 ? 'MET' : 'NOT MET'}); by CPU time: ${ratioText(median(cpuRatios))}`);
     if (!cluster) console.log(`readings/s with SQLite: ${fmt(serviceRate)} (target >= 20,000: ${serviceRate >= 20_000 ? 'MET' : 'NOT MET'})`);
   } finally {
     await Promise.all([...clients.map((client) => client.endAsync()), ...closers.map((close) => close())]);
@@ -197,33 +208,65 @@ function realReadings(count: number): { readings: Reading[]; models: Map<string,
   return { readings, models };
 }
 
-async function serviceBurst(api: string, publisher: RawPublisher, readings: readonly Reading[]): Promise<number> {
+interface Burst {
+  /** Readings per second of wall time, from the first publish to the last reading scored (or parsed). */
+  readonly rate: number;
+  /** Readings per second of CPU time of the consumer process over the same span. */
+  readonly perCpuSecond: number;
+}
+
+async function serviceBurst(api: string, pid: number | undefined, publisher: RawPublisher, readings: readonly Reading[]): Promise<Burst> {
   const before = await readingsCounted(api);
   const packets = RawPublisher.encode(readings.map(({ sensor, payload }) => ({ topic: `sensors/${sensor}/readings`, payload })));
+  const cpuBefore = cpuSeconds(pid);
   const startedAt = now();
   const published = publisher.publish(packets, IN_FLIGHT);
   // A reading lost on the way would leave the count short for ever: give up after 30 s without progress.
   for (let counted = 0, progressAt = now(); counted < readings.length; ) {
-    await new Promise((resolve) => setTimeout(resolve, 10));
+    // A scrape costs the service CPU: every 50 ms, then every 5 ms near the end (the end's resolution).
+    await new Promise((resolve) => setTimeout(resolve, counted < 0.9 * readings.length ? 50 : 5));
     const latest = (await readingsCounted(api)) - before;
     if (latest > counted) progressAt = now();
     else if (now() - progressAt > 30_000) throw new Error(`the service counted ${latest} of ${readings.length} readings, and no more for 30 s`);
     counted = latest;
   }
   const doneAt = now();
+  const cpu = cpuSeconds(pid) - cpuBefore;
   await published;
-  return readings.length / ((doneAt - startedAt) / 1000);
+  return { rate: readings.length / ((doneAt - startedAt) / 1000), perCpuSecond: readings.length / cpu };
 }
 
-async function ceilingBurst(ceiling: ChildProcess, publisher: RawPublisher, readings: readonly Reading[]): Promise<number> {
+async function ceilingBurst(ceiling: ChildProcess, publisher: RawPublisher, readings: readonly Reading[]): Promise<Burst> {
   ceiling.send({ expect: readings.length, latency: false });
   await nextMessage(ceiling, 'armed');
   const packets = RawPublisher.encode(readings.map(({ sensor, payload }) => ({ topic: `ceiling/${sensor}/readings`, payload })));
   const done = nextMessage<{ doneAt: number }>(ceiling, 'doneAt');
+  const cpuBefore = cpuSeconds(ceiling.pid);
   const startedAt = now();
   await publisher.publish(packets, IN_FLIGHT);
   const { doneAt } = await done;
-  return readings.length / ((doneAt - startedAt) / 1000);
+  const cpu = cpuSeconds(ceiling.pid) - cpuBefore;
+  return { rate: readings.length / ((doneAt - startedAt) / 1000), perCpuSecond: readings.length / cpu };
+}
+
+const CLOCK_TICKS = (() => {
+  try {
+    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' })) || 100;
+  } catch {
+    return 100;
+  }
+})();
+
+/** User + system CPU seconds a process has used so far (Linux /proc; NaN elsewhere). */
+function cpuSeconds(pid: number | undefined): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after "pid (name)": state is the first, utime the 12th and stime the 13th.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+  } catch {
+    return Number.NaN;
+  }
 }
 
 /**
@@ -339,7 +382,9 @@ function percentile(values: readonly number[], fraction: number): number {
   return sorted[Math.max(0, Math.ceil(fraction * sorted.length) - 1)] ?? Number.NaN;
 }
 
-const fmt = (value: number) => Math.round(value).toLocaleString('en-US');
+// n/a: no CPU time measurable (not Linux, or a burst shorter than a clock tick, as in --smoke).
+const fmt = (value: number) => (Number.isFinite(value) ? Math.round(value).toLocaleString('en-US') : 'n/a');
+const ratioText = (value: number) => (Number.isFinite(value) ? value.toFixed(2) : 'n/a');
 const ms = (value: number) => value.toFixed(1).padStart(7);
 
 void main().catch((error: unknown) => {
