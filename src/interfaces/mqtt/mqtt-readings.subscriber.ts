@@ -105,6 +105,11 @@ export class MqttReadingsSubscriber {
         const batch = this.queue.splice(0, taken);
         if (!(await this.store(batch))) return;
       }
+    } catch (error) {
+      // A fault of ours (not storage: store() retries that). Never an unhandled rejection, which
+      // would stop the process: logged; the batch's messages stay unacknowledged, for the broker
+      // to deliver again on the next connection.
+      this.logger.error('live readings batch failed', { error: error instanceof Error ? error.message : String(error) });
     } finally {
       this.draining = undefined;
       // Messages that came while the last batch was given up on (stopping) stay unacknowledged.

@@ -24,7 +24,7 @@ interface Harness {
   failNext(times: number): void;
 }
 
-function harness(): Harness {
+function harness(options: { ackFails?: boolean } = {}): Harness {
   const acks: number[] = [];
   const calls: Array<readonly IncomingReading[]> = [];
   const subscriptions: string[] = [];
@@ -43,7 +43,10 @@ function harness(): Harness {
     connection: 1,
     onConnect: (listener: (sessionPresent: boolean) => void) => listeners.push(listener),
     start: () => undefined,
-    ack: (messageId: number) => acks.push(messageId) > 0,
+    ack: (messageId: number) => {
+      if (options.ackFails) throw new Error('socket gone');
+      return acks.push(messageId) > 0;
+    },
     close: async () => undefined,
   };
   const ingest = {
@@ -165,5 +168,23 @@ describe('MqttReadingsSubscriber', () => {
     expect(h.acks).toEqual([1]);
     expect(h.calls.map(values)).toEqual([[13]]);
     expect(h.logs.at(-1)).toEqual(['info', 'live readings stopped']);
+  });
+
+  it('logs a fault of its own in a batch instead of letting it stop the process, and goes on', async () => {
+    const h = harness({ ackFails: true });
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      h.deliver(1, '{"value": 13}');
+      await until(() => h.logs.some(([level]) => level === 'error'));
+      h.deliver(2, '{"value": 12}');
+      await until(() => h.calls.length === 2);
+      await settle(20);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+    expect(unhandled).toEqual([]);
+    expect(h.logs.filter(([level]) => level === 'error').map(([, message]) => message)).toEqual(['live readings batch failed', 'live readings batch failed']);
   });
 });
