@@ -6,6 +6,8 @@
 #   3. the compose stack comes up, keeps weights on its volume across down/up
 #   4. the `postgres` profile: PostgreSQL and two API replicas over it share weights, lose no
 #      concurrent adjust, and keep the weights on their volume across down/up
+#   5. the `mqtt` profile: Mosquitto and an API reading its stream; readings published to the
+#      broker raise and clear an alert, whose events arrive on the alerts topic, retained
 # Cleans up everything it started. Needs `npm ci` done (it builds dist/ for its checks).
 # Usage: scripts/container-smoke.sh   (BASE_IMAGE overrides the base image)
 set -euo pipefail
@@ -45,10 +47,12 @@ wait_healthy() { # URL, what
 cleanup() {
   set +e
   "$ENGINE" rm -f -v "$RUN_ID" >/dev/null 2>&1
-  COMPOSE_PROJECT_NAME=$RUN_ID compose -p "$RUN_ID" down -v >/dev/null 2>&1
-  "$ENGINE" volume rm -f "${RUN_ID}_weights" "${RUN_ID}_pgdata" >/dev/null 2>&1
+  # Docker's compose leaves the services of inactive profiles up on `down`.
+  COMPOSE_PROFILES=postgres,mqtt COMPOSE_PROJECT_NAME=$RUN_ID compose -p "$RUN_ID" down -v >/dev/null 2>&1
+  "$ENGINE" volume rm -f "${RUN_ID}_weights" "${RUN_ID}_pgdata" "${RUN_ID}_weights-mqtt" "${RUN_ID}_mosquitto" >/dev/null 2>&1
   "$ENGINE" rmi -f "$TAG" >/dev/null 2>&1
   [ -z "${STANDIN_IMAGE:-}" ] || "$ENGINE" rmi -f "$STANDIN_IMAGE" >/dev/null 2>&1
+  [ -z "${MOSQUITTO_STANDIN_IMAGE:-}" ] || "$ENGINE" rmi -f "$MOSQUITTO_STANDIN_IMAGE" >/dev/null 2>&1
   "$ENGINE" image prune -f --filter label=sensor-alerts.stage=build >/dev/null 2>&1
 }
 trap cleanup EXIT
@@ -135,5 +139,60 @@ wait_healthy "${replicas[0]}" "replica 1, restarted"
 after=$(get "${replicas[0]}/REPLICA01/weights")
 [ "$before" = "$after" ] || { echo "FAIL weights lost across down/up: $before vs $after" >&2; exit 1; }
 echo "ok  weights survived down/up on the pgdata volume: $after"
+
+step "compose --profile mqtt: Mosquitto and an API scoring the readings published to it"
+quietly compose -p "$RUN_ID" "${profile[@]}" down
+if [ "$ENGINE" = podman ] && [ -z "${MOSQUITTO_IMAGE:-}" ]; then
+  # No registry here: a stand-in for eclipse-mosquitto:2, built from Debian's package.
+  MOSQUITTO_STANDIN_IMAGE="localhost/sensor-alerts-mosquitto:$RUN_ID"
+  quietly "$ENGINE" build "${BUILD_FLAGS[@]}" --build-arg "BASE_IMAGE=$BASE_IMAGE" -f docker/mosquitto-standin/Dockerfile -t "$MOSQUITTO_STANDIN_IMAGE" docker/mosquitto
+  export MOSQUITTO_IMAGE=$MOSQUITTO_STANDIN_IMAGE
+  echo "ok  built the Mosquitto stand-in image (docker/mosquitto-standin)"
+fi
+export API_MQTT_PORT MQTT_PORT
+API_MQTT_PORT=$(free_port)
+MQTT_PORT=$(free_port)
+profile=()
+[ "$ENGINE" = docker ] && profile=(--profile mqtt)
+quietly compose -p "$RUN_ID" "${profile[@]}" up -d mosquitto api-mqtt
+mqtt_api="http://127.0.0.1:$API_MQTT_PORT"
+wait_healthy "$mqtt_api" "the API of the mqtt profile"
+post() { node -e 'fetch(process.argv[1],{method:"POST",headers:{"Content-Type":"application/json"},body:process.argv[2]}).then(async r=>{console.log(r.status, await r.text())}).catch(e=>{console.log(0, e.message)})' "$1" "$2"; }
+fitted=$(post "$mqtt_api/MQTT01/fit" '{"values": [1, 2, 3, 4]}')
+[ "${fitted%% *}" = 200 ] || [ "${fitted%% *}" = 201 ] || { echo "FAIL fit on the mqtt profile's API: $fitted" >&2; exit 1; }
+broker() { compose -p "$RUN_ID" exec -T mosquitto "$@" 2> >(grep -v 'unable to get systemd connection' >&2); }
+# The alerts topic's retained event once it has `state`, or nothing after ~30 s. Readings
+# published before the API has subscribed are lost (no session yet): `publish` repeats them.
+await_event() { # state, reading to publish on each try (empty: none)
+  local event
+  for _ in $(seq 1 30); do
+    [ -z "$2" ] || broker mosquitto_pub -q 1 -t sensors/MQTT01/readings -m "$2" >/dev/null
+    # podman-compose prints its own lines (the podman command, its version) on stdout too.
+    event=$(broker mosquitto_sub -q 1 -t sensors/MQTT01/alerts -C 1 -W 1 2>/dev/null | grep '^{' | tail -1 || true)
+    case "$event" in *"\"state\":\"$1\""*) printf '%s' "$event"; return 0 ;; esac
+  done
+  echo "FAIL no '$1' event on sensors/MQTT01/alerts; last seen: ${event:-nothing}" >&2
+  return 1
+}
+# mean 2.5, sample std sqrt(5/3), threshold 2.5 + 2 sqrt(5/3) = 5.0820: 10 raises, 1 clears.
+check_event() { # JSON, state, value, at
+  node -e '
+    const [json, state, value, at] = process.argv.slice(1);
+    const event = JSON.parse(json);
+    const std = Math.sqrt(5 / 3);
+    const want = { sensor_id: "MQTT01", metric: "value", state, value: Number(value), mean: 2.5, std, threshold: 2.5 + 2 * std, z_score: (Number(value) - 2.5) / std, at };
+    const wrong = Object.entries(want).filter(([key, expected]) =>
+      typeof expected === "number" ? !(Math.abs(event[key] - expected) <= 1e-12 * Math.abs(expected)) : event[key] !== expected);
+    if (wrong.length > 0) { console.error(`FAIL the ${state} event: ${wrong.map(([key]) => key).join(", ")} wrong in ${json}`); process.exit(1); }
+  ' "$1" "$2" "$3" "$4"
+}
+raised=$(await_event raised '{"value": 10, "at": "2026-01-01T00:00:00.000Z"}')
+check_event "$raised" raised 10 2026-01-01T00:00:00.000Z
+echo "ok  a reading of 10 published to sensors/MQTT01/readings raised an alert: $raised"
+broker mosquitto_pub -q 1 -t sensors/MQTT01/readings -m '{"metric": "value", "value": 1, "at": "2026-01-01T00:01:00.000Z"}' >/dev/null
+cleared=$(await_event cleared '')
+check_event "$cleared" cleared 1 2026-01-01T00:01:00.000Z
+echo "ok  then a reading of 1 cleared it, and the cleared event is the topic's retained one: $cleared"
+quietly compose -p "$RUN_ID" "${profile[@]}" down
 
 step "container smoke passed"
