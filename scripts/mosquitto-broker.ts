@@ -1,5 +1,7 @@
 // A throwaway Mosquitto from the machine's binary (Debian's `mosquitto` package), for
-// `npm run bench:ingest`: a free loopback port, a temporary config, no persistence.
+// `npm run bench:ingest`: a free loopback port, a temporary config, no persistence. The test
+// suite's broker (tests/support/mosquitto-broker.ts) adds persistence and restarts on top of
+// findMosquitto and accepting.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -70,8 +72,11 @@ export async function startMosquitto({ maxInflight = 1000 } = {}): Promise<Throw
   }
 }
 
-/** Whether our child accepts TCP connections on `port` within 10 s (false as soon as it exits). */
-async function accepting(port: number, child: ChildProcess): Promise<boolean> {
+/**
+ * Whether our child accepts TCP connections on `port` within 10 s (false as soon as it exits).
+ * The port may answer before our child bound it (another process): only our live child counts.
+ */
+export async function accepting(port: number, child: ChildProcess): Promise<boolean> {
   const deadline = Date.now() + 10_000;
   while (Date.now() < deadline) {
     if (child.exitCode !== null || child.signalCode !== null) return false;

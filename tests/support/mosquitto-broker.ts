@@ -1,16 +1,17 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { connect, createServer, type AddressInfo } from 'node:net';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from '../../scripts/free-port';
+import { accepting, findMosquitto } from '../../scripts/mosquitto-broker';
 
 // How the MQTT half of the suite gets a broker: each test file starts its own Mosquitto
 // (Debian's `mosquitto` package, /usr/sbin/mosquitto or MOSQUITTO_BIN) on a free loopback
 // port with a temporary config and persistence directory. Without the binary the tests are
 // skipped with a warning; REQUIRE_MOSQUITTO=1 (as in CI) makes that a failure instead.
 
-const BINARY = process.env.MOSQUITTO_BIN ?? ['/usr/sbin/mosquitto', '/usr/bin/mosquitto', '/usr/local/sbin/mosquitto'].find((path) => existsSync(path));
+const BINARY = findMosquitto();
 
 /** Why there is no broker to test against, or undefined when there is. Synchronous: describe blocks need it. */
 export function mosquittoUnavailable(): string | undefined {
@@ -142,32 +143,4 @@ function readLog(file: string): string {
   } catch {
     return '';
   }
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
-/** Whether the broker accepts TCP connections within 10 s (false as soon as it exits). */
-async function accepting(port: number, child: ChildProcess): Promise<boolean> {
-  const deadline = Date.now() + 10_000;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null || child.signalCode !== null) return false;
-    const ok = await new Promise<boolean>((resolve) => {
-      const socket = connect(port, '127.0.0.1');
-      socket.once('connect', () => {
-        socket.destroy();
-        resolve(true);
-      });
-      socket.once('error', () => resolve(false));
-    });
-    // The port may answer before our child bound it (another process): only our live child counts.
-    if (ok && child.exitCode === null) return true;
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-  return false;
 }
