@@ -9,6 +9,7 @@ import { createApp } from './interfaces/http/create-app';
 import { answerClientErrors } from './interfaces/http/client-error.handler';
 import { startHttpServer, type RunningServer } from './interfaces/http/http-server';
 import { Readiness } from './interfaces/http/readiness';
+import { acceptServeArguments } from './interfaces/cli/serve-arguments';
 
 const SHUTDOWN_GRACE_MS = 10_000;
 
@@ -50,6 +51,7 @@ process.on('SIGTERM', onSignal);
 process.on('SIGINT', onSignal);
 
 async function main(): Promise<void> {
+  if (!acceptServeArguments(process.argv.slice(2))) return;
   const config = loadConfig();
   started.config = config;
   // An unreachable or corrupt database fails the start here, in one line (WeightsStorageOpenError).

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { GetWeightsHistoryUseCase } from '../../application/get-weights-history.use-case';
+import { DECIMAL_NUMBER_PATTERN } from '../decimal-number';
 
 // Strict objects: a misspelt field is reported instead of silently ignored.
 export const fitBodySchema = z
@@ -81,7 +82,7 @@ export const historyQuerySchema = metricQuerySchema.extend({
 export const alertsQuerySchema = z.object({
   value: z
     .string({ error: 'Required: the reading to evaluate, e.g. ?value=0.09' })
-    .regex(/^-?\d+(\.\d+)?([eE][+-]?\d+)?$/, 'Expected a decimal number, e.g. 0.09')
+    .regex(DECIMAL_NUMBER_PATTERN, 'Expected a decimal number, e.g. 0.09')
     .describe('The reading to evaluate, e.g. 0.09')
     .transform(Number)
     .pipe(z.number()),
