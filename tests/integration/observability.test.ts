@@ -185,6 +185,10 @@ describe('observability: metrics, request ids, logs, OpenAPI, docs', () => {
       await api.get('/docs/assets/swagger-ui-bundle.js').expect(200).expect('Content-Type', /javascript/);
       await api.get('/docs/assets/swagger-ui.css').expect(200).expect('Content-Type', /css/);
     });
+
+    it('redirects /docs/, with its trailing slash, to /docs', async () => {
+      await api.get('/docs/').expect(301).expect('Location', '/docs');
+    });
   });
 });
 
