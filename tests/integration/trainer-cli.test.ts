@@ -91,6 +91,21 @@ describe('npm run train / npm run alerts (the bundled CLIs)', () => {
     expectSameStatistics(snapshot(dbPath).weights, draftOnScaled);
   });
 
+  it('says "1 sensor" and "1 row" in the singular', () => {
+    const row = (vel: string) => `id,2021-06-01T00:00:00.000Z,0.01,0.02,0.03,3.006,1656.686627,1622505600,${vel},0.001,0.001,ONE,30`;
+    const csv = join(directory, 'one-sensor.csv');
+    writeFileSync(csv, `${HEADER}\n${row('0.001')}\n${row('0.002')}\n`);
+    const dbPath = join(directory, 'singular.db');
+    const trained = runCli('train', [csv], dbPath);
+    expect(trained.stderr).toBe('');
+    expect(trained.stdout).toMatch(new RegExp(`^trained 1 sensor x 6 columns from 2 rows of ${csv.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} `));
+    const single = join(directory, 'one-row.csv');
+    writeFileSync(single, `${HEADER}\n${row('0.003')}\n`);
+    const merged = runCli('train', [single, '--merge'], dbPath);
+    expect(merged.stderr).toBe('');
+    expect(merged.stdout).toMatch(/^merged 1 sensor x 6 columns from 1 row of /);
+  });
+
   describe('refuses bad input with one clear line, a non-zero exit, and nothing written', () => {
     const dbPath = join(directory, 'guarded.db');
     let before: ReturnType<typeof snapshot>;
