@@ -44,7 +44,9 @@ describe('npm start', () => {
 
     child.kill('SIGTERM');
     await exited;
-    const stopped = await Promise.race([closed.then(() => true), new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 15_000))]);
+    let timer: NodeJS.Timeout | undefined;
+    const stopped = await Promise.race([closed.then(() => true), new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), 15_000)))]);
+    clearTimeout(timer);
     expect(stopped).toBe(true);
     const lifecycle = stdout
       .split('\n')
