@@ -21,7 +21,7 @@ Example:
   npm run api-tests -- localhost:3000 --token "$API_TOKEN"
 
 Exit codes: 0 every answer as expected; 1 an answer differs (each difference is printed),
-or the server cannot be reached, or bad arguments.
+or the server cannot be reached; 2 bad arguments.
 `;
 
 /** What the case says each sample should answer, by file name; another file is replayed unchecked. */
@@ -111,6 +111,6 @@ main().then(
   (error: unknown) => {
     const cause = error instanceof Error && error.cause instanceof Error ? `: ${error.cause.message}` : '';
     console.error(`api-tests: ${error instanceof Error ? error.message : String(error)}${cause}`);
-    process.exitCode = 1;
+    process.exitCode = error instanceof UsageError ? 2 : 1;
   },
 );

@@ -1,6 +1,7 @@
 // Writes a larger readings file with the real distribution: data/collects.csv's rows N times. See HELP.
 import { resolve } from 'node:path';
 import { parseCliArguments } from '../src/interfaces/cli/cli-arguments';
+import { UsageError } from '../src/interfaces/cli/usage.error';
 import { writeScaledCollects } from './scaled-collects';
 
 const HELP = `Usage: npm run generate:collects -- [--scale N] [--out PATH]
@@ -17,7 +18,7 @@ Options:
 Example:
   npm run generate:collects -- --scale 100
 
-Exit codes: 0 written; 1 bad arguments or the file cannot be written (one line on stderr).
+Exit codes: 0 written; 1 the file cannot be written; 2 bad arguments (one line on stderr).
 `;
 
 try {
@@ -25,12 +26,12 @@ try {
   if (parsed) generate(parsed.values);
 } catch (error) {
   console.error(`generate-collects: ${error instanceof Error ? error.message : String(error)}`);
-  process.exitCode = 1;
+  process.exitCode = error instanceof UsageError ? 2 : 1;
 }
 
 function generate(options: { scale: string; out?: string }): void {
   const scale = Number(options.scale);
-  if (!Number.isInteger(scale) || scale < 1) throw new Error('--scale must be a whole number >= 1');
+  if (!/^\d+$/.test(options.scale) || scale < 1) throw new UsageError('--scale must be a whole number >= 1');
   const out = options.out ?? `data/collects-x${scale}.csv`;
   if (resolve(out) === resolve('data/collects.csv')) throw new Error("data/collects.csv is the case's own file: write the scaled copy elsewhere");
   const startedAt = performance.now();

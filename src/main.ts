@@ -10,6 +10,7 @@ import { answerClientErrors } from './interfaces/http/client-error.handler';
 import { startHttpServer, type RunningServer } from './interfaces/http/http-server';
 import { Readiness } from './interfaces/http/readiness';
 import { MqttReadingsSubscriber } from './interfaces/mqtt/mqtt-readings.subscriber';
+import { acceptServeArguments } from './interfaces/cli/serve-arguments';
 
 const SHUTDOWN_GRACE_MS = 10_000;
 
@@ -52,6 +53,7 @@ process.on('SIGTERM', onSignal);
 process.on('SIGINT', onSignal);
 
 async function main(): Promise<void> {
+  if (!acceptServeArguments(process.argv.slice(2))) return;
   const config = loadConfig();
   started.config = config;
   // An unreachable or corrupt database fails the start here, in one line (WeightsStorageOpenError).

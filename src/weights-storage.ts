@@ -18,7 +18,10 @@ export interface WeightsStorage {
 }
 
 export type WeightsStorageConfig = Pick<AppConfig, 'dbPath'> &
-  Partial<Pick<AppConfig, 'databaseUrl' | 'databasePoolMax' | 'databaseStartupWaitMs' | 'dbBusyTimeoutMs' | 'requestTimeoutMs'>>;
+  Partial<Pick<AppConfig, 'databaseUrl' | 'databasePoolMax' | 'databaseStartupWaitMs' | 'dbBusyTimeoutMs' | 'requestTimeoutMs'>> & {
+    /** false for a tool that only reads: a missing SQLite file is an error instead of a new empty database. */
+    readonly createIfMissing?: boolean;
+  };
 
 /**
  * Opens the configured weights storage and its repository: PostgreSQL when DATABASE_URL
@@ -71,7 +74,7 @@ async function openConfigured(config: WeightsStorageConfig, onIdleError: (error:
       close: () => (closed ??= pool.end()),
     };
   }
-  const database = openSqliteDatabase(config.dbPath, config.dbBusyTimeoutMs);
+  const database = openSqliteDatabase(config.dbPath, config.dbBusyTimeoutMs, { create: config.createIfMissing ?? true });
   const repository = new SqliteWeightsRepository(database, config.dbBusyTimeoutMs, onFileLost);
   return {
     repository,

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnServer, waitForListening, type ServerProcess } from '../support/server-process';
 import { makeTempDir } from '../support/test-app';
@@ -10,7 +10,8 @@ const { staleness } = require('../../scripts/ensure-built.js') as { staleness: (
 const ROOT = join(__dirname, '../..');
 
 function run(file: string, args: string[], env: NodeJS.ProcessEnv = {}) {
-  const child = spawnSync(process.execPath, [join(ROOT, file), ...args], { env: { PATH: process.env.PATH, ...env }, encoding: 'utf8', cwd: ROOT });
+  // The timeout ends a tool that would run on (a server started by mistake) as a failure instead of a hang.
+  const child = spawnSync(process.execPath, [join(ROOT, file), ...args], { env: { PATH: process.env.PATH, ...env }, encoding: 'utf8', cwd: ROOT, timeout: 30_000 });
   return { status: child.status, stdout: child.stdout, stderr: child.stderr };
 }
 
@@ -25,7 +26,7 @@ describe('the command-line tools', () => {
     ['api-tests', 'dist/scripts/api-tests.js', 'Usage: npm run api-tests -- [URL]', 'npm run api-tests -- localhost:3000 --token "$API_TOKEN"'],
     ['healthcheck', 'dist/src/interfaces/cli/healthcheck.cli.js', 'Usage: node dist/src/interfaces/cli/healthcheck.cli.js', 'PORT=3000 node dist/src/interfaces/cli/healthcheck.cli.js && echo healthy'],
     ['generate-collects', 'dist/scripts/generate-collects.js', 'Usage: npm run generate:collects --', 'npm run generate:collects -- --scale 100'],
-    ['convert', 'dist/bin/convert.js', 'Usage: npm run convert -- CSV PARQUET', 'npm run convert -- data/collects.csv collects.parquet'],
+    ['convert', 'dist/bin/convert.js', 'Usage: npm run convert -- CSV PARQUET [--force]', 'npm run convert -- data/collects.csv collects.parquet'],
   ])('%s', (name, file, usage, example) => {
     it.each(['--help', '-h'])('%s prints usage, options, an example and exit codes on stdout, and exits 0', (flag) => {
       const result = run(file, [flag], { DB_PATH: dbPath });
@@ -34,11 +35,13 @@ describe('the command-line tools', () => {
       expect(result.stdout.startsWith(`${usage}`)).toBe(true);
       expect(result.stdout).toContain('Options:');
       expect(result.stdout).toContain(`Example:\n  ${example}\n`);
-      expect(result.stdout).toMatch(/Exit codes: 0 .+; 1 /);
+      expect(result.stdout).toMatch(name === 'healthcheck' ? /Exit codes: 0 .+; 1 / : /Exit codes: 0 .+; 1 [^]+; 2 bad\s+arguments/);
     });
 
-    it('refuses an unknown option in one line naming it, and exits 1', () => {
-      expect(run(file, ['--bogus'], { DB_PATH: dbPath })).toEqual({ status: 1, stdout: '', stderr: `${name}: unknown option --bogus (run with --help for usage)\n` });
+    // 2, a usage error, as most Unix tools; the healthcheck keeps 1, as Docker reserves 2.
+    const usageStatus = name === 'healthcheck' ? 1 : 2;
+    it(`refuses an unknown option in one line naming it, and exits ${usageStatus}`, () => {
+      expect(run(file, ['--bogus'], { DB_PATH: dbPath })).toEqual({ status: usageStatus, stdout: '', stderr: `${name}: unknown option --bogus (run with --help for usage)\n` });
     });
   });
 
@@ -49,25 +52,72 @@ describe('the command-line tools', () => {
 
   it('alerts takes no file', () => {
     expect(run('dist/bin/alerts.js', ['--value', '1', 'extra'], { DB_PATH: dbPath })).toEqual({
-      status: 1,
+      status: 2,
       stdout: '',
       stderr: 'alerts: unexpected argument "extra", this command takes options only (run with --help for usage)\n',
     });
   });
 
   describe('bin/sensor-alerts.js (npx sensor-alerts)', () => {
-    it('lists its commands with --help, or with none', () => {
-      for (const args of [['--help'], []]) {
+    const COMMANDS = /^Usage: sensor-alerts <command> \[options\]\n\nCommands:\n {2}serve .+\n {2}train .+ \(CSV or Parquet\) .+\n {2}alerts .+\n {2}convert .+\n/;
+
+    it('lists its commands with --help, on stdout, exit 0', () => {
+      for (const args of [['--help'], ['-h'], ['help']]) {
         const result = run('bin/sensor-alerts.js', args);
         expect(result.status).toBe(0);
-        expect(result.stdout).toMatch(/^Usage: sensor-alerts <command> \[options\]\n\nCommands:\n {2}serve .+\n {2}train .+\n {2}alerts .+\n/);
+        expect(result.stdout).toMatch(COMMANDS);
       }
     });
 
-    it('refuses an unknown command, listing the known ones', () => {
+    it('without a command, says so and lists them on stderr, exit 2 (a usage error)', () => {
+      const result = run('bin/sensor-alerts.js', []);
+      expect(result.status).toBe(2);
+      expect(result.stdout).toBe('');
+      expect(result.stderr.startsWith('sensor-alerts: no command given\n\n')).toBe(true);
+      expect(result.stderr.slice('sensor-alerts: no command given\n\n'.length)).toMatch(COMMANDS);
+    });
+
+    it('refuses an unknown command, listing the known ones, exit 2', () => {
       const result = run('bin/sensor-alerts.js', ['fly']);
-      expect(result.status).toBe(1);
+      expect(result.status).toBe(2);
       expect(result.stderr).toMatch(/^sensor-alerts: unknown command "fly"\n\nUsage: sensor-alerts <command>/);
+    });
+
+    it('runs convert too', () => {
+      const help = run('bin/sensor-alerts.js', ['convert', '--help']);
+      expect(help.status).toBe(0);
+      expect(help.stdout).toMatch(/^Usage: npm run convert -- CSV PARQUET \[--force\]\n {7}sensor-alerts convert CSV PARQUET/);
+      const out = join(directory, 'via-bin.parquet');
+      const converted = run('bin/sensor-alerts.js', ['convert', 'data/collects.csv', out]);
+      expect(converted.stderr).toBe('');
+      expect(converted.stdout).toMatch(/^converted 33,901 rows of data\/collects\.csv /);
+      expect(statSync(out).size).toBeGreaterThan(0);
+    });
+
+    describe('serve', () => {
+      it.each(['--help', '-h'])('%s prints the settings it reads (environment variables) and starts nothing', (flag) => {
+        const db = join(directory, 'serve-help', 'sensors.db');
+        const result = run('bin/sensor-alerts.js', ['serve', flag], { DB_PATH: db, PORT: '0' });
+        expect(result.stderr).toBe('');
+        expect(result.status).toBe(0);
+        expect(result.stdout).toMatch(/^Usage: sensor-alerts serve\n/);
+        for (const variable of ['PORT', 'HOST', 'DB_PATH', 'DATABASE_URL', 'API_TOKEN', 'LOG_LEVEL']) expect(result.stdout).toMatch(new RegExp(`^ {2}${variable} +\\S`, 'm'));
+        expect(result.stdout).toContain('README.md');
+        expect(result.stdout).toMatch(/Exit codes: 0 .+; 1 .+; 2 bad arguments/);
+        expect(existsSync(db)).toBe(false);
+      });
+
+      it.each([
+        [['--port', '4000'], 'unknown option --port: set the environment variable PORT instead'],
+        [['--db-path=x.db'], 'unknown option --db-path: set the environment variable DB_PATH instead'],
+        [['--verbose'], 'unknown option --verbose: it reads its settings from environment variables'],
+        [['4000'], 'unexpected argument "4000": it reads its settings from environment variables'],
+      ])('refuses %j in one line, exit 2, starting nothing', (args, message) => {
+        const db = join(directory, 'serve-args', 'sensors.db');
+        const result = run('bin/sensor-alerts.js', ['serve', ...args], { DB_PATH: db, PORT: '0' });
+        expect(result).toEqual({ status: 2, stdout: '', stderr: `sensor-alerts serve: ${message} (run with --help for them)\n` });
+        expect(existsSync(db)).toBe(false);
+      });
     });
 
     it('runs the built train and alerts with their arguments, without building an unchanged tree', () => {
@@ -156,7 +206,7 @@ describe('the command-line tools', () => {
 
     it('says what it wants of a URL it cannot use', () => {
       expect(run('dist/scripts/api-tests.js', ['ftp://example.com'])).toEqual({
-        status: 1,
+        status: 2,
         stdout: '',
         stderr: 'api-tests: --url "ftp://example.com": expected an http:// or https:// URL\n',
       });

@@ -34,6 +34,8 @@ describe('the database file deleted or replaced while the service runs', () => {
   async function expectRefusesWritesAndHealth(url: string, server: ServerProcess, dbPath: string): Promise<void> {
     for (const response of [await post(`${url}/SEN0001/fit`, { values: [1, 2] }), await post(`${url}/SEN0001/adjust`), await post(`${url}/SEN0002/fit`, { values: [3, 4] })]) {
       expect(response.status).toBe(503);
+      // Only a restart helps: no Retry-After inviting clients to retry in a second.
+      expect(response.headers.get('retry-after')).toBeNull();
       expect(await response.json()).toMatchObject({
         type: 'urn:sensor-alerts:problem:storage-unavailable',
         detail: 'The weights database cannot take this request now: its file was deleted or replaced while the service ran; restart the service.',

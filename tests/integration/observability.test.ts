@@ -72,6 +72,18 @@ describe('observability: metrics, request ids, logs, OpenAPI, docs', () => {
       expect(exposition).toMatch(/^http_requests_in_flight 1$/m); // the scrape itself
     });
 
+    it('counts what the domain refuses in storage as result="refused", not as a storage error', async () => {
+      const count = (exposition: string, operation: string, result: string) => sample(exposition, 'weights_storage_operation_seconds_count', { operation, result }) ?? 0;
+      const before = await scrape();
+      await api.post('/SEN0001/rollback').send({ version: 42 }).expect(404); // no such version
+      await api.post('/NEVERFIT/update').send({ values: [1] }).expect(422); // a new model needs two readings
+      const after = await scrape();
+      expect(count(after, 'rollback', 'refused') - count(before, 'rollback', 'refused')).toBe(1);
+      expect(count(after, 'merge', 'refused') - count(before, 'merge', 'refused')).toBe(1);
+      // CASE.md alerts on any result="error": none of these is one.
+      expect(after).not.toMatch(/^weights_storage_operation_seconds_count\{[^}]*result="error"/m);
+    });
+
     it("exposes Node's own metrics: event-loop lag, heap, GC", async () => {
       const exposition = await scrape();
       for (const name of ['nodejs_eventloop_lag_seconds', 'nodejs_heap_size_used_bytes', 'nodejs_gc_duration_seconds', 'process_cpu_seconds_total']) {
@@ -172,6 +184,10 @@ describe('observability: metrics, request ids, logs, OpenAPI, docs', () => {
       expect(script.text).toContain("SwaggerUIBundle({ url: '/openapi.json'");
       await api.get('/docs/assets/swagger-ui-bundle.js').expect(200).expect('Content-Type', /javascript/);
       await api.get('/docs/assets/swagger-ui.css').expect(200).expect('Content-Type', /css/);
+    });
+
+    it('redirects /docs/, with its trailing slash, to /docs', async () => {
+      await api.get('/docs/').expect(301).expect('Location', '/docs');
     });
   });
 });

@@ -1,8 +1,8 @@
 import { DuckDBInstance } from '@duckdb/node-api';
 import Database from 'better-sqlite3';
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { copyFileSync, existsSync, linkSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
 import { runCli } from '../support/cli';
 import { makeTempDir } from '../support/test-app';
 
@@ -279,6 +279,76 @@ describe('Parquet input: npm run convert, then npm run train on the .parquet', (
       expect(failed.stderr.startsWith(`train: ${path}${message}`)).toBe(true);
       expect(failed.stderr.trimEnd().split('\n')).toHaveLength(1);
       expect(stored(dbPath)).toEqual(before);
+    });
+  });
+
+  describe('convert refuses an output it should not write, before reading anything, exit 2', () => {
+    const csv = () => {
+      const path = join(directory, 'input.csv');
+      writeFileSync(path, `sensorId,${METRICS.join(',')}\nS1,1,2,3,4,5,6\nS1,2,3,4,5,6,7\n`);
+      return path;
+    };
+
+    it.each([
+      ['the input itself', (input: string) => input, (input: string) => `${input} is the input file itself: write the Parquet file elsewhere`],
+      ['the input by a relative path', (input: string) => relative(process.cwd(), input), (input: string) => `${relative(process.cwd(), input)} is the input file itself: write the Parquet file elsewhere`],
+      ['the input through a hard link, even with --force', (input: string) => {
+        const link = join(directory, 'link.parquet');
+        rmSync(link, { force: true });
+        linkSync(input, link);
+        return link;
+      }, () => `${join(directory, 'link.parquet')} is the input file itself: write the Parquet file elsewhere`],
+    ])('%s', (_label, output, message) => {
+      const input = csv();
+      const before = readFileSync(input, 'utf8');
+      const converted = convert([input, output(input), '--force']);
+      expect({ status: converted.status, stdout: converted.stdout, stderr: converted.stderr }).toEqual({ status: 2, stdout: '', stderr: `convert: ${message(input)}\n` });
+      expect(readFileSync(input, 'utf8')).toBe(before);
+    });
+
+    it('a name that does not end in .parquet or .pq, unless --force', () => {
+      const input = csv();
+      const other = join(directory, 'other.csv');
+      writeFileSync(other, 'keep me\n');
+      const refused = convert([input, other]);
+      expect({ status: refused.status, stderr: refused.stderr }).toEqual({
+        status: 2,
+        stderr: `convert: ${other} does not end in .parquet or .pq: is it the file you meant to replace? (--force writes it anyway)\n`,
+      });
+      expect(readFileSync(other, 'utf8')).toBe('keep me\n');
+      const forced = convert([input, other, '--force']);
+      expect(forced.stderr).toBe('');
+      expect(forced.status).toBe(0);
+      expect(readFileSync(other).subarray(0, 4).toString()).toBe('PAR1');
+    });
+
+    it('a folder, in one line', () => {
+      const folder = join(directory, 'out.parquet');
+      mkdirSync(folder, { recursive: true });
+      const converted = convert([csv(), folder]);
+      expect({ status: converted.status, stdout: converted.stdout, stderr: converted.stderr }).toEqual({
+        status: 2,
+        stdout: '',
+        stderr: `convert: ${folder} is a folder: name the Parquet file to write, e.g. ${join(folder, 'readings.parquet')}\n`,
+      });
+    });
+
+    it('a missing folder, naming the output, not the input', () => {
+      const output = join(directory, 'missing', 'out.parquet');
+      const converted = convert([csv(), output]);
+      expect({ status: converted.status, stderr: converted.stderr }).toEqual({
+        status: 2,
+        stderr: `convert: cannot write ${output}: its folder ${join(directory, 'missing')} does not exist\n`,
+      });
+    });
+
+    it('replaces an existing Parquet output (as documented)', () => {
+      const output = join(directory, 'replaced.parquet');
+      writeFileSync(output, 'old');
+      const converted = convert([csv(), output]);
+      expect(converted.status).toBe(0);
+      expect(converted.stdout).toMatch(/^converted 2 rows of /);
+      expect(readFileSync(output).subarray(0, 4).toString()).toBe('PAR1');
     });
   });
 

@@ -93,6 +93,21 @@ describe('npm run train / npm run alerts (the bundled CLIs)', () => {
     expectSameStatistics(snapshot(dbPath).weights, draftOnScaled);
   });
 
+  it('says "1 sensor" and "1 row" in the singular', () => {
+    const row = (vel: string) => `id,2021-06-01T00:00:00.000Z,0.01,0.02,0.03,3.006,1656.686627,1622505600,${vel},0.001,0.001,ONE,30`;
+    const csv = join(directory, 'one-sensor.csv');
+    writeFileSync(csv, `${HEADER}\n${row('0.001')}\n${row('0.002')}\n`);
+    const dbPath = join(directory, 'singular.db');
+    const trained = runCli('train', [csv], dbPath);
+    expect(trained.stderr).toBe('');
+    expect(trained.stdout).toMatch(new RegExp(`^trained 1 sensor x 6 columns from 2 rows of ${csv.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} `));
+    const single = join(directory, 'one-row.csv');
+    writeFileSync(single, `${HEADER}\n${row('0.003')}\n`);
+    const merged = runCli('train', [single, '--merge'], dbPath);
+    expect(merged.stderr).toBe('');
+    expect(merged.stdout).toMatch(/^merged 1 sensor x 6 columns from 1 row of /);
+  });
+
   describe('refuses bad input with one clear line, a non-zero exit, and nothing written', () => {
     const dbPath = join(directory, 'guarded.db');
     let before: ReturnType<typeof snapshot>;
@@ -194,9 +209,14 @@ describe('npm run train / npm run alerts (the bundled CLIs)', () => {
       expect(snapshot(dbPath)).toEqual(before);
     });
 
-    it.each([['many'], ['-1'], ['-0.5'], ['0']])('a bad --threads %s', (threads) => {
+    it.each(['many', '0', '-1', '-0.5', '0x10', '1e1', '2.0', ' 2'])('a bad --threads (%j): exit 2, a usage error', (threads) => {
       const result = runCli('train', [COMMITTED, '--threads', threads], dbPath);
-      expect(result).toEqual({ status: 1, stdout: '', stderr: 'train: --threads must be a whole number >= 1\n' });
+      expect(result).toEqual({ status: 2, stdout: '', stderr: 'train: --threads must be a whole number >= 1, in decimal digits\n' });
+    });
+
+    it('--threads given twice', () => {
+      const result = runCli('train', [COMMITTED, '--threads', '1', '--threads', '2'], dbPath);
+      expect(result).toEqual({ status: 2, stdout: '', stderr: 'train: --threads is given more than once; give it once (run with --help for usage)\n' });
     });
   });
 
@@ -224,11 +244,39 @@ describe('npm run train / npm run alerts (the bundled CLIs)', () => {
     });
 
     it.each([
-      [['--value', 'x'], 'alerts: --value must be a finite number, e.g. --value 0.09'],
+      [['--value', '-3'], 'IAJ9206,false,false,false,false,false,false\n'],
+      [['--value=-3'], 'IAJ9206,false,false,false,false,false,false\n'],
+      [['--value', '-.5e1'], undefined], // not decimal as JSON writes it: refused below
+      [['--value', '1e3'], 'IAJ9206,true,true,true,true,true,true\n'],
+    ])('takes a negative or exponent --value (%j) as the API takes ?value=', (args, row) => {
+      const result = runCli('alerts', [...args, '--format', 'csv', '--sensor', 'IAJ9206'], dbPath);
+      if (row === undefined) {
+        expect(result.status).toBe(2);
+      } else {
+        expect(result.stderr).toBe('');
+        expect(result.stdout.split('\n')[1]).toBe(row.trimEnd());
+      }
+    });
+
+    it.each([
+      [['--value', 'x'], 'alerts: --value must be a finite decimal number, e.g. 0.09 or -3 (got "x")'],
+      [['--value', '0x10'], 'alerts: --value must be a finite decimal number, e.g. 0.09 or -3 (got "0x10")'],
+      [['--value', '0b11'], 'alerts: --value must be a finite decimal number, e.g. 0.09 or -3 (got "0b11")'],
+      [['--value', ' 1'], 'alerts: --value must be a finite decimal number, e.g. 0.09 or -3 (got " 1")'],
+      [['--value', ''], 'alerts: --value must be a finite decimal number, e.g. 0.09 or -3 (got "")'],
+      [['--value', '1e999'], 'alerts: --value must be a finite decimal number, e.g. 0.09 or -3 (got "1e999")'],
+      [['--value', 'Infinity'], 'alerts: --value must be a finite decimal number, e.g. 0.09 or -3 (got "Infinity")'],
+      [[], 'alerts: --value is required: the reading to evaluate, e.g. --value 0.09'],
+      [['--format', 'csv'], 'alerts: --value is required: the reading to evaluate, e.g. --value 0.09'],
+      [['--value', '1', '--sensor', 'A', '--sensor', 'B'], 'alerts: --sensor is given more than once; give it once (run with --help for usage)'],
+      [['--value', '1', '--value', '2'], 'alerts: --value is given more than once; give it once (run with --help for usage)'],
       [['--value', '1', '--format', 'xml'], 'alerts: --format must be one of table, json, csv'],
-      [['--value', '1', '--sensor', 'SEN0002'], 'alerts: Sensor "SEN0002" has no fitted model.'],
-    ])('refuses %j in one line', (args, message) => {
-      expect(runCli('alerts', args, dbPath)).toEqual({ status: 1, stdout: '', stderr: `${message}\n` });
+    ])('refuses %j in one line, exit 2 (a usage error)', (args, message) => {
+      expect(runCli('alerts', args, dbPath)).toEqual({ status: 2, stdout: '', stderr: `${message}\n` });
+    });
+
+    it('answers a sensor without a model with one line, exit 1', () => {
+      expect(runCli('alerts', ['--value', '1', '--sensor', 'SEN0002'], dbPath)).toEqual({ status: 1, stdout: '', stderr: 'alerts: Sensor "SEN0002" has no fitted model.\n' });
     });
   });
 });

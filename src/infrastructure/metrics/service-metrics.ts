@@ -77,7 +77,7 @@ export class ServiceMetrics {
 
   readonly storageDuration = new Histogram({
     name: 'weights_storage_operation_seconds',
-    help: 'Time spent in the weights repository (SQLite or PostgreSQL, as configured), by operation and result.',
+    help: 'Time spent in the weights repository (SQLite or PostgreSQL, as configured), by operation and result (ok; refused: a rule the domain refused, the client\'s 4xx; error: anything else).',
     labelNames: ['operation', 'result'] as const,
     buckets: QUERY_BUCKETS,
     registers: [this.registry],

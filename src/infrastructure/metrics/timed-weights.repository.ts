@@ -1,4 +1,5 @@
 import type { FittedModel, ModelKey, ModelReadings, WeightsRepository } from '../../application/ports/weights.repository';
+import { DomainError } from '../../domain/domain-errors';
 import type { MetricName } from '../../domain/metric-name';
 import type { Moments } from '../../domain/readings-accumulator';
 import type { Sensor } from '../../domain/sensor';
@@ -7,7 +8,7 @@ import type { Weights } from '../../domain/weights';
 import type { WeightsRevision } from '../../domain/weights-revision';
 import type { ServiceMetrics } from './service-metrics';
 
-/** The repository port, timed: every call lands in weights_storage_operation_seconds. */
+/** The repository port, timed: every call lands in weights_storage_operation_seconds, as ok, refused (a DomainError) or error. */
 export class TimedWeightsRepository implements WeightsRepository {
   constructor(
     private readonly inner: WeightsRepository,
@@ -65,6 +66,11 @@ export class TimedWeightsRepository implements WeightsRepository {
       const value = await call();
       result = 'ok';
       return value;
+    } catch (error) {
+      // A rule the domain refused (a missing version, a new model from one reading) is the
+      // client's 4xx, not storage failing: kept out of result="error", which pages someone.
+      if (error instanceof DomainError) result = 'refused';
+      throw error;
     } finally {
       this.metrics.storageDuration.observe({ operation, result }, Number(process.hrtime.bigint() - startedAt) / 1e9);
     }

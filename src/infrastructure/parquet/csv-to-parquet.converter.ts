@@ -40,7 +40,12 @@ export class CsvToParquetConverter {
         connection.run(`COPY (SELECT ${select} FROM ${source}) TO ${sqlString(partial)} (FORMAT parquet, COMPRESSION zstd)`),
       );
       const rows = Number(copied.rowsChanged);
-      renameSync(partial, parquetPath);
+      try {
+        renameSync(partial, parquetPath);
+      } catch (error) {
+        // Named by the output: the input was read to the end.
+        throw new InvalidReadingsError(parquetPath, `cannot write it (${(error as Error).message})`);
+      }
       return { rows, csvBytes: statSync(csvPath).size, parquetBytes: statSync(parquetPath).size };
     } finally {
       connection.closeSync();

@@ -1,6 +1,6 @@
 import Database from 'better-sqlite3';
-import { accessSync, constants, mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { accessSync, constants, existsSync, mkdirSync, statSync, type Stats } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 
 /** Each entry migrates the schema from version `index` to `index + 1` (PRAGMA user_version). */
 const MIGRATIONS: readonly string[] = [
@@ -111,15 +111,19 @@ const MIGRATIONS: readonly string[] = [
 export const SCHEMA_VERSION = MIGRATIONS.length;
 
 /**
- * Opens (creating folder and file if missing) and migrates the weights database.
+ * Opens (creating folder and file if missing, unless `create` is false: then a missing file
+ * is an error) and migrates the weights database.
  * WAL lets readers proceed during a write; synchronous=FULL makes every acknowledged
  * commit survive a crash or power loss. The migration may wait up to `busyTimeoutMs` for
  * another process's lock; after it, the connection never waits (busy_timeout 0): SQLite
  * would wait synchronously, freezing the event loop, so SqliteWeightsRepository retries
  * a busy write asynchronously instead.
  */
-export function openSqliteDatabase(path: string, busyTimeoutMs = 5000): Database.Database {
-  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+export function openSqliteDatabase(path: string, busyTimeoutMs = 5000, { create = true }: { create?: boolean } = {}): Database.Database {
+  if (path !== ':memory:') {
+    if (!create && !existsSync(path)) throw new Error('no such file (DB_PATH names the database the trainer or the server wrote)');
+    createFolderOf(path);
+  }
   const db = openFile(path);
   try {
     db.pragma('journal_mode = WAL');
@@ -130,6 +134,41 @@ export function openSqliteDatabase(path: string, busyTimeoutMs = 5000): Database
     return db;
   } catch (error) {
     db.close();
+    throw error;
+  }
+}
+
+/**
+ * Creates the missing folders above the file one at a time, failing at the first that cannot
+ * be made: mkdirSync({ recursive: true }) retries forever, synchronously, where mkdir answers
+ * ENOENT under an existing folder (/proc/x), so the process would hang deaf to signals.
+ */
+function createFolderOf(path: string): void {
+  const missing: string[] = [];
+  for (let folder = dirname(resolve(path)); ; folder = dirname(folder)) {
+    const stats = statOrMissing(folder);
+    if (stats?.isDirectory()) break;
+    if (stats) throw new Error(`${folder} is a file, not a folder (DB_PATH must be a file inside folders)`);
+    const parent = dirname(folder);
+    if (parent === folder) break;
+    missing.push(folder);
+  }
+  for (const folder of missing.reverse()) {
+    try {
+      mkdirSync(folder);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'EEXIST') continue; // another process made it meanwhile
+      throw new Error(`cannot create the folder ${folder} for DB_PATH: ${(error as Error).message}`, { cause: error });
+    }
+  }
+}
+
+/** Its stats, or undefined when it is missing, also under a file (ENOTDIR: the walk up finds that file). */
+function statOrMissing(path: string): Stats | undefined {
+  try {
+    return statSync(path);
+  } catch (error) {
+    if (['ENOENT', 'ENOTDIR'].includes((error as NodeJS.ErrnoException).code ?? '')) return undefined;
     throw error;
   }
 }

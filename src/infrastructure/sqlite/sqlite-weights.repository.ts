@@ -222,7 +222,7 @@ export class SqliteWeightsRepository implements WeightsRepository {
       this.fileLost = true;
       this.onFileLost(this.db.name);
     }
-    throw new StorageUnavailableError('its file was deleted or replaced while the service ran; restart the service');
+    throw new StorageUnavailableError('its file was deleted or replaced while the service ran; restart the service', { retryable: false });
   }
 
   /**

@@ -6,6 +6,7 @@ import { loadConfig } from '../../config';
 import { AlertPolicy } from '../../domain/alert-policy';
 import { Sensor } from '../../domain/sensor';
 import { openWeightsStorage } from '../../weights-storage';
+import { parseDecimalNumber } from '../decimal-number';
 import { orderedJson } from '../ordered-json';
 import { parseCliArguments } from './cli-arguments';
 import { runCli } from './run-cli';
@@ -20,18 +21,21 @@ Prints, from the stored weights, whether V is an alert (V >= mean + 2 * std) for
 sensor and column: the draft's alert table. Train first (sensor-alerts train).
 
 Options:
-  --value V        the reading to evaluate (required), e.g. 0.09
+  --value V        the reading to evaluate (required): a decimal number as the API's
+                   ?value= takes it, e.g. 0.09, -3 or 1.5e-3 (not 0x10)
   --format F       table (default; T = alert, F = not), json or csv
-  --sensor ID      one sensor only
+  --sensor ID      one sensor only (once)
   -h, --help       this text
 
 The weights are read from DATABASE_URL's PostgreSQL database when it is set, else from the
-SQLite file DB_PATH (default data/sensors.db).
+SQLite file DB_PATH (default data/sensors.db), which must exist: this command never creates
+a database.
 
 Example:
   sensor-alerts alerts --value 0.09 --format json
 
-Exit codes: 0 printed; 1 bad arguments, configuration or database (one line on stderr).
+Exit codes: 0 printed; 1 bad configuration or database (a missing DB_PATH file too); 2 bad
+arguments (one line on stderr).
 `;
 
 runCli('alerts', async () => {
@@ -41,15 +45,15 @@ runCli('alerts', async () => {
   });
   if (!parsed) return;
   const { values: options } = parsed;
-  const value = Number(options.value);
-  if (options.value === undefined || options.value.trim() === '' || !Number.isFinite(value)) {
-    throw new UsageError('--value must be a finite number, e.g. --value 0.09');
-  }
+  if (options.value === undefined) throw new UsageError('--value is required: the reading to evaluate, e.g. --value 0.09');
+  const value = parseDecimalNumber(options.value);
+  if (value === undefined) throw new UsageError(`--value must be a finite decimal number, e.g. 0.09 or -3 (got ${JSON.stringify(options.value)})`);
   const format = FORMATS.find((known) => known === options.format);
   if (!format) throw new UsageError(`--format must be one of ${FORMATS.join(', ')}`);
   const sensor = options.sensor === undefined ? undefined : Sensor.withId(options.sensor);
 
-  const storage = await openWeightsStorage(loadConfig());
+  // Read only: a missing file is a wrong DB_PATH (or no training yet), not a new empty database.
+  const storage = await openWeightsStorage({ ...loadConfig(), createIfMissing: false });
   try {
     const table = await new EvaluateAlertsUseCase(storage.repository, new AlertPolicy()).execute(value, sensor);
     process.stdout.write(render(table, format, value));

@@ -25,9 +25,17 @@ export function parseCliArguments<O extends Options>(definition: CliDefinition<O
   }
   let parsed;
   try {
-    parsed = parseArgs({ args: negativeValuesJoined(args, definition.options), options: definition.options, allowPositionals: true, strict: true });
+    parsed = parseArgs({ args: negativeValuesJoined(args, definition.options), options: definition.options, allowPositionals: true, strict: true, tokens: true });
   } catch (error) {
     throw new UsageError(`${describeParseError(error)} (run with --help for usage)`);
+  }
+  // parseArgs keeps the last of a repeated option; which one was meant is a guess, so say so
+  // (as the API refuses ?sensor=a&sensor=b).
+  const seen = new Set<string>();
+  for (const token of parsed.tokens) {
+    if (token.kind !== 'option' || definition.options[token.name]?.multiple) continue;
+    if (seen.has(token.name)) throw new UsageError(`--${token.name} is given more than once; give it once (run with --help for usage)`);
+    seen.add(token.name);
   }
   const max = definition.maxPositionals ?? 0;
   if (parsed.positionals.length > max) {
@@ -38,20 +46,22 @@ export function parseCliArguments<O extends Options>(definition: CliDefinition<O
 }
 
 /**
- * `--threads -1` as `--threads=-1`: parseArgs takes a value starting with a dash for an option
- * and refuses it as ambiguous; a negative number is a value (no option of ours is a digit),
- * which the command then refuses with its own rule.
+ * `--value -3` as `--value=-3`: parseArgs takes any argument starting with a dash for an
+ * option, so a negative number after an option that takes a value would be refused.
  */
 function negativeValuesJoined(args: string[], options: Options): string[] {
   const joined: string[] = [];
   for (let index = 0; index < args.length; index++) {
-    if (args[index] === '--') return [...joined, ...args.slice(index)]; // the rest are positionals
-    const name = args[index]!.startsWith('--') ? args[index]!.slice(2) : undefined;
+    const arg = args[index]!;
     const next = args[index + 1];
-    if (name !== undefined && options[name]?.type === 'string' && next !== undefined && /^-[\d.]/.test(next)) {
-      joined.push(`--${name}=${next}`);
+    if (arg === '--') return [...joined, ...args.slice(index)];
+    const option = /^--([\w-]+)$/.exec(arg)?.[1];
+    if (option !== undefined && options[option]?.type === 'string' && next !== undefined && /^-\.?\d/.test(next)) {
+      joined.push(`${arg}=${next}`);
       index++;
-    } else joined.push(args[index]!);
+    } else {
+      joined.push(arg);
+    }
   }
   return joined;
 }

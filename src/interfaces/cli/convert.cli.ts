@@ -1,35 +1,40 @@
 // Rewrites a readings CSV as Parquet (zstd; readings as doubles, other columns as strings), streaming. See HELP.
+import { statSync, type Stats } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { VIBRATION_METRICS } from '../../domain/vibration-metrics';
 import { CsvToParquetConverter } from '../../infrastructure/parquet/csv-to-parquet.converter';
 import { parseCliArguments } from './cli-arguments';
 import { runCli } from './run-cli';
 import { UsageError } from './usage.error';
 
-const HELP = `Usage: npm run convert -- CSV PARQUET
+const HELP = `Usage: npm run convert -- CSV PARQUET [--force]
+       sensor-alerts convert CSV PARQUET [--force]
 
 Rewrites a readings CSV that the trainer accepts as a zstd-compressed Parquet file,
 streaming (a file larger than memory is fine): the six vibration readings as doubles, read
 as the trainer reads them (missing markers become nulls), every other column as a string.
-The output appears only once it is complete.
+The output appears only once it is complete, and replaces an existing file of that name.
 
 Arguments:
   CSV            the readings CSV
-  PARQUET        the Parquet file to write
+  PARQUET        the Parquet file to write, ending in .parquet or .pq; never the CSV itself
 Options:
+  --force        write PARQUET whatever its name ends in
   -h, --help     this text
 
 Example:
   npm run convert -- data/collects.csv collects.parquet
 
-Exit codes: 0 written; 1 nothing written (bad arguments, or a missing column or a
-non-numeric reading, with one line on stderr naming file and column).
+Exit codes: 0 written; 1 nothing written (a missing column or a non-numeric reading, with one
+line on stderr naming file and column); 2 bad arguments, nothing written.
 `;
 
 runCli('convert', async () => {
-  const parsed = parseCliArguments({ help: HELP, options: {}, maxPositionals: 2 });
+  const parsed = parseCliArguments({ help: HELP, options: { force: { type: 'boolean' } }, maxPositionals: 2 });
   if (!parsed) return;
   if (parsed.positionals.length !== 2) throw new UsageError('expected a CSV and a Parquet path (run with --help for usage)');
   const [csvPath, parquetPath] = parsed.positionals as [string, string];
+  checkOutput(csvPath, parquetPath, parsed.values.force === true);
   const startedAt = performance.now();
   const { rows, csvBytes, parquetBytes } = await new CsvToParquetConverter(VIBRATION_METRICS).convert(csvPath, parquetPath);
   const seconds = (performance.now() - startedAt) / 1000;
@@ -38,3 +43,31 @@ runCli('convert', async () => {
       `to ${parquetPath} (${(parquetBytes / 1e6).toFixed(1)} MB) in ${seconds.toFixed(2)} s`,
   );
 });
+
+/**
+ * Refuses, before anything is read, an output that would destroy the input or cannot be
+ * written: the same file (by path or, through links, by inode), a name that does not say
+ * Parquet (a slip such as `convert a.csv b.csv` would replace b.csv; --force allows it), a
+ * folder, or a path whose folder is missing.
+ */
+function checkOutput(csvPath: string, parquetPath: string, force: boolean): void {
+  const input = statOrNothing(csvPath);
+  const output = statOrNothing(parquetPath);
+  if (resolve(csvPath) === resolve(parquetPath) || (input && output && input.dev === output.dev && input.ino === output.ino)) {
+    throw new UsageError(`${parquetPath} is the input file itself: write the Parquet file elsewhere`);
+  }
+  if (output?.isDirectory()) throw new UsageError(`${parquetPath} is a folder: name the Parquet file to write, e.g. ${join(parquetPath, 'readings.parquet')}`);
+  if (!force && !/\.(parquet|pq)$/i.test(parquetPath)) {
+    throw new UsageError(`${parquetPath} does not end in .parquet or .pq: is it the file you meant to replace? (--force writes it anyway)`);
+  }
+  const folder = statOrNothing(dirname(resolve(parquetPath)));
+  if (!folder?.isDirectory()) throw new UsageError(`cannot write ${parquetPath}: its folder ${dirname(parquetPath)} does not exist`);
+}
+
+function statOrNothing(path: string): Stats | undefined {
+  try {
+    return statSync(path);
+  } catch {
+    return undefined; // missing, or under a file: the converter or the checks above say so
+  }
+}

@@ -1,13 +1,15 @@
 // Learns every sensor and vibration column of a readings file and stores the weights.
 import 'reflect-metadata';
-import { statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { TrainSensorsUseCase } from '../../application/train-sensors.use-case';
 import { loadConfig } from '../../config';
 import { VIBRATION_METRICS } from '../../domain/vibration-metrics';
 import type { SensorReadingsSource } from '../../application/ports/sensor-readings.source';
 import { CsvReadingsSource } from '../../infrastructure/csv/csv-readings.source';
 import type { ParquetReadingsOptions } from '../../infrastructure/parquet/parquet-readings.source';
-import { describeWeightsStorage, openWeightsStorage } from '../../weights-storage';
+import type { WeightsRepository } from '../../application/ports/weights.repository';
+import { describeWeightsStorage, openWeightsStorage, type WeightsStorage } from '../../weights-storage';
+import { WHOLE_NUMBER_PATTERN } from '../decimal-number';
 import { parseCliArguments } from './cli-arguments';
 import { runCli } from './run-cli';
 import { UsageError } from './usage.error';
@@ -20,13 +22,16 @@ const HELP = `Usage: sensor-alerts train [FILE] [--threads N] [--format csv|parq
        npm run train -- [FILE] [--threads N] [--format csv|parquet] [--merge]
 
 Learns, for every sensor and vibration column of a readings file (CSV or Parquet), the mean
-and sample standard deviation, and stores them (all or nothing) as that sensor's models.
+and sample standard deviation, and stores them (all or nothing) as that sensor's models. A
+new SQLite database is created only once there is something to store: a failed run leaves
+none behind.
 
 Arguments:
   FILE           the readings file (default data/collects.csv): a sensorId column and the six
                  params.velRMS.{x,y,z} and params.accelRMS.{x,y,z} columns, found by name
 Options:
-  --threads N    how many threads read a large file at once (default: the CPUs available)
+  --threads N    how many threads read a large file at once, 1 to 16 (default: a CSV, the
+                 CPUs available; a Parquet file, 2)
   --format F     csv or parquet (default: from the extension, .parquet or .pq; else csv)
   --merge        merge the file's readings into the stored models (absent ones are created)
                  instead of replacing them: train a.csv then train --merge b.csv equals
@@ -39,8 +44,8 @@ DB_PATH (default data/sensors.db).
 Example:
   sensor-alerts train data/collects.csv --threads 2
 
-Exit codes: 0 trained and stored; 1 nothing stored (bad arguments, configuration, file or
-database, with one line on stderr saying why).
+Exit codes: 0 trained and stored; 1 nothing stored (bad configuration, file or
+database); 2 bad arguments, nothing stored. One line on stderr says why.
 `;
 
 runCli('train', async () => {
@@ -49,7 +54,7 @@ runCli('train', async () => {
   const { positionals, values: options } = parsed;
   const path = positionals[0] ?? 'data/collects.csv';
   const threads = options.threads === undefined ? undefined : Number(options.threads);
-  if (threads !== undefined && !(Number.isInteger(threads) && threads >= 1)) throw new UsageError('--threads must be a whole number >= 1');
+  if (threads !== undefined && !(WHOLE_NUMBER_PATTERN.test(options.threads!) && threads >= 1)) throw new UsageError('--threads must be a whole number >= 1, in decimal digits');
   const format = options.format ?? (/\.(parquet|pq)$/i.test(path) ? 'parquet' : 'csv');
   if (format !== 'csv' && format !== 'parquet') throw new UsageError('--format must be csv or parquet');
   const config = loadConfig();
@@ -61,23 +66,42 @@ runCli('train', async () => {
     format === 'parquet'
       ? await parquetSource(path, { ...(threads !== undefined && { threads }), ...(onProgress && { onProgress }) })
       : new CsvReadingsSource(path, VIBRATION_METRICS, { ...(threads !== undefined && { threads }), ...(onProgress && { onProgress }) });
-  const storage = await openWeightsStorage(config);
+  // An existing database (or PostgreSQL) is opened now, so a wrong one fails before a long
+  // read; a new SQLite file only once there is something to store, so a failed run leaves none.
+  let storage: Promise<WeightsStorage> | undefined;
+  const open = () => (storage ??= openWeightsStorage(config));
+  if (config.databaseUrl || existsSync(config.dbPath)) await open();
   let summary;
   try {
-    summary = await new TrainSensorsUseCase(storage.repository).execute(source, { merge: options.merge === true });
+    summary = await new TrainSensorsUseCase(openedOnFirstCall(open)).execute(source, { merge: options.merge === true });
   } finally {
     progress?.finish(); // clear the bar before anything else is printed
-    await storage.close();
+    await storage?.then((opened) => opened.close(), () => undefined); // a failed open was reported by the call that made it
   }
   const seconds = (performance.now() - startedAt) / 1000;
   // Thousands separators by hand: toLocaleString loads ICU's locale data, ~70 ms of a run.
   const count = (value: number) => String(Math.round(value)).replace(/\B(?=(\d{3})+$)/g, ',');
   console.log(
-    `${options.merge ? 'merged' : 'trained'} ${summary.sensors} sensors x ${summary.metrics} columns from ${count(summary.rows)} rows of ${path} ` +
+    `${options.merge ? 'merged' : 'trained'} ${plural(summary.sensors, 'sensor')} x ${plural(summary.metrics, 'column')} from ${plural(summary.rows, 'row', count)} of ${path} ` +
       `(${(summary.bytes / 1e6).toFixed(1)} MB) into ${describeWeightsStorage(config)} in ${seconds.toFixed(2)} s: ` +
       `${count(summary.rows / seconds)} rows/s, ${(summary.bytes / 1e6 / seconds).toFixed(1)} MB/s`,
   );
 });
+
+function plural(value: number, noun: string, format: (value: number) => string = String): string {
+  return `${format(value)} ${noun}${value === 1 ? '' : 's'}`;
+}
+
+/** The repository of a storage opened when first used. */
+function openedOnFirstCall(open: () => Promise<WeightsStorage>): WeightsRepository {
+  return new Proxy({} as WeightsRepository, {
+    get: (_target, method: keyof WeightsRepository) =>
+      async (...args: unknown[]) => {
+        const { repository } = await open();
+        return (repository[method] as (...args: unknown[]) => unknown).apply(repository, args);
+      },
+  });
+}
 
 /** Loaded only for Parquet: DuckDB's native library takes ~100 ms to load, more than a CSV run on the case's file. */
 async function parquetSource(path: string, options: ParquetReadingsOptions): Promise<SensorReadingsSource> {

@@ -2,6 +2,8 @@ import { Router, type RequestHandler } from 'express';
 import { dirname, join } from 'node:path';
 import { methodNotAllowed } from './http-guards.middleware';
 import { buildOpenApiDocument } from './openapi-document';
+import { noQuerySchema } from './request-schemas';
+import { parseQuery } from './validation';
 
 // Swagger UI from the swagger-ui-dist package, served from node_modules: no CDN, works offline.
 // Its folder found by path: the package's main module would load its 1.4 MB bundle into the server.
@@ -33,6 +35,12 @@ const DOCS_PAGE = `<!doctype html>
 export const DOCS_CONTENT_SECURITY_POLICY =
   "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
+/** These routes take no query parameters; like every route, they refuse one by name. */
+const takesNoQuery: RequestHandler = (req, _res, next) => {
+  parseQuery(noQuerySchema, req.query);
+  next();
+};
+
 const framedNowhere: RequestHandler = (_req, res, next) => {
   res.set({ 'Content-Security-Policy': DOCS_CONTENT_SECURITY_POLICY, 'X-Frame-Options': 'DENY' });
   next();
@@ -51,13 +59,15 @@ export function docsRouter(): Router {
     description,
     links: { docs: '/docs', openapi: '/openapi.json', health: '/health', ready: '/ready', metrics: '/metrics' },
   };
-  router.route('/').get((_req, res) => void res.json(index)).all(methodNotAllowed('GET'));
-  router.route('/openapi.json').get((_req, res) => void res.json(document)).all(methodNotAllowed('GET'));
-  router.route('/docs').get(framedNowhere, (_req, res) => void res.type('html').send(DOCS_PAGE)).all(methodNotAllowed('GET'));
-  router.get('/docs/assets/docs.js', framedNowhere, (_req, res) => void res.type('text/javascript').set('Cache-Control', 'public, max-age=86400').send(DOCS_SCRIPT));
+  router.route('/').get(takesNoQuery, (_req, res) => void res.json(index)).all(methodNotAllowed('GET'));
+  router.route('/openapi.json').get(takesNoQuery, (_req, res) => void res.json(document)).all(methodNotAllowed('GET'));
+  router.route('/docs').get(takesNoQuery, framedNowhere, (_req, res) => void res.type('html').send(DOCS_PAGE)).all(methodNotAllowed('GET'));
+  // Routing is strict (/health/ is not /health), but a person typing /docs/ means the page.
+  router.route('/docs/').get(takesNoQuery, (_req, res) => res.redirect(301, '/docs')).all(methodNotAllowed('GET'));
+  router.get('/docs/assets/docs.js', takesNoQuery, framedNowhere, (_req, res) => void res.type('text/javascript').set('Cache-Control', 'public, max-age=86400').send(DOCS_SCRIPT));
   // One route per file, no parameter: anything else under /docs/assets is an unknown route.
   for (const [name, file] of ASSET_FILES) {
-    router.get(`/docs/assets/${name}`, framedNowhere, (_req, res, next) => res.sendFile(file, { immutable: true, maxAge: '1d' }, (error) => error && next(error)));
+    router.get(`/docs/assets/${name}`, takesNoQuery, framedNowhere, (_req, res, next) => res.sendFile(file, { immutable: true, maxAge: '1d' }, (error) => error && next(error)));
   }
   return router;
 }

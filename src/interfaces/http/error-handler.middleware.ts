@@ -54,8 +54,8 @@ export function errorHandler(logger: Logger, metrics: ServiceMetrics): ErrorRequ
       const detail = problem.type === problemType('invalid-parameter') ? undefined : problem.detail;
       logger.debug('request refused', { ...context, status: problem.status, type: problem.type, ...(detail !== undefined && { detail }) });
     }
-    // A client may retry a 503 soon; say so.
-    if (problem.status === 503) res.set('Retry-After', '1');
+    // A client may retry a 503 soon; say so, unless retrying cannot help (the file was deleted).
+    if (problem.status === 503 && !(error instanceof StorageUnavailableError && !error.retryable)) res.set('Retry-After', '1');
     if (problem.status === 400 || problem.status === 422) metrics.validationFailures.inc({ route: routeOf(req) });
     // An error answered before the body was read (401, 413, 415...) closes the connection
     // instead of reading and discarding whatever the client still sends.

@@ -5,10 +5,16 @@ import { ServiceMetrics } from '../../infrastructure/metrics/service-metrics';
 import { IngestionStatus } from '../mqtt/ingestion-status';
 import { HttpProblem } from './http-problem';
 import { Readiness } from './readiness';
+import { noQuerySchema } from './request-schemas';
+import { parseQuery } from './validation';
 
 const UNAVAILABLE = { type: 'about:blank', title: 'Service Unavailable', status: 503 } as const;
 
-/** Liveness (/health), readiness (/ready) and Prometheus metrics (/metrics). */
+/**
+ * Liveness (/health), readiness (/ready) and Prometheus metrics (/metrics). Like every route,
+ * they refuse a query parameter by name (400): probes and scrapers send none, and one that
+ * does is misconfigured, which is better seen at setup than ignored.
+ */
 @injectable()
 export class HealthController {
   constructor(
@@ -19,13 +25,15 @@ export class HealthController {
   ) {}
 
   /** Alive, and the database answers. */
-  readonly health = async (_req: Request, res: Response): Promise<void> => {
+  readonly health = async (req: Request, res: Response): Promise<void> => {
+    parseQuery(noQuerySchema, req.query);
     if (!(await this.checkHealth.execute())) throw new HttpProblem({ ...UNAVAILABLE, detail: 'The weights database does not answer.' });
     res.json({ status: 'ok' });
   };
 
   /** Healthy, started, and not shutting down: a load balancer may send traffic. */
-  readonly ready = async (_req: Request, res: Response): Promise<void> => {
+  readonly ready = async (req: Request, res: Response): Promise<void> => {
+    parseQuery(noQuerySchema, req.query);
     const state = this.readiness.current;
     if (state !== 'ready') throw new HttpProblem({ ...UNAVAILABLE, detail: `Not ready: the server is ${state}.` });
     if (!(await this.checkHealth.execute())) throw new HttpProblem({ ...UNAVAILABLE, detail: 'Not ready: the weights database does not answer.' });
@@ -34,7 +42,8 @@ export class HealthController {
     res.json(broker === 'off' ? { status: 'ready' } : { status: 'ready', mqtt: broker });
   };
 
-  readonly prometheus = async (_req: Request, res: Response): Promise<void> => {
+  readonly prometheus = async (req: Request, res: Response): Promise<void> => {
+    parseQuery(noQuerySchema, req.query);
     res.type(this.metrics.registry.contentType).send(await this.metrics.registry.metrics());
   };
 }

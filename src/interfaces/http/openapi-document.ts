@@ -12,13 +12,14 @@ import {
   historyQuerySchema,
   idempotencyKeySchema,
   metricQuerySchema,
+  noQuerySchema,
   predictBodySchema,
   rollbackBodySchema,
   updateBodySchema,
 } from './request-schemas';
 import { activeAlertResponseSchema, alertTableSchema, batchPredictResponseSchema, problemSchema, revisionResponseSchema, sensorAlertsSchema, statusSchema, weightsResponseSchema } from './response-schemas';
 import { IDEMPOTENCY_KEY_HEADER, KEY_IN_FLIGHT, KEY_REUSED } from './idempotency.middleware';
-import { parseBody } from './validation';
+import { parseBody, parseQuery } from './validation';
 
 type JsonSchema = Record<string, unknown>;
 
@@ -51,13 +52,15 @@ function thrownBy(call: () => unknown): unknown {
  * 415, /health's 503) are written out, and openapi-examples.test.ts holds them to the
  * server's real answers.
  */
+const UNAUTHORIZED = new HttpProblem({ type: 'about:blank', title: 'Unauthorized', status: 401, detail: 'Send Authorization: Bearer <API_TOKEN>.' });
+
 function problemResponses() {
   return {
     400: problem('Malformed JSON, or an invalid sensor id, metric name or query parameter', new InvalidSensorIdError('.x')),
-    401: problem(
-      'API_TOKEN is set and the request has no valid bearer token',
-      new HttpProblem({ type: 'about:blank', title: 'Unauthorized', status: 401, detail: 'Send Authorization: Bearer <API_TOKEN>.' }),
-    ),
+    batch400: problem('Malformed JSON, or a query parameter (this route takes none)', thrownBy(() => parseQuery(noQuerySchema, { x: '1' }))),
+    query400: problem('A query parameter: this route takes none', thrownBy(() => parseQuery(noQuerySchema, { x: '1' }))),
+    401: problem('API_TOKEN is set and the request has no valid bearer token', UNAUTHORIZED),
+    read401: problem('API_TOKEN is set with API_TOKEN_READS=true, and the request has no valid bearer token (without API_TOKEN_READS, reads need no token)', UNAUTHORIZED),
     404: problem('The sensor has no model for this metric', new SensorNotFoundError('SEN0002', 'value')),
     409: problem('A request with the same Idempotency-Key is still in flight', KEY_IN_FLIGHT),
     idempotency422: problem(
@@ -114,6 +117,9 @@ function body(schema: z.ZodType, required = true) {
 
 const sensorParameters = [sensorId, ...queryParameters(metricQuerySchema)];
 
+/** Reads and predictions: the token is needed only with API_TOKEN_READS=true (writes: with API_TOKEN), hence optional. */
+const READ_SECURITY = [{ bearer: [] }, {}];
+
 const idempotencyKey = {
   name: IDEMPOTENCY_KEY_HEADER,
   in: 'header',
@@ -156,26 +162,29 @@ export function buildOpenApiDocument(): JsonSchema {
       '/{sensor_id}/weights': {
         get: {
           operationId: 'getWeights',
+          security: READ_SECURITY,
           summary: 'The stored weights',
           parameters: sensorParameters,
-          responses: { 200: json(ref(weightsResponseSchema), 'The weights'), 400: PROBLEMS[400], 404: PROBLEMS[404], 405: PROBLEMS[405], 500: PROBLEMS[500] },
+          responses: { 200: json(ref(weightsResponseSchema), 'The weights'), 400: PROBLEMS[400], 401: PROBLEMS.read401, 404: PROBLEMS[404], 405: PROBLEMS[405], 500: PROBLEMS[500], 503: PROBLEMS[503] },
         },
       },
       '/{sensor_id}/weights/history': {
         get: {
           operationId: 'getWeightsHistory',
+          security: READ_SECURITY,
           summary: 'Every change of the model (fit, update, adjust, rollback), newest first',
           parameters: [sensorId, ...queryParameters(historyQuerySchema)],
-          responses: { 200: json({ type: 'array', items: ref(revisionResponseSchema) }, 'Revisions, newest first'), 400: PROBLEMS[400], 404: PROBLEMS[404], 405: PROBLEMS[405], 500: PROBLEMS[500] },
+          responses: { 200: json({ type: 'array', items: ref(revisionResponseSchema) }, 'Revisions, newest first'), 400: PROBLEMS[400], 401: PROBLEMS.read401, 404: PROBLEMS[404], 405: PROBLEMS[405], 500: PROBLEMS[500], 503: PROBLEMS[503] },
         },
       },
       '/{sensor_id}/predict': {
         post: {
           operationId: 'predict',
+          security: READ_SECURITY,
           summary: 'Is this reading an alert? (value >= mean + 2 * std)',
           parameters: sensorParameters,
           requestBody: body(predictBodySchema),
-          responses: { 200: { description: 'The bare JSON boolean', content: { 'application/json': { schema: { type: 'boolean' }, example: false } } }, 400: PROBLEMS[400], 404: PROBLEMS[404], 405: PROBLEMS[405], 413: PROBLEMS[413], 415: PROBLEMS[415], 422: PROBLEMS[422], 500: PROBLEMS[500] },
+          responses: { 200: { description: 'The bare JSON boolean', content: { 'application/json': { schema: { type: 'boolean' }, example: false } } }, 400: PROBLEMS[400], 401: PROBLEMS.read401, 404: PROBLEMS[404], 405: PROBLEMS[405], 413: PROBLEMS[413], 415: PROBLEMS[415], 422: PROBLEMS[422], 500: PROBLEMS[500], 503: PROBLEMS[503] },
         },
       },
       '/{sensor_id}/adjust': {
@@ -213,26 +222,29 @@ export function buildOpenApiDocument(): JsonSchema {
       '/{sensor_id}/alerts': {
         get: {
           operationId: 'getSensorAlerts',
+          security: READ_SECURITY,
           summary: "Is the value an alert for each of the sensor's metrics?",
           parameters: [sensorId, ...queryParameters(alertsQuerySchema, ['value'])],
-          responses: { 200: json(ref(sensorAlertsSchema), 'metric -> in alert?'), 400: PROBLEMS[400], 404: PROBLEMS[404], 405: PROBLEMS[405], 500: PROBLEMS[500] },
+          responses: { 200: json(ref(sensorAlertsSchema), 'metric -> in alert?'), 400: PROBLEMS[400], 401: PROBLEMS.read401, 404: PROBLEMS[404], 405: PROBLEMS[405], 500: PROBLEMS[500], 503: PROBLEMS[503] },
         },
       },
       '/predict': {
         post: {
           operationId: 'predictBatch',
+          security: READ_SECURITY,
           summary: 'Many predictions in one request, for many sensors and metrics',
           description: 'Each distinct (sensor, metric) is read once. An item whose sensor has no model for its metric gets null and is listed in `missing`.',
           requestBody: body(batchPredictBodySchema),
-          responses: { 200: json(ref(batchPredictResponseSchema), 'Predictions in request order'), 405: PROBLEMS[405], 413: PROBLEMS[413], 415: PROBLEMS[415], 422: PROBLEMS[422], 500: PROBLEMS[500] },
+          responses: { 200: json(ref(batchPredictResponseSchema), 'Predictions in request order'), 400: PROBLEMS.batch400, 401: PROBLEMS.read401, 405: PROBLEMS[405], 413: PROBLEMS[413], 415: PROBLEMS[415], 422: PROBLEMS[422], 500: PROBLEMS[500], 503: PROBLEMS[503] },
         },
       },
       '/alerts': {
         get: {
           operationId: 'getAlerts',
+          security: READ_SECURITY,
           summary: "The draft's in_alert table: every stored sensor and metric",
           parameters: queryParameters(alertsQuerySchema, ['value']),
-          responses: { 200: json(ref(alertTableSchema), 'sensor -> metric -> in alert?'), 400: PROBLEMS[400], 405: PROBLEMS[405], 500: PROBLEMS[500] },
+          responses: { 200: json(ref(alertTableSchema), 'sensor -> metric -> in alert?'), 400: PROBLEMS[400], 401: PROBLEMS.read401, 405: PROBLEMS[405], 500: PROBLEMS[500], 503: PROBLEMS[503] },
         },
       },
       '/alerts/active': {
@@ -263,30 +275,37 @@ export function buildOpenApiDocument(): JsonSchema {
         },
       },
       '/health': {
-        get: { operationId: 'health', summary: 'Liveness: the process runs and the database answers', responses: { 200: json(ref(statusSchema), 'Healthy'), 405: PROBLEMS[405], 503: PROBLEMS.unhealthy } },
+        get: { operationId: 'health', summary: 'Liveness: the process runs and the database answers', responses: { 200: json(ref(statusSchema), 'Healthy'), 400: PROBLEMS.query400, 405: PROBLEMS[405], 503: PROBLEMS.unhealthy } },
       },
       '/ready': {
-        get: { operationId: 'ready', summary: 'Readiness: healthy and neither starting nor shutting down', responses: { 200: json(ref(statusSchema), 'Ready for traffic'), 405: PROBLEMS[405], 503: PROBLEMS.unhealthy } },
+        get: { operationId: 'ready', summary: 'Readiness: healthy and neither starting nor shutting down', responses: { 200: json(ref(statusSchema), 'Ready for traffic'), 400: PROBLEMS.query400, 405: PROBLEMS[405], 503: PROBLEMS.unhealthy } },
       },
       '/metrics': {
         get: {
           operationId: 'metrics',
           summary: 'Prometheus metrics (text exposition format)',
-          responses: { 200: { description: 'Prometheus text format', content: { 'text/plain': { schema: { type: 'string' } } } }, 405: PROBLEMS[405] },
+          responses: { 200: { description: 'Prometheus text format', content: { 'text/plain': { schema: { type: 'string' } } } }, 400: PROBLEMS.query400, 405: PROBLEMS[405] },
         },
       },
       '/openapi.json': {
-        get: { operationId: 'openApi', summary: 'This document', responses: { 200: json({ type: 'object' }, 'OpenAPI 3.1'), 405: PROBLEMS[405] } },
+        get: { operationId: 'openApi', summary: 'This document', responses: { 200: json({ type: 'object' }, 'OpenAPI 3.1'), 400: PROBLEMS.query400, 405: PROBLEMS[405] } },
       },
       '/': {
         get: {
           operationId: 'index',
           summary: 'What this service is, its version, and where to go: the docs, this document, the probes',
-          responses: { 200: json({ type: 'object' }, 'The service and its links'), 405: PROBLEMS[405] },
+          responses: { 200: json({ type: 'object' }, 'The service and its links'), 400: PROBLEMS.query400, 405: PROBLEMS[405] },
         },
       },
       '/docs': {
-        get: { operationId: 'docs', summary: 'Interactive documentation of this document (works offline)', responses: { 200: { description: 'An HTML page', content: { 'text/html': { schema: { type: 'string' } } } }, 405: PROBLEMS[405] } },
+        get: { operationId: 'docs', summary: 'Interactive documentation of this document (works offline)', responses: { 200: { description: 'An HTML page', content: { 'text/html': { schema: { type: 'string' } } } }, 400: PROBLEMS.query400, 405: PROBLEMS[405] } },
+      },
+      '/docs/': {
+        get: {
+          operationId: 'docsWithSlash',
+          summary: 'Redirects to /docs',
+          responses: { 301: { description: 'Moved Permanently (Location: /docs)', headers: { Location: { schema: { type: 'string', const: '/docs' } } } }, 400: PROBLEMS.query400, 405: PROBLEMS[405] },
+        },
       },
     },
     components: {

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { GetWeightsHistoryUseCase } from '../../application/get-weights-history.use-case';
+import { DECIMAL_NUMBER_PATTERN } from '../decimal-number';
 import type { ArrayField } from './validation';
 
 const readingSchema = z.number().nullable();
@@ -93,8 +94,7 @@ export const historyQuerySchema = metricQuerySchema.extend({
 export const alertsQuerySchema = z.object({
   value: z
     .string({ error: 'Required: the reading to evaluate, e.g. ?value=0.09' })
-    // JSON's number grammar (RFC 8259 §6): no leading zeros (00.5), no bare dot, no plus sign.
-    .regex(/^-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?$/, 'Expected a decimal number as JSON writes it, e.g. 0.09')
+    .regex(DECIMAL_NUMBER_PATTERN, 'Expected a decimal number as JSON writes it, e.g. 0.09')
     .describe('The reading to evaluate, e.g. 0.09')
     .transform(Number)
     .pipe(z.number()),

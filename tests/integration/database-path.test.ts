@@ -1,0 +1,67 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { runCli } from '../support/cli';
+import { makeTempDir } from '../support/test-app';
+
+const MAIN = join(__dirname, '../../dist/src/main.js');
+
+/** The built server, as a supervisor starts it; killed (SIGKILL: a busy loop ignores SIGTERM) if it is still running after 15 s. */
+function serve(env: NodeJS.ProcessEnv) {
+  const startedAt = Date.now();
+  const child = spawnSync(process.execPath, [MAIN], { env: { PATH: process.env.PATH, PORT: '0', HOST: '127.0.0.1', ...env }, encoding: 'utf8', timeout: 15_000, killSignal: 'SIGKILL' });
+  return { status: child.status, stdout: child.stdout, stderr: child.stderr, seconds: (Date.now() - startedAt) / 1000 };
+}
+
+describe('a DB_PATH the server or a tool cannot use', () => {
+  const directory = makeTempDir();
+  afterAll(() => rmSync(directory, { recursive: true, force: true }));
+
+  it('whose folder cannot be created (/proc/x) stops the start at once with one line naming the folder, instead of spinning', () => {
+    const result = serve({ DB_PATH: '/proc/sensor-alerts-test/sensors.db' });
+    expect(result.status).toBe(1);
+    expect(result.stderr).toBe(
+      "sensor-alerts: cannot open the weights database at /proc/sensor-alerts-test/sensors.db: cannot create the folder /proc/sensor-alerts-test for DB_PATH: ENOENT: no such file or directory, mkdir '/proc/sensor-alerts-test'\n",
+    );
+    expect(result.seconds).toBeLessThan(10);
+  });
+
+  it('under a regular file says that the parent is a file', () => {
+    const file = join(directory, 'afile');
+    writeFileSync(file, 'not a folder');
+    const dbPath = join(file, 'deeper', 'sensors.db');
+    const result = serve({ DB_PATH: dbPath });
+    expect(result.status).toBe(1);
+    expect(result.stderr).toBe(`sensor-alerts: cannot open the weights database at ${dbPath}: ${file} is a file, not a folder (DB_PATH must be a file inside folders)\n`);
+  });
+
+  it('alerts (read only) refuses a missing file naming it, exit 1, and creates nothing', () => {
+    const dbPath = join(directory, 'never-trained', 'sensors.db');
+    expect(runCli('alerts', ['--value', '0.09'], dbPath)).toEqual({
+      status: 1,
+      stdout: '',
+      stderr: `alerts: cannot open the weights database at ${dbPath}: no such file (DB_PATH names the database the trainer or the server wrote)\n`,
+    });
+    expect(existsSync(join(directory, 'never-trained'))).toBe(false);
+  });
+
+  it('a train that fails before storing anything leaves no new database behind', () => {
+    const csv = join(directory, 'no-columns.csv');
+    writeFileSync(csv, 'sensorId,x\nA,1\n');
+    const folder = join(directory, 'failed-train');
+    const result = runCli('train', [csv], join(folder, 'sensors.db'));
+    expect(result.status).toBe(1);
+    expect(result.stderr).toMatch(/^train: .*no-columns\.csv:1: missing required columns /);
+    expect(existsSync(folder) ? readdirSync(folder) : []).toEqual([]);
+  });
+
+  it('a train that succeeds creates it', () => {
+    const dbPath = join(directory, 'trained', 'sensors.db');
+    const result = runCli('train', [join(__dirname, '../../data/collects.csv'), '--threads', '1'], dbPath);
+    expect(result.stderr).toBe('');
+    expect(result.stdout).toMatch(/^trained 10 sensors x 6 columns from 33,901 rows /);
+    expect(runCli('alerts', ['--value', '0.09', '--format', 'csv', '--sensor', 'MYD8706'], dbPath).stdout).toBe(
+      'sensor_id,params.accelRMS.x,params.accelRMS.y,params.accelRMS.z,params.velRMS.x,params.velRMS.y,params.velRMS.z\nMYD8706,false,false,false,true,true,true\n',
+    );
+  });
+});
