@@ -250,6 +250,7 @@ export function buildOpenApiDocument(): JsonSchema {
       '/alerts/active': {
         get: {
           operationId: 'getActiveAlerts',
+          security: READ_SECURITY,
           summary: 'The alerts live readings raised and have not cleared, ordered by sensor id then metric (byte order)',
           description:
             'Kept per sensor and metric from the readings streamed over MQTT (MQTT_URL): ALERT_RAISE_AFTER consecutive readings at or above the threshold raise an alert, ALERT_CLEAR_AFTER consecutive readings below it clear it (both default 1: the case rule). The state is stored with the weights, so it survives restarts and is shared by replicas. Empty without MQTT. Needs the bearer token when API_TOKEN_READS is set.',
@@ -267,7 +268,7 @@ export function buildOpenApiDocument(): JsonSchema {
               },
             },
             400: PROBLEMS[400],
-            401: PROBLEMS[401],
+            401: PROBLEMS.read401,
             405: PROBLEMS[405],
             500: PROBLEMS[500],
             503: PROBLEMS[503],
