@@ -34,6 +34,13 @@ const UTF8_BOM = [0xef, 0xbb, 0xbf];
  */
 export const MAX_RECORD_BYTES = 1024 * 1024;
 
+/**
+ * The first read of a scan is this small, so that the path for a line cut by the end of a
+ * chunk runs (and gives V8 its feedback) before scan is optimised: met only after a full
+ * chunk, it threw the optimised scan away in every thread, and scan was compiled again.
+ */
+const FIRST_READ_BYTES = 16 * 1024;
+
 /** Where the columns are: the same for every range of one file, and cheap to send to a worker. */
 export interface CsvHeader {
   readonly fieldCount: number;
@@ -127,7 +134,7 @@ export class CsvRangeScanner {
 
     while (!atEnd) {
       if (filled === buffer.length) buffer = this.scanBuffer = this.grow(buffer, line); // one record longer than the buffer
-      const wanted = Math.min(buffer.length - filled, to - offset - filled);
+      const wanted = Math.min(offset === from ? FIRST_READ_BYTES : buffer.length - filled, buffer.length - filled, to - offset - filled);
       const bytesRead = wanted > 0 ? readSync(this.fd, buffer, filled, wanted, offset + filled) : 0;
       atEnd = bytesRead === 0;
       filled += bytesRead;

@@ -247,6 +247,91 @@ describe('ReadingsAccumulator: exact statistics', () => {
       expectExact([2 ** 960, 2 ** 960 - 2 ** 908, -(2 ** 961), 1e-300, 3], 1);
     });
 
+    describe("the block sum's cheap certificate (smallest and largest magnitude) at and past its limit", () => {
+      // A block's sum is taken as exact when n^2 * largest <= 2^52 * smallest (n = 1024: readings
+      // spanning up to ~2^32). These blocks have 600 to 1023 readings with full 53-bit mantissas
+      // spread over 2^24 to 2^72 (both sides of the limit; in this form their sums first go wrong
+      // without the certificate from a spread of ~2^48), a few zeros, and cancel to almost nothing
+      // within the block, so that any rounding error a certificate let through shows in the mean.
+      const fullMantissa = fc.tuple(fc.integer({ min: 0, max: 2 ** 26 - 1 }), fc.integer({ min: 0, max: 2 ** 26 - 1 })).map(([high, low]) => 1 + (high * 2 ** 26 + low + 1) * 2 ** -52);
+      const spreadReading = (base: number, spread: number) =>
+        fc.tuple(fullMantissa, fc.integer({ min: 0, max: spread }), fc.boolean(), fc.integer({ min: 0, max: 60 })).map(([mantissa, down, negative, zeroDraw]) =>
+          zeroDraw === 0 ? 0 : (negative ? -1 : 1) * mantissa * 2 ** (base - down),
+        );
+      const shuffled = (readings: number[], seed: number) => {
+        let state = seed >>> 0;
+        for (let index = readings.length - 1; index > 0; index--) {
+          state = (Math.imul(state, 1103515245) + 12345) >>> 0;
+          const other = state % (index + 1);
+          [readings[index], readings[other]] = [readings[other]!, readings[index]!];
+        }
+        return readings;
+      };
+      /** Readings, their negatives and `extra` (a multiple of the smallest spacing in play, or 0), shuffled: one block. */
+      const cancellingBlock = fc
+        .record({ base: fc.integer({ min: -60, max: 60 }), spread: fc.integer({ min: 24, max: 72 }), seed: fc.integer(), extraDraw: fc.integer({ min: 0, max: 3 }) })
+        .chain(({ base, spread, seed, extraDraw }) =>
+          fc.array(spreadReading(base, spread), { minLength: 300, maxLength: 511, size: 'max' }).map((values) => {
+            const extra = [0, 3 * 2 ** (base - spread), -1.5 * 2 ** base, 2 ** (base - spread - 30)][extraDraw]!;
+            return shuffled([...values, ...values.map((value) => -value), extra], seed);
+          }),
+        );
+
+      it('one block', () => {
+        fc.assert(
+          fc.property(cancellingBlock, (readings) => expectExact(readings)),
+          { numRuns: 80 },
+        );
+      });
+
+      it('several blocks, merged in parts', () => {
+        fc.assert(
+          fc.property(fc.array(cancellingBlock, { minLength: 2, maxLength: 3 }), parts, (blocks, count) => expectExact(blocks.flat(), count)),
+          { numRuns: 25 },
+        );
+      });
+
+      it('rounding errors all of one sign (the worst case the certificate guards against)', () => {
+        // 1 + 2^-45 added 1023 times: past 512 every addition rounds down by 2^-45, so the errors
+        // add up to ~2^-36; one tiny reading of full mantissa at 2^-k puts bits down to 2^-(k+52)
+        // into them. From k = 37 on, the errors' sum needs more than 53 bits and a sum taken as
+        // exact would be wrong; the certificate stops at k = 32. The second block takes the large
+        // readings back exactly, so the mean is the tiny reading / 2048 and shows any lost bit.
+        const big = 1 + 2 ** -45;
+        for (let k = 28; k <= 44; k++) {
+          const tiny = (1 + 12345 * 2 ** -52) * 2 ** -k;
+          for (const at of [0, 1023]) {
+            const first = range(1023, () => big);
+            first.splice(at, 0, (k % 2 ? -1 : 1) * tiny);
+            const readings = [...first, ...range(1023, () => -big), 0];
+            expectExact(readings);
+            expect(accumulate(readings).mean).toBe(((k % 2 ? -1 : 1) * tiny) / 2048);
+          }
+        }
+      });
+
+      it('blocks of any length (the last, partial block), around the largest magnitude the fast path takes (2^900)', () => {
+        fc.assert(
+          fc.property(fc.integer({ min: 890, max: 1010 }), fc.integer({ min: 2, max: 1100 }), fc.integer(), (exponent, length, seed) => {
+            let state = seed >>> 0;
+            const readings = range(length, () => {
+              state = (Math.imul(state, 1103515245) + 12345) >>> 0;
+              return (1 + state / 2 ** 32) * 2 ** (exponent - (state % 7));
+            });
+            expectExact(readings);
+            expectExact(readings, 2);
+          }),
+          { numRuns: 60 },
+        );
+      });
+
+      it('the smallest magnitude a subnormal', () => {
+        const readings = range(1024, (i) => (i % 3 === 0 ? 5e-324 * (1 + (i % 11)) : (i % 2 ? 1 : -1) * 2 ** -1040 * (1 + i / 1024)));
+        expectExact(readings);
+        expectExact([...readings, ...readings.map((value) => -value), 5e-324], 3);
+      });
+    });
+
     it('mixed signs and magnitudes, with exact values computed independently', () => {
       const readings = [3, -1e-300, 7e250, -7e250, 1e-10, 5e100];
       const accumulator = accumulate(readings);
