@@ -91,10 +91,11 @@ describe.each(backends)('learning from the stream on $name', (backend) => {
       expect(model.mean).toBe(fitted.mean);
       expect(model.n).toBe(fitted.n);
       expect(Math.abs(model.std - fitted.std) / fitted.std).toBeLessThanOrEqual(2e-15);
-      // One revision per batch: the readings were not written one by one.
+      // One revision per batch, not per reading. How many batches depends on timing: readings
+      // that arrive while a merge is under way join the next one, so slower storage makes fewer.
       const history = (await api.get('/LEARN1/weights/history?limit=1000').expect(200)).body as Array<{ change: string }>;
       const updates = history.filter(({ change }) => change === 'update').length;
-      expect(updates).toBeGreaterThanOrEqual(Math.floor(learned.length / 100));
+      expect(updates).toBeGreaterThanOrEqual(1);
       expect(updates).toBeLessThanOrEqual(Math.ceil(learned.length / 64));
     } finally {
       await closeContainer(container);
