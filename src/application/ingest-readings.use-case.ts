@@ -9,6 +9,7 @@ import { ALERT_EVENT_PUBLISHER, type AlertEventPublisher } from './ports/alert-e
 import { ALERT_STATE_REPOSITORY, type AlertStateRepository, type ScoredReading } from './ports/alert-state.repository';
 import { WEIGHTS_REPOSITORY, type ModelKey, type WeightsRepository } from './ports/weights.repository';
 import { StreamLearner } from './stream-learner';
+import { modelKey } from '../domain/identifier-rule';
 
 /** One live reading of a model, as a gateway sent it; `at` is its time (the receipt time when it had none). */
 export interface IncomingReading {
@@ -48,7 +49,7 @@ export class IngestReadingsUseCase {
     const scored: ScoredReading[] = [];
     const scoredWeights: Weights[] = [];
     for (const reading of readings) {
-      const weights = models.get(modelKeyOf(reading));
+      const weights = models.get(modelKey(reading.sensor.id, reading.metric.name));
       if (weights === undefined) {
         outcomes.push('unscored');
         continue;
@@ -69,17 +70,14 @@ export class IngestReadingsUseCase {
     return outcomes;
   }
 
-  /** The stored weights of each distinct model the readings name, by modelKeyOf. */
+  /** The stored weights of each distinct model the readings name, by modelKey. */
   private async modelsOf(readings: readonly IncomingReading[]): Promise<Map<string, Weights>> {
     const keys = new Map<string, ModelKey>();
-    for (const reading of readings) keys.set(modelKeyOf(reading), reading);
+    for (const reading of readings) keys.set(modelKey(reading.sensor.id, reading.metric.name), reading);
     const found = await this.weights.findMany([...keys.values()]);
-    return new Map(found.map((stored) => [modelKeyOf({ sensor: { id: stored.sensorId }, metric: { name: stored.metric } }), stored.weights]));
+    return new Map(found.map((stored) => [modelKey(stored.sensorId, stored.metric), stored.weights]));
   }
 }
-
-// Ids and metric names never hold a NUL (identifier-rule), so the pair is unambiguous.
-const modelKeyOf = ({ sensor, metric }: { sensor: { id: string }; metric: { name: string } }): string => `${sensor.id}\u0000${metric.name}`;
 
 function alertEvent(reading: ScoredReading, weights: Weights, state: AlertEvent['state']): AlertEvent {
   const zScore = (reading.value - weights.mean) / weights.std;

@@ -4,6 +4,7 @@ import type { Sensor } from '../domain/sensor';
 import type { Logger } from './ports/logger';
 import type { WeightsRepository } from './ports/weights.repository';
 import { StorageUnavailableError } from './storage-unavailable.error';
+import { modelKey } from '../domain/identifier-rule';
 
 /** A live reading to learn from: one that was scored and not in alert. */
 export interface LearnableReading {
@@ -60,8 +61,7 @@ export class StreamLearner {
       return;
     }
     for (const { sensor, metric, value } of readings) {
-      // Ids and metric names never hold a NUL (identifier-rule), so the pair is unambiguous.
-      const key = `${sensor.id}\u0000${metric.name}`;
+      const key = modelKey(sensor.id, metric.name);
       let model = this.pending.get(key);
       if (model === undefined) this.pending.set(key, (model = { sensor, metric, readings: new ReadingsAccumulator() }));
       model.readings.add(value);

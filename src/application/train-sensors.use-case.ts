@@ -6,6 +6,7 @@ import { Weights } from '../domain/weights';
 import { InvalidReadingsError } from './invalid-readings.error';
 import type { ReadingsSummary, SensorReadingsSource } from './ports/sensor-readings.source';
 import { WEIGHTS_REPOSITORY, type FittedModel, type ModelReadings, type WeightsRepository } from './ports/weights.repository';
+import { modelKey } from '../domain/identifier-rule';
 
 export interface TrainingSummary {
   readonly rows: number;
@@ -68,9 +69,9 @@ export class TrainSensorsUseCase {
         if (accumulator.n > 0) models.push({ sensor, metric: metrics[index]!, readings: accumulator.moments(), firstLine });
       });
     }
-    const stored = new Set((await this.repository.findMany(models)).map(({ sensorId, metric }) => `${sensorId}\u0000${metric}`));
+    const stored = new Set((await this.repository.findMany(models)).map(({ sensorId, metric }) => modelKey(sensorId, metric)));
     for (const { sensor, metric, readings, firstLine } of models) {
-      if (readings.n < 2 && !stored.has(`${sensor.id}\u0000${metric.name}`)) {
+      if (readings.n < 2 && !stored.has(modelKey(sensor.id, metric.name))) {
         const reason = `sensor ${JSON.stringify(sensor.id)} (first row on this line) has no model yet: ${new InsufficientReadingsError(readings.n).message}`;
         throw new InvalidReadingsError(sourceName, reason, firstLine, metric.name);
       }

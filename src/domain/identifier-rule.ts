@@ -5,3 +5,11 @@ const IDENTIFIER = new RegExp(IDENTIFIER_PATTERN);
 export function isValidIdentifier(candidate: string): boolean {
   return IDENTIFIER.test(candidate);
 }
+
+/**
+ * One string for a model's (sensor id, metric name) pair, as a Map key: ids and metric names
+ * never hold a NUL (the rule above), so different pairs never give the same key.
+ */
+export function modelKey(sensorId: string, metric: string): string {
+  return `${sensorId}\u0000${metric}`;
+}

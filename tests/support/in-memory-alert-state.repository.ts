@@ -1,6 +1,7 @@
 import type { ActiveAlert, AlertStateRepository, ScoredReading } from '../../src/application/ports/alert-state.repository';
 import { StorageUnavailableError } from '../../src/application/storage-unavailable.error';
 import { AlertDebounce, type AlertState, type AlertStatus } from '../../src/domain/alert-debounce';
+import { modelKey } from '../../src/domain/identifier-rule';
 
 interface Kept extends AlertState {
   readonly lastValue: number;
@@ -17,7 +18,7 @@ export class InMemoryAlertStateRepository implements AlertStateRepository {
     // All or nothing: work on a copy, commit it at the end.
     const next = new Map(this.states);
     const transitions = readings.map(({ sensor, metric, value, at, inAlert, threshold }) => {
-      const key = `${sensor.id}\u0000${metric.name}`;
+      const key = modelKey(sensor.id, metric.name);
       const step = debounce.next(next.get(key) ?? AlertDebounce.INITIAL, inAlert, at);
       next.set(key, { ...step.state, lastValue: value, threshold, sensorId: sensor.id, metric: metric.name });
       return step.transition;

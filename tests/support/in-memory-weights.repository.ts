@@ -7,6 +7,7 @@ import type { Sensor } from '../../src/domain/sensor';
 import type { SensorWeights } from '../../src/domain/sensor-weights';
 import { Weights } from '../../src/domain/weights';
 import type { WeightsChange, WeightsRevision } from '../../src/domain/weights-revision';
+import { modelKey } from '../../src/domain/identifier-rule';
 
 /**
  * A map-backed stand-in for the port, for use-case unit tests. It runs the same contract suite
@@ -117,7 +118,7 @@ function checked(weights: Weights): Weights {
 }
 
 function key(sensor: Sensor, metric: MetricName): string {
-  return `${sensor.id}\u0000${metric.name}`;
+  return modelKey(sensor.id, metric.name);
 }
 
 function compare(a: string, b: string): number {

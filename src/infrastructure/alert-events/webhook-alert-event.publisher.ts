@@ -5,6 +5,7 @@ import type { AlertEvent } from '../../domain/alert-event';
 import { errorCode, errorMessage } from '../error-shape';
 import type { ServiceMetrics } from '../metrics/service-metrics';
 import { alertEventJson } from './alert-event-message';
+import { modelKey } from '../../domain/identifier-rule';
 
 export interface WebhookDeliveryOptions {
   /** Events waiting (not yet being sent) at most; a new event beyond it drops the oldest waiting one. */
@@ -139,7 +140,7 @@ export class WebhookAlertEventPublisher implements AlertEventPublisher {
         this.waiting.shift();
         this.lose('dropped');
       }
-      this.waiting.push({ key: `${event.sensorId}\u0000${event.metric}`, id: randomUUID(), body: alertEventJson(event) });
+      this.waiting.push({ key: modelKey(event.sensorId, event.metric), id: randomUUID(), body: alertEventJson(event) });
       this.startDeliveries();
     } catch (error) {
       // The port's promise: publish never throws into ingestion.

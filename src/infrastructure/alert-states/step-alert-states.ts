@@ -1,5 +1,6 @@
 import type { ScoredReading } from '../../application/ports/alert-state.repository';
 import { AlertDebounce, type AlertState, type AlertStatus } from '../../domain/alert-debounce';
+import { modelKey } from '../../domain/identifier-rule';
 
 /** A model's alert state as the storage adapters keep it: the debounce state and its latest reading written. */
 export interface KeptAlertState extends AlertState {
@@ -31,8 +32,7 @@ export function stepAlertStates(
 ): { transitions: (AlertStatus | undefined)[]; writes: AlertStateWrite[] } {
   const models = new Map<string, { sensorId: string; metric: string; before: KeptAlertState | undefined; state: AlertState; last: ScoredReading }>();
   const transitions = readings.map((reading) => {
-    // Ids and metric names never hold a NUL (identifier-rule), so the pair is unambiguous.
-    const key = `${reading.sensor.id}\u0000${reading.metric.name}`;
+    const key = modelKey(reading.sensor.id, reading.metric.name);
     let model = models.get(key);
     if (model === undefined) {
       const before = read(reading.sensor.id, reading.metric.name);

@@ -4,6 +4,7 @@ import type { AlertDebounce, AlertStatus } from '../../domain/alert-debounce';
 import { stepAlertStates, type AlertStateWrite, type KeptAlertState } from '../alert-states/step-alert-states';
 import { served } from './postgres-errors';
 import { inTransaction } from './postgres-transaction';
+import { modelKey } from '../../domain/identifier-rule';
 
 interface StateRow {
   sensor_id: string;
@@ -73,10 +74,10 @@ export class PostgresAlertStateRepository implements AlertStateRepository {
 
   private async advanceWith(client: PoolClient, readings: readonly ScoredReading[], debounce: AlertDebounce): Promise<(AlertStatus | undefined)[]> {
     const keys = new Map<string, [string, string]>();
-    for (const { sensor, metric } of readings) keys.set(keyOf(sensor.id, metric.name), [sensor.id, metric.name]);
+    for (const { sensor, metric } of readings) keys.set(modelKey(sensor.id, metric.name), [sensor.id, metric.name]);
     const { rows } = await client.query<StateRow>(LOCK_STATES, [[...keys.values()].map(([id]) => id), [...keys.values()].map(([, metric]) => metric)]);
-    const stored = new Map(rows.map((row) => [keyOf(row.sensor_id, row.metric), toKept(row)]));
-    const { transitions, writes } = stepAlertStates(readings, debounce, (sensorId, metric) => stored.get(keyOf(sensorId, metric)));
+    const stored = new Map(rows.map((row) => [modelKey(row.sensor_id, row.metric), toKept(row)]));
+    const { transitions, writes } = stepAlertStates(readings, debounce, (sensorId, metric) => stored.get(modelKey(sensorId, metric)));
     const created = writes.filter((write) => !write.stored);
     const updated = writes.filter((write) => write.stored);
     if (created.length > 0) {
@@ -87,8 +88,6 @@ export class PostgresAlertStateRepository implements AlertStateRepository {
     return transitions;
   }
 }
-
-const keyOf = (sensorId: string, metric: string) => `${sensorId}\u0000${metric}`;
 
 function columns(writes: readonly AlertStateWrite[]): unknown[] {
   return [

@@ -10,6 +10,7 @@ import type { WeightsChange, WeightsRevision } from '../../domain/weights-revisi
 import { errorCode } from '../error-shape';
 import { served as storage } from './postgres-errors';
 import { inTransaction } from './postgres-transaction';
+import { modelKey } from '../../domain/identifier-rule';
 
 interface WeightsRow {
   sensor_id: string;
@@ -171,12 +172,11 @@ export class PostgresWeightsRepository implements WeightsRepository {
   }
 
   private async mergeWith(client: PoolClient, models: readonly ModelReadings[], stampedAt: string): Promise<WeightsRow[]> {
-    const keyOf = (sensorId: string, metric: string) => `${sensorId}\u0000${metric}`;
     const { rows } = await client.query<WeightsRow>(LOCK_MODELS, [models.map(({ sensor }) => sensor.id), models.map(({ metric }) => metric.name)]);
-    const current = new Map(rows.map((row) => [keyOf(row.sensor_id, row.metric), { weights: toWeights(row), version: row.version }]));
+    const current = new Map(rows.map((row) => [modelKey(row.sensor_id, row.metric), { weights: toWeights(row), version: row.version }]));
     const writes: Array<FittedModel & { version: number }> = [];
     for (const { sensor, metric, readings } of models) {
-      const key = keyOf(sensor.id, metric.name);
+      const key = modelKey(sensor.id, metric.name);
       const stored = current.get(key);
       const weights = stored ? stored.weights.merged(readings) : Weights.fromAccumulator(ReadingsAccumulator.fromMoments(readings));
       const next = { weights, version: (stored?.version ?? 0) + 1 };
@@ -186,10 +186,10 @@ export class PostgresWeightsRepository implements WeightsRepository {
     const written: WeightsRow[] = [];
     for (const chunk of chunks(writes)) {
       const { rows: chunkRows } = await client.query<WeightsRow>(upsertStatement(stampedAt), [...columns(chunk), 'update']);
-      const expected = new Map(chunk.map((write) => [keyOf(write.sensor.id, write.metric.name), write.version]));
-      if (chunkRows.some((row) => expected.get(keyOf(row.sensor_id, row.metric)) !== row.version)) throw new ModelCreatedMeanwhile();
-      const byKey = new Map(chunkRows.map((row) => [keyOf(row.sensor_id, row.metric), row]));
-      written.push(...chunk.map((write) => byKey.get(keyOf(write.sensor.id, write.metric.name))!));
+      const expected = new Map(chunk.map((write) => [modelKey(write.sensor.id, write.metric.name), write.version]));
+      if (chunkRows.some((row) => expected.get(modelKey(row.sensor_id, row.metric)) !== row.version)) throw new ModelCreatedMeanwhile();
+      const byKey = new Map(chunkRows.map((row) => [modelKey(row.sensor_id, row.metric), row]));
+      written.push(...chunk.map((write) => byKey.get(modelKey(write.sensor.id, write.metric.name))!));
     }
     return written;
   }
@@ -266,7 +266,7 @@ function* chunks<T extends FittedModel>(models: readonly T[]): Generator<T[]> {
   let chunk: T[] = [];
   let keys = new Set<string>();
   for (const model of models) {
-    const key = `${model.sensor.id}\u0000${model.metric.name}`;
+    const key = modelKey(model.sensor.id, model.metric.name);
     if (chunk.length === BATCH_ROWS || keys.has(key)) {
       yield chunk;
       chunk = [];

@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import type { IPublishPacket } from 'mqtt';
-import type { IngestReadingsUseCase, IncomingReading } from '../../application/ingest-readings.use-case';
+import type { IngestReadingsUseCase, IncomingReading, ReadingOutcome } from '../../application/ingest-readings.use-case';
 import type { Logger } from '../../application/ports/logger';
 import type { MqttConfig } from '../../config';
 import type { ServiceMetrics } from '../../infrastructure/metrics/service-metrics';
@@ -14,6 +14,7 @@ const RETRY_FIRST_MS = 100;
 const RETRY_MAX_MS = 5000;
 /** At most one log line per this many ms for refused messages (the others are counted in that line). */
 const INVALID_LOG_INTERVAL_MS = 10_000;
+const READING_OUTCOMES: readonly ReadingOutcome[] = ['alert', 'no_alert', 'unscored'];
 
 interface Received {
   readonly readings: readonly IncomingReading[];
@@ -119,7 +120,7 @@ export class MqttReadingsSubscriber {
   /** Ingests one batch, retrying with backoff while storage refuses; false when given up (stopping). */
   private async store(batch: readonly Received[]): Promise<boolean> {
     const readings = batch.length === 1 ? batch[0]!.readings : batch.flatMap((received) => received.readings);
-    let outcomes: string[] = [];
+    let outcomes: ReadingOutcome[] = [];
     if (readings.length > 0) {
       for (let delay = RETRY_FIRST_MS; ; delay = Math.min(RETRY_MAX_MS, delay * 2)) {
         try {
@@ -140,18 +141,13 @@ export class MqttReadingsSubscriber {
         this.logger.info('live readings stored again', {});
       }
     }
-    let alert = 0;
-    let noAlert = 0;
-    for (const outcome of outcomes) {
-      if (outcome === 'alert') alert++;
-      else if (outcome === 'no_alert') noAlert++;
+    const counts: Record<ReadingOutcome, number> = { alert: 0, no_alert: 0, unscored: 0 };
+    for (const outcome of outcomes) counts[outcome]++;
+    for (const outcome of READING_OUTCOMES) {
+      if (counts[outcome] === 0) continue;
+      this.totals[outcome] += counts[outcome];
+      this.metrics.readingsIngested.inc({ outcome }, counts[outcome]);
     }
-    this.totals.alert += alert;
-    this.totals.no_alert += noAlert;
-    this.totals.unscored += outcomes.length - alert - noAlert;
-    if (alert > 0) this.metrics.readingsIngested.inc({ outcome: 'alert' }, alert);
-    if (noAlert > 0) this.metrics.readingsIngested.inc({ outcome: 'no_alert' }, noAlert);
-    if (outcomes.length - alert - noAlert > 0) this.metrics.readingsIngested.inc({ outcome: 'unscored' }, outcomes.length - alert - noAlert);
     if (readings.length > 0) this.metrics.ingestBatchReadings.observe(readings.length);
     const now = performance.now();
     for (const received of batch) {
