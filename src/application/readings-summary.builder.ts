@@ -24,11 +24,7 @@ export class ReadingsSummaryBuilder {
   addColumns(sensorId: string, columns: readonly Float64Array[], start: number, end: number, line: number): void {
     if (end <= start) return;
     const accumulators = this.sensor(sensorId, line).accumulators;
-    for (let metric = 0; metric < accumulators.length; metric++) {
-      const accumulator = accumulators[metric]!;
-      const column = columns[metric]!;
-      for (let row = start; row < end; row++) accumulator.add(column[row]!);
-    }
+    for (let metric = 0; metric < accumulators.length; metric++) accumulators[metric]!.addAll(columns[metric]!, start, end);
     this.rows += end - start;
   }
 

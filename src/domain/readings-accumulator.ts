@@ -96,6 +96,23 @@ export class ReadingsAccumulator {
     if (this.blockLength === BLOCK) this.mergeBlock();
   }
 
+  /** Adds readings[start..end) in order, as add() would one by one (missing ones skipped). */
+  addAll(readings: Float64Array, start: number, end: number): void {
+    const block = this.block;
+    let length = this.blockLength;
+    for (let index = start; index < end; index++) {
+      const reading = readings[index]!;
+      if (reading !== reading) continue; // NaN: missing
+      block[length++] = reading;
+      if (length === BLOCK) {
+        this.blockLength = length;
+        this.mergeBlock();
+        length = 0;
+      }
+    }
+    this.blockLength = length;
+  }
+
   get n(): number {
     return this.count + this.blockLength;
   }

@@ -1,4 +1,4 @@
-import { DuckDBInstance, type DuckDBConnection, type DuckDBVector } from '@duckdb/node-api';
+import { DuckDBInstance, type DuckDBConnection, type DuckDBDataChunk, type DuckDBVector } from '@duckdb/node-api';
 // The C API beneath @duckdb/node-api (the version it pins), for a vector's memory as a typed array.
 import duckdb from '@duckdb/node-bindings';
 import { InvalidReadingsError } from '../../application/invalid-readings.error';
@@ -10,8 +10,9 @@ const NUMERIC_TYPES = /^(DOUBLE|FLOAT|REAL|DECIMAL\(\d+,\d+\)|TINYINT|SMALLINT|I
 /**
  * Rows of a Parquet file decoded by DuckDB and streamed to this thread 2,048 at a time, in
  * file order (constant memory). A range of rows reads only the row groups it overlaps (DuckDB
- * prunes them by file_row_number). DuckDB's errors (a corrupt file, say) become one line
- * naming the file.
+ * prunes them by file_row_number). DuckDB decodes one chunk ahead, on its own thread, while
+ * this thread sums the last. DuckDB's errors (a corrupt file, say) become one line naming the
+ * file.
  */
 export class ParquetRowsReader {
   private constructor(
@@ -60,7 +61,7 @@ export class ParquetRowsReader {
    * are missing (skipped); an infinity is refused, as in a CSV.
    *
    * Each chunk is read column by column, not cell by cell: a reading column's doubles are
-   * copied out of DuckDB's vector in one go (nulls then set to NaN from its validity mask),
+   * read in place in DuckDB's vector (copied only to set its nulls to NaN),
    * and the sensor column is cut into runs of one sensor, comparing each row's raw 16-byte
    * string entry with the previous row's and decoding a string only where they differ. Each
    * run goes to the builder as columns, so every accumulator still sees its readings in row
@@ -82,28 +83,38 @@ export class ParquetRowsReader {
           `WHERE file_row_number >= ${from} AND file_row_number < ${to}`,
       ),
     );
-    let columns = Array.from({ length: metricCount }, () => new Float64Array(duckdb.vector_size()));
+    const copies = Array.from({ length: metricCount }, () => new Float64Array(duckdb.vector_size()));
+    const columns: Float64Array[] = [];
     let row = from; // rows read before this chunk
-    for (;;) {
-      const chunk = await this.query(() => result.fetchChunk());
-      const chunkRows = chunk?.rowCount ?? 0; // a call into DuckDB: read once per chunk
-      if (!chunk || chunkRows === 0) break;
-      if (chunkRows > columns[0]!.length) columns = columns.map(() => new Float64Array(chunkRows));
-      for (let metric = 0; metric < metricCount; metric++) copyReadings(chunk.chunk, metric + 1, chunkRows, columns[metric]!);
-      const infinite = firstInfinity(columns, chunkRows);
-      if (infinite) {
-        const value = columns[infinite.metric]![infinite.index]!;
-        throw new InvalidReadingsError(this.path, `${value} is not a finite number`, row + infinite.index + 1, metrics[infinite.metric]);
+    // One chunk ahead: DuckDB decodes the next chunk on its own thread while this thread sums this one.
+    let next: Promise<DuckDBDataChunk | null> | undefined = this.query(() => result.fetchChunk());
+    try {
+      for (;;) {
+        const chunk = await next;
+        next = undefined;
+        const chunkRows = chunk?.rowCount ?? 0; // a call into DuckDB: read once per chunk
+        if (!chunk || chunkRows === 0) break;
+        next = this.query(() => result.fetchChunk());
+        if (chunkRows > copies[0]!.length) copies.forEach((_, metric) => (copies[metric] = new Float64Array(chunkRows)));
+        for (let metric = 0; metric < metricCount; metric++) columns[metric] = readingsOf(chunk.chunk, metric + 1, chunkRows, copies[metric]!);
+        const infinite = firstInfinity(columns, chunkRows);
+        if (infinite) {
+          const value = columns[infinite.metric]![infinite.index]!;
+          throw new InvalidReadingsError(this.path, `${value} is not a finite number`, row + infinite.index + 1, metrics[infinite.metric]);
+        }
+        const runs = new SensorRuns(chunk.chunk, chunk.getColumnVector(0), chunkRows);
+        for (let start = 0; start < chunkRows; ) {
+          const sensorId = runs.sensorAt(start);
+          const end = runs.runEnd(start, sensorId);
+          builder.addColumns(sensorId, columns, start, end, row + start + 1);
+          start = end;
+        }
+        row += chunkRows;
+        onRows?.(row - from);
       }
-      const runs = new SensorRuns(chunk.chunk, chunk.getColumnVector(0), chunkRows);
-      for (let start = 0; start < chunkRows; ) {
-        const sensorId = runs.sensorAt(start);
-        const end = runs.runEnd(start, sensorId);
-        builder.addColumns(sensorId, columns, start, end, row + start + 1);
-        start = end;
-      }
-      row += chunkRows;
-      onRows?.(row - from);
+    } finally {
+      // A fetch still running must end before the caller closes the connection under it.
+      await next?.catch(() => undefined);
     }
   }
 
@@ -132,39 +143,43 @@ function sqlName(value: string): string {
 }
 
 /**
- * Copies `rows` doubles of a chunk's column into `target`, then sets NaN (missing) where the
- * column's validity mask says null: DuckDB leaves a null's slot undefined.
+ * A chunk's column of `rows` doubles: a view of DuckDB's vector when no row is null, else a
+ * copy in `spare` with NaN (missing) where the validity mask says null (DuckDB leaves a null's
+ * slot undefined). The view lives as long as the chunk.
  */
-function copyReadings(chunk: duckdb.DataChunk, columnIndex: number, rows: number, target: Float64Array): void {
+function readingsOf(chunk: duckdb.DataChunk, columnIndex: number, rows: number, spare: Float64Array): Float64Array {
   const vector = duckdb.data_chunk_get_vector(chunk, columnIndex);
   const data = duckdb.vector_get_data(vector, rows * Float64Array.BYTES_PER_ELEMENT);
-  target.set(new Float64Array(data.buffer, data.byteOffset, rows));
+  const readings = new Float64Array(data.buffer, data.byteOffset, rows);
   // One bit per row, least significant first; no mask at all when no row is null.
   const validity = duckdb.vector_get_validity(vector, Math.ceil(rows / 64) * 8) as Uint8Array | null;
-  if (!validity) return;
+  if (!validity) return readings;
+  spare.set(readings);
   for (let byte = 0, bytes = Math.ceil(rows / 8); byte < bytes; byte++) {
     const bits = validity[byte]!;
     if (bits === 0xff) continue;
     for (let bit = 0; bit < 8; bit++) {
       const index = byte * 8 + bit;
-      if ((bits & (1 << bit)) === 0 && index < rows) target[index] = Number.NaN;
+      if ((bits & (1 << bit)) === 0 && index < rows) spare[index] = Number.NaN;
     }
   }
+  return spare;
 }
 
 /** The first infinite reading in row order (then column order), as the row-by-row path would meet it. */
 function firstInfinity(columns: readonly Float64Array[], rows: number): { index: number; metric: number } | undefined {
   let found: { index: number; metric: number } | undefined;
-  columns.forEach((column, metric) => {
-    const limit = found ? found.index : rows;
+  let limit = rows;
+  for (let metric = 0; metric < columns.length; metric++) {
+    const column = columns[metric]!;
     for (let index = 0; index < limit; index++) {
-      const value = column[index]!;
-      if (value === Infinity || value === -Infinity) {
+      if (Math.abs(column[index]!) === Infinity) {
         found = { index, metric };
+        limit = index;
         break;
       }
     }
-  });
+  }
   return found;
 }
 

@@ -340,3 +340,39 @@ describe('ReadingsAccumulator: exact statistics', () => {
     });
   });
 });
+
+describe('ReadingsAccumulator.addAll', () => {
+  it('learns a slice of a column exactly as add() one reading at a time, skipping NaN (missing)', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.oneof(fc.double({ noDefaultInfinity: true }), fc.constant(Number.NaN)), { maxLength: 3000, size: 'max' }),
+        fc.nat(),
+        fc.nat(),
+        (cells, a, b) => {
+          const start = cells.length === 0 ? 0 : a % cells.length;
+          const end = start + (cells.length === 0 ? 0 : b % (cells.length - start + 1));
+          const one = new ReadingsAccumulator();
+          for (const cell of cells.slice(start, end)) one.add(cell);
+          const bulk = new ReadingsAccumulator();
+          bulk.addAll(Float64Array.from(cells), start, end);
+          expect(bulk.moments()).toEqual(one.moments());
+          expect(bulk.n).toBe(cells.slice(start, end).filter((cell) => !Number.isNaN(cell)).length);
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+
+  it('continues a block that add() began', () => {
+    const column = Float64Array.from(range(2500, (i) => (i % 7 === 3 ? Number.NaN : 1 + i / 3)));
+    const one = new ReadingsAccumulator();
+    const bulk = new ReadingsAccumulator();
+    for (let i = 0; i < 700; i++) {
+      one.add(column[i]!);
+      bulk.add(column[i]!);
+    }
+    for (let i = 700; i < column.length; i++) one.add(column[i]!);
+    bulk.addAll(column, 700, column.length);
+    expect([bulk.mean, bulk.sampleStd, bulk.n]).toEqual([one.mean, one.sampleStd, one.n]);
+  });
+});
