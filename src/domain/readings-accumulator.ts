@@ -99,18 +99,23 @@ export class ReadingsAccumulator {
   /** Adds readings[start..end) in order, as add() would one by one (missing ones skipped). */
   addAll(readings: Float64Array, start: number, end: number): void {
     const block = this.block;
-    let length = this.blockLength;
-    for (let index = start; index < end; index++) {
-      const reading = readings[index]!;
-      if (reading !== reading) continue; // NaN: missing
-      block[length++] = reading;
-      if (length === BLOCK) {
+    for (let index = start; index < end; ) {
+      const stop = Math.min(end, index + BLOCK - this.blockLength);
+      if (noneMissing(readings, index, stop)) {
+        // The usual case, copied in bulk: several times faster than reading by reading.
+        block.set(readings.subarray(index, stop), this.blockLength);
+        this.blockLength += stop - index;
+      } else {
+        let length = this.blockLength;
+        for (let at = index; at < stop; at++) {
+          const reading = readings[at]!;
+          if (reading === reading) block[length++] = reading;
+        }
         this.blockLength = length;
-        this.mergeBlock();
-        length = 0;
       }
+      index = stop;
+      if (this.blockLength === BLOCK) this.mergeBlock();
     }
-    this.blockLength = length;
   }
 
   get n(): number {
@@ -183,11 +188,12 @@ export class ReadingsAccumulator {
       const totalVirtual = total - sum;
       compensation += sum - (total - totalVirtual) + (reading - totalVirtual);
       sum = total;
+      // Comparisons, not Math.min/max: those handle NaN and -0, which cannot occur here, at a cost.
       const magnitude = Math.abs(reading);
-      smallest = Math.min(smallest, magnitude === 0 ? Number.POSITIVE_INFINITY : magnitude);
-      largest = Math.max(largest, magnitude);
+      if (magnitude < smallest && magnitude !== 0) smallest = magnitude;
+      if (magnitude > largest) largest = magnitude;
     }
-    // Not certified, or magnitudes whose sums, mean or squares may need rescaling (also NaN): the general path.
+    // Not certified, or magnitudes whose sums, mean or squares may need rescaling (also infinities): the general path.
     if (!(largest <= FAST_MAX && length * length * largest <= CERTIFIED_SPREAD * smallest)) {
       this.mergeBlockGenerally(length);
       return;
@@ -423,6 +429,14 @@ export class ReadingsAccumulator {
  * sum((x - high)^2) - n * low^2, as sum(x - high) = n * low. The lanes run to a multiple of 4,
  * past `length` over copies of meanHigh (deviation 0): the block has three slots more for them.
  */
+function noneMissing(readings: Float64Array, start: number, end: number): boolean {
+  for (let index = start; index < end; index++) {
+    const reading = readings[index]!;
+    if (reading !== reading) return false;
+  }
+  return true;
+}
+
 function squaredDeviations(block: Float64Array, length: number, meanHigh: number, meanLow: number): number {
   // Always three stores (a loop that runs only for the last, partial block would be
   // optimised without feedback and thrown away there).

@@ -1,4 +1,5 @@
 import { existsSync, statSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { InvalidReadingsError } from '../../application/invalid-readings.error';
@@ -19,7 +20,11 @@ const WORKER_SCRIPT = join(__dirname, 'parquet-range.worker.js');
 export interface ParquetReadingsOptions {
   /** The column holding the sensor id. */
   readonly sensorColumn?: string;
-  /** How many threads accumulate rows (each with its own DuckDB); defaults to 2. */
+  /**
+   * How many threads accumulate rows, each with its own DuckDB decoding a chunk ahead on one
+   * more thread: defaults to half the CPUs (1 on 2 CPUs, where a second thread made the real
+   * rows x100 0.86 s against 0.63 s, each competing with the other's DuckDB).
+   */
   readonly threads?: number;
   /** Called after each chunk of rows with the rows read so far (by this thread, scaled) and the file's row count. */
   readonly onProgress?: (rowsRead: number, totalRows: number) => void;
@@ -43,7 +48,7 @@ export class ParquetReadingsSource implements SensorReadingsSource {
     private readonly options: ParquetReadingsOptions = {},
   ) {
     this.sensorColumn = options.sensorColumn ?? 'sensorId';
-    this.threads = Math.max(1, Math.min(options.threads ?? 2, 16));
+    this.threads = Math.max(1, Math.min(options.threads ?? Math.floor(availableParallelism() / 2), 16));
   }
 
   get name(): string {
