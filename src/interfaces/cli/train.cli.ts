@@ -30,8 +30,9 @@ Arguments:
   FILE           the readings file (default data/collects.csv): a sensorId column and the six
                  params.velRMS.{x,y,z} and params.accelRMS.{x,y,z} columns, found by name
 Options:
-  --threads N    how many threads read a large file at once, 1 to 16 (default: a CSV, the
-                 CPUs available; a Parquet file, half of them, each with a DuckDB thread)
+  --threads N    how many threads read a large file at once, 1 to 16 (default: a CSV of
+                 128 MB or more, the CPUs available, else 1; a Parquet file, half the CPUs,
+                 each with a DuckDB thread)
   --format F     csv or parquet (default: from the extension, .parquet or .pq; else csv)
   --merge        merge the file's readings into the stored models (absent ones are created)
                  instead of replacing them: train a.csv then train --merge b.csv equals
