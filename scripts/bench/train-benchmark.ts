@@ -3,7 +3,8 @@
 //
 // Contenders: our trainer on the CSV (the reference of every ratio) and on the same rows as
 // Parquet, DuckDB (read_csv / read_parquet + GROUP BY with avg and stddev_samp, 2 threads)
-// on both, the draft (TypeScript port; Python and pandas when python3 has pandas), a floor.
+// on both, the draft (TypeScript port; Python and pandas when python3 has pandas), and two
+// floors: reading the CSV's lines, and DuckDB's Parquet rows handed to Node unsummed.
 //
 // --baseline DIR adds the trainer of another build (a checkout of an earlier commit, built
 // with `npm run build`), measured in the same alternating rounds: an A/B of a change. --only keeps the contenders whose names contain one of the words.
@@ -115,6 +116,11 @@ const allContenders: Contender[] = [
       ]
     : []),
   { name: 'floor: read + count lines', command: (file) => [node, join(ROOT, 'dist/scripts/bench/count-lines.js'), file] },
+  {
+    name: 'floor: DuckDB chunks into Node',
+    input: 'parquet',
+    command: (file) => [node, join(ROOT, 'dist/scripts/bench/duckdb-chunks-floor.js'), file],
+  },
 ];
 
 const only = options.only?.split(',').filter(Boolean);
@@ -215,6 +221,11 @@ function printRatios(list: readonly Contender[], medians: readonly number[], sam
   if (!Number.isNaN(rss)) console.log(`  trainer on the CSV, peak RSS MB (< 150): ${rss.toFixed(2)} ${rss < 150 ? 'MET' : 'NOT MET'}`);
   if (trainerParquet >= 0) target('trainer on the CSV / trainer on Parquet (>= 2)', trainer, trainerParquet, (ratio) => ratio >= 2);
   if (trainerParquet >= 0 && duckParquet >= 0) target('trainer on Parquet / DuckDB on Parquet (<= 1.3)', trainerParquet, duckParquet, (ratio) => ratio <= 1.3);
+  // What those two Parquet targets are up against: the rows alone, handed from DuckDB to a Node thread.
+  const floor = index('floor: DuckDB chunks into Node');
+  if (floor >= 0 && duckParquet >= 0) {
+    console.log(`  (DuckDB chunks into Node, nothing summed / DuckDB on Parquet: ${(medians[floor]! / medians[duckParquet]!).toFixed(2)}; trainer on Parquet / that floor: ${(medians[trainerParquet]! / medians[floor]!).toFixed(2)})`);
+  }
 }
 
 function measure(command: string[], workDir: string): { sample: Sample; stdout: string } {
