@@ -16,6 +16,8 @@ describe('npm run bench:train -- --smoke', () => {
     expect(child.stdout).toMatch(/^ratios of median wall time, row \/ column:$/m);
     expect(child.stdout).toMatch(/^ {2}trainer on Parquet \/ DuckDB on Parquet \(<= 1\.3\): [\d.]+ (MET|NOT MET); median of per-round ratios [\d.]+ (MET|NOT MET)$/m);
     expect(child.stdout).toMatch(/^floor: read \+ count lines +[\d.]+/m);
+    expect(child.stdout).toMatch(/^floor: DuckDB chunks into Node +[\d.]+/m);
+    expect(child.stdout).toMatch(/^ {2}\(DuckDB chunks into Node, nothing summed \/ DuckDB on Parquet: [\d.]+; trainer on Parquet \/ that floor: [\d.]+\)$/m);
     expect(child.stdout).toContain('results: every contender gives the same 0.09 alert table, and mean/std agree to 1e-12 relative');
   }, 60_000);
 });
