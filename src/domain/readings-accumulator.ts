@@ -423,12 +423,7 @@ export class ReadingsAccumulator {
   }
 }
 
-/**
- * A block's sum of squared deviations from the mean (meanHigh + meanLow), at unit scale, from
- * the mean's high part in four lanes (fewer roundings, more speed): sum((x - high - low)^2) =
- * sum((x - high)^2) - n * low^2, as sum(x - high) = n * low. The lanes run to a multiple of 4,
- * past `length` over copies of meanHigh (deviation 0): the block has three slots more for them.
- */
+/** No NaN (missing reading) in readings[start..end). */
 function noneMissing(readings: Float64Array, start: number, end: number): boolean {
   for (let index = start; index < end; index++) {
     const reading = readings[index]!;
@@ -437,6 +432,12 @@ function noneMissing(readings: Float64Array, start: number, end: number): boolea
   return true;
 }
 
+/**
+ * A block's sum of squared deviations from the mean (meanHigh + meanLow), at unit scale, from
+ * the mean's high part in four lanes (fewer roundings, more speed): sum((x - high - low)^2) =
+ * sum((x - high)^2) - n * low^2, as sum(x - high) = n * low. The lanes run to a multiple of 4,
+ * past `length` over copies of meanHigh (deviation 0): the block has three slots more for them.
+ */
 function squaredDeviations(block: Float64Array, length: number, meanHigh: number, meanLow: number): number {
   // Always three stores (a loop that runs only for the last, partial block would be
   // optimised without feedback and thrown away there).
