@@ -50,6 +50,22 @@ describe('the command-line tools', () => {
     expect(run('dist/bin/train.js', ['a.csv', 'b.csv'], { DB_PATH: dbPath }).stderr).toBe('train: unexpected argument "b.csv" (run with --help for usage)\n');
   });
 
+  it('says an option followed by something that looks like another option needs a value, and how to give one with a dash', () => {
+    expect(run('dist/bin/alerts.js', ['--value', '1', '--sensor', '--format', 'json'], { DB_PATH: dbPath })).toEqual({
+      status: 2,
+      stdout: '',
+      stderr: 'alerts: --sensor needs a value (one starting with a dash is written --sensor=-value) (run with --help for usage)\n',
+    });
+    expect(run('dist/bin/convert.js', ['--force=yes', 'a.csv', 'b.parquet']).stderr).toBe('convert: --force takes no value (run with --help for usage)\n');
+  });
+
+  it.each(['a b', '', '-bad'])('alerts refuses a malformed --sensor (%j) as a usage error: exit 2', (sensor) => {
+    const result = run('dist/bin/alerts.js', ['--value', '1', `--sensor=${sensor}`], { DB_PATH: dbPath });
+    expect(result.status).toBe(2);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toMatch(/^alerts: --sensor: Invalid sensor id .*: use 1-64 characters from A-Z a-z 0-9 \. _ -, starting with a letter or digit\.\n$/);
+  });
+
   it('alerts takes no file', () => {
     expect(run('dist/bin/alerts.js', ['--value', '1', 'extra'], { DB_PATH: dbPath })).toEqual({
       status: 2,

@@ -209,9 +209,9 @@ describe('npm run train / npm run alerts (the bundled CLIs)', () => {
       expect(snapshot(dbPath)).toEqual(before);
     });
 
-    it.each(['many', '0', '-1', '-0.5', '0x10', '1e1', '2.0', ' 2'])('a bad --threads (%j): exit 2, a usage error', (threads) => {
+    it.each(['many', '0', '-1', '-0.5', '0x10', '1e1', '2.0', ' 2', '17', '99999'])('a bad --threads (%j): exit 2, a usage error', (threads) => {
       const result = runCli('train', [COMMITTED, '--threads', threads], dbPath);
-      expect(result).toEqual({ status: 2, stdout: '', stderr: 'train: --threads must be a whole number >= 1, in decimal digits\n' });
+      expect(result).toEqual({ status: 2, stdout: '', stderr: 'train: --threads must be a whole number from 1 to 16, in decimal digits\n' });
     });
 
     it('--threads given twice', () => {

@@ -4,6 +4,7 @@ import 'reflect-metadata';
 import { EvaluateAlertsUseCase, type AlertTable } from '../../application/evaluate-alerts.use-case';
 import { loadConfig } from '../../config';
 import { AlertPolicy } from '../../domain/alert-policy';
+import { InvalidSensorIdError } from '../../domain/domain-errors';
 import { Sensor } from '../../domain/sensor';
 import { openWeightsStorage } from '../../weights-storage';
 import { parseDecimalNumber } from '../decimal-number';
@@ -50,7 +51,7 @@ runCli('alerts', async () => {
   if (value === undefined) throw new UsageError(`--value must be a finite decimal number, e.g. 0.09 or -3 (got ${JSON.stringify(options.value)})`);
   const format = FORMATS.find((known) => known === options.format);
   if (!format) throw new UsageError(`--format must be one of ${FORMATS.join(', ')}`);
-  const sensor = options.sensor === undefined ? undefined : Sensor.withId(options.sensor);
+  const sensor = options.sensor === undefined ? undefined : sensorArgument(options.sensor);
 
   // Read only: a missing file is a wrong DB_PATH (or no training yet), not a new empty database.
   const storage = await openWeightsStorage({ ...loadConfig(), createIfMissing: false });
@@ -83,4 +84,14 @@ function render(table: AlertTable, format: (typeof FORMATS)[number], value: numb
   const decisions = [...table.values()].flatMap((ofSensor) => [...ofSensor.values()]);
   const alerts = decisions.filter(Boolean).length;
   return `${[header, ...rows].join('\n')}\nT = alert (${value} >= mean + 2 * std): ${alerts} of ${decisions.length}\n`;
+}
+
+/** A malformed --sensor is a command line the tool cannot act on: exit 2, like any other. */
+function sensorArgument(id: string): Sensor {
+  try {
+    return Sensor.withId(id);
+  } catch (error) {
+    if (error instanceof InvalidSensorIdError) throw new UsageError(`--sensor: ${error.message}`);
+    throw error;
+  }
 }

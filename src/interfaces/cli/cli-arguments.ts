@@ -75,7 +75,9 @@ function describeParseError(error: unknown): string {
     case 'ERR_PARSE_ARGS_UNKNOWN_OPTION':
       return `unknown option ${option ?? text}`;
     case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE':
-      return text.includes('argument missing') ? `${option ?? 'an option'} needs a value` : `${option ?? 'an option'} takes no value`;
+      if (text.includes('does not take an argument')) return `${option ?? 'an option'} takes no value`;
+      // Missing, or followed by something that looks like another option ("ambiguous").
+      return `${option ?? 'an option'} needs a value${text.includes('ambiguous') ? ` (one starting with a dash is written ${option ?? '--option'}=-value)` : ''}`;
     default:
       throw error;
   }

@@ -55,7 +55,7 @@ runCli('train', async () => {
   const { positionals, values: options } = parsed;
   const path = positionals[0] ?? 'data/collects.csv';
   const threads = options.threads === undefined ? undefined : Number(options.threads);
-  if (threads !== undefined && !(WHOLE_NUMBER_PATTERN.test(options.threads!) && threads >= 1)) throw new UsageError('--threads must be a whole number >= 1, in decimal digits');
+  if (threads !== undefined && !(WHOLE_NUMBER_PATTERN.test(options.threads!) && threads >= 1 && threads <= 16)) throw new UsageError('--threads must be a whole number from 1 to 16, in decimal digits');
   const format = options.format ?? (/\.(parquet|pq)$/i.test(path) ? 'parquet' : 'csv');
   if (format !== 'csv' && format !== 'parquet') throw new UsageError('--format must be csv or parquet');
   const config = loadConfig();
