@@ -1,5 +1,6 @@
+import Database from 'better-sqlite3';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runCli } from '../support/cli';
 import { makeTempDir } from '../support/test-app';
@@ -43,6 +44,27 @@ describe('a DB_PATH the server or a tool cannot use', () => {
       stderr: `alerts: cannot open the weights database at ${dbPath}: no such file (DB_PATH names the database the trainer or the server wrote)\n`,
     });
     expect(existsSync(join(directory, 'never-trained'))).toBe(false);
+  });
+
+  it.each([
+    ['an empty file', Buffer.alloc(0)],
+    ['a SQLite database another program wrote', undefined],
+  ])('alerts (read only) refuses %s without writing a byte to it, exit 1', (_kind, bytes) => {
+    const dbPath = join(directory, `not-ours-${bytes ? 'empty' : 'foreign'}.db`);
+    if (bytes) writeFileSync(dbPath, bytes);
+    else {
+      const foreign = new Database(dbPath);
+      foreign.exec('CREATE TABLE notes (text TEXT)');
+      foreign.close();
+    }
+    const before = readFileSync(dbPath);
+    expect(runCli('alerts', ['--value', '0.09'], dbPath)).toEqual({
+      status: 1,
+      stdout: '',
+      stderr: `alerts: cannot open the weights database at ${dbPath}: holds no weights yet (an empty database, or not one this service wrote): train first, or check DB_PATH\n`,
+    });
+    expect(readFileSync(dbPath).equals(before)).toBe(true);
+    expect(readdirSync(directory).filter((name) => name.startsWith(`not-ours-${bytes ? 'empty' : 'foreign'}.db-`))).toEqual([]);
   });
 
   it('a train that fails before storing anything leaves no new database behind', () => {

@@ -111,8 +111,9 @@ const MIGRATIONS: readonly string[] = [
 export const SCHEMA_VERSION = MIGRATIONS.length;
 
 /**
- * Opens (creating folder and file if missing, unless `create` is false: then a missing file
- * is an error) and migrates the weights database.
+ * Opens (creating folder and file if missing, unless `create` is false: then a missing file,
+ * or one that holds no weights schema yet, such as an empty file, is an error, and nothing
+ * is written to it) and migrates the weights database.
  * WAL lets readers proceed during a write; synchronous=FULL makes every acknowledged
  * commit survive a crash or power loss. The migration may wait up to `busyTimeoutMs` for
  * another process's lock; after it, the connection never waits (busy_timeout 0): SQLite
@@ -126,6 +127,10 @@ export function openSqliteDatabase(path: string, busyTimeoutMs = 5000, { create 
   }
   const db = openFile(path);
   try {
+    // Read before anything is written: switching to WAL alone rewrites the file's header.
+    if (!create && db.pragma('user_version', { simple: true }) === 0) {
+      throw new Error('holds no weights yet (an empty database, or not one this service wrote): train first, or check DB_PATH');
+    }
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = FULL');
     db.pragma(`busy_timeout = ${Math.trunc(busyTimeoutMs)}`);
@@ -173,8 +178,6 @@ function statOrMissing(path: string): Stats | undefined {
   }
 }
 
-// Read and migrate inside one write transaction, so two processes starting on a new file
-// cannot both try to create the schema.
 /** SQLite says only "unable to open database file"; name the usual cause, a folder we may not write. */
 function openFile(path: string): Database.Database {
   try {
@@ -194,6 +197,8 @@ function openFile(path: string): Database.Database {
   }
 }
 
+// Read and migrate inside one write transaction, so two processes starting on a new file
+// cannot both try to create the schema.
 function migrate(db: Database.Database): void {
   db.transaction(() => {
     const current = db.pragma('user_version', { simple: true }) as number;

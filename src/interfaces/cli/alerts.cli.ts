@@ -29,8 +29,8 @@ Options:
   -h, --help       this text
 
 The weights are read from DATABASE_URL's PostgreSQL database when it is set, else from the
-SQLite file DB_PATH (default data/sensors.db), which must exist: this command never creates
-a database.
+SQLite file DB_PATH (default data/sensors.db, relative to the current folder), which must
+exist and hold weights: this command never creates a database or writes to one.
 
 Example:
   sensor-alerts alerts --value 0.09 --format json
