@@ -358,8 +358,22 @@ describe('Parquet input: npm run convert, then npm run train on the .parquet', (
     const out = join(directory, 'bad.parquet');
     const converted = convert([csv, out]);
     expect(converted.status).toBe(1);
-    expect(converted.stderr).toBe(`convert: ${csv}: column "params.accelRMS.y": "x5" is not a finite number\n`);
+    expect(converted.stderr).toBe(`convert: ${csv}:3: column "params.accelRMS.y": "x5" is not a finite number\n`);
     expect(existsSync(out)).toBe(false);
     expect(existsSync(`${out}.partial`)).toBe(false);
+  });
+
+  it.each([
+    ['a row of the wrong length', `sensorId,${METRICS.join(',')}\nA,1,2,3,4,5,6\nA,2,3,4,5,6\n`, ':3: expected 7 fields, found 6'],
+    ['an empty file', '', ':1: the file is empty: expected a header line'],
+  ])('convert refuses %s as the trainer does, in its words and with the line, and leaves no output', (_kind, text, error) => {
+    const csv = join(directory, 'refused.csv');
+    writeFileSync(csv, text);
+    const out = join(directory, 'refused.parquet');
+    const trained = runCli('train', [csv], join(directory, 'refused.db'));
+    const converted = convert([csv, out]);
+    expect({ status: converted.status, stdout: converted.stdout, stderr: converted.stderr }).toEqual({ status: 1, stdout: '', stderr: `convert: ${csv}${error}\n` });
+    expect(trained.stderr).toBe(`train: ${csv}${error}\n`);
+    expect(existsSync(out)).toBe(false);
   });
 });

@@ -25,8 +25,8 @@ Options:
 Example:
   npm run convert -- data/collects.csv collects.parquet
 
-Exit codes: 0 written; 1 nothing written (a missing column or a non-numeric reading, with one
-line on stderr naming file and column); 2 bad arguments, nothing written.
+Exit codes: 0 written; 1 nothing written (a file the trainer would refuse, with the trainer's
+one line on stderr naming file, line and column); 2 bad arguments, nothing written.
 `;
 
 runCli('convert', async () => {
