@@ -1,9 +1,9 @@
 // Runs the case's flow against a running server and checks every answer:
 // fit -> weights -> predict -> adjust -> weights, and a never-fitted sensor's 404.
-// Usage: node dist/scripts/check-case-flow.js --url http://localhost:3000 [--sensor SEN0001]
-import { parseArgs } from 'node:util';
+import { parseScriptArguments } from './script-arguments';
 
-const { values: options } = parseArgs({
+const USAGE = 'Usage: node dist/scripts/check-case-flow.js --url http://localhost:3000 [--sensor SEN0001]';
+const { values: options } = parseScriptArguments(USAGE, {
   options: { url: { type: 'string', default: 'http://localhost:3000' }, sensor: { type: 'string', default: 'SEN0001' } },
 });
 const base = options.url;

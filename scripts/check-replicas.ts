@@ -1,9 +1,9 @@
 // Checks that API replicas share one database: a fit through the first is served by every
 // other, and adjusts spread over all of them, sent concurrently, lose no update.
-// Usage: node dist/scripts/check-replicas.js --url http://localhost:3001 --url http://localhost:3002 [--adjusts 40]
-import { parseArgs } from 'node:util';
+import { parseScriptArguments } from './script-arguments';
 
-const { values: options } = parseArgs({
+const USAGE = 'Usage: node dist/scripts/check-replicas.js --url http://localhost:3001 --url http://localhost:3002 [--adjusts 40]';
+const { values: options } = parseScriptArguments(USAGE, {
   options: { url: { type: 'string', multiple: true, default: [] }, sensor: { type: 'string', default: 'REPLICA01' }, adjusts: { type: 'string', default: '40' } },
 });
 const urls = options.url;

@@ -4,12 +4,11 @@
 // a fresh file, for batches of whatever size a subscriber hands over. Reports readings/s by
 // wall clock and by this process's CPU time (steadier on a loaded machine), medians of runs,
 // runs alternating between the batch sizes.
-// Usage: npm run bench:alert-states -- [--readings 200000] [--models 500] [--batches 100,1000] [--runs 5] [--alerts 0.05] [--learn]
 import 'reflect-metadata';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
+import { parseScriptArguments } from '../script-arguments';
 import { IngestReadingsUseCase, type IncomingReading } from '../../src/application/ingest-readings.use-case';
 import type { ScoredReading } from '../../src/application/ports/alert-state.repository';
 import { StreamLearner } from '../../src/application/stream-learner';
@@ -21,7 +20,8 @@ import { Weights } from '../../src/domain/weights';
 import { openWeightsStorage } from '../../src/weights-storage';
 import { median } from './median';
 
-const { values: options } = parseArgs({
+const USAGE = 'Usage: npm run bench:alert-states -- [--readings 200000] [--models 500] [--batches 100,1000] [--runs 5] [--alerts 0.05] [--learn]';
+const { values: options } = parseScriptArguments(USAGE, {
   options: {
     readings: { type: 'string', default: '200000' },
     models: { type: 'string', default: '500' },

@@ -10,20 +10,20 @@
 // server started from the machine's binaries (durable: fsync on), or with --database-url in
 // an existing one (its weights tables get 1,000 sensors fitted).
 // --log-level warn (or error) runs ours and observed without their per-request log lines,
-// to see what those cost. Usage:
-//   npm run bench:api -- [--seconds 5] [--smoke] [--postgres | --database-url postgres://...] [--log-level info]
+// to see what those cost.
 import autocannon from 'autocannon';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
+import { parseScriptArguments } from '../script-arguments';
 import { freePort } from '../free-port';
 import { startPostgresCluster } from '../postgres-cluster';
 import { median } from './median';
 
-const { values: options } = parseArgs({
+const USAGE = 'Usage: npm run bench:api -- [--seconds 5] [--smoke] [--postgres | --database-url postgres://...] [--log-level info]';
+const { values: options } = parseScriptArguments(USAGE, {
   options: {
     seconds: { type: 'string', default: '5' },
     smoke: { type: 'boolean', default: false },

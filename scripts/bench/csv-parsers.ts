@@ -2,11 +2,10 @@
 // accumulates what the trainer needs (rows, and per sensor the count and sum of the six
 // vibration columns), in this process, alternating, median of the runs. Every result is
 // checked against the trainer's own scanner.
-// Usage: npm run bench:csv -- [FILE] [--runs N]
 import { parse as csvParse } from 'csv-parse';
 import { closeSync, createReadStream, fstatSync, openSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
+import { parseScriptArguments } from '../script-arguments';
 import Papa from 'papaparse';
 import { inferSchema, initParser } from 'udsv';
 import { VIBRATION_METRICS } from '../../src/domain/vibration-metrics';
@@ -92,7 +91,8 @@ const contenders: Record<string, (path: string) => Promise<Accumulator>> = {
 };
 
 async function main(): Promise<void> {
-  const { values: options, positionals } = parseArgs({ allowPositionals: true, options: { runs: { type: 'string', default: '3' } } });
+  const USAGE = 'Usage: npm run bench:csv -- [FILE] [--runs N]';
+  const { values: options, positionals } = parseScriptArguments(USAGE, { allowPositionals: true, options: { runs: { type: 'string', default: '3' } } });
   const path = positionals[0] ?? join(__dirname, '../../../data/collects.csv');
   const megabytes = statSync(path).size / 1e6;
   const runs = Number(options.runs);

@@ -20,14 +20,13 @@
 // its threshold), from the publish of a reading to the receipt of the alert event it caused
 // (so one more trip through the broker than the ceiling's, from publish to parsed);
 // p50 / p99 over every reading of every round.
-// Usage: npm run bench:ingest -- [--readings 100000] [--rounds 5] [--rate 1000] [--postgres]
 //        [--smoke] [--cpu-prof DIR]   (--cpu-prof: the service writes a V8 CPU profile there)
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
+import { parseScriptArguments } from '../script-arguments';
 import { connectAsync, type MqttClient } from 'mqtt';
 import { freePort } from '../free-port';
 import { startMosquitto } from '../mosquitto-broker';
@@ -35,7 +34,8 @@ import { startPostgresCluster } from '../postgres-cluster';
 import { median } from './median';
 import { RawPublisher } from './raw-publisher';
 
-const { values: options } = parseArgs({
+const USAGE = 'Usage: npm run bench:ingest -- [--readings 100000] [--rounds 5] [--rate 1000] [--postgres]';
+const { values: options } = parseScriptArguments(USAGE, {
   options: {
     readings: { type: 'string', default: '100000' },
     rounds: { type: 'string', default: '5' },

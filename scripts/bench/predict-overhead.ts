@@ -1,14 +1,13 @@
 // What does REST cost per prediction? Measures, in one run, the decision itself (the use
 // case over SQLite, in process) and the same decision through HTTP/JSON/Express against
 // the real server in its own process, with keep-alive clients. Medians of the runs.
-// Usage: npm run bench:predict -- [--requests 20000] [--connections 10] [--runs 3]
 import 'reflect-metadata';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
+import { parseScriptArguments } from '../script-arguments';
 import { PredictAlertUseCase } from '../../src/application/predict-alert.use-case';
 import { AlertPolicy } from '../../src/domain/alert-policy';
 import { MetricName } from '../../src/domain/metric-name';
@@ -17,7 +16,8 @@ import { Weights } from '../../src/domain/weights';
 import { openWeightsStorage } from '../../src/weights-storage';
 import { median } from './median';
 
-const { values: options } = parseArgs({
+const USAGE = 'Usage: npm run bench:predict -- [--requests 20000] [--connections 10] [--runs 3]';
+const { values: options } = parseScriptArguments(USAGE, {
   options: { requests: { type: 'string', default: '20000' }, connections: { type: 'string', default: '10' }, runs: { type: 'string', default: '3' } },
 });
 const requests = Number(options.requests);

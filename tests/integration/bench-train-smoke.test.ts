@@ -20,4 +20,12 @@ describe('npm run bench:train -- --smoke', () => {
     expect(child.stdout).toMatch(/^ {2}\(DuckDB chunks into Node, nothing summed \/ DuckDB on Parquet: [\d.]+; trainer on Parquet \/ that floor: [\d.]+\)$/m);
     expect(child.stdout).toContain('results: every contender gives the same 0.09 alert table, and mean/std agree to 1e-12 relative');
   }, 60_000);
+
+  it('answers --help with its usage, and an unknown option in one line and exit 2 (no stack)', () => {
+    const script = join(__dirname, '../../dist/scripts/bench/train-benchmark.js');
+    const help = spawnSync(process.execPath, [script, '--help'], { encoding: 'utf8' });
+    expect({ status: help.status, stdout: help.stdout }).toEqual({ status: 0, stdout: expect.stringMatching(/^Usage: npm run bench:train -- \[--scales 1,10,100\]/) });
+    const bogus = spawnSync(process.execPath, [script, '--bogus'], { encoding: 'utf8' });
+    expect({ status: bogus.status, stdout: bogus.stdout, stderr: bogus.stderr }).toEqual({ status: 2, stdout: '', stderr: expect.stringMatching(/^Unknown option '--bogus'\nUsage: npm run bench:train/) });
+  });
 });
