@@ -34,7 +34,7 @@ export class TrainSensorsUseCase {
   async execute(source: SensorReadingsSource, options: TrainingOptions = {}): Promise<TrainingSummary> {
     const metrics = source.metrics.map((name) => MetricName.of(name));
     const summary = await source.summarize();
-    if (summary.sensors.length === 0) throw new InvalidReadingsError(source.name, 'no data rows after the header');
+    if (summary.sensors.length === 0) throw new InvalidReadingsError(source.name, 'no rows of readings');
     if (options.merge) {
       await this.merge(source.name, metrics, summary.sensors);
       return { rows: summary.rows, bytes: summary.bytes, sensors: summary.sensors.length, metrics: metrics.length };
@@ -47,7 +47,7 @@ export class TrainSensorsUseCase {
         const metric = metrics[index]!;
         const weights = explained(
           () => Weights.fromAccumulator(accumulator),
-          (reason) => new InvalidReadingsError(source.name, `sensor ${JSON.stringify(sensorId)} (first row on this line): ${reason}`, firstLine, metric.name),
+          (reason) => new InvalidReadingsError(source.name, `sensor ${JSON.stringify(sensorId)} (first seen here): ${reason}`, firstLine, metric.name),
         );
         models.push({ sensor, metric, weights });
       });
@@ -72,7 +72,7 @@ export class TrainSensorsUseCase {
     const stored = new Set((await this.repository.findMany(models)).map(({ sensorId, metric }) => modelKey(sensorId, metric)));
     for (const { sensor, metric, readings, firstLine } of models) {
       if (readings.n < 2 && !stored.has(modelKey(sensor.id, metric.name))) {
-        const reason = `sensor ${JSON.stringify(sensor.id)} (first row on this line) has no model yet: ${new InsufficientReadingsError(readings.n).message}`;
+        const reason = `sensor ${JSON.stringify(sensor.id)} (first seen here) has no model yet: ${new InsufficientReadingsError(readings.n).message}`;
         throw new InvalidReadingsError(sourceName, reason, firstLine, metric.name);
       }
     }

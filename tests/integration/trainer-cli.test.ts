@@ -140,7 +140,7 @@ describe('npm run train / npm run alerts (the bundled CLIs)', () => {
         'a sensor with fewer than two readings in a column',
         () => file('one-reading.csv', `${HEADER}\n${row('A', '0.001')}\n${row('A', '0.002')}\n${row('B', '0.001')}\n${row('B', '')}\n`),
         (path: string) =>
-          `${path}:4: column "params.velRMS.x": sensor "B" (first row on this line): At least 2 non-null readings are needed to estimate a sample standard deviation; got 1.`,
+          `${path}:4: column "params.velRMS.x": sensor "B" (first seen here): At least 2 non-null readings are needed to estimate a sample standard deviation; got 1.`,
       ],
       [
         'an invalid sensor id',

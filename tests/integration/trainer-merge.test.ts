@@ -112,7 +112,7 @@ describe('npm run train -- --merge', () => {
     const lone = `x,2021-06-01T00:00:00.000Z,,,,3,1656,1622506601,0.5,,,NEW0001,20`;
     const refused = runCli('train', [file('second.csv', [...ROWS.slice(100, 200), lone]), '--merge'], dbPath);
     expect(refused.status).not.toBe(0);
-    expect(refused.stderr).toContain('second.csv:102: column "params.velRMS.x": sensor "NEW0001" (first row on this line) has no model yet');
+    expect(refused.stderr).toContain('second.csv:102: column "params.velRMS.x": sensor "NEW0001" (first seen here) has no model yet');
     expect(sqliteModels(dbPath)).toEqual(before);
   });
 });

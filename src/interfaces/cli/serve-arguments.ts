@@ -18,7 +18,8 @@ variable). The main ones:
 
 Every variable, with its default and meaning: README.md, "Configuration".
 Under a supervisor (systemd, Docker, Kubernetes), run node bin/sensor-alerts.js serve or
-node dist/src/main.js itself, not npm start: npm does not pass SIGTERM on.
+node dist/src/main.js itself rather than npm start: npm start passes SIGTERM on only
+because its script execs node, and a wrapper around npm may not.
 
 Options:
   -h, --help        this text

@@ -27,8 +27,9 @@ new SQLite database is created only once there is something to store: a failed r
 none behind.
 
 Arguments:
-  FILE           the readings file (default data/collects.csv): a sensorId column and the six
-                 params.velRMS.{x,y,z} and params.accelRMS.{x,y,z} columns, found by name
+  FILE           the readings file (default data/collects.csv, from the current folder): a
+                 sensorId column and the six params.velRMS.{x,y,z} and
+                 params.accelRMS.{x,y,z} columns, found by name
 Options:
   --threads N    how many threads read a large file at once, 1 to 16 (default: a CSV of
                  128 MB or more, the CPUs available, else 1; a Parquet file, half the CPUs,

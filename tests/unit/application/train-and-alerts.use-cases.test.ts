@@ -45,7 +45,7 @@ describe('TrainSensorsUseCase', () => {
   it('refuses a sensor with fewer than two readings in a column, naming its first line, and stores nothing', async () => {
     const source = new ArrayReadingsSource(['x', 'y'], [['A', 1, 1], ['B', 1, null], ['A', 2, 2], ['B', 2, null]]);
     await expect(train.execute(source)).rejects.toThrow(
-      'memory.csv:3: column "y": sensor "B" (first row on this line): At least 2 non-null readings are needed to estimate a sample standard deviation; got 0.',
+      'memory.csv:3: column "y": sensor "B" (first seen here): At least 2 non-null readings are needed to estimate a sample standard deviation; got 0.',
     );
     expect(await repository.list()).toEqual([]);
   });
@@ -63,7 +63,7 @@ describe('TrainSensorsUseCase', () => {
   });
 
   it('refuses a file with a header and no rows', async () => {
-    await expect(train.execute(new ArrayReadingsSource(['x'], []))).rejects.toThrow('memory.csv: no data rows after the header');
+    await expect(train.execute(new ArrayReadingsSource(['x'], []))).rejects.toThrow('memory.csv: no rows of readings');
   });
 });
 
