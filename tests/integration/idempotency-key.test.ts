@@ -192,6 +192,9 @@ describe.each(backends)('Idempotency-Key on $name', (backend) => {
   it('refuses a malformed key with 400, changing nothing', async () => {
     await post('/IDEM08/fit', 'x'.repeat(256), { values: [1, 2] }).expect(400);
     await post('/IDEM08/fit', 'with space', { values: [1, 2] }).expect(400);
+    // Sent twice: Node would join them as "k1, k2"; the answer says what happened.
+    const twice = await api.post('/IDEM08/fit').set('Idempotency-Key', ['k1', 'k2'] as unknown as string).send({ values: [1, 2] }).expect(400);
+    expect(twice.body).toMatchObject({ detail: 'The Idempotency-Key header is sent more than once: send it once.' });
     await api.get('/IDEM08/weights').expect(404);
   });
 

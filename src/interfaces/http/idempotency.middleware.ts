@@ -66,6 +66,16 @@ export function idempotentWrites(store: IdempotencyStore, logger: Logger) {
 function scopeOf(route: string, req: SensorRequest, header: string): IdempotencyScope {
   const sensor = Sensor.withId(req.params.sensor_id);
   const { metric } = parseQuery(metricQuerySchema, req.query);
+  // Node joins a repeated header with ", ": say what happened rather than that "a, b" is malformed.
+  if ((req.headersDistinct[IDEMPOTENCY_KEY_HEADER.toLowerCase()]?.length ?? 0) > 1) {
+    throw new HttpProblem({
+      type: problemType('invalid-idempotency-key'),
+      title: 'Invalid Idempotency-Key',
+      status: 400,
+      detail: 'The Idempotency-Key header is sent more than once: send it once.',
+      errors: [{ parameter: IDEMPOTENCY_KEY_HEADER, detail: 'Sent more than once' }],
+    });
+  }
   const result = idempotencyKeySchema.safeParse(header);
   if (!result.success) {
     throw new HttpProblem({
