@@ -48,6 +48,29 @@ describe('bad input: a clear problem+json 4xx that changes nothing', () => {
     );
   });
 
+  describe('400 a body that is not UTF-8', () => {
+    // The bytes as they are: superagent would JSON-serialise a Buffer given to send().
+    const sendBytes = (path: string, bytes: Buffer) => api.post(path).set('Content-Type', 'application/json').serialize(() => bytes as unknown as string).send({});
+    it.each([
+      ['a byte that starts no character, in a key', Buffer.from('{"values": [1, 2], "k\xff": 3}', 'latin1')],
+      ['a truncated sequence at the end of a string', Buffer.from([...Buffer.from('{"values": [1, 2], "note": "'), 0xc3, ...Buffer.from('"}')])],
+      ['an encoded surrogate (CESU-8)', Buffer.from([...Buffer.from('{"values": [1, 2], "n": "'), 0xed, 0xa0, 0x80, ...Buffer.from('"}')])],
+    ])('refuses %s as malformed JSON, not as replacement characters', async (_case, body) => {
+      const response = await sendBytes('/SEN0001/fit', body).expect(400).expect('Content-Type', PROBLEM_JSON);
+      expect(withoutRequestId(response.body)).toEqual({
+        type: 'urn:sensor-alerts:problem:malformed-json',
+        title: 'Malformed JSON',
+        status: 400,
+        detail: 'The body is not valid JSON: it is not valid UTF-8 (RFC 8259).',
+      });
+    });
+
+    it('takes characters outside ASCII when they are valid UTF-8', async () => {
+      const response = await sendBytes('/SEN0002/fit', Buffer.from('{"values": [1, 2], "été ✓ 𝄞": 3}')).expect(422);
+      expect(response.body.errors).toEqual([expect.objectContaining({ pointer: '#/été ✓ 𝄞' })]);
+    });
+  });
+
   describe('400 invalid sensor id', () => {
     it.each(['.hidden', '-dash', 'bad%20id', 'a%2Fb', `${'x'.repeat(65)}`, '%C3%A9t%C3%A9'])('refuses /%s/fit', async (id) => {
       const response = await api.post(`/${id}/fit`).send({ values: [1, 2] }).expect(400).expect('Content-Type', PROBLEM_JSON);

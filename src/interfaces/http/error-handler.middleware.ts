@@ -4,7 +4,7 @@ import { StorageUnavailableError } from '../../application/storage-unavailable.e
 import type { ServiceMetrics } from '../../infrastructure/metrics/service-metrics';
 import { type DomainError, InsufficientReadingsError, InvalidMetricNameError, InvalidSensorIdError, RevisionNotFoundError, SensorNotFoundError, UnrepresentableWeightsError } from '../../domain/domain-errors';
 import { HttpProblem, problemType, type FieldError, type ProblemDetails } from './http-problem';
-import { hasBody } from './http-guards.middleware';
+import { hasBody, INVALID_UTF8 } from './http-guards.middleware';
 import { EXPECTED_ANSWER, routeOf } from './observability.middleware';
 import { redactedUrl } from './redacted-url';
 
@@ -111,6 +111,9 @@ function clientErrorFromMiddleware(error: unknown): ProblemDetails | undefined {
     length?: unknown;
   };
   if (typeof status !== 'number' || status < 400 || status > 499) return undefined;
+  if (type === INVALID_UTF8) {
+    return { type: problemType('malformed-json'), title: 'Malformed JSON', status: 400, detail: 'The body is not valid JSON: it is not valid UTF-8 (RFC 8259).' };
+  }
   // Their messages may quote a header (`unsupported charset "…"`): a short prefix is enough.
   const detail = typeof message !== 'string' ? 'The request could not be processed.' : message.length > MAX_MIDDLEWARE_DETAIL ? `${message.slice(0, MAX_MIDDLEWARE_DETAIL)}…` : message;
   switch (status) {

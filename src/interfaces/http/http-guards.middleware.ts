@@ -1,8 +1,16 @@
 import express, { type Request, type RequestHandler } from 'express';
+import { isUtf8 } from 'node:buffer';
 import { quotedPrefix } from '../../domain/quoted-prefix';
 import { HttpProblem } from './http-problem';
 
 export const JSON_MEDIA_TYPES = ['application/json', 'application/*+json'];
+
+/** The error type body-parser's verify step reports a body that is not UTF-8 with (body-parser makes it a 403; the error handler answers 400). */
+export const INVALID_UTF8 = 'entity.invalid-utf8';
+
+function refuseInvalidUtf8(_req: unknown, _res: unknown, body: Buffer): void {
+  if (!isUtf8(body)) throw Object.assign(new Error('the body is not valid UTF-8'), { type: INVALID_UTF8 });
+}
 
 /** Whether the request announces a body (which may still be unread). */
 export function hasBody(req: Request): boolean {
@@ -43,7 +51,9 @@ export function readJsonBody(limit: number, variable: string): RequestHandler[] 
   // reading them, and a 413 would then quote sizes the client never sent.
   // strict: false parses any JSON value, so `10` or `null` is refused by the schema (422, valid
   // JSON of the wrong shape) rather than by the parser as if it were not JSON (400).
-  const parse = express.json({ limit, type: JSON_MEDIA_TYPES, strict: false, inflate: false });
+  // verify: JSON is UTF-8 (RFC 8259), and bytes that are not would otherwise be decoded as
+  // U+FFFD, silently changing a name or a string. Refused as malformed (see INVALID_UTF8).
+  const parse = express.json({ limit, type: JSON_MEDIA_TYPES, strict: false, inflate: false, verify: refuseInvalidUtf8 });
   const tooLarge = (length: number | undefined) =>
     new HttpProblem({
       type: 'about:blank',
