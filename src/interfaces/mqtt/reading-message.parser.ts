@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import type { IncomingReading } from '../../application/ingest-readings.use-case';
 import { MetricName } from '../../domain/metric-name';
 import { Sensor } from '../../domain/sensor';
@@ -41,6 +42,8 @@ export class ReadingMessageParser {
     if (!isValidIdentifier(id)) return { invalid: 'sensor_id', detail: 'the topic level of the sensor id breaks the identifier rule' };
     const sensor = Sensor.withId(id);
 
+    // JSON is UTF-8 (RFC 8259): bytes that are not are refused, not decoded as U+FFFD.
+    if (!isUtf8(payload)) return { invalid: 'not_json', detail: 'the payload is not UTF-8' };
     let body: unknown;
     try {
       body = JSON.parse(payload.toString('utf8'));

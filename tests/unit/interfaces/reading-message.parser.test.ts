@@ -23,6 +23,9 @@ describe('ReadingMessageParser', () => {
     const cases: Array<[string | Buffer, string, string?]> = [
       ['{"value": 1', 'not_json'],
       ['', 'not_json'],
+      // Not UTF-8 (an 0xFF byte; a lone surrogate encoded as CESU-8): refused, not read with U+FFFD.
+      [Buffer.from('{"value": 1, "at\xff": 2}', 'latin1'), 'not_json'],
+      [Buffer.from([...Buffer.from('{"value": 1, "metric": "a'), 0xed, 0xa0, 0x80, ...Buffer.from('"}')]), 'not_json'],
       ['null', 'shape'],
       ['13', 'shape'],
       ['[{"value": 1}]', 'shape'],
