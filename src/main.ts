@@ -66,7 +66,9 @@ async function main(): Promise<void> {
   started.server = await startHttpServer(createApp(container), config.port, config.host, config, answerClientErrors(container));
   readiness.markReady();
   // Logged whatever LOG_LEVEL is (bar silent): someone must be able to tell it started.
-  logger.lifecycle('sensor-alerts listening', { url: started.server.url, storage: describeWeightsStorage(config), docs: `${started.server.url}/docs` });
+  // A wildcard address is where it listens, not a link a browser opens: the docs link says 127.0.0.1.
+  const docs = `${started.server.url.replace(/^http:\/\/(0\.0\.0\.0|\[::\])(?=:)/, 'http://127.0.0.1')}/docs`;
+  logger.lifecycle('sensor-alerts listening', { url: started.server.url, storage: describeWeightsStorage(config), docs });
   // Live readings once HTTP serves: a broker that cannot be reached is retried in the
   // background and never holds up the start (/ready shows the connection's state).
   if (config.mqtt) {

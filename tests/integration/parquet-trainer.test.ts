@@ -352,6 +352,18 @@ describe('Parquet input: npm run convert, then npm run train on the .parquet', (
     });
   });
 
+  it('says a Parquet file named like a CSV is Parquet, and how to read it, instead of missing columns', () => {
+    const disguised = join(directory, 'disguised.csv');
+    copyFileSync(parquet, disguised);
+    const trained = runCli('train', [disguised], join(directory, 'disguised.db'));
+    expect({ status: trained.status, stdout: trained.stdout, stderr: trained.stderr }).toEqual({
+      status: 1,
+      stdout: '',
+      stderr: `train: ${disguised}: is a Parquet file (it starts with PAR1), not a CSV: train reads it as Parquet when its name ends in .parquet, or with --format parquet\n`,
+    });
+    expect(runCli('train', [disguised, '--format', 'parquet'], join(directory, 'disguised.db')).status).toBe(0);
+  });
+
   it('convert refuses a non-numeric reading, naming file and column, and leaves no output', () => {
     const csv = join(directory, 'bad.csv');
     writeFileSync(csv, `sensorId,${METRICS.join(',')}\nS1,1,2,3,4,5,6\nS1,1,2,3,4,x5,6\n`);

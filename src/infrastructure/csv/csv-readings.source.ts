@@ -21,6 +21,8 @@ const DEFAULT_PARALLEL_MIN_BYTES = 128 * 1024 * 1024;
 // that merging their parts costs nothing.
 const RANGE_BYTES = 8 * 1024 * 1024;
 const MAX_RANGES_PER_THREAD = 16;
+// The first (and last) four bytes of every Parquet file.
+const PARQUET_MAGIC = Buffer.from('PAR1');
 // Workers exist only as compiled JavaScript (under ts sources, as in unit tests, one thread reads).
 const WORKER_SCRIPT = join(__dirname, 'csv-range.worker.js');
 
@@ -81,6 +83,10 @@ export class CsvReadingsSource implements SensorReadingsSource {
 
   private async summarizeOpen(fd: number): Promise<ReadingsSummary> {
     const size = fstatSync(fd).size;
+    if (size >= PARQUET_MAGIC.length && startsWith(fd, PARQUET_MAGIC)) {
+      // Its binary header would read as "missing required columns", which helps nobody.
+      throw new InvalidReadingsError(this.path, 'is a Parquet file (it starts with PAR1), not a CSV: train reads it as Parquet when its name ends in .parquet, or with --format parquet');
+    }
     const scanner = new CsvRangeScanner(this.path, fd, this.metrics, this.sensorColumn, this.chunkBytes);
     const header = scanner.readHeader();
     if (this.threads > 1 && size - header.dataStart >= this.parallelMinBytes && existsSync(WORKER_SCRIPT)) {
@@ -204,4 +210,9 @@ function lineBoundaries(fd: number, from: number, size: number, parts: number): 
     if (start > starts.at(-1)!) starts.push(start);
   }
   return starts;
+}
+
+function startsWith(fd: number, bytes: Buffer): boolean {
+  const start = Buffer.alloc(bytes.length);
+  return readSync(fd, start, 0, bytes.length, 0) === bytes.length && start.equals(bytes);
 }
