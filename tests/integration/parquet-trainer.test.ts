@@ -352,6 +352,22 @@ describe('Parquet input: npm run convert, then npm run train on the .parquet', (
     });
   });
 
+  it('reads the file it is given even when its name looks like a glob pattern to DuckDB (?, *, [)', () => {
+    const folder = join(directory, 'globs');
+    mkdirSync(folder);
+    // Siblings a pattern would match: r?.parquet matches rA.parquet, c[1].csv matches c1.csv.
+    copyFileSync(parquet, join(folder, 'r?.parquet'));
+    copyFileSync(parquet, join(folder, 'rA.parquet'));
+    const trained = runCli('train', [join(folder, 'r?.parquet')], join(folder, 'r.db'));
+    expect(trained.stderr).toBe('');
+    expect(trained.stdout).toMatch(/^trained 10 sensors x 6 columns from 33,901 rows of /);
+    copyFileSync(COMMITTED, join(folder, 'c[1].csv'));
+    writeFileSync(join(folder, 'c1.csv'), readFileSync(COMMITTED, 'utf8').split('\n').slice(0, 11).join('\n'));
+    const converted = convert([join(folder, 'c[1].csv'), join(folder, 'c.parquet')]);
+    expect(converted.stderr).toBe('');
+    expect(converted.stdout).toMatch(/^converted 33,901 rows of /);
+  });
+
   it('says a Parquet file named like a CSV is Parquet, and how to read it, instead of missing columns', () => {
     const disguised = join(directory, 'disguised.csv');
     copyFileSync(parquet, disguised);

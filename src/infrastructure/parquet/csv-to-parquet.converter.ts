@@ -3,6 +3,7 @@ import { existsSync, renameSync, rmSync, statSync } from 'node:fs';
 import { InvalidReadingsError } from '../../application/invalid-readings.error';
 import { DECIMAL, MISSING_MARKERS } from '../csv/csv-range.scanner';
 import { CsvReadingsSource } from '../csv/csv-readings.source';
+import { globFreePath } from '../duckdb/glob-free-path';
 
 export interface ConversionSummary {
   readonly rows: number;
@@ -32,10 +33,11 @@ export class CsvToParquetConverter {
     // in its words, with the line, before DuckDB's sniffer can misread it or answer in its own.
     await new CsvReadingsSource(csvPath, this.metrics, { sensorColumn: this.sensorColumn }).summarize();
     const partial = `${parquetPath}.partial`;
+    const readable = globFreePath(csvPath);
     const instance = await DuckDBInstance.create(':memory:', { threads: '2', memory_limit: '512MB' });
     const connection = await instance.connect();
     try {
-      const source = `read_csv(${sqlString(csvPath)}, header = true, all_varchar = true, auto_detect = true)`;
+      const source = `read_csv(${sqlString(readable.path)}, header = true, all_varchar = true, auto_detect = true)`;
       const columns = await this.columns(connection, csvPath, source);
       const missing = [this.sensorColumn, ...this.metrics].filter((column) => !columns.includes(column));
       if (missing.length > 0) {
@@ -57,6 +59,7 @@ export class CsvToParquetConverter {
       connection.closeSync();
       instance.closeSync();
       rmSync(partial, { force: true });
+      readable.release();
     }
   }
 

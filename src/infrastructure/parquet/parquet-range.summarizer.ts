@@ -4,7 +4,10 @@ import { ReadingsSummaryBuilder } from '../../application/readings-summary.build
 import type { ParquetRowsReader } from './parquet-rows.reader';
 
 export interface ParquetRangeJob {
+  /** The file as named in messages. */
   readonly path: string;
+  /** The same file as DuckDB reads it (see globFreePath). */
+  readonly readPath: string;
   readonly metrics: readonly string[];
   readonly sensorColumn: string;
   /** Row ranges at row group boundaries, in file order, shared by every thread reading the file. */

@@ -11,7 +11,7 @@ export interface ParquetWorkerOutcome {
 }
 
 async function run(job: ParquetRangeJob): Promise<ParquetWorkerOutcome> {
-  const reader = await ParquetRowsReader.open(job.path, 1);
+  const reader = await ParquetRowsReader.open(job.path, job.readPath, 1);
   try {
     const { parts, error } = await new ParquetRangeSummarizer(reader).summarize(job);
     return {

@@ -9,6 +9,7 @@ import { ReadingsAccumulator } from '../../domain/readings-accumulator';
 import { ParquetRangeSummarizer, type ParquetRangeError, type ParquetRangeJob } from './parquet-range.summarizer';
 import type { ParquetWorkerOutcome } from './parquet-range.worker';
 import { ParquetRowsReader } from './parquet-rows.reader';
+import { globFreePath } from '../duckdb/glob-free-path';
 
 // Below this many rows, starting a worker and a second DuckDB costs more than it saves.
 const PARALLEL_MIN_ROWS = 500_000;
@@ -57,13 +58,18 @@ export class ParquetReadingsSource implements SensorReadingsSource {
 
   async summarize(): Promise<ReadingsSummary> {
     if (!existsSync(this.path)) throw new InvalidReadingsError(this.path, 'no such file');
-    const reader = await ParquetRowsReader.open(this.path, 1);
+    const readable = globFreePath(this.path);
+    const reader = await ParquetRowsReader.open(this.path, readable.path, 1).catch((error: unknown) => {
+      readable.release();
+      throw error;
+    });
     try {
       const { groupStarts, rows } = await reader.checkSchema(this.sensorColumn, this.metrics);
       const parallel = this.threads > 1 && rows >= PARALLEL_MIN_ROWS && existsSync(WORKER_SCRIPT);
       const ranges = parallel ? rangesAt(groupStarts, rows, this.threads * MAX_RANGES_PER_THREAD) : [{ from: 0, to: rows }];
       const { path, metrics, sensorColumn } = this;
-      const job: ParquetRangeJob = { path, metrics, sensorColumn, ranges, next: new Int32Array(new SharedArrayBuffer(Int32Array.BYTES_PER_ELEMENT)) };
+      const readPath = readable.path;
+      const job: ParquetRangeJob = { path, readPath, metrics, sensorColumn, ranges, next: new Int32Array(new SharedArrayBuffer(Int32Array.BYTES_PER_ELEMENT)) };
       const workers = parallel ? Array.from({ length: this.threads - 1 }, () => runWorker(job)) : [];
       const progress = this.options.onProgress;
       // This thread claims ranges like the workers; its progress stands for all of them.
@@ -90,6 +96,7 @@ export class ParquetReadingsSource implements SensorReadingsSource {
       return builder.build(statSync(this.path).size);
     } finally {
       reader.close();
+      readable.release();
     }
   }
 }

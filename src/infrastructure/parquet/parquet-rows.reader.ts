@@ -17,13 +17,15 @@ const NUMERIC_TYPES = /^(DOUBLE|FLOAT|REAL|DECIMAL\(\d+,\d+\)|TINYINT|SMALLINT|I
 export class ParquetRowsReader {
   private constructor(
     private readonly path: string,
+    private readonly readPath: string,
     private readonly instance: DuckDBInstance,
     private readonly connection: DuckDBConnection,
   ) {}
 
-  static async open(path: string, threads: number): Promise<ParquetRowsReader> {
+  /** `path` names the file in messages; DuckDB reads `readPath` (see globFreePath). */
+  static async open(path: string, readPath: string, threads: number): Promise<ParquetRowsReader> {
     const instance = await DuckDBInstance.create(':memory:', { threads: String(threads) });
-    return new ParquetRowsReader(path, instance, await instance.connect());
+    return new ParquetRowsReader(path, readPath, instance, await instance.connect());
   }
 
   close(): void {
@@ -33,7 +35,7 @@ export class ParquetRowsReader {
 
   /** Every wanted column exists and readings are numeric; returns where each row group starts, and the row count. */
   async checkSchema(sensorColumn: string, metrics: readonly string[]): Promise<{ groupStarts: number[]; rows: number }> {
-    const leaves = await this.rows<[string]>(`SELECT name FROM parquet_schema(${sqlString(this.path)}) WHERE num_children IS NULL OR num_children = 0`);
+    const leaves = await this.rows<[string]>(`SELECT name FROM parquet_schema(${sqlString(this.readPath)}) WHERE num_children IS NULL OR num_children = 0`);
     const names = new Set(leaves.map(([name]) => name));
     const missing = [sensorColumn, ...metrics].filter((column) => !names.has(column));
     if (missing.length > 0) {
@@ -41,11 +43,11 @@ export class ParquetRowsReader {
     }
     // parquet_schema gives the physical type; the logical one (a DECIMAL, say) comes from a typed query.
     const columns = [sensorColumn, ...metrics].map(sqlName).join(', ');
-    for (const [name, type] of await this.rows<[string, string]>(`DESCRIBE SELECT ${columns} FROM read_parquet(${sqlString(this.path)})`)) {
+    for (const [name, type] of await this.rows<[string, string]>(`DESCRIBE SELECT ${columns} FROM read_parquet(${sqlString(this.readPath)})`)) {
       if (name !== sensorColumn && !NUMERIC_TYPES.test(type)) throw new InvalidReadingsError(this.path, `holds ${type}, not numbers`, undefined, name);
     }
     const groups = await this.rows<[bigint, bigint]>(
-      `SELECT row_group_id, any_value(row_group_num_rows) FROM parquet_metadata(${sqlString(this.path)}) GROUP BY row_group_id ORDER BY row_group_id`,
+      `SELECT row_group_id, any_value(row_group_num_rows) FROM parquet_metadata(${sqlString(this.readPath)}) GROUP BY row_group_id ORDER BY row_group_id`,
     );
     const groupStarts: number[] = [];
     let rows = 0;
@@ -79,7 +81,7 @@ export class ParquetRowsReader {
     const casts = metrics.map((metric) => `CAST(${sqlName(metric)} AS DOUBLE)`).join(', ');
     const result = await this.query(() =>
       this.connection.stream(
-        `SELECT CAST(${sqlName(sensorColumn)} AS VARCHAR), ${casts} FROM read_parquet(${sqlString(this.path)}, file_row_number = true) ` +
+        `SELECT CAST(${sqlName(sensorColumn)} AS VARCHAR), ${casts} FROM read_parquet(${sqlString(this.readPath)}, file_row_number = true) ` +
           `WHERE file_row_number >= ${from} AND file_row_number < ${to}`,
       ),
     );
