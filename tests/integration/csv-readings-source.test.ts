@@ -1,6 +1,6 @@
 import { parse } from 'csv-parse/sync';
 import fc from 'fast-check';
-import { closeSync, fstatSync, openSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, closeSync, fstatSync, openSync, readFileSync, rmSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { InvalidReadingsError } from '../../src/application/invalid-readings.error';
 import { VIBRATION_METRICS } from '../../src/domain/vibration-metrics';
@@ -70,6 +70,29 @@ describe('CsvReadingsSource', () => {
     ['pandas missing markers', 'sensorId,a,b\nS1,1.5,2\nS2,NaN,0.25\n'],
   ])('reads %s', async (_label, content) => {
     expect(readRows(csvFile(content))).toEqual(expected);
+  });
+
+  it.each([
+    ['grows (a copy still being written)', (path: string) => appendFileSync(path, 'S1,1,2\n')],
+    ['is cut short', (path: string) => truncateSync(path, 1000)],
+    ['is rewritten in place, to the same size', (path: string) => writeFileSync(path, readFileSync(path))],
+  ])('refuses a file that %s while it is read, so that nothing is stored', async (_label, change) => {
+    const path = csvFile(`sensorId,a,b\n${'S1,1.5,2\nS2,0.5,0.25\n'.repeat(20_000)}`);
+    let changed = false;
+    const source = new CsvReadingsSource(path, ['a', 'b'], {
+      chunkBytes: 64 * 1024,
+      threads: 1,
+      onProgress: () => {
+        if (changed) return;
+        changed = true;
+        // Later than the read's start by more than any file system's timestamp granularity.
+        utimesSync(path, new Date(), new Date(Date.now() + 5_000));
+        change(path);
+      },
+    });
+    await expect(source.summarize()).rejects.toThrow(
+      new InvalidReadingsError(path, 'the file changed while it was read (its size or modification time moved): nothing is stored; train it again once it is complete'),
+    );
   });
 
   it('numbers the line each row starts on, counting newlines inside quotes and skipping blank lines', async () => {

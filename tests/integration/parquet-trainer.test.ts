@@ -1,8 +1,10 @@
 import { DuckDBInstance } from '@duckdb/node-api';
 import Database from 'better-sqlite3';
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, linkSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, linkSync, mkdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
+import { InvalidReadingsError } from '../../src/application/invalid-readings.error';
+import { ParquetReadingsSource } from '../../src/infrastructure/parquet/parquet-readings.source';
 import { runCli } from '../support/cli';
 import { makeTempDir } from '../support/test-app';
 
@@ -366,6 +368,23 @@ describe('Parquet input: npm run convert, then npm run train on the .parquet', (
     const converted = convert([join(folder, 'c[1].csv'), join(folder, 'c.parquet')]);
     expect(converted.stderr).toBe('');
     expect(converted.stdout).toMatch(/^converted 33,901 rows of /);
+  });
+
+  it('refuses a Parquet file that changes while it is read, so that nothing is stored', async () => {
+    const moving = join(directory, 'moving.parquet');
+    copyFileSync(parquet, moving);
+    let touched = false;
+    const source = new ParquetReadingsSource(moving, METRICS, {
+      threads: 1,
+      onProgress: () => {
+        if (touched) return;
+        touched = true;
+        utimesSync(moving, new Date(), new Date(Date.now() + 5_000)); // as a writer would leave it
+      },
+    });
+    await expect(source.summarize()).rejects.toThrow(
+      new InvalidReadingsError(moving, 'the file changed while it was read (its size or modification time moved): nothing is stored; train it again once it is complete'),
+    );
   });
 
   it('says a Parquet file named like a CSV is Parquet, and how to read it, instead of missing columns', () => {

@@ -6,6 +6,7 @@ import { InvalidReadingsError } from '../../application/invalid-readings.error';
 import type { ReadingsSummary, SensorReadings, SensorReadingsSource } from '../../application/ports/sensor-readings.source';
 import { ReadingsSummaryBuilder } from '../../application/readings-summary.builder';
 import { ReadingsAccumulator } from '../../domain/readings-accumulator';
+import { checkUnchanged } from '../file-unchanged';
 import { CsvRangeScanner, type CsvHeader } from './csv-range.scanner';
 import type { RangeJob, RangeSummary } from './csv-range.worker';
 
@@ -69,9 +70,14 @@ export class CsvReadingsSource implements SensorReadingsSource {
 
   async summarize(): Promise<ReadingsSummary> {
     const fd = this.open();
+    const before = fstatSync(fd);
     try {
-      return await this.summarizeOpen(fd);
+      const summary = await this.summarizeOpen(fd);
+      checkUnchanged(this.path, before);
+      return summary;
     } catch (error) {
+      // A line cut short, an early end: say why, if the file changed meanwhile.
+      if (error instanceof InvalidReadingsError || typeof (error as NodeJS.ErrnoException).code === 'string') checkUnchanged(this.path, before);
       // A read that fails (EIO, a file truncated meanwhile...) is one line naming the file, not a stack.
       const code = (error as NodeJS.ErrnoException).code;
       if (typeof code === 'string' && /^E[A-Z]+$/.test(code)) throw new InvalidReadingsError(this.path, `cannot read the file (${code})`);

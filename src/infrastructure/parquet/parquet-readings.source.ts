@@ -10,6 +10,7 @@ import { ParquetRangeSummarizer, type ParquetRangeError, type ParquetRangeJob } 
 import type { ParquetWorkerOutcome } from './parquet-range.worker';
 import { ParquetRowsReader } from './parquet-rows.reader';
 import { globFreePath } from '../duckdb/glob-free-path';
+import { checkUnchanged } from '../file-unchanged';
 
 // Below this many rows, starting a worker and a second DuckDB costs more than it saves.
 const PARALLEL_MIN_ROWS = 500_000;
@@ -58,6 +59,7 @@ export class ParquetReadingsSource implements SensorReadingsSource {
 
   async summarize(): Promise<ReadingsSummary> {
     if (!existsSync(this.path)) throw new InvalidReadingsError(this.path, 'no such file');
+    const before = statSync(this.path);
     const readable = globFreePath(this.path);
     const reader = await ParquetRowsReader.open(this.path, readable.path, 1).catch((error: unknown) => {
       readable.release();
@@ -93,7 +95,12 @@ export class ParquetReadingsSource implements SensorReadingsSource {
       // Merged in file order (Chan's pairwise update), like the CSV path's parts.
       const builder = new ReadingsSummaryBuilder(metrics.length);
       for (const part of parts) builder.merge(part);
-      return builder.build(statSync(this.path).size);
+      checkUnchanged(this.path, before);
+      return builder.build(before.size);
+    } catch (error) {
+      // A file cut short or rewritten meanwhile reads as corrupt: say why, if it changed.
+      if (error instanceof InvalidReadingsError) checkUnchanged(this.path, before);
+      throw error;
     } finally {
       reader.close();
       readable.release();
