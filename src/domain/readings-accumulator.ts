@@ -28,6 +28,12 @@ export interface Moments {
 }
 
 const BLOCK = 1024;
+/**
+ * The buffer starts this small and grows 4x at a time up to BLOCK: a trainer keeps one
+ * accumulator per (sensor, column) of every range it reads, and with 100,000 sensors of a
+ * few readings each, full 8 KB blocks took 6 GB.
+ */
+const FIRST_BLOCK = 16;
 /** mergeBlock's certificate: n^2 * largest <= this * smallest makes a block's sum plus compensation exact. */
 const CERTIFIED_SPREAD = 2 ** 52;
 /** Readings up to this magnitude may take mergeBlock's fast path: no sum, mean or product there can overflow. */
@@ -71,7 +77,8 @@ const M2_RESCALE_ABOVE = SAFE_SQUARES_MAX;
  */
 export class ReadingsAccumulator {
   // Three more slots: pass 2 runs to a multiple of 4 over padding (see squaredDeviations).
-  private readonly block = new Float64Array(BLOCK + 3);
+  private block = new Float64Array(FIRST_BLOCK + 3);
+  private blockCapacity = FIRST_BLOCK;
   private blockLength = 0;
   private count = 0;
   private readonly sum = new ExactSum();
@@ -93,14 +100,14 @@ export class ReadingsAccumulator {
   add(reading: number | null): void {
     if (reading === null || reading !== reading) return;
     this.block[this.blockLength++] = reading;
-    if (this.blockLength === BLOCK) this.mergeBlock();
+    if (this.blockLength === this.blockCapacity) this.blockFull();
   }
 
   /** Adds readings[start..end) in order, as add() would one by one (missing ones skipped). */
   addAll(readings: Float64Array, start: number, end: number): void {
-    const block = this.block;
     for (let index = start; index < end; ) {
-      const stop = Math.min(end, index + BLOCK - this.blockLength);
+      const block = this.block;
+      const stop = Math.min(end, index + this.blockCapacity - this.blockLength);
       if (noneMissing(readings, index, stop)) {
         // The usual case, copied in bulk: several times faster than reading by reading.
         block.set(readings.subarray(index, stop), this.blockLength);
@@ -114,8 +121,20 @@ export class ReadingsAccumulator {
         this.blockLength = length;
       }
       index = stop;
-      if (this.blockLength === BLOCK) this.mergeBlock();
+      if (this.blockLength === this.blockCapacity) this.blockFull();
     }
+  }
+
+  /** A full buffer grows while smaller than BLOCK, and is summarised once it holds BLOCK readings. */
+  private blockFull(): void {
+    if (this.blockCapacity === BLOCK) {
+      this.mergeBlock();
+      return;
+    }
+    this.blockCapacity = Math.min(BLOCK, this.blockCapacity * 4);
+    const grown = new Float64Array(this.blockCapacity + 3);
+    grown.set(this.block.subarray(0, this.blockLength));
+    this.block = grown;
   }
 
   get n(): number {
