@@ -387,6 +387,21 @@ describe('Parquet input: npm run convert, then npm run train on the .parquet', (
     );
   });
 
+  it('converts cells padded with any white space String.prototype.trim removes, as the trainer reads them', () => {
+    const padded = join(directory, 'padded.csv');
+    const spaces = [' ', '\t', '\u00a0', '\u2003', '\ufeff', '\u3000'];
+    const rows = spaces.map((space, index) => `P,${space}${index + 1}${space},"${space}2${space}",3,4,5,${space}${index === 0 ? 'NaN' : index}${space}`);
+    writeFileSync(padded, `sensorId,${METRICS.join(',')}\n${rows.join('\n')}\n`);
+    const out = join(directory, 'padded.parquet');
+    expect(convert([padded, out]).stderr).toBe('');
+    const fromCsv = join(directory, 'padded-csv.db');
+    const fromParquet = join(directory, 'padded-parquet.db');
+    expect(runCli('train', [padded], fromCsv).stderr).toBe('');
+    expect(runCli('train', [out], fromParquet).stderr).toBe('');
+    expect(stored(fromParquet)).toEqual(stored(fromCsv));
+    expect(stored(fromCsv).find((row) => row.metric === METRICS[0])).toMatchObject({ mean: 3.5, n: 6 });
+  });
+
   it('says a Parquet file named like a CSV is Parquet, and how to read it, instead of missing columns', () => {
     const disguised = join(directory, 'disguised.csv');
     copyFileSync(parquet, disguised);

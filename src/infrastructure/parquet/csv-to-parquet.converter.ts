@@ -68,18 +68,26 @@ export class CsvToParquetConverter {
     return ((await described.getRows()) as Array<[string, ...unknown[]]>).map(([name]) => name);
   }
 
-  /** A reading cell as the trainer reads it: a missing marker is null, a plain finite decimal its double. */
+  /**
+   * A reading cell as the trainer reads it: trimmed as String.prototype.trim does (JavaScript's
+   * white space and line terminators), then a missing marker is null, a plain finite decimal
+   * its double.
+   */
   private reading(column: string): string {
-    const cell = sqlName(column);
+    const raw = sqlName(column);
+    const cell = `regexp_replace(${raw}, ${sqlString(`^[${JS_WHITE_SPACE}]+|[${JS_WHITE_SPACE}]+$`)}, '', 'g')`;
     const markers = [...MISSING_MARKERS].map(sqlString).join(', ');
     const complaint = sqlString(`column ${JSON.stringify(column)}: `);
     return (
-      `CASE WHEN ${cell} IS NULL OR ${cell} IN (${markers}) THEN NULL ` +
+      `CASE WHEN ${raw} IS NULL OR ${cell} IN (${markers}) THEN NULL ` +
       `WHEN regexp_full_match(${cell}, ${sqlString(DECIMAL.source)}) AND isfinite(CAST(${cell} AS DOUBLE)) THEN CAST(${cell} AS DOUBLE) ` +
       `ELSE error(${complaint} || '"' || ${cell} || '" is not a finite number') END`
     );
   }
 }
+
+/** What String.prototype.trim removes (ECMAScript WhiteSpace and LineTerminator), as an RE2 character class body. */
+const JS_WHITE_SPACE = '\\t\\n\\x{0B}\\f\\r \\x{A0}\\x{1680}\\x{2000}-\\x{200A}\\x{2028}\\x{2029}\\x{202F}\\x{205F}\\x{3000}\\x{FEFF}';
 
 /** DuckDB's errors become one line naming the file (and the column, when our check raised it). */
 async function run<T>(csvPath: string, step: () => Promise<T>): Promise<T> {
