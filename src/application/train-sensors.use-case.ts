@@ -13,6 +13,8 @@ export interface TrainingSummary {
   readonly bytes: number;
   readonly sensors: number;
   readonly metrics: number;
+  /** (sensor, metric) models written: sensors x metrics for a training, fewer for a merge (a column without readings is left as it was). */
+  readonly models: number;
 }
 
 export interface TrainingOptions {
@@ -36,8 +38,8 @@ export class TrainSensorsUseCase {
     const summary = await source.summarize();
     if (summary.sensors.length === 0) throw new InvalidReadingsError(source.name, 'no rows of readings');
     if (options.merge) {
-      await this.merge(source.name, metrics, summary.sensors);
-      return { rows: summary.rows, bytes: summary.bytes, sensors: summary.sensors.length, metrics: metrics.length };
+      const models = await this.merge(source.name, metrics, summary.sensors);
+      return { rows: summary.rows, bytes: summary.bytes, sensors: summary.sensors.length, metrics: metrics.length, models };
     }
 
     const models: FittedModel[] = [];
@@ -53,15 +55,16 @@ export class TrainSensorsUseCase {
       });
     }
     await this.repository.replaceAll(models);
-    return { rows: summary.rows, bytes: summary.bytes, sensors: summary.sensors.length, metrics: metrics.length };
+    return { rows: summary.rows, bytes: summary.bytes, sensors: summary.sensors.length, metrics: metrics.length, models: models.length };
   }
 
   /**
    * Each (sensor, metric) with readings in the file is merged into its stored model, all in
    * one transaction; a column without readings for a sensor changes nothing. A model not
-   * stored yet needs two readings, as a fit does: checked here first, to say where.
+   * stored yet needs two readings, as a fit does: checked here first, to say where. Returns
+   * how many models it merged.
    */
-  private async merge(sourceName: string, metrics: readonly MetricName[], sensors: ReadingsSummary['sensors']): Promise<void> {
+  private async merge(sourceName: string, metrics: readonly MetricName[], sensors: ReadingsSummary['sensors']): Promise<number> {
     const models: Array<ModelReadings & { firstLine: number }> = [];
     for (const { sensorId, firstLine, accumulators } of sensors) {
       const sensor = explained(() => Sensor.withId(sensorId), (reason) => new InvalidReadingsError(sourceName, reason, firstLine, 'sensorId'));
@@ -80,6 +83,7 @@ export class TrainSensorsUseCase {
       () => this.repository.mergeAll(models),
       (reason) => new InvalidReadingsError(sourceName, reason),
     );
+    return models.length;
   }
 }
 

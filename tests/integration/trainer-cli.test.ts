@@ -105,7 +105,11 @@ describe('npm run train / npm run alerts (the bundled CLIs)', () => {
     writeFileSync(single, `${HEADER}\n${row('0.003')}\n`);
     const merged = runCli('train', [single, '--merge'], dbPath);
     expect(merged.stderr).toBe('');
-    expect(merged.stdout).toMatch(/^merged 1 sensor x 6 columns from 1 row of /);
+    expect(merged.stdout).toMatch(/^merged 6 models of 1 sensor from 1 row of /);
+    // A column without a reading leaves its model as it was, and is not counted.
+    const gap = join(directory, 'one-gap.csv');
+    writeFileSync(gap, `${HEADER}\n${row('0.004').replace(/,0\.004(?=,)/, ',')}\n`);
+    expect(runCli('train', [gap, '--merge'], dbPath).stdout).toMatch(/^merged 5 models of 1 sensor from 1 row of /);
   });
 
   describe('refuses bad input with one clear line, a non-zero exit, and nothing written', () => {

@@ -88,7 +88,7 @@ describe('npm run train -- --merge', () => {
     const merged = runCli('train', [file('b.csv', ROWS.slice(cut)), '--merge'], dbPath);
     expect(merged.stderr).toBe('');
     expect(merged.status).toBe(0);
-    expect(merged.stdout).toMatch(/^merged \d+ sensors x 6 columns from 13,561 rows of /);
+    expect(merged.stdout).toMatch(/^merged \d+ models of \d+ sensors from 13,561 rows of /);
     const models = sqliteModels(dbPath);
     expectStatisticsOfWholeFile(models);
     // A model of both parts was fitted, then updated; one of a single part was written once.

@@ -36,8 +36,8 @@ Options:
                  each with a DuckDB thread)
   --format F     csv or parquet (default: from the extension, .parquet or .pq; else csv)
   --merge        merge the file's readings into the stored models (absent ones are created)
-                 instead of replacing them: train a.csv then train --merge b.csv equals
-                 training both files at once
+                 instead of replacing them: train a.csv then train --merge b.csv gives what
+                 training both files at once gives (means bit for bit, std to ~1e-15)
   -h, --help     this text
 
 The weights go to DATABASE_URL's PostgreSQL database when it is set, else to the SQLite file
@@ -84,7 +84,8 @@ runCli('train', async () => {
   // Thousands separators by hand: toLocaleString loads ICU's locale data, ~70 ms of a run.
   const count = (value: number) => String(Math.round(value)).replace(/\B(?=(\d{3})+$)/g, ',');
   console.log(
-    `${options.merge ? 'merged' : 'trained'} ${plural(summary.sensors, 'sensor')} x ${plural(summary.metrics, 'column')} from ${plural(summary.rows, 'row', count)} of ${path} ` +
+    `${options.merge ? `merged ${plural(summary.models, 'model')} of ${plural(summary.sensors, 'sensor')}` : `trained ${plural(summary.sensors, 'sensor')} x ${plural(summary.metrics, 'column')}`} ` +
+      `from ${plural(summary.rows, 'row', count)} of ${path} ` +
       `(${(summary.bytes / 1e6).toFixed(1)} MB) into ${describeWeightsStorage(config)} in ${seconds.toFixed(2)} s: ` +
       `${count(summary.rows / seconds)} rows/s, ${(summary.bytes / 1e6 / seconds).toFixed(1)} MB/s`,
   );

@@ -30,7 +30,7 @@ describe('TrainSensorsUseCase', () => {
         ['B', null, 9],
       ],
     );
-    expect(await train.execute(source)).toEqual({ rows: 7, bytes: 0, sensors: 2, metrics: 2 });
+    expect(await train.execute(source)).toEqual({ rows: 7, bytes: 0, sensors: 2, metrics: 2, models: 4 });
 
     const stored = await repository.list();
     expect(stored.map(({ sensorId, metric, weights }) => [sensorId, metric, weights.mean, weights.n])).toEqual([
