@@ -89,6 +89,8 @@ export class Weights {
     // x * 1 is x: an unadjusted model's mean is the learned one, bit for bit.
     const mean = learnedMean * adjustment;
     const std = accumulator.sampleStd;
+    // Readings that fit in a double, scaled past the largest by an operator's adjust: say so.
+    if (Number.isFinite(learnedMean) && Number.isFinite(std) && !Number.isFinite(mean)) throw new UnrepresentableWeightsError('adjustment');
     checkStatistics(mean, std, n);
     return new Weights(mean, std, n, adjustment, accumulator.moments());
   }

@@ -71,6 +71,31 @@ describe('Weights.fromReadings', () => {
   });
 });
 
+describe('Weights.merged under an adjustment', () => {
+  it('blames the adjustment, not the readings, when the adjusted mean of readings that fit overflows', () => {
+    // A model of [0, 0] adjusted to a factor near the largest double, then readings of 100.
+    const adjusted = Weights.fromReadings([0, 0]).adjusted(1e308);
+    const more = new ReadingsAccumulator();
+    more.add(100);
+    let thrown: unknown;
+    try {
+      adjusted.merged(more.moments());
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toBeInstanceOf(UnrepresentableWeightsError);
+    expect((thrown as UnrepresentableWeightsError).overflowed).toBe('adjustment');
+    expect((thrown as Error).message).toMatch(/^The adjustment overflows/);
+  });
+
+  it('still blames readings whose own mean or spread overflows', () => {
+    // [1.7e308, 1.7e308] merged with [-1.7e308, -1.7e308]: std = sqrt(4/3) * 1.7e308 > the largest double.
+    const more = new ReadingsAccumulator();
+    for (const reading of [-1.7e308, -1.7e308]) more.add(reading);
+    expect(() => Weights.fromReadings([1.7e308, 1.7e308]).adjusted(0.5).merged(more.moments())).toThrow('The readings are too large');
+  });
+});
+
 describe('Weights.of', () => {
   it('refuses inconsistent moments', () => {
     expect(() => Weights.of(1, 1, 1)).toThrow(InsufficientReadingsError);
