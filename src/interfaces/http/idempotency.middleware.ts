@@ -68,25 +68,21 @@ function scopeOf(route: string, req: SensorRequest, header: string): Idempotency
   const { metric } = parseQuery(metricQuerySchema, req.query);
   // Node joins a repeated header with ", ": say what happened rather than that "a, b" is malformed.
   if ((req.headersDistinct[IDEMPOTENCY_KEY_HEADER.toLowerCase()]?.length ?? 0) > 1) {
-    throw new HttpProblem({
-      type: problemType('invalid-idempotency-key'),
-      title: 'Invalid Idempotency-Key',
-      status: 400,
-      detail: 'The Idempotency-Key header is sent more than once: send it once.',
-      errors: [{ parameter: IDEMPOTENCY_KEY_HEADER, detail: 'Sent more than once' }],
-    });
+    throw invalidKey('The Idempotency-Key header is sent more than once: send it once.', 'Sent more than once');
   }
   const result = idempotencyKeySchema.safeParse(header);
-  if (!result.success) {
-    throw new HttpProblem({
-      type: problemType('invalid-idempotency-key'),
-      title: 'Invalid Idempotency-Key',
-      status: 400,
-      detail: 'The Idempotency-Key header must be 1-255 visible ASCII characters.',
-      errors: [{ parameter: IDEMPOTENCY_KEY_HEADER, detail: 'Expected 1-255 visible ASCII characters' }],
-    });
-  }
+  if (!result.success) throw invalidKey('The Idempotency-Key header must be 1-255 visible ASCII characters.', 'Expected 1-255 visible ASCII characters');
   return { route, sensorId: sensor.id, metric: (metric === undefined ? MetricName.DEFAULT : MetricName.of(metric)).name, key: result.data };
+}
+
+function invalidKey(detail: string, reason: string): HttpProblem {
+  return new HttpProblem({
+    type: problemType('invalid-idempotency-key'),
+    title: 'Invalid Idempotency-Key',
+    status: 400,
+    detail,
+    errors: [{ parameter: IDEMPOTENCY_KEY_HEADER, detail: reason }],
+  });
 }
 
 /** The request as parsed JSON (no body reads as {}, as adjust takes it), hashed. */
