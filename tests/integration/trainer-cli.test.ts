@@ -190,6 +190,18 @@ describe('npm run train / npm run alerts (the bundled CLIs)', () => {
         (path: string) => `${path}:120001: column "params.accelRMS.x": "oops" is not a finite number`,
       ],
       [
+        // Also in the first megabyte, which is sampled (for its sensors) before the file is split.
+        'a non-numeric cell early in a file read by two threads',
+        () => {
+          const path = join(directory, 'early-error-x4.csv');
+          const lines = readFileSync(scaled, 'utf8').split('\n');
+          lines[2] = lines[2]!.replace(/^([^,]*,[^,]*,)[^,]*/, '$1oops');
+          writeFileSync(path, lines.join('\n'));
+          return path;
+        },
+        (path: string) => `${path}:3: column "params.accelRMS.x": "oops" is not a finite number`,
+      ],
+      [
         // Two threads read the file as several ranges, claimed in turns: the line of a sensor's
         // first row must still be counted from the top of the file.
         'a sensor first seen deep in a file read by two threads, refused on its line',
