@@ -120,6 +120,14 @@ export class ParquetRowsReader {
     }
   }
 
+  /** How many distinct sensor ids the first `sample` rows hold. */
+  async sensorsNear(sensorColumn: string, sample: number): Promise<number> {
+    const [row] = await this.rows<[bigint]>(
+      `SELECT count(DISTINCT ${sqlName(sensorColumn)}) FROM read_parquet(${sqlString(this.readPath)}, file_row_number = true) WHERE file_row_number < ${sample}`,
+    );
+    return Number(row?.[0] ?? 0);
+  }
+
   private async rows<T>(sql: string): Promise<T[]> {
     const result = await this.query(() => this.connection.run(sql));
     return (await result.getRows()) as T[];
