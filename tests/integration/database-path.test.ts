@@ -67,6 +67,26 @@ describe('a DB_PATH the server or a tool cannot use', () => {
     expect(readdirSync(directory).filter((name) => name.startsWith(`not-ours-${bytes ? 'empty' : 'foreign'}.db-`))).toEqual([]);
   });
 
+  it('alerts reads a database without writing its file, even when another process left changes in its WAL', () => {
+    const dbPath = join(directory, 'wal-left', 'sensors.db');
+    expect(runCli('train', [join(__dirname, '../../data/collects.csv'), '--threads', '1'], dbPath).status).toBe(0);
+    // A writer that commits and dies without closing: its change stays in the -wal file, not checkpointed.
+    const writer = spawnSync(process.execPath, ['-e', `
+      const db = new (require('better-sqlite3'))(${JSON.stringify(dbPath)});
+      db.pragma('wal_autocheckpoint = 0');
+      db.prepare("UPDATE weights SET mean = 1e9 WHERE sensor_id = 'IAJ9206' AND metric = 'params.velRMS.x'").run();
+      process.exit(0);`], { encoding: 'utf8', cwd: join(__dirname, '../..') });
+    expect(writer.stderr).toBe('');
+    const before = readFileSync(dbPath);
+    const alerts = runCli('alerts', ['--value', '0.09', '--sensor', 'IAJ9206', '--format', 'csv'], dbPath);
+    expect(alerts.status).toBe(0);
+    expect(alerts.stdout.split('\n')[1]).toMatch(/^IAJ9206,/);
+    // It read the change (0.09 is below a mean of 1e9), and left the database file as it was.
+    const header = alerts.stdout.split('\n')[0]!.split(',');
+    expect(alerts.stdout.split('\n')[1]!.split(',')[header.indexOf('params.velRMS.x')]).toBe('false');
+    expect(readFileSync(dbPath).equals(before)).toBe(true);
+  });
+
   it('a train that fails before storing anything leaves no new database behind', () => {
     const csv = join(directory, 'no-columns.csv');
     writeFileSync(csv, 'sensorId,x\nA,1\n');

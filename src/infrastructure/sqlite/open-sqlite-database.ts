@@ -125,12 +125,9 @@ export function openSqliteDatabase(path: string, busyTimeoutMs = 5000, { create 
     if (!create && !existsSync(path)) throw new Error('no such file (DB_PATH names the database the trainer or the server wrote)');
     createFolderOf(path);
   }
+  if (!create) return openForReading(path);
   const db = openFile(path);
   try {
-    // Read before anything is written: switching to WAL alone rewrites the file's header.
-    if (!create && db.pragma('user_version', { simple: true }) === 0) {
-      throw new Error('holds no weights yet (an empty database, or not one this service wrote): train first, or check DB_PATH');
-    }
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = FULL');
     db.pragma(`busy_timeout = ${Math.trunc(busyTimeoutMs)}`);
@@ -193,6 +190,27 @@ function openFile(path: string): Database.Database {
         }
       }
     }
+    throw error;
+  }
+}
+
+/**
+ * A read-only connection, for a tool that only reads (alerts): it never writes the file (a
+ * read-write connection checkpoints the WAL into it on close), takes no write lock (so a
+ * training meanwhile cannot make it fail), and migrates nothing, so the schema must be the
+ * current one. As any reader of a WAL database, SQLite may create the -wal and -shm files
+ * beside it when they are missing.
+ */
+function openForReading(path: string): Database.Database {
+  const db = new Database(path, { readonly: true, fileMustExist: true });
+  try {
+    const version = db.pragma('user_version', { simple: true }) as number;
+    if (version === 0) throw new Error('holds no weights yet (an empty database, or not one this service wrote): train first, or check DB_PATH');
+    if (version > SCHEMA_VERSION) throw new Error(`database schema version ${version} is newer than this build supports (${SCHEMA_VERSION})`);
+    if (version < SCHEMA_VERSION) throw new Error(`database schema version ${version} is older than this build's (${SCHEMA_VERSION}): run train or serve on it once, which upgrades it`);
+    return db;
+  } catch (error) {
+    db.close();
     throw error;
   }
 }

@@ -30,7 +30,9 @@ Options:
 
 The weights are read from DATABASE_URL's PostgreSQL database when it is set, else from the
 SQLite file DB_PATH (default data/sensors.db, relative to the current folder), which must
-exist and hold weights: this command never creates a database or writes to one.
+exist and hold weights of this version's schema. It opens it read-only: it never creates a
+database or writes to one (SQLite may create the -wal and -shm files beside it, as for any
+reader), and a training meanwhile does not stop it.
 
 Example:
   sensor-alerts alerts --value 0.09 --format json
