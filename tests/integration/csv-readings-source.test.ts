@@ -91,7 +91,7 @@ describe('CsvReadingsSource', () => {
       },
     });
     await expect(source.summarize()).rejects.toThrow(
-      new InvalidReadingsError(path, 'the file changed while it was read (its size or modification time moved): nothing is stored; train it again once it is complete'),
+      new InvalidReadingsError(path, 'the file changed while it was read (its size or times moved, or it is gone): nothing was written; run again once it is complete'),
     );
   });
 

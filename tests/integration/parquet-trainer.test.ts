@@ -383,7 +383,7 @@ describe('Parquet input: npm run convert, then npm run train on the .parquet', (
       },
     });
     await expect(source.summarize()).rejects.toThrow(
-      new InvalidReadingsError(moving, 'the file changed while it was read (its size or modification time moved): nothing is stored; train it again once it is complete'),
+      new InvalidReadingsError(moving, 'the file changed while it was read (its size or times moved, or it is gone): nothing was written; run again once it is complete'),
     );
   });
 

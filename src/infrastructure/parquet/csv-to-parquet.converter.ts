@@ -4,6 +4,7 @@ import { InvalidReadingsError } from '../../application/invalid-readings.error';
 import { DECIMAL, MISSING_MARKERS } from '../csv/csv-range.scanner';
 import { CsvReadingsSource } from '../csv/csv-readings.source';
 import { globFreePath } from '../duckdb/glob-free-path';
+import { checkUnchanged } from '../file-unchanged';
 
 export interface ConversionSummary {
   readonly rows: number;
@@ -28,6 +29,7 @@ export class CsvToParquetConverter {
 
   async convert(csvPath: string, parquetPath: string): Promise<ConversionSummary> {
     if (!existsSync(csvPath)) throw new InvalidReadingsError(csvPath, 'no such file');
+    const before = statSync(csvPath);
     // The trainer's own reader first (~1 s per 500 MB, against ~25 s for the conversion): a
     // file it refuses (a row of the wrong length, a bad cell, an empty file) is refused here
     // in its words, with the line, before DuckDB's sniffer can misread it or answer in its own.
@@ -48,13 +50,19 @@ export class CsvToParquetConverter {
         connection.run(`COPY (SELECT ${select} FROM ${source}) TO ${sqlString(partial)} (FORMAT parquet, COMPRESSION zstd)`),
       );
       const rows = Number(copied.rowsChanged);
+      // Read twice (ours, then DuckDB's): both must have read the same file.
+      checkUnchanged(csvPath, before);
       try {
         renameSync(partial, parquetPath);
       } catch (error) {
         // Named by the output: the input was read to the end.
         throw new InvalidReadingsError(parquetPath, `cannot write it (${(error as Error).message})`);
       }
-      return { rows, csvBytes: statSync(csvPath).size, parquetBytes: statSync(parquetPath).size };
+      return { rows, csvBytes: before.size, parquetBytes: statSync(parquetPath).size };
+    } catch (error) {
+      // DuckDB's reading failed or differed: because the file changed meanwhile, if it did.
+      if (error instanceof InvalidReadingsError && error.source === csvPath) checkUnchanged(csvPath, before);
+      throw error;
     } finally {
       connection.closeSync();
       instance.closeSync();
@@ -96,7 +104,14 @@ async function run<T>(csvPath: string, step: () => Promise<T>): Promise<T> {
   } catch (error) {
     const message = (error instanceof Error ? error.message : String(error)).split('\n')[0]!;
     const ours = /column ".*" is not a finite number/.exec(message);
-    throw new InvalidReadingsError(csvPath, ours ? ours[0] : `cannot convert (${message})`);
+    // The trainer's reader has accepted the file by now: what DuckDB's refuses is its own limit.
+    throw new InvalidReadingsError(
+      csvPath,
+      ours
+        ? ours[0]
+        : `cannot convert: the trainer reads this CSV, but DuckDB's CSV reader, which writes the Parquet file, does not (${message}); ` +
+            'known causes are lines ending in CRLF and in LF in one file, a stray CR in a cell, and a second BOM. Train the CSV itself, or rewrite it with one kind of line ending',
+    );
   }
 }
 
