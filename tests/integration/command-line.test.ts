@@ -66,6 +66,18 @@ describe('the command-line tools', () => {
     expect(result.stderr).toMatch(/^alerts: --sensor: Invalid sensor id .*: use 1-64 characters from A-Z a-z 0-9 \. _ -, starting with a letter or digit\.\n$/);
   });
 
+  it.each([
+    ['dist/bin/train.js', 'train', (name: string) => [name]],
+    ['dist/bin/convert.js', 'convert', (name: string) => [name, 'out.parquet']],
+  ])('%s refuses a file name with U+FFFD, which Node makes of a name that is not UTF-8: exit 2, nothing read', (file, command, args) => {
+    const result = run(file, args('r\uFFFD.csv'), { DB_PATH: dbPath });
+    expect(result).toEqual({
+      status: 2,
+      stdout: '',
+      stderr: `${command}: "r\uFFFD.csv": a file name that is not valid UTF-8 (or holds U+FFFD) cannot be named on the command line; rename the file\n`,
+    });
+  });
+
   it('alerts takes no file', () => {
     expect(run('dist/bin/alerts.js', ['--value', '1', 'extra'], { DB_PATH: dbPath })).toEqual({
       status: 2,

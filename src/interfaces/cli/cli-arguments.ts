@@ -82,3 +82,13 @@ function describeParseError(error: unknown): string {
       throw error;
   }
 }
+
+/**
+ * A file path given on the command line, refused when it holds U+FFFD: Node decodes the
+ * arguments as UTF-8, and a name that is not UTF-8 arrives with U+FFFD in place of its bad
+ * bytes, which may name another file (r\xff.csv would read a file named r\uFFFD.csv).
+ */
+export function filePathArgument(path: string): string {
+  if (path.includes('\uFFFD')) throw new UsageError(`${JSON.stringify(path)}: a file name that is not valid UTF-8 (or holds U+FFFD) cannot be named on the command line; rename the file`);
+  return path;
+}

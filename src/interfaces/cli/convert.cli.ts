@@ -3,7 +3,7 @@ import { statSync, type Stats } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { VIBRATION_METRICS } from '../../domain/vibration-metrics';
 import { CsvToParquetConverter } from '../../infrastructure/parquet/csv-to-parquet.converter';
-import { parseCliArguments } from './cli-arguments';
+import { filePathArgument, parseCliArguments } from './cli-arguments';
 import { runCli } from './run-cli';
 import { UsageError } from './usage.error';
 
@@ -33,7 +33,7 @@ runCli('convert', async () => {
   const parsed = parseCliArguments({ help: HELP, options: { force: { type: 'boolean' } }, maxPositionals: 2 });
   if (!parsed) return;
   if (parsed.positionals.length !== 2) throw new UsageError('expected a CSV and a Parquet path (run with --help for usage)');
-  const [csvPath, parquetPath] = parsed.positionals as [string, string];
+  const [csvPath, parquetPath] = (parsed.positionals as [string, string]).map(filePathArgument) as [string, string];
   checkOutput(csvPath, parquetPath, parsed.values.force === true);
   const startedAt = performance.now();
   const { rows, csvBytes, parquetBytes } = await new CsvToParquetConverter(VIBRATION_METRICS).convert(csvPath, parquetPath);

@@ -10,7 +10,7 @@ import type { ParquetReadingsOptions } from '../../infrastructure/parquet/parque
 import type { WeightsRepository } from '../../application/ports/weights.repository';
 import { describeWeightsStorage, openWeightsStorage, type WeightsStorage } from '../../weights-storage';
 import { WHOLE_NUMBER_PATTERN } from '../decimal-number';
-import { parseCliArguments } from './cli-arguments';
+import { filePathArgument, parseCliArguments } from './cli-arguments';
 import { runCli } from './run-cli';
 import { UsageError } from './usage.error';
 import { TerminalProgressBar } from './terminal-progress-bar';
@@ -54,7 +54,7 @@ runCli('train', async () => {
   const parsed = parseCliArguments({ help: HELP, options: { threads: { type: 'string' }, merge: { type: 'boolean' }, format: { type: 'string' } }, maxPositionals: 1 });
   if (!parsed) return;
   const { positionals, values: options } = parsed;
-  const path = positionals[0] ?? 'data/collects.csv';
+  const path = filePathArgument(positionals[0] ?? 'data/collects.csv');
   const threads = options.threads === undefined ? undefined : Number(options.threads);
   if (threads !== undefined && !(WHOLE_NUMBER_PATTERN.test(options.threads!) && threads >= 1 && threads <= 16)) throw new UsageError('--threads must be a whole number from 1 to 16, in decimal digits');
   const format = options.format ?? (/\.(parquet|pq)$/i.test(path) ? 'parquet' : 'csv');
