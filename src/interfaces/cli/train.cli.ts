@@ -84,7 +84,7 @@ runCli('train', async () => {
   // Thousands separators by hand: toLocaleString loads ICU's locale data, ~70 ms of a run.
   const count = (value: number) => String(Math.round(value)).replace(/\B(?=(\d{3})+$)/g, ',');
   console.log(
-    `${options.merge ? `merged ${plural(summary.models, 'model')} of ${plural(summary.sensors, 'sensor')}` : `trained ${plural(summary.sensors, 'sensor')} x ${plural(summary.metrics, 'column')}`} ` +
+    `${options.merge ? `merged ${plural(summary.models, 'model', count)} of ${plural(summary.sensors, 'sensor', count)}` : `trained ${plural(summary.sensors, 'sensor', count)} x ${plural(summary.metrics, 'column')}`} ` +
       `from ${plural(summary.rows, 'row', count)} of ${path} ` +
       `(${(summary.bytes / 1e6).toFixed(1)} MB) into ${describeWeightsStorage(config)} in ${seconds.toFixed(2)} s: ` +
       `${count(summary.rows / seconds)} rows/s, ${(summary.bytes / 1e6 / seconds).toFixed(1)} MB/s`,
