@@ -20,7 +20,8 @@ import { join } from 'node:path';
 import { parseScriptArguments } from '../script-arguments';
 import { freePort } from '../free-port';
 import { startPostgresCluster } from '../postgres-cluster';
-import { median } from './median';
+import { median, percentile } from './median';
+import { waitForUrl } from './wait-for-url';
 
 const USAGE = 'Usage: npm run bench:api -- [--seconds 5] [--smoke] [--postgres | --database-url postgres://...] [--log-level info]';
 const { values: options } = parseScriptArguments(USAGE, {
@@ -70,9 +71,9 @@ async function main(): Promise<void> {
   ];
   try {
     await Promise.all([
-      waitFor(`http://127.0.0.1:${oursPort}/health`),
-      waitFor(`http://127.0.0.1:${ceilingPort}/S7/weights`),
-      waitFor(`http://127.0.0.1:${observedPort}/S7/weights`),
+      waitForUrl(`http://127.0.0.1:${oursPort}/health`, 10_000),
+      waitForUrl(`http://127.0.0.1:${ceilingPort}/S7/weights`, 10_000),
+      waitForUrl(`http://127.0.0.1:${observedPort}/S7/weights`, 10_000),
     ]);
     for (let i = 0; i < SENSORS; i++) {
       await fetch(`http://127.0.0.1:${oursPort}/S${i}/fit`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ values: [i, i + 2, i + 4] }) });
@@ -183,21 +184,8 @@ class Load {
 
   /** Nearest rank over every response of every round. */
   percentile(fraction: number): number {
-    const sorted = [...this.latenciesMs].sort((a, b) => a - b);
-    return sorted[Math.max(0, Math.ceil(fraction * sorted.length) - 1)] ?? Number.NaN;
+    return percentile(this.latenciesMs, fraction);
   }
-}
-
-async function waitFor(url: string): Promise<void> {
-  for (let attempt = 0; attempt < 100; attempt++) {
-    try {
-      if ((await fetch(url)).ok) return;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`${url} never answered`);
 }
 
 void main().catch((error: unknown) => {

@@ -31,7 +31,8 @@ import { connectAsync, type MqttClient } from 'mqtt';
 import { freePort } from '../free-port';
 import { startMosquitto } from '../mosquitto-broker';
 import { startPostgresCluster } from '../postgres-cluster';
-import { median } from './median';
+import { median, percentile } from './median';
+import { waitForUrl } from './wait-for-url';
 import { RawPublisher } from './raw-publisher';
 
 const USAGE = 'Usage: npm run bench:ingest -- [--readings 100000] [--rounds 5] [--rate 1000] [--postgres]';
@@ -89,7 +90,7 @@ async function main(): Promise<void> {
     const service = spawn(process.execPath, [...profile, join(__dirname, '../../src/main.js')], { env, stdio: ['ignore', 'ignore', 'inherit'] });
     children.push(service);
     const api = `http://127.0.0.1:${port}`;
-    await waitFor(`${api}/ready`);
+    await waitForUrl(`${api}/ready`, 15_000);
     for (const [key, values] of models) {
       const [sensor, metric] = key.split('\u0000') as [string, string];
       await post(`${api}/${sensor}/fit?metric=${encodeURIComponent(metric)}`, { values });
@@ -362,24 +363,6 @@ function nextMessage<T = unknown>(child: ChildProcess, key: string): Promise<T> 
 async function post(url: string, body: unknown): Promise<void> {
   const response = await fetch(url, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
   if (!response.ok) throw new Error(`POST ${url}: ${response.status} ${await response.text()}`);
-}
-
-async function waitFor(url: string): Promise<void> {
-  for (let attempt = 0; attempt < 150; attempt++) {
-    try {
-      if ((await fetch(url)).ok) return;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`${url} never answered`);
-}
-
-/** Nearest rank. */
-function percentile(values: readonly number[], fraction: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.max(0, Math.ceil(fraction * sorted.length) - 1)] ?? Number.NaN;
 }
 
 // n/a: no CPU time measurable (not Linux, or a burst shorter than a clock tick, as in --smoke).
