@@ -1,6 +1,6 @@
 import Database from 'better-sqlite3';
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { trainLikeTheDraft, type DraftWeights } from '../../scripts/bench/draft-port';
 import { writeScaledCollects } from '../../scripts/scaled-collects';
@@ -114,6 +114,15 @@ describe('npm run train / npm run alerts (the bundled CLIs)', () => {
 
   describe('refuses bad input with one clear line, a non-zero exit, and nothing written', () => {
     const dbPath = join(directory, 'guarded.db');
+    /** The scaled file (19.6 MB: read by two threads) as `name`, its line at `index` (0: the header) edited. */
+    const scaledWithLine = (name: string, index: number, edit: (line: string) => string) => {
+      const path = join(directory, name);
+      const lines = readFileSync(scaled, 'utf8').split('\n');
+      lines[index] = edit(lines[index]!);
+      writeFileSync(path, lines.join('\n'));
+      return path;
+    };
+    const withOops = (line: string) => line.replace(/^([^,]*,[^,]*,)[^,]*/, '$1oops');
     let before: ReturnType<typeof snapshot>;
 
     beforeAll(() => {
@@ -179,41 +188,25 @@ describe('npm run train / npm run alerts (the bundled CLIs)', () => {
       ],
       [
         'a non-numeric cell deep in a file read by two threads',
-        () => {
-          const path = join(directory, 'late-error-x4.csv');
-          copyFileSync(scaled, path);
-          const lines = readFileSync(path, 'utf8').split('\n');
-          lines[120_000] = lines[120_000]!.replace(/^([^,]*,[^,]*,)[^,]*/, '$1oops');
-          writeFileSync(path, lines.join('\n'));
-          return path;
-        },
+        () => scaledWithLine('late-error-x4.csv', 120_000, withOops),
         (path: string) => `${path}:120001: column "params.accelRMS.x": "oops" is not a finite number`,
       ],
       [
         // Also in the first megabyte, which is sampled (for its sensors) before the file is split.
         'a non-numeric cell early in a file read by two threads',
-        () => {
-          const path = join(directory, 'early-error-x4.csv');
-          const lines = readFileSync(scaled, 'utf8').split('\n');
-          lines[2] = lines[2]!.replace(/^([^,]*,[^,]*,)[^,]*/, '$1oops');
-          writeFileSync(path, lines.join('\n'));
-          return path;
-        },
+        () => scaledWithLine('early-error-x4.csv', 2, withOops),
         (path: string) => `${path}:3: column "params.accelRMS.x": "oops" is not a finite number`,
       ],
       [
         // Two threads read the file as several ranges, claimed in turns: the line of a sensor's
         // first row must still be counted from the top of the file.
         'a sensor first seen deep in a file read by two threads, refused on its line',
-        () => {
-          const path = join(directory, 'late-sensor-x4.csv');
-          const lines = readFileSync(scaled, 'utf8').split('\n');
-          const fields = lines[130_000]!.split(',');
-          fields[HEADER.split(',').indexOf('sensorId')] = 'A B';
-          lines[130_000] = fields.join(',');
-          writeFileSync(path, lines.join('\n'));
-          return path;
-        },
+        () =>
+          scaledWithLine('late-sensor-x4.csv', 130_000, (line) => {
+            const fields = line.split(',');
+            fields[HEADER.split(',').indexOf('sensorId')] = 'A B';
+            return fields.join(',');
+          }),
         (path: string) => `${path}:130001: column "sensorId": Invalid sensor id "A B": use 1-64 characters from A-Z a-z 0-9 . _ -, starting with a letter or digit.`,
       ],
     ])('%s', (_label, makeFile, message) => {
