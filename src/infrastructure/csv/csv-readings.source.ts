@@ -78,14 +78,14 @@ export class CsvReadingsSource implements SensorReadingsSource {
     const fd = this.open();
     const before = fstatSync(fd);
     try {
-      const summary = await this.summarizeOpen(fd);
+      const summary = await this.summarizeOpen(fd, before.size);
       checkUnchanged(this.path, before);
       return summary;
     } catch (error) {
-      // A line cut short, an early end: say why, if the file changed meanwhile.
-      if (error instanceof InvalidReadingsError || typeof (error as NodeJS.ErrnoException).code === 'string') checkUnchanged(this.path, before);
-      // A read that fails (EIO, a file truncated meanwhile...) is one line naming the file, not a stack.
       const code = (error as NodeJS.ErrnoException).code;
+      // A line cut short, an early end, a failed read: say why, if the file changed meanwhile.
+      if (error instanceof InvalidReadingsError || typeof code === 'string') checkUnchanged(this.path, before);
+      // A read that fails (EIO...) is one line naming the file, not a stack.
       if (typeof code === 'string' && /^E[A-Z]+$/.test(code)) throw new InvalidReadingsError(this.path, `cannot read the file (${code})`);
       throw error;
     } finally {
@@ -93,8 +93,7 @@ export class CsvReadingsSource implements SensorReadingsSource {
     }
   }
 
-  private async summarizeOpen(fd: number): Promise<ReadingsSummary> {
-    const size = fstatSync(fd).size;
+  private async summarizeOpen(fd: number, size: number): Promise<ReadingsSummary> {
     if (size >= PARQUET_MAGIC.length && startsWith(fd, PARQUET_MAGIC)) {
       // Its binary header would read as "missing required columns", which helps nobody.
       throw new InvalidReadingsError(this.path, 'is a Parquet file (it starts with PAR1), not a CSV: train reads it as Parquet when its name ends in .parquet, or with --format parquet');

@@ -62,6 +62,16 @@ export class ParquetReadingsSource implements SensorReadingsSource {
     return this.path;
   }
 
+  /**
+   * How many ranges a parallel read cuts the file into: up to MAX_RANGES_PER_THREAD per
+   * thread, but each range builds an accumulator per (sensor, column) it meets, so with many
+   * sensors (as sampled) fewer, longer ranges.
+   */
+  private async rangeCount(reader: ParquetRowsReader, rows: number): Promise<number> {
+    const sensors = await reader.sensorsNear(this.sensorColumn, SAMPLE_ROWS);
+    return Math.min(this.threads * MAX_RANGES_PER_THREAD, Math.max(this.threads, Math.floor(rows / (ROWS_PER_SENSOR * sensors))));
+  }
+
   async summarize(): Promise<ReadingsSummary> {
     if (!existsSync(this.path)) throw new InvalidReadingsError(this.path, 'no such file');
     const before = statSync(this.path);
@@ -73,9 +83,7 @@ export class ParquetReadingsSource implements SensorReadingsSource {
     try {
       const { groupStarts, rows } = await reader.checkSchema(this.sensorColumn, this.metrics);
       const parallel = this.threads > 1 && rows >= PARALLEL_MIN_ROWS && existsSync(WORKER_SCRIPT);
-      // Each range builds an accumulator per (sensor, column) it meets: with many sensors, fewer, longer ranges.
-      const most = parallel ? Math.min(this.threads * MAX_RANGES_PER_THREAD, Math.max(this.threads, Math.floor(rows / (ROWS_PER_SENSOR * (await reader.sensorsNear(this.sensorColumn, SAMPLE_ROWS)))))) : 1;
-      const ranges = parallel ? rangesAt(groupStarts, rows, most) : [{ from: 0, to: rows }];
+      const ranges = parallel ? rangesAt(groupStarts, rows, await this.rangeCount(reader, rows)) : [{ from: 0, to: rows }];
       const { path, metrics, sensorColumn } = this;
       const readPath = readable.path;
       const job: ParquetRangeJob = { path, readPath, metrics, sensorColumn, ranges, next: new Int32Array(new SharedArrayBuffer(Int32Array.BYTES_PER_ELEMENT)) };
