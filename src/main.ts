@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import { existsSync, rmSync } from 'node:fs';
 import type { DependencyContainer } from 'tsyringe';
 import { LOGGER, type Logger } from './application/ports/logger';
 import { loadConfig, redactUrlPassword, type AppConfig } from './config';
@@ -21,6 +22,8 @@ interface Started {
   server?: RunningServer;
   config?: AppConfig;
   ingestion?: MqttReadingsSubscriber;
+  /** The SQLite file this start created (it did not exist before), removed if the start fails. */
+  createdDatabase?: string;
 }
 const started: Started = {};
 
@@ -56,6 +59,7 @@ async function main(): Promise<void> {
   if (!acceptServeArguments(process.argv.slice(2))) return;
   const config = loadConfig();
   started.config = config;
+  if (!config.databaseUrl && !existsSync(config.dbPath)) started.createdDatabase = config.dbPath;
   // An unreachable or corrupt database fails the start here, in one line (WeightsStorageOpenError).
   const container = await createContainer(config);
   started.container = container;
@@ -111,5 +115,8 @@ main().catch(async (error: unknown) => {
   // One clear line for the operator; configuration and startup faults need no stack.
   process.stderr.write(`sensor-alerts: ${error instanceof Error ? error.message : String(error)}\n`);
   if (started.container) await closeContainer(started.container).catch(() => undefined);
+  // A start that fails (its port in use, say) leaves no new empty database behind, as train
+  // does not: nothing is written to it before the server listens.
+  if (started.createdDatabase) for (const suffix of ['', '-wal', '-shm', '-journal']) rmSync(started.createdDatabase + suffix, { force: true });
   process.exit(1);
 });

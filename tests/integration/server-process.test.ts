@@ -1,5 +1,5 @@
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { connect, createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import request from 'supertest';
@@ -176,6 +176,45 @@ describe('the server process', () => {
     const server = spawnServer({ PORT: '0', HOST: host, DB_PATH: dbPath });
     expect(await server.exited).toBe(1);
     expect(server.stderr()).toMatch(message);
+  });
+
+  it('refuses to start on a port in use, naming PORT, and leaves no new database file behind', async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const { port } = taken.address() as AddressInfo;
+    const database = join(directory, 'port-in-use', 'sensors.db');
+    try {
+      const server = spawnServer({ PORT: String(port), HOST: '127.0.0.1', DB_PATH: database });
+      expect(await server.exited).toBe(1);
+      expect(server.stderr()).toMatch(new RegExp(`^sensor-alerts: cannot listen on HOST="127\\.0\\.0\\.1" PORT=${port}: .*EADDRINUSE.*\n$`));
+      expect(existsSync(database)).toBe(false);
+      expect(readdirSync(join(directory, 'port-in-use'))).toEqual([]);
+    } finally {
+      taken.close();
+    }
+  });
+
+  it('keeps an existing database when a start fails on a port in use', async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const { port } = taken.address() as AddressInfo;
+    const database = join(directory, 'existing', 'sensors.db');
+    try {
+      const first = spawnServer({ PORT: '0', HOST: '127.0.0.1', DB_PATH: database });
+      const url = await waitForListening(first);
+      await request(url).post('/kept/fit').send({ values: [1, 2, 3] }).expect(200);
+      first.child.kill('SIGTERM');
+      expect(await first.exited).toBe(0);
+      const second = spawnServer({ PORT: String(port), HOST: '127.0.0.1', DB_PATH: database });
+      expect(await second.exited).toBe(1);
+      const third = spawnServer({ PORT: '0', HOST: '127.0.0.1', DB_PATH: database });
+      const thirdUrl = await waitForListening(third);
+      await request(thirdUrl).get('/kept/weights').expect(200);
+      third.child.kill('SIGTERM');
+      expect(await third.exited).toBe(0);
+    } finally {
+      taken.close();
+    }
   });
 
   it('refuses to start on a file that is not a SQLite database, in one line', async () => {
