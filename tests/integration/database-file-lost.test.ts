@@ -41,8 +41,13 @@ describe('the database file deleted or replaced while the service runs', () => {
         detail: 'The weights database cannot take this request now: its file was deleted or replaced while the service ran; restart the service.',
       });
     }
-    expect((await fetch(`${url}/health`)).status).toBe(503);
-    expect((await fetch(`${url}/ready`)).status).toBe(503);
+    const why = 'its file was deleted or replaced while the service ran; restart the service';
+    const health = await fetch(`${url}/health`);
+    expect(health.status).toBe(503);
+    expect(await health.json()).toMatchObject({ detail: `The weights database cannot serve: ${why}.` });
+    const ready = await fetch(`${url}/ready`);
+    expect(ready.status).toBe(503);
+    expect(await ready.json()).toMatchObject({ detail: `Not ready: the weights database cannot serve: ${why}.` });
     const lines = server
       .stdout()
       .split('\n')

@@ -27,7 +27,8 @@ export class HealthController {
   /** Alive, and the database answers. */
   readonly health = async (req: Request, res: Response): Promise<void> => {
     parseQuery(noQuerySchema, req.query);
-    if (!(await this.checkHealth.execute())) throw new HttpProblem({ ...UNAVAILABLE, detail: 'The weights database does not answer.' });
+    const unhealthy = await this.checkHealth.execute();
+    if (unhealthy) throw new HttpProblem({ ...UNAVAILABLE, detail: `The weights database ${unhealthy}.` });
     res.json({ status: 'ok' });
   };
 
@@ -36,7 +37,8 @@ export class HealthController {
     parseQuery(noQuerySchema, req.query);
     const state = this.readiness.current;
     if (state !== 'ready') throw new HttpProblem({ ...UNAVAILABLE, detail: `Not ready: the server is ${state}.` });
-    if (!(await this.checkHealth.execute())) throw new HttpProblem({ ...UNAVAILABLE, detail: 'Not ready: the weights database does not answer.' });
+    const unhealthy = await this.checkHealth.execute();
+    if (unhealthy) throw new HttpProblem({ ...UNAVAILABLE, detail: `Not ready: the weights database ${unhealthy}.` });
     // The broker's state is shown, not judged: HTTP serves whether or not the broker is there.
     const broker = this.ingestion.broker;
     res.json(broker === 'off' ? { status: 'ready' } : { status: 'ready', mqtt: broker });

@@ -5,6 +5,7 @@ import { GetWeightsHistoryUseCase } from '../../../src/application/get-weights-h
 import { GetWeightsUseCase } from '../../../src/application/get-weights.use-case';
 import { PredictAlertUseCase } from '../../../src/application/predict-alert.use-case';
 import { PredictBatchUseCase } from '../../../src/application/predict-batch.use-case';
+import { StorageUnavailableError } from '../../../src/application/storage-unavailable.error';
 import { AlertPolicy } from '../../../src/domain/alert-policy';
 import { InsufficientReadingsError, SensorNotFoundError } from '../../../src/domain/domain-errors';
 import { MetricName } from '../../../src/domain/metric-name';
@@ -171,9 +172,19 @@ describe('use cases over an in-memory repository', () => {
   describe('CheckHealthUseCase', () => {
     it('is healthy while storage answers, unhealthy when it does not', async () => {
       const check = new CheckHealthUseCase(repository);
-      await expect(check.execute()).resolves.toBe(true);
+      await expect(check.execute()).resolves.toBeUndefined();
       repository.reachable = false;
-      await expect(check.execute()).resolves.toBe(false);
+      await expect(check.execute()).resolves.toBe('does not answer');
+    });
+
+    it('says why only for a condition a restart mends, in its own words (a driver message may name hosts)', async () => {
+      const check = new CheckHealthUseCase(repository);
+      repository.ping = () => Promise.reject(new StorageUnavailableError('its file was deleted', { retryable: false }));
+      await expect(check.execute()).resolves.toBe('cannot serve: its file was deleted');
+      repository.ping = () => Promise.reject(new StorageUnavailableError('connect ECONNREFUSED 10.0.0.7:5432'));
+      await expect(check.execute()).resolves.toBe('does not answer');
+      repository.ping = () => Promise.reject(new Error('boom at db.internal'));
+      await expect(check.execute()).resolves.toBe('does not answer');
     });
   });
 });
