@@ -1,5 +1,5 @@
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { connect, createServer, type AddressInfo } from 'node:net';
+import { connect, createServer, type AddressInfo, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import request from 'supertest';
@@ -179,9 +179,7 @@ describe('the server process', () => {
   });
 
   it('refuses to start on a port in use, naming PORT, and leaves no new database file behind', async () => {
-    const taken = createServer();
-    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
-    const { port } = taken.address() as AddressInfo;
+    const { taken, port } = await occupyPort();
     const database = join(directory, 'port-in-use', 'sensors.db');
     try {
       const server = spawnServer({ PORT: String(port), HOST: '127.0.0.1', DB_PATH: database });
@@ -195,9 +193,7 @@ describe('the server process', () => {
   });
 
   it('keeps an existing database when a start fails on a port in use', async () => {
-    const taken = createServer();
-    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
-    const { port } = taken.address() as AddressInfo;
+    const { taken, port } = await occupyPort();
     const database = join(directory, 'existing', 'sensors.db');
     try {
       const first = spawnServer({ PORT: '0', HOST: '127.0.0.1', DB_PATH: database });
@@ -231,6 +227,13 @@ describe('the server process', () => {
     expect(server.stderr()).toBe('sensor-alerts: cannot open the weights database at postgres://app:***@127.0.0.1:1/weights: connect ECONNREFUSED 127.0.0.1:1\n');
   });
 });
+
+/** A loopback port held by another listener until `taken.close()`. */
+async function occupyPort(): Promise<{ taken: Server; port: number }> {
+  const taken = createServer();
+  await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+  return { taken, port: (taken.address() as AddressInfo).port };
+}
 
 async function waitForLog(output: () => string, text: string): Promise<void> {
   while (!output().includes(text)) await new Promise((resolve) => setTimeout(resolve, 10));
