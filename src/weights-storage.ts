@@ -19,8 +19,11 @@ export interface WeightsStorage {
 
 export type WeightsStorageConfig = Pick<AppConfig, 'dbPath'> &
   Partial<Pick<AppConfig, 'databaseUrl' | 'databasePoolMax' | 'databaseStartupWaitMs' | 'dbBusyTimeoutMs' | 'requestTimeoutMs'>> & {
-    /** false for a tool that only reads: a missing SQLite file is an error instead of a new empty database. */
-    readonly createIfMissing?: boolean;
+    /**
+     * For a tool that only reads (alerts): either database is opened read-only, its schema
+     * checked, never created or migrated; a missing SQLite file is an error, not a new one.
+     */
+    readonly readOnly?: boolean;
   };
 
 /**
@@ -65,6 +68,7 @@ async function openConfigured(config: WeightsStorageConfig, onIdleError: (error:
       lockTimeoutMs: config.dbBusyTimeoutMs ?? 5000,
       // An idle connection the server dropped is replaced on next use; worth a log line, no more.
       onIdleError,
+      readOnly: config.readOnly ?? false,
     });
     let closed: Promise<void> | undefined;
     return {
@@ -74,7 +78,7 @@ async function openConfigured(config: WeightsStorageConfig, onIdleError: (error:
       close: () => (closed ??= pool.end()),
     };
   }
-  const database = openSqliteDatabase(config.dbPath, config.dbBusyTimeoutMs, { create: config.createIfMissing ?? true });
+  const database = openSqliteDatabase(config.dbPath, config.dbBusyTimeoutMs, { create: !config.readOnly });
   const repository = new SqliteWeightsRepository(database, config.dbBusyTimeoutMs, onFileLost);
   return {
     repository,

@@ -1,3 +1,5 @@
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
 import { Client, type Pool } from 'pg';
 import { StorageUnavailableError } from '../../src/application/storage-unavailable.error';
 import { MetricName } from '../../src/domain/metric-name';
@@ -59,6 +61,67 @@ describeWithPostgres('the PostgreSQL weights database', (adminUrl) => {
   it('refuses to truncate the history', async () => {
     const pool = await open();
     await expect(pool.query('TRUNCATE weights_history')).rejects.toThrow('weights_history is append-only');
+  });
+
+  describe('opened read-only (the alerts command)', () => {
+    const tables = async (url: string) => {
+      const client = new Client({ connectionString: url });
+      await client.connect();
+      try {
+        return (await client.query<{ name: string }>("SELECT tablename AS name FROM pg_tables WHERE schemaname = 'public' ORDER BY 1")).rows.map(({ name }) => name);
+      } finally {
+        await client.end();
+      }
+    };
+    const alerts = (url: string, ...args: string[]) => {
+      const child = spawnSync(process.execPath, [join(__dirname, '../../dist/bin/alerts.js'), '--value', '2', ...args], {
+        env: { PATH: process.env.PATH, DATABASE_URL: url },
+        encoding: 'utf8',
+      });
+      return { status: child.status, stdout: child.stdout, stderr: child.stderr };
+    };
+
+    it('refuses an empty database in one line, exit 1, and creates nothing in it', async () => {
+      const empty = await createTestDatabase(adminUrl(), 'read_only_empty');
+      try {
+        await expect(openPostgresPool(empty.url, { readOnly: true })).rejects.toThrow(
+          'holds no weights yet (an empty database, or not one this service wrote): train first, or check DATABASE_URL',
+        );
+        const result = alerts(empty.url, '--format', 'json');
+        expect(result.status).toBe(1);
+        expect(result.stdout).toBe('');
+        expect(result.stderr).toMatch(/^alerts: cannot open the weights database at postgres.*: holds no weights yet \(an empty database, or not one this service wrote\): train first, or check DATABASE_URL\n$/);
+        expect(await tables(empty.url)).toEqual([]);
+      } finally {
+        await empty.drop();
+      }
+    });
+
+    it('refuses an older schema instead of migrating it', async () => {
+      const older = await createTestDatabase(adminUrl(), 'read_only_older');
+      try {
+        const client = new Client({ connectionString: older.url });
+        await client.connect();
+        await client.query(`CREATE TABLE weights_schema (version INTEGER NOT NULL); INSERT INTO weights_schema VALUES (${POSTGRES_SCHEMA_VERSION - 1})`);
+        await client.end();
+        await expect(openPostgresPool(older.url, { readOnly: true })).rejects.toThrow(
+          `database schema version ${POSTGRES_SCHEMA_VERSION - 1} is older than this build's (${POSTGRES_SCHEMA_VERSION}): run train or serve on it once, which upgrades it`,
+        );
+        expect(await tables(older.url)).toEqual(['weights_schema']);
+      } finally {
+        await older.drop();
+      }
+    });
+
+    it('reads the stored weights, and its sessions refuse every write', async () => {
+      await new PostgresWeightsRepository(await open()).replace(Sensor.withId('READ'), MetricName.DEFAULT, Weights.fromReadings([1, 3]));
+      const reader = await openPostgresPool(database.url, { readOnly: true });
+      pools.push(reader);
+      expect((await new PostgresWeightsRepository(reader).find(Sensor.withId('READ'), MetricName.DEFAULT))?.weights.mean).toBe(2);
+      await expect(reader.query("DELETE FROM weights WHERE sensor_id = 'READ'")).rejects.toThrow('cannot execute DELETE in a read-only transaction');
+      // mean 2, std sqrt(2): 2 >= 2 + 2 * 1.414... is false.
+      expect(alerts(database.url, '--sensor', 'READ', '--format', 'csv')).toEqual({ status: 0, stdout: 'sensor_id,value\nREAD,false\n', stderr: '' });
+    });
   });
 
   it('refuses a database written by a newer schema', async () => {

@@ -117,11 +117,18 @@ export interface PostgresPoolOptions {
   readonly startupWaitMs?: number;
   /** Called with errors of idle connections (a restarted server); the pool replaces them. */
   readonly onIdleError?: (error: Error) => void;
+  /**
+   * For a tool that only reads (alerts): every session is read-only on the server's side
+   * (default_transaction_read_only), and the schema is checked, never created or migrated,
+   * so it must be the current one.
+   */
+  readonly readOnly?: boolean;
 }
 
 /**
- * Connects to PostgreSQL and migrates the schema; rejects when the server cannot be
- * reached or the schema is newer than this build. The pool parses BIGINT to numbers.
+ * Connects to PostgreSQL and migrates the schema (or, `readOnly`, checks it); rejects when
+ * the server cannot be reached or the schema is newer than this build (or, `readOnly`,
+ * missing or older). The pool parses BIGINT to numbers.
  */
 export async function openPostgresPool(connectionString: string, options: PostgresPoolOptions = {}): Promise<Pool> {
   const pool = new Pool({
@@ -137,6 +144,7 @@ export async function openPostgresPool(connectionString: string, options: Postgr
     // A transaction left open by a crashed request must not hold its row locks forever.
     idle_in_transaction_session_timeout: 60_000,
     application_name: 'sensor-alerts',
+    ...(options.readOnly && { options: '-c default_transaction_read_only=on' }),
     types: bigintsAsNumbers(),
   });
   // Without a listener, an idle connection dropped by the server would crash the process.
@@ -146,7 +154,7 @@ export async function openPostgresPool(connectionString: string, options: Postgr
     try {
       const client = await pool.connect();
       try {
-        await migrate(client);
+        await (options.readOnly ? checkSchema(client) : migrate(client));
       } finally {
         client.release();
       }
@@ -185,6 +193,18 @@ async function migrate(client: PoolClient): Promise<void> {
   } catch (error) {
     await client.query('ROLLBACK').catch(() => undefined);
     throw error;
+  }
+}
+
+/** The schema of a database opened read-only: it must be this build's, as nothing may migrate it. */
+async function checkSchema(client: PoolClient): Promise<void> {
+  const { rows: tables } = await client.query<{ found: string | null }>("SELECT to_regclass('weights_schema')::text AS found");
+  const { rows } = tables[0]?.found ? await client.query<{ version: number }>('SELECT version FROM weights_schema') : { rows: [] };
+  const version = rows[0]?.version ?? 0;
+  if (version === 0) throw new Error('holds no weights yet (an empty database, or not one this service wrote): train first, or check DATABASE_URL');
+  if (version > POSTGRES_SCHEMA_VERSION) throw new Error(`database schema version ${version} is newer than this build supports (${POSTGRES_SCHEMA_VERSION})`);
+  if (version < POSTGRES_SCHEMA_VERSION) {
+    throw new Error(`database schema version ${version} is older than this build's (${POSTGRES_SCHEMA_VERSION}): run train or serve on it once, which upgrades it`);
   }
 }
 

@@ -30,9 +30,9 @@ Options:
 
 The weights are read from DATABASE_URL's PostgreSQL database when it is set, else from the
 SQLite file DB_PATH (default data/sensors.db, relative to the current folder), which must
-exist and hold weights of this version's schema. It opens it read-only: it never creates a
-database or writes to one (SQLite may create the -wal and -shm files beside it, as for any
-reader), and a training meanwhile does not stop it.
+exist. Either must hold weights of this version's schema: alerts opens it read-only, never
+creates a database or writes to one (SQLite may create the -wal and -shm files beside it,
+as for any reader), and a training meanwhile does not stop it.
 
 Example:
   sensor-alerts alerts --value 0.09 --format json
@@ -56,7 +56,7 @@ runCli('alerts', async () => {
   const sensor = options.sensor === undefined ? undefined : sensorArgument(options.sensor);
 
   // Read only: a missing file is a wrong DB_PATH (or no training yet), not a new empty database.
-  const storage = await openWeightsStorage({ ...loadConfig(), createIfMissing: false });
+  const storage = await openWeightsStorage({ ...loadConfig(), readOnly: true });
   try {
     const table = await new EvaluateAlertsUseCase(storage.repository, new AlertPolicy()).execute(value, sensor);
     process.stdout.write(render(table, format, value));
