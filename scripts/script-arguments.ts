@@ -18,3 +18,31 @@ export function parseScriptArguments<T extends ParseArgsConfig>(usage: string, c
     process.exit(2);
   }
 }
+
+/**
+ * `--NAME`'s value as a whole number from `min` up (a count of runs, rounds, readings...);
+ * anything else (`x`, `0`, `1.5`) prints one line and the usage, and exits 2.
+ */
+export function wholeNumberOption(usage: string, name: string, raw: string, min = 1): number {
+  const value = Number(raw);
+  if (/^\d+$/.test(raw) && Number.isSafeInteger(value) && value >= min) return value;
+  return refuseArguments(usage, `--${name} must be a whole number from ${min} up (got ${JSON.stringify(raw)})`);
+}
+
+/** `--NAME`'s value as a number from `min` to `max`; anything else prints one line and the usage, and exits 2. */
+export function numberOption(usage: string, name: string, raw: string, min: number, max: number): number {
+  const value = raw.trim() === '' ? Number.NaN : Number(raw);
+  if (value >= min && value <= max) return value;
+  return refuseArguments(usage, `--${name} must be a number from ${min} to ${max} (got ${JSON.stringify(raw)})`);
+}
+
+/** `--NAME`'s comma-separated list of whole numbers, each from `min` up. */
+export function wholeNumberListOption(usage: string, name: string, raw: string, min = 1): number[] {
+  return raw.split(',').map((item) => wholeNumberOption(usage, name, item.trim(), min));
+}
+
+/** A command line the script cannot act on: one line saying why, the usage, exit 2. */
+export function refuseArguments(usage: string, reason: string): never {
+  process.stderr.write(`${reason}\n${usage}\n`);
+  process.exit(2);
+}

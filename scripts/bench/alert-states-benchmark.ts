@@ -8,7 +8,7 @@ import 'reflect-metadata';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseScriptArguments } from '../script-arguments';
+import { numberOption, parseScriptArguments, wholeNumberListOption, wholeNumberOption } from '../script-arguments';
 import { IngestReadingsUseCase, type IncomingReading } from '../../src/application/ingest-readings.use-case';
 import type { ScoredReading } from '../../src/application/ports/alert-state.repository';
 import { StreamLearner } from '../../src/application/stream-learner';
@@ -20,7 +20,20 @@ import { Weights } from '../../src/domain/weights';
 import { openWeightsStorage } from '../../src/weights-storage';
 import { median } from './median';
 
-const USAGE = 'Usage: npm run bench:alert-states -- [--readings 200000] [--models 500] [--batches 100,1000] [--runs 5] [--alerts 0.05] [--learn]';
+const USAGE = `Usage: npm run bench:alert-states -- [--readings N] [--models N] [--batches N,N] [--runs N] [--alerts F] [--learn] [--smoke]
+
+Live ingestion's storage side on SQLite, in process: the ingest use case (weights lookup,
+scoring, alert states stepped and stored per batch) and the alert-state step alone.
+
+Options:
+  --readings N    readings per run (default 200000)
+  --models N      models the readings are spread over (default 500)
+  --batches N,N   batch sizes, each measured (default 100,1000)
+  --runs N        alternating runs; medians are reported (default 5)
+  --alerts F      share of readings that are alerts, 0 to 1 (default 0.05)
+  --learn         learn from the stream too (LEARN_FROM_STREAM)
+  --smoke         one short run (2,000 readings), to check that it still works
+  -h, --help      this text`;
 const { values: options } = parseScriptArguments(USAGE, {
   options: {
     readings: { type: 'string', default: '200000' },
@@ -29,13 +42,14 @@ const { values: options } = parseScriptArguments(USAGE, {
     runs: { type: 'string', default: '5' },
     alerts: { type: 'string', default: '0.05' },
     learn: { type: 'boolean', default: false },
+    smoke: { type: 'boolean', default: false },
   },
 });
-const readingsPerRun = Number(options.readings);
-const modelCount = Number(options.models);
-const batchSizes = options.batches.split(',').map(Number);
-const runs = Number(options.runs);
-const alertShare = Number(options.alerts);
+const readingsPerRun = options.smoke ? 2000 : wholeNumberOption(USAGE, 'readings', options.readings);
+const modelCount = wholeNumberOption(USAGE, 'models', options.models);
+const batchSizes = wholeNumberListOption(USAGE, 'batches', options.batches);
+const runs = options.smoke ? 1 : wholeNumberOption(USAGE, 'runs', options.runs);
+const alertShare = numberOption(USAGE, 'alerts', options.alerts, 0, 1);
 
 const silent = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined, fatal: () => undefined, lifecycle: () => undefined };
 

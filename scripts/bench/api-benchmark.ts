@@ -17,13 +17,25 @@ import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseScriptArguments } from '../script-arguments';
+import { parseScriptArguments, wholeNumberOption } from '../script-arguments';
 import { freePort } from '../free-port';
 import { startPostgresCluster } from '../postgres-cluster';
 import { median, percentile } from './median';
 import { waitForUrl } from './wait-for-url';
 
-const USAGE = 'Usage: npm run bench:api -- [--seconds 5] [--smoke] [--postgres | --database-url postgres://...] [--log-level info]';
+const USAGE = `Usage: npm run bench:api -- [--seconds N] [--postgres | --database-url URL] [--log-level L] [--smoke]
+
+The API under load (autocannon) at 1, 10 and 50 connections, against a bare Express app
+answering the same routes (the ceiling) and that app behind our request ids, logs and
+metrics, alternating in five rounds per point; then a 100,000-item batch end to end.
+
+Options:
+  --seconds N         seconds of load per round and point (default 5)
+  --postgres          weights in a throwaway PostgreSQL server (default a temporary SQLite file)
+  --database-url URL  weights in your PostgreSQL database (1,000 sensors get fitted there)
+  --log-level L       the servers' LOG_LEVEL (default info: request logs on; warn: off)
+  --smoke             one short round at one connection, to check that it still works
+  -h, --help          this text`;
 const { values: options } = parseScriptArguments(USAGE, {
   options: {
     seconds: { type: 'string', default: '5' },
@@ -33,7 +45,7 @@ const { values: options } = parseScriptArguments(USAGE, {
     'log-level': { type: 'string', default: 'info' },
   },
 });
-const seconds = options.smoke ? 1 : Number(options.seconds);
+const seconds = options.smoke ? 1 : wholeNumberOption(USAGE, 'seconds', options.seconds);
 const rounds = options.smoke ? 1 : 5;
 const connectionCounts = options.smoke ? [1] : [1, 10, 50];
 const SENSORS = 1000;

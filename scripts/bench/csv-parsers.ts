@@ -5,7 +5,7 @@
 import { parse as csvParse } from 'csv-parse';
 import { closeSync, createReadStream, fstatSync, openSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseScriptArguments } from '../script-arguments';
+import { parseScriptArguments, refuseArguments, wholeNumberOption } from '../script-arguments';
 import Papa from 'papaparse';
 import { inferSchema, initParser } from 'udsv';
 import { VIBRATION_METRICS } from '../../src/domain/vibration-metrics';
@@ -91,11 +91,24 @@ const contenders: Record<string, (path: string) => Promise<Accumulator>> = {
 };
 
 async function main(): Promise<void> {
-  const USAGE = 'Usage: npm run bench:csv -- [FILE] [--runs N]';
-  const { values: options, positionals } = parseScriptArguments(USAGE, { allowPositionals: true, options: { runs: { type: 'string', default: '3' } } });
+  const USAGE = `Usage: npm run bench:csv -- [FILE] [--runs N] [--smoke]
+
+General CSV libraries (csv-parse, papaparse, udsv) against the trainer's scanner, reading
+FILE (default data/collects.csv) in one process, in alternating runs.
+
+Options:
+  --runs N    runs; medians are reported (default 3)
+  --smoke     one run, to check that it still works
+  -h, --help  this text`;
+  const { values: options, positionals } = parseScriptArguments(USAGE, {
+    allowPositionals: true,
+    options: { runs: { type: 'string', default: '3' }, smoke: { type: 'boolean', default: false } },
+  });
+  if (positionals.length > 1) refuseArguments(USAGE, `one FILE at most (got ${positionals.length})`);
   const path = positionals[0] ?? join(__dirname, '../../../data/collects.csv');
+  if (!statSync(path, { throwIfNoEntry: false })?.isFile()) refuseArguments(USAGE, `${path}: no such file`);
   const megabytes = statSync(path).size / 1e6;
-  const runs = Number(options.runs);
+  const runs = options.smoke ? 1 : wholeNumberOption(USAGE, 'runs', options.runs);
   const seconds = new Map<string, number[]>(Object.keys(contenders).map((name) => [name, []]));
   const results = new Map<string, Accumulator>();
 

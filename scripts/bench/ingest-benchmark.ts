@@ -26,7 +26,7 @@ import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { parseScriptArguments } from '../script-arguments';
+import { numberOption, parseScriptArguments, wholeNumberOption } from '../script-arguments';
 import { connectAsync, type MqttClient } from 'mqtt';
 import { freePort } from '../free-port';
 import { startMosquitto } from '../mosquitto-broker';
@@ -35,7 +35,21 @@ import { median, percentile } from './median';
 import { waitForUrl } from './wait-for-url';
 import { RawPublisher } from './raw-publisher';
 
-const USAGE = 'Usage: npm run bench:ingest -- [--readings 100000] [--rounds 5] [--rate 1000] [--postgres]';
+const USAGE = `Usage: npm run bench:ingest -- [--readings N] [--rounds N] [--rate N] [--latency-seconds S] [--postgres] [--smoke] [--cpu-prof DIR]
+
+Live readings end to end: the real service scoring readings published to a throwaway local
+Mosquitto (QoS 1), against a bare MQTT.js subscriber that only parses them; then the latency
+from publish to alert event at a steady rate.
+
+Options:
+  --readings N         readings per throughput round (default 100000)
+  --rounds N           alternating rounds; medians are reported (default 5)
+  --rate N             readings/s of the latency run (default 1000)
+  --latency-seconds S  length of the latency run (default 2)
+  --postgres           the service's state in a throwaway PostgreSQL server (default SQLite)
+  --smoke              one short round (300 readings), to check that it still works
+  --cpu-prof DIR       the service writes a V8 CPU profile into DIR
+  -h, --help           this text`;
 const { values: options } = parseScriptArguments(USAGE, {
   options: {
     readings: { type: 'string', default: '100000' },
@@ -47,11 +61,11 @@ const { values: options } = parseScriptArguments(USAGE, {
     'cpu-prof': { type: 'string' },
   },
 });
-const N = options.smoke ? 300 : Number(options.readings);
-const ROUNDS = options.smoke ? 1 : Number(options.rounds);
-const RATE = Number(options.rate);
+const N = options.smoke ? 300 : wholeNumberOption(USAGE, 'readings', options.readings);
+const ROUNDS = options.smoke ? 1 : wholeNumberOption(USAGE, 'rounds', options.rounds);
+const RATE = wholeNumberOption(USAGE, 'rate', options.rate);
 // Even: each round ends with the alert cleared, so the next one's first reading raises it.
-const LATENCY_READINGS = options.smoke ? 20 : 2 * Math.round((RATE * Number(options['latency-seconds'])) / 2);
+const LATENCY_READINGS = options.smoke ? 20 : Math.max(2, 2 * Math.round((RATE * numberOption(USAGE, 'latency-seconds', options['latency-seconds'], 0.01, 3600)) / 2));
 const IN_FLIGHT = 1000;
 const SHARE_GROUP = 'sensor-alerts';
 const LATENCY_SENSOR = 'LATENCY01';

@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseScriptArguments } from '../script-arguments';
+import { parseScriptArguments, wholeNumberOption } from '../script-arguments';
 import { PredictAlertUseCase } from '../../src/application/predict-alert.use-case';
 import { AlertPolicy } from '../../src/domain/alert-policy';
 import { MetricName } from '../../src/domain/metric-name';
@@ -16,13 +16,28 @@ import { Weights } from '../../src/domain/weights';
 import { openWeightsStorage } from '../../src/weights-storage';
 import { median } from './median';
 
-const USAGE = 'Usage: npm run bench:predict -- [--requests 20000] [--connections 10] [--runs 3]';
+const USAGE = `Usage: npm run bench:predict -- [--requests N] [--connections N] [--runs N] [--smoke]
+
+One prediction in process (the use case and its SQLite lookup) against the same prediction
+over HTTP (the real server, request logs and metrics on), in alternating runs.
+
+Options:
+  --requests N     HTTP predictions per run (default 20000; in process, 10 times as many)
+  --connections N  keep-alive HTTP connections (default 10)
+  --runs N         runs; medians are reported (default 3)
+  --smoke          one short run (1,000 requests), to check that it still works
+  -h, --help       this text`;
 const { values: options } = parseScriptArguments(USAGE, {
-  options: { requests: { type: 'string', default: '20000' }, connections: { type: 'string', default: '10' }, runs: { type: 'string', default: '3' } },
+  options: {
+    requests: { type: 'string', default: '20000' },
+    connections: { type: 'string', default: '10' },
+    runs: { type: 'string', default: '3' },
+    smoke: { type: 'boolean', default: false },
+  },
 });
-const requests = Number(options.requests);
-const connections = Number(options.connections);
-const runs = Number(options.runs);
+const requests = options.smoke ? 1000 : wholeNumberOption(USAGE, 'requests', options.requests);
+const connections = wholeNumberOption(USAGE, 'connections', options.connections);
+const runs = options.smoke ? 1 : wholeNumberOption(USAGE, 'runs', options.runs);
 
 async function main(): Promise<void> {
   const directory = mkdtempSync(join(tmpdir(), 'bench-predict-'));

@@ -3,34 +3,46 @@
 // `node bin/sensor-alerts.js train` (what both run: the staleness check, then the CLI in
 // process) and `node dist/bin/train.js` (the built CLI directly, the baseline).
 // Contenders alternate in each round (this machine is shared and noisy); medians are reported.
-// Usage: npm run bench:startup -- [--rounds N] [--file path]
+// Usage: npm run bench:startup -- [--rounds N] [--file path] [--smoke]
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { parseCliArguments } from '../../src/interfaces/cli/cli-arguments';
+import { join, resolve } from 'node:path';
+import { parseScriptArguments, refuseArguments, wholeNumberOption } from '../script-arguments';
 import { median } from './median';
 
-const HELP = `Usage: npm run bench:startup -- [--rounds N] [--file PATH]
+const USAGE = `Usage: npm run bench:startup -- [--rounds N] [--file PATH] [--smoke]
 
 Times the trainer as whole processes, started the documented ways and directly.
 
 Options:
   --rounds N   rounds, each running every contender once in turn (default 15)
   --file PATH  the readings file (default data/collects.csv)
+  --smoke      one round, to check that it still works
   -h, --help   this text
 
 Example:
   npm run bench:startup -- --rounds 25
 
-Exit codes: 0 measured; 1 a contender failed or bad arguments.
-`;
+Exit codes: 0 measured; 1 a contender failed; 2 bad arguments.`;
 
-const parsed = parseCliArguments({ help: HELP, options: { rounds: { type: 'string', default: '15' }, file: { type: 'string', default: 'data/collects.csv' } } });
-if (parsed) {
-  const rounds = Number(parsed.values.rounds);
-  const file = parsed.values.file;
+const { values: options } = parseScriptArguments(USAGE, {
+  options: { rounds: { type: 'string', default: '15' }, file: { type: 'string', default: 'data/collects.csv' }, smoke: { type: 'boolean', default: false } },
+});
+try {
+  measure();
+} catch (error) {
+  // A contender that failed: one line, no stack.
+  process.stderr.write(`bench:startup: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exitCode = 1;
+}
+
+function measure(): void {
+  const rounds = options.smoke ? 1 : wholeNumberOption(USAGE, 'rounds', options.rounds);
   const root = join(__dirname, '../../..');
+  // Relative to the folder the command runs in, as train's own argument would be (the contenders run from the project's root).
+  const file = resolve(options.file);
+  if (!statSync(file, { throwIfNoEntry: false })?.isFile()) refuseArguments(USAGE, `--file ${options.file}: no such file`);
   const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
   const contenders: ReadonlyArray<{ name: string; command: string; args: string[] }> = [
     { name: 'node dist/bin/train.js (built CLI, baseline)', command: process.execPath, args: ['dist/bin/train.js', file] },

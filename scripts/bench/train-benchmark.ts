@@ -16,8 +16,8 @@ import Database from 'better-sqlite3';
 import { spawnSync } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { parseScriptArguments } from '../script-arguments';
+import { dirname, join } from 'node:path';
+import { parseScriptArguments, refuseArguments, wholeNumberListOption, wholeNumberOption } from '../script-arguments';
 import { writeScaledCollects } from '../scaled-collects';
 import { median } from './median';
 
@@ -44,7 +44,19 @@ const ALERT_VALUE = 0.09;
 const ROOT = join(__dirname, '../../..');
 const TIME = '/usr/bin/time';
 
-const USAGE = 'Usage: npm run bench:train -- [--scales 1,10,100] [--runs N] [--smoke] [--baseline DIR] [--only trainer,DuckDB]';
+const USAGE = `Usage: npm run bench:train -- [--scales N,N] [--runs N] [--only NAME,NAME] [--baseline DIR] [--smoke]
+
+The trainer on the CSV and on the same rows as Parquet against DuckDB, the draft and floors,
+as whole processes on the committed file and on copies of its rows (written once into
+data/bench/), in alternating rounds: medians, every ratio and the speed targets.
+
+Options:
+  --scales N,N      copies of the real rows to measure (default 1,10,100)
+  --runs N          rounds per scale (default 5, or 3 from 100 copies)
+  --only NAME,NAME  keep the contenders whose name holds one of these (e.g. trainer,DuckDB)
+  --baseline DIR    also time the trainer built in another checkout (its dist/)
+  --smoke           one round on the committed file, to check that it still works
+  -h, --help        this text`;
 const { values: options } = parseScriptArguments(USAGE, {
   options: {
     scales: { type: 'string', default: '1,10,100' },
@@ -54,8 +66,14 @@ const { values: options } = parseScriptArguments(USAGE, {
     only: { type: 'string' },
   },
 });
-const scales = options.smoke ? [1] : options.scales.split(',').map(Number);
-const runsFor = (scale: number) => (options.smoke ? 1 : options.runs ? Number(options.runs) : scale >= 100 ? 3 : 5);
+const scales = options.smoke ? [1] : wholeNumberListOption(USAGE, 'scales', options.scales);
+const runs = options.runs === undefined ? undefined : wholeNumberOption(USAGE, 'runs', options.runs);
+if (options.baseline !== undefined && !existsSync(join(options.baseline, 'dist/bin/train.js'))) {
+  refuseArguments(USAGE, `--baseline ${options.baseline}: no dist/bin/train.js there (run npm run build in that checkout)`);
+}
+/** A smoke run's scratch folder (see parquetFile), made on first use. */
+let smokeFolder: string | undefined;
+const runsFor = (scale: number) => (options.smoke ? 1 : (runs ?? (scale >= 100 ? 3 : 5)));
 
 // This machine sets NODE_EXTRA_CA_CERTS, which makes every Node start parse a CA bundle
 // (~80 ms here). None of the contenders does TLS, so all of them run without it.
@@ -301,16 +319,30 @@ function startsLikeCommitted(file: string): boolean {
   return firstRow(file) === firstRow(join(ROOT, 'data/collects.csv'));
 }
 
-/** The same rows as zstd Parquet, written by `npm run convert` beside the CSV (or under data/bench for the committed file), again when the CSV is newer. */
+/**
+ * The same rows as zstd Parquet, written by `npm run convert` beside the CSV (or under
+ * data/bench for the committed file), again when the CSV is newer. A smoke run (the test
+ * suite's) writes it into a temporary folder instead, so that tests leave the tree as it was.
+ */
 function parquetFile(csv: string): string {
-  const file = csv.startsWith(join(ROOT, 'data/bench')) ? csv.replace(/\.csv$/, '.parquet') : join(ROOT, 'data/bench/collects-x1.parquet');
+  const file = csv.startsWith(join(ROOT, 'data/bench'))
+    ? csv.replace(/\.csv$/, '.parquet')
+    : join(options.smoke ? smokeDirectory() : join(ROOT, 'data/bench'), 'collects-x1.parquet');
   if (!existsSync(file) || statSync(file).mtimeMs < statSync(csv).mtimeMs) {
-    mkdirSync(join(ROOT, 'data/bench'), { recursive: true });
-    console.log(`converting ${csv} to ${file} (kept for later runs)...`);
+    mkdirSync(dirname(file), { recursive: true });
+    console.log(`converting ${csv} to ${file}${options.smoke ? '' : ' (kept for later runs)'}...`);
     const child = spawnSync(node, [join(ROOT, 'dist/bin/convert.js'), csv, file], { env, encoding: 'utf8' });
     if (child.status !== 0) throw new Error(`convert failed: ${child.stderr}`);
   }
   return file;
+}
+
+function smokeDirectory(): string {
+  if (!smokeFolder) {
+    const folder = (smokeFolder = mkdtempSync(join(tmpdir(), 'bench-train-smoke-')));
+    process.on('exit', () => rmSync(folder, { recursive: true, force: true }));
+  }
+  return smokeFolder;
 }
 
 function countRows(file: string): number {

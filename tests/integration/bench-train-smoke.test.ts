@@ -1,10 +1,15 @@
 import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
 // Benchmarks are not run in CI; this proves `npm run bench:train` still runs end to end.
 describe('npm run bench:train -- --smoke', () => {
-  it('measures every contender on the committed file and finds they agree', () => {
+  it('measures every contender on the committed file and finds they agree, leaving data/bench as it was', () => {
+    const benchFolder = join(__dirname, '../../data/bench');
+    const listing = () => (existsSync(benchFolder) ? readdirSync(benchFolder).map((name) => `${name} ${statSync(join(benchFolder, name)).mtimeMs}`) : []);
+    const before = listing();
     const child = spawnSync(process.execPath, [join(__dirname, '../../dist/scripts/bench/train-benchmark.js'), '--smoke'], { encoding: 'utf8' });
+    expect(listing()).toEqual(before);
     expect(child.stderr).toBe('');
     expect(child.status).toBe(0);
     expect(child.stdout).toMatch(/^trainer \(npm run train\) +[\d.]+ +[\d,]+ +[\d.]+ +\S+ +1\.00$/m);
@@ -24,7 +29,7 @@ describe('npm run bench:train -- --smoke', () => {
   it('answers --help with its usage, and an unknown option in one line and exit 2 (no stack)', () => {
     const script = join(__dirname, '../../dist/scripts/bench/train-benchmark.js');
     const help = spawnSync(process.execPath, [script, '--help'], { encoding: 'utf8' });
-    expect({ status: help.status, stdout: help.stdout }).toEqual({ status: 0, stdout: expect.stringMatching(/^Usage: npm run bench:train -- \[--scales 1,10,100\]/) });
+    expect({ status: help.status, stdout: help.stdout }).toEqual({ status: 0, stdout: expect.stringMatching(/^Usage: npm run bench:train -- \[--scales N,N\]/) });
     const bogus = spawnSync(process.execPath, [script, '--bogus'], { encoding: 'utf8' });
     expect({ status: bogus.status, stdout: bogus.stdout, stderr: bogus.stderr }).toEqual({ status: 2, stdout: '', stderr: expect.stringMatching(/^Unknown option '--bogus'\nUsage: npm run bench:train/) });
   });

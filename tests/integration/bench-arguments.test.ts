@@ -1,0 +1,50 @@
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+
+// Every benchmark script answers --help, and refuses a command line it cannot act on in one
+// line and exit 2, before measuring anything (no stack trace, no table of NaN).
+const script = (name: string) => join(__dirname, `../../dist/scripts/bench/${name}.js`);
+const run = (name: string, args: string[]) => {
+  const child = spawnSync(process.execPath, [script(name), ...args], { encoding: 'utf8', timeout: 30_000 });
+  return { status: child.status, stdout: child.stdout, stderr: child.stderr };
+};
+
+describe('the benchmark scripts, on their command line', () => {
+  it.each([
+    ['train-benchmark', 'bench:train'],
+    ['csv-parsers', 'bench:csv'],
+    ['api-benchmark', 'bench:api'],
+    ['predict-overhead', 'bench:predict'],
+    ['alert-states-benchmark', 'bench:alert-states'],
+    ['ingest-benchmark', 'bench:ingest'],
+    ['startup-benchmark', 'bench:startup'],
+  ])('%s answers --help with what it measures and each option, --smoke among them', (name, command) => {
+    const help = run(name, ['--help']);
+    expect(help.status).toBe(0);
+    expect(help.stdout).toMatch(new RegExp(`^Usage: npm run ${command} -- .*\\[--smoke\\]`));
+    expect(help.stdout).toMatch(/^ {2}--smoke +\S/m);
+    expect(help.stdout).toMatch(/^ {2}-h, --help +this text$/m);
+  });
+
+  it.each([
+    ['train-benchmark', ['--runs', '0'], '--runs must be a whole number from 1 up (got "0")'],
+    ['train-benchmark', ['--scales', '1,x'], '--scales must be a whole number from 1 up (got "x")'],
+    ['train-benchmark', ['--baseline', '/nonexistent-checkout'], '--baseline /nonexistent-checkout: no dist/bin/train.js there (run npm run build in that checkout)'],
+    ['csv-parsers', ['--runs', 'x'], '--runs must be a whole number from 1 up (got "x")'],
+    ['csv-parsers', ['/nonexistent.csv'], '/nonexistent.csv: no such file'],
+    ['api-benchmark', ['--seconds', '1.5'], '--seconds must be a whole number from 1 up (got "1.5")'],
+    ['predict-overhead', ['--runs', 'x'], '--runs must be a whole number from 1 up (got "x")'],
+    ['alert-states-benchmark', ['--runs', '0'], '--runs must be a whole number from 1 up (got "0")'],
+    ['alert-states-benchmark', ['--alerts', '2'], '--alerts must be a number from 0 to 1 (got "2")'],
+    ['ingest-benchmark', ['--rate', '0'], '--rate must be a whole number from 1 up (got "0")'],
+    ['ingest-benchmark', ['--latency-seconds', 'abc'], '--latency-seconds must be a number from 0.01 to 3600 (got "abc")'],
+    ['startup-benchmark', ['--rounds', 'x'], '--rounds must be a whole number from 1 up (got "x")'],
+    ['startup-benchmark', ['--file', '/nonexistent.csv'], '--file /nonexistent.csv: no such file'],
+    ['startup-benchmark', ['--bogus'], "Unknown option '--bogus'"],
+  ])('%s %j: one line, the usage, exit 2', (name, args, reason) => {
+    const result = run(name, args);
+    expect(result.status).toBe(2);
+    expect(result.stdout).toBe('');
+    expect(result.stderr.startsWith(`${reason}\nUsage: npm run bench:`)).toBe(true);
+  });
+});
