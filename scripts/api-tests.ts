@@ -70,6 +70,8 @@ async function main(): Promise<number> {
   const { values: options, positionals } = parsed;
   if (options.url !== undefined && positionals[0] !== undefined) throw new UsageError('give the server once: as URL or as --url, not both');
   const base = baseUrl(options.url ?? positionals[0] ?? 'http://localhost:3000');
+  // An empty --token is what `--token "$API_TOKEN"` gives when the shell has no API_TOKEN: say so, rather than send none.
+  if (options.token === '') throw new UsageError('--token is empty (is API_TOKEN set in this shell?); leave it out to send no token');
   const token = options.token ?? process.env.API_TOKEN;
 
   let differing = 0;

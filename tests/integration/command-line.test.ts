@@ -232,6 +232,14 @@ describe('the command-line tools', () => {
       expect(run('dist/scripts/api-tests.js', ['--url', `http://${host}`], { API_TOKEN: TOKEN }).status).toBe(0);
     });
 
+    it('refuses an empty --token (what --token "$API_TOKEN" gives with API_TOKEN unset) instead of sending none', () => {
+      expect(run('dist/scripts/api-tests.js', [host, '--token', ''], { API_TOKEN: TOKEN })).toEqual({
+        status: 2,
+        stdout: '',
+        stderr: 'api-tests: --token is empty (is API_TOKEN set in this shell?); leave it out to send no token\n',
+      });
+    });
+
     it('says what it wants of a URL it cannot use', () => {
       expect(run('dist/scripts/api-tests.js', ['ftp://example.com'])).toEqual({
         status: 2,
