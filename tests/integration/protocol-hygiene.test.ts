@@ -84,6 +84,21 @@ describe('protocol hygiene (server process)', () => {
     expect(logged.map((line) => line.res?.status)).toEqual([status]);
   });
 
+  it.each([
+    ['malformed', 'GARBAGE\r\n\r\n', 400],
+    ['CONNECT', 'CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n', 501],
+    ['oversized (headers over 16 KB)', `GET /health HTTP/1.1\r\nHost: localhost\r\nX-Big: ${'a'.repeat(17 * 1024)}\r\n\r\n`, 431],
+  ])('answers a write pipelined before a %s request first, then refuses the second: a write applied is never reported failed', async (_label, second, status) => {
+    const sensor = `PIPE${status}`;
+    const fit = `POST /${sensor}/fit HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 16\r\n\r\n{"values":[1,2]}`;
+    const exchange = await rawRequest(url, fit + second);
+    const answers = await exchange.waitFor(new RegExp(`^HTTP/1\\.1 200 OK\\r\\n.*HTTP/1\\.1 ${status} .*"request_id":"[0-9a-f-]{36}"\\}$`, 's'), 5000);
+    expect(answers.match(/HTTP\/1\.1 \d+/g)).toEqual(['HTTP/1.1 200', `HTTP/1.1 ${status}`]);
+    expect(answers).toContain(`"sensor_id":"${sensor}"`);
+    expect(await exchange.closedWithin(2000)).toBe(true);
+    expect((await fetch(`${url}/${sensor}/weights`)).status).toBe(200);
+  });
+
   it('still answers an HTTP/1.0 request without Host', async () => {
     const exchange = await rawRequest(url, 'GET /health HTTP/1.0\r\n\r\n');
     expect(await exchange.closedWithin(5000)).toBe(true);

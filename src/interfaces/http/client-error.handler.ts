@@ -50,9 +50,21 @@ export function answerClientErrors(container: DependencyContainer): ClientErrorH
 }
 
 function answerClientErrorsWith(logger: pino.Logger, metrics: ServiceMetrics): ClientErrorHandler {
-  return (error, socket, inFlight) => {
-    // Gone, or already answered: nothing to say, as Node's own handler does.
-    if (error.code === 'ECONNRESET' || !socket.writable || inFlight?.headersSent) {
+  const answer: ClientErrorHandler = (error, socket, inFlight) => {
+    if (error.code === 'ECONNRESET' || !socket.writable) {
+      socket.destroy();
+      return;
+    }
+    // A request read whole is still being answered (pipelined requests): the refused bytes
+    // are the next request's. Its answer goes first, then ours; answering in its place told
+    // the client that a write it went on to apply had failed.
+    if (inFlight?.req.complete) {
+      inFlight.once('finish', () => answer(error, socket, undefined));
+      inFlight.once('close', () => inFlight.writableFinished || socket.destroy());
+      return;
+    }
+    // Already answering that request: nothing more to say, as Node's own handler does.
+    if (inFlight?.headersSent) {
       socket.destroy();
       return;
     }
@@ -78,4 +90,5 @@ function answerClientErrorsWith(logger: pino.Logger, metrics: ServiceMetrics): C
     const msg = error.code === CONNECT_REFUSED ? 'CONNECT refused' : 'request refused by the HTTP parser';
     logger.info({ req: { id: requestId, ...(method === 'CONNECT' && { method }) }, res: { status }, route: 'unmatched', error: error.code ?? error.message }, msg);
   };
+  return answer;
 }

@@ -55,7 +55,10 @@ export async function startHttpServer(app: Express, port: number, host: string, 
       onClientError(error, socket, response && !response.writableEnded ? response : undefined);
     });
     // CONNECT never reaches the app (Node hands over the socket): without this, Node just closed it.
-    server.on('connect', (_req: IncomingMessage, socket: Socket) => onClientError(Object.assign(new Error('CONNECT'), { code: CONNECT_REFUSED }), socket, undefined));
+    server.on('connect', (_req: IncomingMessage, socket: Socket) => {
+      const response = inFlight.get(socket);
+      onClientError(Object.assign(new Error('CONNECT'), { code: CONNECT_REFUSED }), socket, response && !response.writableEnded ? response : undefined);
+    });
   }
   server.listen(port, host);
   try {
