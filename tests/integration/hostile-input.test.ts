@@ -79,6 +79,22 @@ describe('hostile input', () => {
       expect(withoutRequestId(body)).toEqual({ type: 'about:blank', title: 'Bad Request', status: 400, detail });
     });
 
+    it.each([
+      ['101 header fields', 101],
+      ['2,500 header fields, the Idempotency-Key last (Node keeps the first 2,000 only)', 2500],
+    ])('refuses %s: 431, and changes nothing', async (_label, count) => {
+      const fields = Array.from({ length: count - 3 }, (_, index) => `a${index}: b\r\n`).join('');
+      const head = `POST /SEN0001/adjust HTTP/1.1\r\nHost: localhost\r\nAuthorization: ${AUTH}\r\n${fields}Idempotency-Key: many-fields\r\nConnection: close\r\n\r\n`;
+      const { status, body } = await answerTo(head);
+      expect(status).toBe(431);
+      expect(withoutRequestId(body)).toEqual({ type: 'about:blank', title: 'Request Header Fields Too Large', status: 431, detail: 'The request has more than 100 header fields.' });
+    });
+
+    it('accepts 100 header fields', async () => {
+      const fields = Array.from({ length: 98 }, (_, index) => `a${index}: b\r\n`).join('');
+      expect((await answerTo(`GET /health HTTP/1.1\r\nHost: localhost\r\n${fields}Connection: close\r\n\r\n`)).status).toBe(200);
+    });
+
     it.each(['localhost', 'localhost:3000', '127.0.0.1:65535', '[::1]:8080', 'sensor-alerts.internal'])('accepts Host: %s', async (host) => {
       expect((await answerTo(`GET /health HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`)).status).toBe(200);
     });

@@ -125,13 +125,22 @@ export const noSniffing: RequestHandler = (_req, res, next) => {
 // RFC 3986 host (IP literal, or reg-name, which includes IPv4) and optional port (checked <= 65535 below).
 const HOST = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-._~!$&'()*+,;=%]*)(?::(\d{0,5}))?$/;
 
+/** Header fields a request may have: clients send a few dozen at most. */
+const MAX_HEADER_FIELDS = 100;
+
 /**
- * Refuses requests whose meaning is ambiguous: RFC 9112 §3.2 requires a 400 for no Host
+ * Refuses requests whose meaning is ambiguous: more header fields than MAX_HEADER_FIELDS (431), RFC 9112 §3.2 requires a 400 for no Host
  * (HTTP/1.1), more than one Host or an invalid one (Node keeps the first and answers), and of
  * two Authorization headers Node silently keeps the first. An Expect we cannot meet is a 417
  * (RFC 9110 §10.1.1).
  */
 export const rejectAmbiguousHeaders: RequestHandler = (req, _res, next) => {
+  // Node keeps a request's first maxHeadersCount fields (2,000 by default) and drops the rest
+  // unseen, an Idempotency-Key among them: far fewer are allowed, so none is ever dropped.
+  if (req.rawHeaders.length / 2 > MAX_HEADER_FIELDS) {
+    next(new HttpProblem({ type: 'about:blank', title: 'Request Header Fields Too Large', status: 431, detail: `The request has more than ${MAX_HEADER_FIELDS} header fields.` }));
+    return;
+  }
   let hosts = 0;
   let authorizations = 0;
   const raw = req.rawHeaders;
