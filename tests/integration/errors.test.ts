@@ -144,6 +144,17 @@ describe('bad input: a clear problem+json 4xx that changes nothing', () => {
       expect((await api.get('/SEN0001/weights').expect(200)).body).toEqual(before);
     });
 
+    // node:querystring keeps the first 1,000 segments by default and drops the rest unseen.
+    it('reads every parameter, after a thousand empty ones too', async () => {
+      const empties = '&'.repeat(1000);
+      expect((await api.get(`/SEN0001/weights?${empties}metric=value&metric=value`).expect(400)).body.errors).toEqual([
+        { parameter: 'metric', detail: 'Given more than once; give it once' },
+      ]);
+      expect((await api.get(`/health?${empties}x=1`).expect(400)).body.errors).toEqual([{ parameter: 'x', detail: 'Unknown query parameter; this route takes no query parameters' }]);
+      await postJson(`/SEN0001/adjust?${empties}metric=m2`, '{}').expect(404); // m2 was never fitted: SEN0001's value model is untouched
+      expect((await api.get(`/SEN0001/alerts?${empties}value=1`).expect(200)).body).toEqual({ value: false });
+    });
+
     it('takes plain decimal numbers', async () => {
       expect((await api.get('/SEN0001/weights/history?limit=007').expect(200)).body.length).toBeGreaterThan(0);
     });

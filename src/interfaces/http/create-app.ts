@@ -1,4 +1,5 @@
 import express, { type Express, type RequestHandler } from 'express';
+import { parse } from 'node:querystring';
 import type { DependencyContainer } from 'tsyringe';
 import { IDEMPOTENCY_STORE, type IdempotencyStore } from '../../application/ports/idempotency.store';
 import { LOGGER, type Logger } from '../../application/ports/logger';
@@ -47,6 +48,10 @@ export function createApp(container: DependencyContainer): Express {
   // /health/ is not /health.
   app.set('case sensitive routing', true);
   app.set('strict routing', true);
+  // Express's own ('simple') parser, every parameter kept: node:querystring keeps only the first
+  // 1,000 by default and drops the rest unseen, so `?&&…&metric=m2` (1,000 `&`) adjusted the
+  // default metric's model. The URL's 16 KB bounds them; each route refuses any it does not take.
+  app.set('query parser', (query: string) => parse(query, '&', '=', { maxKeys: 0 }));
   app.disable('x-powered-by');
   // Hashing each body for an ETag buys nothing here: answers are small, mostly to POSTs, and
   // clients do not revalidate.
