@@ -1,6 +1,6 @@
 import Database from 'better-sqlite3';
-import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { trainLikeTheDraft, type DraftWeights } from '../../scripts/bench/draft-port';
 import { writeScaledCollects } from '../../scripts/scaled-collects';
@@ -91,6 +91,27 @@ describe('npm run train / npm run alerts (the bundled CLIs)', () => {
     expect(runCli('train', [quoted, '--threads', '2'], dbPath).status).toBe(0);
     // Quoting changed no reading: the statistics are the scaled file's.
     expectSameStatistics(snapshot(dbPath).weights, draftOnScaled);
+  });
+
+  it('says in one line, exit 1, that a read-only database file cannot take the weights, and stores nothing', () => {
+    const folder = join(directory, 'read-only-file');
+    mkdirSync(folder);
+    const dbPath = join(folder, 'sensors.db');
+    expect(runCli('train', [COMMITTED], dbPath).status).toBe(0);
+    const before = readFileSync(dbPath);
+    // The folder writable (SQLite makes its -wal and -shm files there), the file not. Root
+    // writes any file: as root, train as nobody, for whom it is read-only too.
+    chmodSync(directory, 0o755);
+    chmodSync(folder, 0o777);
+    chmodSync(dbPath, 0o444);
+    const asRoot = process.getuid?.() === 0;
+    const child = spawnSync(process.execPath, [join(__dirname, '../../dist/bin/train.js'), COMMITTED], {
+      env: { PATH: process.env.PATH, DB_PATH: dbPath },
+      encoding: 'utf8',
+      ...(asRoot && { uid: 65534, gid: 65534 }),
+    });
+    expect({ status: child.status, stderr: child.stderr }).toEqual({ status: 1, stderr: 'train: the weights database is unavailable: attempt to write a readonly database (SQLITE_READONLY)\n' });
+    expect(readFileSync(dbPath).equals(before)).toBe(true);
   });
 
   it('says "1 sensor" and "1 row" in the singular', () => {
