@@ -2,6 +2,7 @@ import Database from 'better-sqlite3';
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { openWeightsStorage } from '../../src/weights-storage';
 import { runCli } from '../support/cli';
 import { makeTempDir } from '../support/test-app';
 
@@ -65,6 +66,17 @@ describe('a DB_PATH the server or a tool cannot use', () => {
     });
     expect(readFileSync(dbPath).equals(before)).toBe(true);
     expect(readdirSync(directory).filter((name) => name.startsWith(`not-ours-${bytes ? 'empty' : 'foreign'}.db-`))).toEqual([]);
+  });
+
+  it.each(['table', 'json', 'csv'])('alerts --format %s on a database the server made but nothing trained: exit 1, the same error, not an empty table', async (format) => {
+    const dbPath = join(directory, `made-not-trained-${format}.db`);
+    const storage = await openWeightsStorage({ dbPath });
+    await storage.close();
+    expect(runCli('alerts', ['--value', '0.09', '--format', format], dbPath)).toEqual({
+      status: 1,
+      stdout: '',
+      stderr: `alerts: the weights database at ${dbPath} holds no weights yet: train first, or check DB_PATH\n`,
+    });
   });
 
   it('alerts reads a database without writing its file, even when another process left changes in its WAL', () => {

@@ -6,7 +6,7 @@ import { loadConfig } from '../../config';
 import { AlertPolicy } from '../../domain/alert-policy';
 import { InvalidSensorIdError } from '../../domain/domain-errors';
 import { Sensor } from '../../domain/sensor';
-import { openWeightsStorage } from '../../weights-storage';
+import { describeWeightsStorage, openWeightsStorage, WeightsStorageOpenError } from '../../weights-storage';
 import { parseDecimalNumber } from '../decimal-number';
 import { orderedJson } from '../ordered-json';
 import { parseCliArguments } from './cli-arguments';
@@ -37,8 +37,8 @@ as for any reader), and a training meanwhile does not stop it.
 Example:
   sensor-alerts alerts --value 0.09 --format json
 
-Exit codes: 0 printed; 1 bad configuration or database (a missing DB_PATH file too); 2 bad
-arguments (one line on stderr).
+Exit codes: 0 printed; 1 bad configuration or database (a missing DB_PATH file, or one that
+holds no weights yet, too); 2 bad arguments (one line on stderr).
 `;
 
 runCli('alerts', async () => {
@@ -56,9 +56,15 @@ runCli('alerts', async () => {
   const sensor = options.sensor === undefined ? undefined : sensorArgument(options.sensor);
 
   // Read only: a missing file is a wrong DB_PATH (or no training yet), not a new empty database.
-  const storage = await openWeightsStorage({ ...loadConfig(), readOnly: true });
+  const config = loadConfig();
+  const storage = await openWeightsStorage({ ...config, readOnly: true });
   try {
     const table = await new EvaluateAlertsUseCase(storage.repository, new AlertPolicy()).execute(value, sensor);
+    // A database the server created but nothing trained: the same error as an empty file, not an empty table and exit 0.
+    if (table.size === 0) {
+      const variable = config.databaseUrl ? 'DATABASE_URL' : 'DB_PATH';
+      throw new WeightsStorageOpenError(`the weights database at ${describeWeightsStorage(config)} holds no weights yet: train first, or check ${variable}`);
+    }
     process.stdout.write(render(table, format, value));
   } finally {
     await storage.close();
@@ -77,7 +83,6 @@ function render(table: AlertTable, format: (typeof FORMATS)[number], value: numb
     const lines = [['sensor_id', ...metrics].join(','), ...sensors.map((sensor) => [sensor, ...metrics.map((metric) => cell(sensor, metric, 'true', 'false'))].join(','))];
     return `${lines.join('\n')}\n`;
   }
-  if (sensors.length === 0) return 'no stored weights: train first (npm run train)\n';
   const width = Math.max(9, ...sensors.map((sensor) => sensor.length));
   const header = ['sensor'.padEnd(width), ...metrics].join('  ');
   const rows = sensors.map((sensor) =>
