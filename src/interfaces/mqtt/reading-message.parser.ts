@@ -13,7 +13,24 @@ export type InvalidReason = 'too_large' | 'not_json' | 'shape' | 'not_finite' | 
 export type ParsedMessage = { readonly readings: IncomingReading[] } | { readonly invalid: InvalidReason; readonly detail: string };
 
 // Strict ISO-8601 date-time with a zone: a time without one would be read in the server's own zone.
-const ISO_DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:\d{2})$/;
+const ISO_DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(?:Z|[+-](\d{2}):(\d{2}))$/;
+
+/**
+ * The instant of an ISO-8601 date-time with a zone, or undefined. Each field is held to its
+ * range first: Date.parse moves an impossible date on (2026-02-30 became March 2nd, T24:00 the
+ * next day) instead of refusing it.
+ */
+function parseDateTime(text: string): Date | undefined {
+  const fields = ISO_DATE_TIME.exec(text);
+  if (!fields) return undefined;
+  const field = (group: number) => Number(fields[group] ?? 0); // an absent second or zone offset is 0
+  const [year, month, day, hour, minute, second, offsetHours, offsetMinutes] = [field(1), field(2), field(3), field(4), field(5), field(6), field(7), field(8)];
+  const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+  const days = month === 2 ? (leap ? 29 : 28) : month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31;
+  if (month < 1 || month > 12 || day < 1 || day > days || hour > 23 || minute > 59 || second > 59 || offsetHours > 23 || offsetMinutes > 59) return undefined;
+  const instant = Date.parse(text);
+  return Number.isNaN(instant) ? undefined : new Date(instant);
+}
 
 /**
  * Reads one message of the readings topic (a hot path: plain code, no schema library; tens of
@@ -62,8 +79,9 @@ export class ReadingMessageParser {
       else if (key === 'metric') metric = field;
       else if (key === 'readings') readings = field;
       else if (key === 'at') {
-        if (typeof field !== 'string' || !ISO_DATE_TIME.test(field) || Number.isNaN(Date.parse(field))) return { invalid: 'at', detail: '"at" is not an ISO-8601 date-time with a zone' };
-        at = new Date(field);
+        const instant = typeof field === 'string' ? parseDateTime(field) : undefined;
+        if (!instant) return { invalid: 'at', detail: '"at" is not an ISO-8601 date-time with a zone' };
+        at = instant;
       } else return { invalid: 'shape', detail: 'unknown key (expected value, metric, readings, at)' };
     }
 

@@ -12,6 +12,10 @@ describe('ReadingMessageParser', () => {
   it('reads the three shapes; the sensor id is the + level; "at" or the receipt time', () => {
     expect(plain('{"value": 0.0123}')).toEqual([['SEN1', 'value', 0.0123, '2026-11-30T10:00:00.000Z']]);
     expect(plain('{"metric": "params.velRMS.x", "value": -1.5e-3, "at": "2026-11-30T09:00:00+02:00"}')).toEqual([['SEN1', 'params.velRMS.x', -0.0015, '2026-11-30T07:00:00.000Z']]);
+    // Leap days of leap years, the last second of a year, a whole-hour zone far east.
+    expect(plain('{"value": 1, "at": "2028-02-29T23:59:59Z"}')).toEqual([['SEN1', 'value', 1, '2028-02-29T23:59:59.000Z']]);
+    expect(plain('{"value": 1, "at": "2000-02-29T00:00Z"}')).toEqual([['SEN1', 'value', 1, '2000-02-29T00:00:00.000Z']]);
+    expect(plain('{"value": 1, "at": "2026-12-31T23:59:59.999-00:30"}')).toEqual([['SEN1', 'value', 1, '2027-01-01T00:29:59.999Z']]);
     expect(plain('{"at": "2026-11-29T23:59:59.5Z", "readings": {"params.velRMS.x": 0.0012, "constructor": 7, "toString": 0}}')).toEqual([
       ['SEN1', 'params.velRMS.x', 0.0012, '2026-11-29T23:59:59.500Z'],
       ['SEN1', 'constructor', 7, '2026-11-29T23:59:59.500Z'],
@@ -50,6 +54,17 @@ describe('ReadingMessageParser', () => {
       ['{"value": 1, "at": "2026-11-30"}', 'at'],
       ['{"value": 1, "at": "2026-11-30T10:00:00"}', 'at'],
       ['{"value": 1, "at": "2026-13-30T10:00:00Z"}', 'at'],
+      // Impossible dates, which Date.parse moves on to a real one instead of refusing.
+      ['{"value": 1, "at": "2026-02-29T08:00:00Z"}', 'at'],
+      ['{"value": 1, "at": "2026-02-30T08:00:00Z"}', 'at'],
+      ['{"value": 1, "at": "2026-11-31T08:00:00Z"}', 'at'],
+      ['{"value": 1, "at": "2026-11-30T24:00:00Z"}', 'at'],
+      ['{"value": 1, "at": "2026-11-30T10:60:00Z"}', 'at'],
+      ['{"value": 1, "at": "2026-11-30T10:00:60Z"}', 'at'],
+      ['{"value": 1, "at": "2026-11-30T10:00:00+24:00"}', 'at'],
+      ['{"value": 1, "at": "2026-00-10T10:00:00Z"}', 'at'],
+      ['{"value": 1, "at": "2026-11-00T10:00:00Z"}', 'at'],
+      ['{"value": 1, "at": "1900-02-29T10:00:00Z"}', 'at'],
       ['{"value": 1}', 'sensor_id', 'site/-x/readings'],
       ['{"value": 1}', 'sensor_id', 'site//readings'],
       ['{"value": 1}', 'sensor_id', `site/${'s'.repeat(65)}/readings`],
