@@ -65,7 +65,7 @@ export class IngestReadingsUseCase {
     // Only once the states are stored: a batch refused before would come again, and be learned twice.
     this.learner?.add(scored.filter((reading) => !reading.inAlert));
     transitions.forEach((state, index) => {
-      if (state !== undefined) this.publisher.publish(alertEvent(scored[index]!, scoredWeights[index]!, state));
+      if (state !== undefined) this.publisher.publish(alertEvent(scored[index]!, scoredWeights[index]!, state, this.policy));
     });
     return outcomes;
   }
@@ -79,8 +79,7 @@ export class IngestReadingsUseCase {
   }
 }
 
-function alertEvent(reading: ScoredReading, weights: Weights, state: AlertEvent['state']): AlertEvent {
-  const zScore = (reading.value - weights.mean) / weights.std;
+function alertEvent(reading: ScoredReading, weights: Weights, state: AlertEvent['state'], policy: AlertPolicy): AlertEvent {
   return {
     sensorId: reading.sensor.id,
     metric: reading.metric.name,
@@ -89,7 +88,7 @@ function alertEvent(reading: ScoredReading, weights: Weights, state: AlertEvent[
     threshold: reading.threshold,
     mean: weights.mean,
     std: weights.std,
-    zScore: Number.isFinite(zScore) ? zScore : null,
+    zScore: policy.zScore(reading.value, weights),
     at: reading.at,
   };
 }

@@ -3,7 +3,7 @@ import type { AlertStatus } from './alert-debounce';
 /**
  * One alert transition, as published (MQTT, webhook). Units are the reading's own. `zScore`
  * is (value - mean) / std, the reading's distance from the mean in standard deviations;
- * null when that is not a finite number (std 0, or an overflow). `at` is the reading's time.
+ * null when std is 0 or the z-score exceeds the largest double (AlertPolicy.zScore). `at` is the reading's time.
  */
 export interface AlertEvent {
   readonly sensorId: string;

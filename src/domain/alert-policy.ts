@@ -23,4 +23,17 @@ export class AlertPolicy {
   isAlert(value: number, weights: Weights): boolean {
     return value >= this.threshold(weights);
   }
+
+  /**
+   * The z-score (value - mean) / std: how many standard deviations `value` lies from the mean.
+   * Computed at half scale when value - mean alone overflows (halving numbers that large is
+   * exact, so the result is the same). Null when std is 0, or when the z-score itself exceeds
+   * the largest double.
+   */
+  zScore(value: number, weights: Weights): number | null {
+    if (weights.std === 0) return null;
+    let z = (value - weights.mean) / weights.std;
+    if (!Number.isFinite(z)) z = (value / 2 - weights.mean / 2) / (weights.std / 2);
+    return Number.isFinite(z) ? z : null;
+  }
 }

@@ -58,7 +58,7 @@ export const alertEventSchema = z
     threshold: z.number().describe('mean + 2 * std of the model at the time'),
     mean: z.number(),
     std: z.number().min(0).describe('Sample standard deviation (n - 1 denominator)'),
-    z_score: z.number().nullable().describe('(value - mean) / std; null when std is 0'),
+    z_score: z.number().nullable().describe('(value - mean) / std; null when std is 0 (or the z-score exceeds the largest double)'),
     at: z.iso.datetime().describe("The reading's time (its `at`, else when the service received it), ISO-8601 UTC"),
   })
   .meta({

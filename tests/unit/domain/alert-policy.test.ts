@@ -49,6 +49,34 @@ describe('AlertPolicy', () => {
     expect(policy.threshold(Weights.of(1e308, 1e308, 2))).toBe(Number.POSITIVE_INFINITY);
   });
 
+  describe('zScore', () => {
+    it('is (value - mean) / std, signed', () => {
+      expect(policy.zScore(2, weights)).toBe(2);
+      expect(policy.zScore(0, weights)).toBe(-2);
+      expect(policy.zScore(1, weights)).toBe(0);
+    });
+
+    it('is null when std is 0', () => {
+      expect(policy.zScore(3, Weights.of(3, 0, 2))).toBeNull();
+      expect(policy.zScore(4, Weights.of(3, 0, 2))).toBeNull();
+    });
+
+    it('stays finite when value - mean alone overflows', () => {
+      // mean -2^1023, std 2^1023, value 1.5 * 2^1023: value - mean is 2.5 * 2^1023, past the
+      // largest double, and the z-score exactly 2.5.
+      expect(policy.zScore(1.5 * 2 ** 1023, Weights.of(-(2 ** 1023), 2 ** 1023, 2))).toBe(2.5);
+      // Fitted on [-1.5e308, 0], then 1.7e308. Python: float((Fraction(1.7e308) - Fraction(mean)) / Fraction(std))
+      // with the stored mean and std gives 2.3098821518760553; two roundings here, so within an ulp.
+      const wide = Weights.fromReadings([-1.5e308, 0]);
+      expect(Math.abs(policy.zScore(1.7e308, wide)! - 2.3098821518760553)).toBeLessThanOrEqual(2 ** -51);
+    });
+
+    it('is null when the z-score itself exceeds the largest double', () => {
+      expect(policy.zScore(1e308, Weights.of(0, 5e-324, 2))).toBeNull();
+      expect(policy.zScore(-1e308, Weights.of(1e308, 1e-10, 2))).toBeNull();
+    });
+  });
+
   it.each([-1, Number.NaN, Number.POSITIVE_INFINITY])('refuses k = %p', (k) => {
     expect(() => new AlertPolicy(k)).toThrow(RangeError);
   });
