@@ -1,7 +1,7 @@
 import { DuckDBInstance } from '@duckdb/node-api';
 import Database from 'better-sqlite3';
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, linkSync, mkdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, linkSync, mkdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { InvalidReadingsError } from '../../src/application/invalid-readings.error';
 import { ParquetReadingsSource } from '../../src/infrastructure/parquet/parquet-readings.source';
@@ -341,6 +341,27 @@ describe('Parquet input: npm run convert, then npm run train on the .parquet', (
       expect({ status: converted.status, stderr: converted.stderr }).toEqual({
         status: 2,
         stderr: `convert: cannot write ${output}: its folder ${join(directory, 'missing')} does not exist\n`,
+      });
+    });
+
+    it('a folder it may not write, naming that folder, not the input', () => {
+      const folder = join(directory, 'not-writable');
+      mkdirSync(folder, { recursive: true });
+      chmodSync(directory, 0o755);
+      chmodSync(folder, 0o555);
+      // Root writes anywhere: as root, convert as nobody, for whom the folder is read-only too.
+      const asRoot = process.getuid?.() === 0;
+      const uid = asRoot ? 65534 : process.getuid!();
+      const output = join(folder, 'out.parquet');
+      const converted = spawnSync(process.execPath, [join(__dirname, '../../dist/bin/convert.js'), csv(), output], {
+        env: { PATH: process.env.PATH },
+        encoding: 'utf8',
+        ...(asRoot && { uid, gid: 65534 }),
+      });
+      expect({ status: converted.status, stdout: converted.stdout, stderr: converted.stderr }).toEqual({
+        status: 2,
+        stdout: '',
+        stderr: `convert: cannot write ${output}: this process (uid ${uid}) may not write its folder ${folder}\n`,
       });
     });
 

@@ -1,5 +1,5 @@
 // Rewrites a readings CSV as Parquet (zstd; readings as doubles, other columns as strings), streaming. See HELP.
-import { statSync, type Stats } from 'node:fs';
+import { accessSync, constants, statSync, type Stats } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { VIBRATION_METRICS } from '../../domain/vibration-metrics';
 import { CsvToParquetConverter } from '../../infrastructure/parquet/csv-to-parquet.converter';
@@ -48,7 +48,7 @@ runCli('convert', async () => {
  * Refuses, before anything is read, an output that would destroy the input or cannot be
  * written: the same file (by path or, through links, by inode), a name that does not say
  * Parquet (a slip such as `convert a.csv b.csv` would replace b.csv; --force allows it), a
- * folder, or a path whose folder is missing.
+ * folder, or a path whose folder is missing or not writable.
  */
 function checkOutput(csvPath: string, parquetPath: string, force: boolean): void {
   const input = statOrNothing(csvPath);
@@ -62,6 +62,12 @@ function checkOutput(csvPath: string, parquetPath: string, force: boolean): void
   }
   const folder = statOrNothing(dirname(resolve(parquetPath)));
   if (!folder?.isDirectory()) throw new UsageError(`cannot write ${parquetPath}: its folder ${dirname(parquetPath)} does not exist`);
+  // The file is written beside its final name, then renamed: the folder must take new files.
+  try {
+    accessSync(dirname(resolve(parquetPath)), constants.W_OK);
+  } catch {
+    throw new UsageError(`cannot write ${parquetPath}: this process (uid ${process.getuid?.() ?? '?'}) may not write its folder ${dirname(parquetPath)}`);
+  }
 }
 
 function statOrNothing(path: string): Stats | undefined {
