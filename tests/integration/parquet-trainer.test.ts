@@ -1,7 +1,7 @@
 import { DuckDBInstance } from '@duckdb/node-api';
 import Database from 'better-sqlite3';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, copyFileSync, existsSync, linkSync, mkdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, linkSync, mkdirSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { InvalidReadingsError } from '../../src/application/invalid-readings.error';
 import { ParquetReadingsSource } from '../../src/infrastructure/parquet/parquet-readings.source';
@@ -363,6 +363,22 @@ describe('Parquet input: npm run convert, then npm run train on the .parquet', (
         stdout: '',
         stderr: `convert: cannot write ${output}: this process (uid ${uid}) may not write its folder ${folder}\n`,
       });
+    });
+
+    it('a failed write, naming the output, not the input, and leaving no file', () => {
+      // Written first to OUT.partial: a dangling link there makes DuckDB's write fail; a folder there is in the way.
+      const dangling = join(directory, 'dangling.parquet');
+      symlinkSync(join(directory, 'no-such-folder', 'x'), `${dangling}.partial`);
+      expect(convert([csv(), dangling])).toMatchObject({
+        status: 1,
+        stdout: '',
+        stderr: `convert: ${dangling}: cannot write it (IO Error: Cannot open file "${dangling}.partial": No such file or directory)\n`,
+      });
+      expect(existsSync(dangling)).toBe(false);
+      const blocked = join(directory, 'blocked.parquet');
+      mkdirSync(`${blocked}.partial`);
+      expect(convert([csv(), blocked])).toMatchObject({ status: 1, stdout: '', stderr: `convert: ${blocked}: cannot write it: ${blocked}.partial, where it is written first, is a folder\n` });
+      expect(existsSync(blocked)).toBe(false);
     });
 
     it('replaces an existing Parquet output (as documented)', () => {

@@ -35,6 +35,8 @@ export class CsvToParquetConverter {
     // in its words, with the line, before DuckDB's sniffer can misread it or answer in its own.
     await new CsvReadingsSource(csvPath, this.metrics, { sensorColumn: this.sensorColumn }).summarize();
     const partial = `${parquetPath}.partial`;
+    // Written there first, replacing what is there: a folder (or such) of that name is in the way.
+    if (statSync(partial, { throwIfNoEntry: false })?.isDirectory()) throw new InvalidReadingsError(parquetPath, `cannot write it: ${partial}, where it is written first, is a folder`);
     const readable = globFreePath(csvPath);
     const instance = await DuckDBInstance.create(':memory:', { threads: '2', memory_limit: '512MB' });
     const connection = await instance.connect();
@@ -46,8 +48,10 @@ export class CsvToParquetConverter {
         throw new InvalidReadingsError(csvPath, `missing required column${missing.length > 1 ? 's' : ''} ${missing.map((column) => JSON.stringify(column)).join(', ')}`);
       }
       const select = columns.map((column) => (this.metrics.includes(column) ? `${this.reading(column)} AS ${sqlName(column)}` : sqlName(column))).join(', ');
-      const copied = await run(csvPath, () =>
-        connection.run(`COPY (SELECT ${select} FROM ${source}) TO ${sqlString(partial)} (FORMAT parquet, COMPRESSION zstd)`),
+      const copied = await run(
+        csvPath,
+        () => connection.run(`COPY (SELECT ${select} FROM ${source}) TO ${sqlString(partial)} (FORMAT parquet, COMPRESSION zstd)`),
+        { partial, parquetPath },
       );
       const rows = Number(copied.rowsChanged);
       // Read twice (ours, then DuckDB's): both must have read the same file.
@@ -97,12 +101,16 @@ export class CsvToParquetConverter {
 /** What String.prototype.trim removes (ECMAScript WhiteSpace and LineTerminator), as an RE2 character class body. */
 const JS_WHITE_SPACE = '\\t\\n\\x{0B}\\f\\r \\x{A0}\\x{1680}\\x{2000}-\\x{200A}\\x{2028}\\x{2029}\\x{202F}\\x{205F}\\x{3000}\\x{FEFF}';
 
-/** DuckDB's errors become one line naming the file (and the column, when our check raised it). */
-async function run<T>(csvPath: string, step: () => Promise<T>): Promise<T> {
+/**
+ * DuckDB's errors become one line naming the file (and the column, when our check raised it);
+ * one naming the file being written (`output.partial`: a full disk, say) names the output.
+ */
+async function run<T>(csvPath: string, step: () => Promise<T>, output?: { partial: string; parquetPath: string }): Promise<T> {
   try {
     return await step();
   } catch (error) {
     const message = (error instanceof Error ? error.message : String(error)).split('\n')[0]!;
+    if (output && message.includes(output.partial)) throw new InvalidReadingsError(output.parquetPath, `cannot write it (${message})`);
     const ours = /column ".*" is not a finite number/.exec(message);
     // The trainer's reader has accepted the file by now: what DuckDB's refuses is its own limit.
     throw new InvalidReadingsError(
