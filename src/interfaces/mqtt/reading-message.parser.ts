@@ -63,7 +63,9 @@ export class ReadingMessageParser {
     if (!isUtf8(payload)) return { invalid: 'not_json', detail: 'the payload is not UTF-8' };
     let body: unknown;
     try {
-      body = JSON.parse(payload.toString('utf8'));
+      const text = payload.toString('utf8');
+      // A UTF-8 byte order mark is ignored, as RFC 8259 allows and the HTTP API does.
+      body = JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
     } catch {
       return { invalid: 'not_json', detail: 'the payload is not JSON' };
     }

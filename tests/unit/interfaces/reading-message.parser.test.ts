@@ -12,6 +12,7 @@ describe('ReadingMessageParser', () => {
   it('reads the three shapes; the sensor id is the + level; "at" or the receipt time', () => {
     expect(plain('{"value": 0.0123}')).toEqual([['SEN1', 'value', 0.0123, '2026-11-30T10:00:00.000Z']]);
     expect(plain('{"metric": "params.velRMS.x", "value": -1.5e-3, "at": "2026-11-30T09:00:00+02:00"}')).toEqual([['SEN1', 'params.velRMS.x', -0.0015, '2026-11-30T07:00:00.000Z']]);
+    expect(plain(Buffer.from('\uFEFF{"value": 2}'))).toEqual([['SEN1', 'value', 2, '2026-11-30T10:00:00.000Z']]); // a UTF-8 BOM, ignored
     // Leap days of leap years, the last second of a year, a whole-hour zone far east.
     expect(plain('{"value": 1, "at": "2028-02-29T23:59:59Z"}')).toEqual([['SEN1', 'value', 1, '2028-02-29T23:59:59.000Z']]);
     expect(plain('{"value": 1, "at": "2000-02-29T00:00Z"}')).toEqual([['SEN1', 'value', 1, '2000-02-29T00:00:00.000Z']]);
