@@ -7,6 +7,7 @@ import { InvalidReadingsError } from '../../src/application/invalid-readings.err
 import { ParquetReadingsSource } from '../../src/infrastructure/parquet/parquet-readings.source';
 import { runCli } from '../support/cli';
 import { makeTempDir } from '../support/test-app';
+import { unprivilegedUser } from '../support/unprivileged-user';
 
 const COMMITTED = join(__dirname, '../../data/collects.csv');
 const METRICS = ['params.velRMS.x', 'params.velRMS.y', 'params.velRMS.z', 'params.accelRMS.x', 'params.accelRMS.y', 'params.accelRMS.z'];
@@ -349,15 +350,9 @@ describe('Parquet input: npm run convert, then npm run train on the .parquet', (
       mkdirSync(folder, { recursive: true });
       chmodSync(directory, 0o755);
       chmodSync(folder, 0o555);
-      // Root writes anywhere: as root, convert as nobody, for whom the folder is read-only too.
-      const asRoot = process.getuid?.() === 0;
-      const uid = asRoot ? 65534 : process.getuid!();
+      const { uid, user } = unprivilegedUser();
       const output = join(folder, 'out.parquet');
-      const converted = spawnSync(process.execPath, [join(__dirname, '../../dist/bin/convert.js'), csv(), output], {
-        env: { PATH: process.env.PATH },
-        encoding: 'utf8',
-        ...(asRoot && { uid, gid: 65534 }),
-      });
+      const converted = spawnSync(process.execPath, [join(__dirname, '../../dist/bin/convert.js'), csv(), output], { env: { PATH: process.env.PATH }, encoding: 'utf8', ...user });
       expect({ status: converted.status, stdout: converted.stdout, stderr: converted.stderr }).toEqual({
         status: 2,
         stdout: '',

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import request from 'supertest';
 import { spawnServer, waitForListening } from '../support/server-process';
 import { createTestApp } from '../support/test-app';
+import { unprivilegedUser } from '../support/unprivileged-user';
 
 describe('the server process', () => {
   let directory: string;
@@ -159,11 +160,9 @@ describe('the server process', () => {
     mkdirSync(folder, { recursive: true });
     chmodSync(directory, 0o755);
     chmodSync(folder, 0o555);
-    // Root may write anywhere: run the server as nobody, for whom the folder is read-only too.
-    const asRoot = process.getuid?.() === 0;
-    const uid = asRoot ? 65534 : process.getuid!();
+    const { uid, user } = unprivilegedUser();
     const database = join(folder, 'sensors.db');
-    const server = spawnServer({ PORT: '0', HOST: '127.0.0.1', DB_PATH: database }, undefined, asRoot ? { uid, gid: 65534 } : undefined);
+    const server = spawnServer({ PORT: '0', HOST: '127.0.0.1', DB_PATH: database }, undefined, user);
     expect(await server.exited).toBe(1);
     expect(server.stderr()).toBe(`sensor-alerts: cannot open the weights database at ${database}: permission denied: this process (uid ${uid}) cannot write ${folder}\n`);
   });

@@ -8,6 +8,7 @@ import { MAX_RECORD_BYTES } from '../../src/infrastructure/csv/csv-range.scanner
 import { runCli } from '../support/cli';
 import { SEED_ALERT_TABLE_AT_0_09 } from '../support/seed-alert-table';
 import { makeTempDir } from '../support/test-app';
+import { unprivilegedUser } from '../support/unprivileged-user';
 import { relativeError } from '../support/reference-statistics';
 
 const COMMITTED = join(__dirname, '../../data/collects.csv');
@@ -99,16 +100,14 @@ describe('npm run train / npm run alerts (the bundled CLIs)', () => {
     const dbPath = join(folder, 'sensors.db');
     expect(runCli('train', [COMMITTED], dbPath).status).toBe(0);
     const before = readFileSync(dbPath);
-    // The folder writable (SQLite makes its -wal and -shm files there), the file not. Root
-    // writes any file: as root, train as nobody, for whom it is read-only too.
+    // The folder writable (SQLite makes its -wal and -shm files there), the file not.
     chmodSync(directory, 0o755);
     chmodSync(folder, 0o777);
     chmodSync(dbPath, 0o444);
-    const asRoot = process.getuid?.() === 0;
     const child = spawnSync(process.execPath, [join(__dirname, '../../dist/bin/train.js'), COMMITTED], {
       env: { PATH: process.env.PATH, DB_PATH: dbPath },
       encoding: 'utf8',
-      ...(asRoot && { uid: 65534, gid: 65534 }),
+      ...unprivilegedUser().user,
     });
     expect({ status: child.status, stderr: child.stderr }).toEqual({ status: 1, stderr: 'train: the weights database is unavailable: attempt to write a readonly database (SQLITE_READONLY)\n' });
     expect(readFileSync(dbPath).equals(before)).toBe(true);
