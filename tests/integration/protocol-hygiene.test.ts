@@ -99,6 +99,22 @@ describe('protocol hygiene (server process)', () => {
     expect((await fetch(`${url}/${sensor}/weights`)).status).toBe(200);
   });
 
+  it('applies writes pipelined on one connection in the order sent (a fit, then an adjust: the adjust stays)', async () => {
+    for (let round = 0; round < 10; round++) {
+      const sensor = `ORDER${round}`;
+      expect((await fetch(`${url}/${sensor}/fit`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{"values":[1,2]}' })).status).toBe(200);
+      const fit = `POST /${sensor}/fit HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 17\r\n\r\n{"values":[5,15]}`;
+      const adjust = `POST /${sensor}/adjust HTTP/1.1\r\nHost: localhost\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`;
+      const exchange = await rawRequest(url, fit + adjust);
+      expect(await exchange.closedWithin(5000)).toBe(true);
+      const versions = [...exchange.received().matchAll(/"version":(\d+)/g)].map((match) => Number(match[1]));
+      expect(versions).toEqual([2, 3]);
+      const history = (await (await fetch(`${url}/${sensor}/weights/history`)).json()) as Array<{ version: number; change: string }>;
+      expect(history.map(({ version, change }) => [version, change])).toEqual([[3, 'adjust'], [2, 'fit'], [1, 'fit']]);
+      expect((await (await fetch(`${url}/${sensor}/weights`)).json()) as { adjustment: number }).toMatchObject({ adjustment: 1.1, mean: 11 });
+    }
+  });
+
   it('still answers an HTTP/1.0 request without Host', async () => {
     const exchange = await rawRequest(url, 'GET /health HTTP/1.0\r\n\r\n');
     expect(await exchange.closedWithin(5000)).toBe(true);

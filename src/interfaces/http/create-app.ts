@@ -14,7 +14,7 @@ import { docsRouter } from './docs.router';
 import { errorHandler } from './error-handler.middleware';
 import { HealthController } from './health.controller';
 import { idempotentWrites } from './idempotency.middleware';
-import { methodNotAllowed, noSniffing, readJsonBody, rejectAmbiguousHeaders, routeNotFound } from './http-guards.middleware';
+import { methodNotAllowed, noSniffing, oneAtATimePerConnection, readJsonBody, rejectAmbiguousHeaders, routeNotFound } from './http-guards.middleware';
 import { observeRequests } from './observability.middleware';
 import { SensorsController } from './sensors.controller';
 
@@ -57,6 +57,7 @@ export function createApp(container: DependencyContainer): Express {
   // clients do not revalidate.
   app.disable('etag');
   app.use(observeRequests(container.resolve(PinoLogger).pino, metrics));
+  app.use(oneAtATimePerConnection());
   app.use(noSniffing);
   app.use(rejectAmbiguousHeaders);
 

@@ -170,6 +170,33 @@ export const rejectAmbiguousHeaders: RequestHandler = (req, _res, next) => {
   next();
 };
 
+/**
+ * Requests pipelined on one connection are handled one after another, in the order sent.
+ * Node hands them all to the app at once, so two writes (a fit, then an adjust) could
+ * commit in either order while their answers went out in the order sent; RFC 9112 §9.3.2
+ * allows parallel handling of safe methods only. A request waits only for the one before it
+ * on its own connection: requests of other connections, and one at a time on a keep-alive
+ * connection, never wait.
+ */
+export function oneAtATimePerConnection(): RequestHandler {
+  const last = new WeakMap<object, Promise<void>>();
+  return (req, res, next) => {
+    const connection = req.socket;
+    const previous = last.get(connection);
+    const done = new Promise<void>((resolve) => {
+      const settle = () => {
+        if (last.get(connection) === done) last.delete(connection);
+        resolve();
+      };
+      res.once('finish', settle);
+      res.once('close', settle);
+    });
+    last.set(connection, done);
+    if (previous) void previous.then(() => next());
+    else next();
+  };
+}
+
 /** For a known path hit with the wrong method: 405 with `Allow`, or 204 for OPTIONS. */
 export function methodNotAllowed(...allowed: string[]): RequestHandler {
   const allow = [...allowed, ...(allowed.includes('GET') ? ['HEAD'] : []), 'OPTIONS'].join(', ');
