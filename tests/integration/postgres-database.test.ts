@@ -63,6 +63,32 @@ describeWithPostgres('the PostgreSQL weights database', (adminUrl) => {
     await expect(pool.query('TRUNCATE weights_history')).rejects.toThrow('weights_history is append-only');
   });
 
+  it('serves and trains under a role with rights on the tables but none on the schema, once the schema is current', async () => {
+    await open(); // migrated by the owner
+    const role = `sensor_alerts_app_${process.pid}`;
+    const admin = new Client({ connectionString: adminUrl() });
+    const owner = new Client({ connectionString: database.url });
+    await Promise.all([admin.connect(), owner.connect()]);
+    try {
+      await admin.query(`CREATE ROLE ${role} LOGIN`);
+      await owner.query(`REVOKE CREATE ON SCHEMA public FROM PUBLIC; GRANT USAGE ON SCHEMA public TO ${role}`);
+      await owner.query(`GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO ${role}; GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO ${role}`);
+      const url = Object.assign(new URL(database.url), { username: role, password: '' }).toString();
+      const app = await openPostgresPool(url);
+      pools.push(app);
+      const repository = new PostgresWeightsRepository(app);
+      await repository.replace(Sensor.withId('LEAST'), MetricName.DEFAULT, Weights.fromReadings([2, 4]));
+      expect((await repository.find(Sensor.withId('LEAST'), MetricName.DEFAULT))?.weights.mean).toBe(3);
+      await expect(app.query('CREATE TABLE sneaky (x int)')).rejects.toThrow('permission denied for schema public');
+    } finally {
+      await Promise.all(pools.splice(0).map((pool) => pool.end()));
+      await owner.query(`DROP OWNED BY ${role}`).catch(() => undefined);
+      await owner.end();
+      await admin.query(`DROP ROLE IF EXISTS ${role}`);
+      await admin.end();
+    }
+  });
+
   describe('opened read-only (the alerts command)', () => {
     const tables = async (url: string) => {
       const client = new Client({ connectionString: url });

@@ -175,6 +175,9 @@ const STARTUP_RETRY_MS = 500;
 // Lock, read and migrate in one transaction, so replicas starting together cannot both
 // create the schema: the second waits, then finds it current.
 async function migrate(client: PoolClient): Promise<void> {
+  // Already current (the common start): nothing to lock or create, so a role with rights on
+  // the tables but none to change the schema (least privilege) can run the service.
+  if ((await schemaVersion(client)) === POSTGRES_SCHEMA_VERSION) return;
   await client.query('BEGIN');
   try {
     // Waiting for another replica's migration is expected; the requests' lock timeout is not for this.
@@ -196,11 +199,16 @@ async function migrate(client: PoolClient): Promise<void> {
   }
 }
 
-/** The schema of a database opened read-only: it must be this build's, as nothing may migrate it. */
-async function checkSchema(client: PoolClient): Promise<void> {
+/** The schema's version, 0 when it has none (an empty database), read without writing. */
+async function schemaVersion(client: PoolClient): Promise<number> {
   const { rows: tables } = await client.query<{ found: string | null }>("SELECT to_regclass('weights_schema')::text AS found");
   const { rows } = tables[0]?.found ? await client.query<{ version: number }>('SELECT version FROM weights_schema') : { rows: [] };
-  const version = rows[0]?.version ?? 0;
+  return rows[0]?.version ?? 0;
+}
+
+/** The schema of a database opened read-only: it must be this build's, as nothing may migrate it. */
+async function checkSchema(client: PoolClient): Promise<void> {
+  const version = await schemaVersion(client);
   if (version === 0) throw new Error('holds no weights yet (an empty database, or not one this service wrote): train first, or check DATABASE_URL');
   if (version > POSTGRES_SCHEMA_VERSION) throw new Error(`database schema version ${version} is newer than this build supports (${POSTGRES_SCHEMA_VERSION})`);
   if (version < POSTGRES_SCHEMA_VERSION) {
