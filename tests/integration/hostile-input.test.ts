@@ -106,6 +106,16 @@ describe('hostile input', () => {
   });
 
   describe('a request refused for its token', () => {
+    it('is answered 401 without "100 Continue" when it sends Expect: 100-continue: its body is never invited', async () => {
+      const exchange = await rawRequest(
+        server.url,
+        'POST /SEN0001/fit HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 16\r\nExpect: 100-continue\r\n\r\n',
+      );
+      const answer = await exchange.waitFor(/\r\n\r\n\{.*\}$/s, 5000);
+      expect(answer).toMatch(/^HTTP\/1\.1 401 Unauthorized\r\n/);
+      exchange.socket.destroy();
+    });
+
     it('is answered 401 at once and its connection closed, without reading the body', async () => {
       const exchange = await rawRequest(
         server.url,

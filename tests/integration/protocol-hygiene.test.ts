@@ -115,6 +115,32 @@ describe('protocol hygiene (server process)', () => {
     }
   });
 
+  describe('Expect: 100-continue', () => {
+    const head = (sensor: string, type: string, length: number) =>
+      `POST /${sensor}/fit HTTP/1.1\r\nHost: localhost\r\nContent-Type: ${type}\r\nContent-Length: ${length}\r\nExpect: 100-continue\r\n\r\n`;
+
+    it.each([
+      ['a body over the limit', head('CONT1', 'application/json', 50_000_000), 413],
+      ['a body of another type', head('CONT2', 'text/plain', 16), 415],
+    ])('refuses %s at once, without "100 Continue": the body is never invited', async (_label, request, status) => {
+      const exchange = await rawRequest(url, request);
+      const answer = await exchange.waitFor(/\r\n\r\n\{.*\}$/s, 5000);
+      expect(answer.startsWith(`HTTP/1.1 ${status} `)).toBe(true);
+      expect(answer).not.toContain('100 Continue');
+      exchange.socket.destroy();
+    });
+
+    it('answers "100 Continue" when the route reads the body, then the answer', async () => {
+      const exchange = await rawRequest(url, head('CONT3', 'application/json', 16));
+      await exchange.waitFor(/^HTTP\/1\.1 100 Continue\r\n\r\n$/, 5000);
+      exchange.socket.write('{"values":[1,3]}');
+      const answer = await exchange.waitFor(/\r\n\r\n\{.*\}$/s, 5000);
+      expect(answer).toMatch(/^HTTP\/1\.1 100 Continue\r\n\r\nHTTP\/1\.1 200 OK\r\n/);
+      expect(bodyOf(answer.slice(answer.indexOf('HTTP/1.1 200')))).toMatchObject({ sensor_id: 'CONT3', mean: 2 });
+      exchange.socket.destroy();
+    });
+  });
+
   it('still answers an HTTP/1.0 request without Host', async () => {
     const exchange = await rawRequest(url, 'GET /health HTTP/1.0\r\n\r\n');
     expect(await exchange.closedWithin(5000)).toBe(true);

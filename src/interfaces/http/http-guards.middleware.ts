@@ -8,6 +8,13 @@ export const JSON_MEDIA_TYPES = ['application/json', 'application/*+json'];
 /** The error type body-parser's verify step reports a body that is not UTF-8 with (body-parser makes it a 403; the error handler answers 400). */
 export const INVALID_UTF8 = 'entity.invalid-utf8';
 
+/**
+ * Set by the HTTP server (http-server.ts) on a request sent with `Expect: 100-continue`,
+ * which Node then leaves to us: "100 Continue" goes out only when the route reads the body
+ * (readJsonBody), so a request refused before that (401, 413, 415) never sends it.
+ */
+export const AWAITS_CONTINUE = Symbol('awaitsContinue');
+
 function refuseInvalidUtf8(_req: unknown, _res: unknown, body: Buffer): void {
   if (!isUtf8(body)) throw Object.assign(new Error('the body is not valid UTF-8'), { type: INVALID_UTF8 });
 }
@@ -87,6 +94,11 @@ export function readJsonBody(limit: number, variable: string): RequestHandler[] 
         settle(tooLarge(undefined));
       };
       req.on('data', count);
+    }
+    const flagged = req as Request & { [AWAITS_CONTINUE]?: boolean };
+    if (flagged[AWAITS_CONTINUE] && req.is(JSON_MEDIA_TYPES)) {
+      flagged[AWAITS_CONTINUE] = false;
+      res.writeContinue();
     }
     parse(req, res, (error?: unknown) => settle((error as { type?: unknown } | undefined)?.type === 'entity.too.large' ? tooLarge(announced) : error));
   };

@@ -3,6 +3,7 @@ import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { CONNECT_REFUSED, type ClientErrorHandler } from './client-error.handler';
+import { AWAITS_CONTINUE } from './http-guards.middleware';
 
 export interface RunningServer {
   readonly url: string;
@@ -45,6 +46,12 @@ export async function startHttpServer(app: Express, port: number, host: string, 
     res.setTimeout(limits.responseTimeoutMs, () => {
       if (res.socket && res.socket.writableLength > 0) res.socket.destroy();
     });
+  });
+  // Expect: 100-continue: Node would send "100 Continue" at once, inviting the body of a
+  // request the app then refuses (401, 413, 415); the route sends it when it reads the body.
+  server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
+    (req as IncomingMessage & { [AWAITS_CONTINUE]?: boolean })[AWAITS_CONTINUE] = true;
+    server.emit('request', req, res);
   });
   // An Expect other than 100-continue: the app answers it (417, problem+json, logged) instead
   // of Node's bare 417.
