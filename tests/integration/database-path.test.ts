@@ -1,6 +1,6 @@
 import Database from 'better-sqlite3';
-import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openWeightsStorage } from '../../src/weights-storage';
 import { runCli } from '../support/cli';
@@ -77,6 +77,26 @@ describe('a DB_PATH the server or a tool cannot use', () => {
       stdout: '',
       stderr: `alerts: the weights database at ${dbPath} holds no weights yet: train first, or check DB_PATH\n`,
     });
+  });
+
+  it.each([
+    ['a FIFO (opening it to read would wait for a writer forever)', 'a FIFO, device or socket', (path: string) => execFileSync('mkfifo', [path])],
+    ['a folder', 'a folder', (path: string) => mkdirSync(path)],
+  ])('refuses a DB_PATH that is %s at once, in one line, in alerts, train and serve', (_label, kind, make) => {
+    const dbPath = join(directory, `odd-${kind.length}`);
+    make(dbPath);
+    const reason = `not a regular file (${kind}): DB_PATH names the database file`;
+    const run = (script: string, args: string[]) => {
+      const child = spawnSync(process.execPath, [join(__dirname, `../../dist/${script}`), ...args], {
+        env: { PATH: process.env.PATH, DB_PATH: dbPath, PORT: '0', HOST: '127.0.0.1' },
+        encoding: 'utf8',
+        timeout: 15_000,
+      });
+      return { status: child.status, stderr: child.stderr };
+    };
+    expect(run('bin/alerts.js', ['--value', '1'])).toEqual({ status: 1, stderr: `alerts: cannot open the weights database at ${dbPath}: ${reason}\n` });
+    expect(run('bin/train.js', [join(__dirname, '../../data/collects.csv')])).toEqual({ status: 1, stderr: `train: cannot open the weights database at ${dbPath}: ${reason}\n` });
+    expect(run('src/main.js', [])).toEqual({ status: 1, stderr: `sensor-alerts: cannot open the weights database at ${dbPath}: ${reason}\n` });
   });
 
   it('alerts reads a database without writing its file, even when another process left changes in its WAL', () => {

@@ -123,6 +123,9 @@ export const SCHEMA_VERSION = MIGRATIONS.length;
 export function openSqliteDatabase(path: string, busyTimeoutMs = 5000, { create = true }: { create?: boolean } = {}): Database.Database {
   if (path !== ':memory:') {
     if (!create && !existsSync(path)) throw new Error('no such file (DB_PATH names the database the trainer or the server wrote)');
+    // Opening a FIFO for reading waits for a writer forever; a folder or device is no database either.
+    const kind = statOrNothing(path); // a path under a file: createFolderOf says so
+    if (kind && !kind.isFile()) throw new Error(`not a regular file (${kind.isDirectory() ? 'a folder' : 'a FIFO, device or socket'}): DB_PATH names the database file`);
     createFolderOf(path);
   }
   if (!create) return openForReading(path);
@@ -228,4 +231,12 @@ function migrate(db: Database.Database): void {
       db.pragma(`user_version = ${version + 1}`);
     }
   }).immediate();
+}
+
+function statOrNothing(path: string): Stats | undefined {
+  try {
+    return statSync(path);
+  } catch {
+    return undefined;
+  }
 }
