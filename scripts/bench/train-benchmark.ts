@@ -142,6 +142,8 @@ const allContenders: Contender[] = [
 ];
 
 const only = options.only?.split(',').filter(Boolean);
+const unknown = only?.filter((word) => !allContenders.some((contender) => contender.name.includes(word)));
+if (unknown?.length) refuseArguments(USAGE, `--only ${unknown.join(',')}: no contender's name holds that (they are: ${allContenders.map((contender) => contender.name).join('; ')})`);
 // The trainer stays first: the ratios are taken against it.
 const contenders = allContenders.filter((contender, index) => index === 0 || !only || only.some((word) => contender.name.includes(word)));
 
