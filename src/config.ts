@@ -126,6 +126,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     clientId: read('MQTT_CLIENT_ID', `sensor-alerts-${hostname()}`, (raw) => (/^[\x21-\x7e]{1,128}$/.test(raw) ? raw : undefined), '1-128 printable characters, no spaces'),
   };
   if (!mqtt) for (const name of ['MQTT_READINGS_TOPIC', 'MQTT_SHARE_GROUP', 'MQTT_ALERTS_TOPIC', 'MQTT_CLIENT_ID']) if (env[name]) problems.push(`${name} needs MQTT_URL`);
+  // The service would read its own alert events back as (bad) readings, on every replica.
+  if (mqtt && topicMatches(mqtt.readingsTopic, mqtt.alertsTopic.replaceAll('{sensor_id}', 'SEN1').replaceAll('{metric}', 'value'))) {
+    problems.push(`MQTT_ALERTS_TOPIC=${JSON.stringify(mqtt.alertsTopic)}: its events would arrive on MQTT_READINGS_TOPIC (${JSON.stringify(mqtt.readingsTopic)}); choose a topic outside it`);
+  }
 
   const config: AppConfig = {
     port: read('PORT', 3000, (raw) => (/^\d{1,5}$/.test(raw) && Number(raw) <= 65535 ? Number(raw) : undefined), 'an integer from 0 to 65535'),
@@ -187,6 +191,13 @@ function parseReadingsTopic(raw: string): string | undefined {
   const levels = raw.split('/');
   const ok = levels.filter((level) => level === '+').length === 1 && !raw.includes('#') && !raw.startsWith('$') && levels.every((level) => level === '+' || !level.includes('+'));
   return ok && raw.length <= 256 ? raw : undefined;
+}
+
+/** Whether `topic` matches the filter `filter` (levels equal, or `+` for any one level). */
+function topicMatches(filter: string, topic: string): boolean {
+  const wanted = filter.split('/');
+  const levels = topic.split('/');
+  return wanted.length === levels.length && wanted.every((level, index) => level === '+' || level === levels[index]);
 }
 
 /** The URL with the password of its userinfo replaced by ***: fit for logs. */

@@ -168,6 +168,11 @@ describe('loadConfig', () => {
     [{ MQTT_URL: 'mqtt://b', MQTT_SHARE_GROUP: 'a/b' }, 'MQTT_SHARE_GROUP="a/b": expected 1-64 characters without / + # or spaces'],
     [{ MQTT_URL: 'mqtt://b', MQTT_ALERTS_TOPIC: 'alerts/#' }, 'MQTT_ALERTS_TOPIC="alerts/#": expected a topic name without + or #'],
     [{ MQTT_READINGS_TOPIC: 'a/+' }, 'MQTT_READINGS_TOPIC needs MQTT_URL'],
+    [
+      { MQTT_URL: 'mqtt://b', MQTT_ALERTS_TOPIC: 'sensors/{sensor_id}/readings' },
+      'MQTT_ALERTS_TOPIC="sensors/{sensor_id}/readings": its events would arrive on MQTT_READINGS_TOPIC ("sensors/+/readings"); choose a topic outside it',
+    ],
+    [{ MQTT_URL: 'mqtt://b', MQTT_READINGS_TOPIC: 'plant/+', MQTT_ALERTS_TOPIC: 'plant/alerts' }, 'MQTT_ALERTS_TOPIC="plant/alerts": its events would arrive on MQTT_READINGS_TOPIC ("plant/+")'],
     [{ ALERT_RAISE_AFTER: '0' }, 'ALERT_RAISE_AFTER="0": expected an integer from 1 to 1000000'],
     [{ ALERT_CLEAR_AFTER: '1.5' }, 'ALERT_CLEAR_AFTER="1.5": expected an integer from 1 to 1000000'],
     [{ ALERT_WEBHOOK_URL: 'hooks.example.com' }, 'ALERT_WEBHOOK_URL="hooks.example.com": expected an http:// or https:// URL'],
