@@ -177,14 +177,15 @@ describe('the server process', () => {
     expect(server.stderr()).toMatch(message);
   });
 
-  it('refuses to start on a port in use, naming PORT, and leaves no new database file behind', async () => {
+  it('refuses to start on a port in use, naming PORT, and leaves no new database file or folder behind', async () => {
     const { taken, port } = await occupyPort();
-    const database = join(directory, 'port-in-use', 'sensors.db');
+    mkdirSync(join(directory, 'port-in-use'));
+    const database = join(directory, 'port-in-use', 'new', 'folders', 'sensors.db');
     try {
       const server = spawnServer({ PORT: String(port), HOST: '127.0.0.1', DB_PATH: database });
       expect(await server.exited).toBe(1);
       expect(server.stderr()).toMatch(new RegExp(`^sensor-alerts: cannot listen on HOST="127\\.0\\.0\\.1" PORT=${port}: .*EADDRINUSE.*\n$`));
-      expect(existsSync(database)).toBe(false);
+      // Neither the file nor the folders made for it; the folder that was there stays.
       expect(readdirSync(join(directory, 'port-in-use'))).toEqual([]);
     } finally {
       taken.close();
