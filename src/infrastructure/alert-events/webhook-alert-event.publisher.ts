@@ -173,7 +173,11 @@ export class WebhookAlertEventPublisher implements AlertEventPublisher {
       await this.idle();
     }
     clearTimeout(this.lossLogTimer);
-    this.logLosses();
+    try {
+      this.logLosses();
+    } catch {
+      // The logger itself failed: there is no one left to tell, and closing must still end.
+    }
   }
 
   private idle(): Promise<void> {
@@ -275,14 +279,16 @@ export class WebhookAlertEventPublisher implements AlertEventPublisher {
     this.failedAttemptsSinceHealthy++;
     if (this.failing) return;
     this.failing = true;
-    this.logger.warn('alert webhook failing; events are kept and retried', { webhook: this.shownUrl, reason });
+    // Said once for both kinds of failure: retried (5xx, 408, 429, network) or refused for good (3xx, other 4xx).
+    this.logger.warn('alert webhook failing; events are retried, or dropped when refused (3xx, 4xx)', { webhook: this.shownUrl, reason });
   }
 
   /** Counts an event lost for good and logs the losses, at most once per lossLogIntervalMs. */
   private lose(result: 'failed' | 'dropped'): void {
     this.metrics.webhookDeliveries.inc({ result });
     this.lostSinceLog[result]++;
-    if (this.lossLogTimer) return;
+    // While closing, the losses are logged once, when all is settled (shutDown).
+    if (this.lossLogTimer || this.closing) return;
     const wait = this.lossLoggedAt + this.options.lossLogIntervalMs - Date.now();
     if (wait <= 0) return this.logLosses();
     this.lossLogTimer = setTimeout(() => this.logLosses(), wait);

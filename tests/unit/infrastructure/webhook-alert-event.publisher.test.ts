@@ -153,7 +153,7 @@ describe('WebhookAlertEventPublisher', () => {
     expect(call!.headers.authorization).toBe(`Basic ${Buffer.from('hook@user:p:ss').toString('base64')}`);
     call!.answer(500);
     await jest.advanceTimersByTimeAsync(0);
-    expect(logger.lines).toEqual([{ level: 'warn', message: 'alert webhook failing; events are kept and retried', fields: { webhook: 'https://hooks.example.com:8443', reason: 'HTTP 500' } }]);
+    expect(logger.lines).toEqual([{ level: 'warn', message: 'alert webhook failing; events are retried, or dropped when refused (3xx, 4xx)', fields: { webhook: 'https://hooks.example.com:8443', reason: 'HTTP 500' } }]);
     expect(JSON.stringify(logger.lines)).not.toMatch(/p%3Ass|p:ss|hook@user|\/in/);
   });
 
@@ -170,7 +170,7 @@ describe('WebhookAlertEventPublisher', () => {
     expect(await deliveries(metrics)).toEqual({ delivered: 1, retried: 6, failed: 0, dropped: 0 });
     // One line when it starts failing, one when it recovers: not one per attempt.
     expect(logger.lines.map(({ level, message, fields }) => [level, message, fields?.reason ?? fields?.failedAttempts])).toEqual([
-      ['warn', 'alert webhook failing; events are kept and retried', 'HTTP 500'],
+      ['warn', 'alert webhook failing; events are retried, or dropped when refused (3xx, 4xx)', 'HTTP 500'],
       ['info', 'alert webhook delivers again', 6],
     ]);
   });
@@ -206,7 +206,7 @@ describe('WebhookAlertEventPublisher', () => {
     await jest.advanceTimersByTimeAsync(600_000);
     expect(server.calls).toHaveLength(1);
     expect(await deliveries(metrics)).toEqual({ delivered: 0, retried: 0, failed: 1, dropped: 0 });
-    expect(logger.lines.map(({ message }) => message)).toEqual(['alert webhook failing; events are kept and retried', 'alert webhook lost events']);
+    expect(logger.lines.map(({ message }) => message)).toEqual(['alert webhook failing; events are retried, or dropped when refused (3xx, 4xx)', 'alert webhook lost events']);
     expect(logger.lines[1]!.fields).toMatchObject({ failed: 1, dropped: 0 });
   });
 
@@ -314,6 +314,18 @@ describe('WebhookAlertEventPublisher', () => {
     expect(publisher.depth).toBe(0);
     publisher.publish(event('A'));
     expect(server.calls).toHaveLength(2);
+  });
+
+  it('logs what a shutdown lost in one line, in flight and waiting together', async () => {
+    publisher = make({ concurrency: 1, requestTimeoutMs: 3_600_000 });
+    publisher.publish(event('A'));
+    publisher.publish(event('B'));
+    publisher.publish(event('C'));
+    const closed = publisher.close(0);
+    await jest.advanceTimersByTimeAsync(1);
+    await closed;
+    expect(await deliveries(metrics)).toEqual({ delivered: 0, retried: 0, failed: 0, dropped: 3 });
+    expect(logger.lines).toEqual([{ level: 'warn', message: 'alert webhook lost events', fields: expect.objectContaining({ dropped: 3, failed: 0 }) }]);
   });
 
   it('counts a publish() that cannot queue as a log line, never a throw', () => {
