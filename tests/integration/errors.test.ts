@@ -124,6 +124,8 @@ describe('bad input: a clear problem+json 4xx that changes nothing', () => {
       ['/SEN0001/weights/history?limit=+5', 'limit', 'Expected a whole number in decimal digits, 1 to 1000'],
       ['/SEN0001/weights/history?limt=5', 'limt', 'Unknown query parameter; this route takes ?metric=, ?limit='],
       ['/alerts?value=1&verbose=true', 'verbose', 'Unknown query parameter; this route takes ?value='],
+      // Not percent-encoded UTF-8: quoted as sent, not as U+FFFD.
+      ['/SEN0001/weights?%FF=1', '%FF', 'Unknown query parameter; this route takes ?metric='],
     ])('refuses GET %s, naming %s', async (path, parameter, detail) => {
       const response = await api.get(path).expect(400).expect('Content-Type', PROBLEM_JSON);
       expect(withoutRequestId(response.body)).toEqual({

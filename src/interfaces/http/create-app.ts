@@ -18,6 +18,14 @@ import { methodNotAllowed, noSniffing, oneAtATimePerConnection, readJsonBody, re
 import { observeRequests } from './observability.middleware';
 import { SensorsController } from './sensors.controller';
 
+function decodeOrKeep(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
+}
+
 /** Builds the Express app from an already configured container; resolves everything up front. */
 export function createApp(container: DependencyContainer): Express {
   const config = container.resolve<AppConfig>(APP_CONFIG);
@@ -51,7 +59,9 @@ export function createApp(container: DependencyContainer): Express {
   // Express's own ('simple') parser, every parameter kept: node:querystring keeps only the first
   // 1,000 by default and drops the rest unseen, so `?&&…&metric=m2` (1,000 `&`) adjusted the
   // default metric's model. The URL's 16 KB bounds them; each route refuses any it does not take.
-  app.set('query parser', (query: string) => parse(query, '&', '=', { maxKeys: 0 }));
+  // Text that is not percent-encoded UTF-8 stays as sent (`%FF`), for the refusal to quote,
+  // where querystring would read it as U+FFFD.
+  app.set('query parser', (query: string) => parse(query, '&', '=', { maxKeys: 0, decodeURIComponent: decodeOrKeep }));
   app.disable('x-powered-by');
   // Hashing each body for an ETag buys nothing here: answers are small, mostly to POSTs, and
   // clients do not revalidate.
