@@ -173,6 +173,20 @@ export const rejectAmbiguousHeaders: RequestHandler = (req, _res, next) => {
     next(new HttpProblem({ type: 'about:blank', title: 'Bad Request', status: 400, detail }));
     return;
   }
+  // RFC 9112 §6.1: Transfer-Encoding in HTTP/1.0 is faulty framing (400); a coding other than
+  // chunked is one we do not understand (501): Node would frame the body as chunked and hand
+  // over gzip (say) undecoded.
+  const transferEncoding = req.headers['transfer-encoding'];
+  if (transferEncoding !== undefined) {
+    if (req.httpVersion === '1.0') {
+      next(new HttpProblem({ type: 'about:blank', title: 'Bad Request', status: 400, detail: 'Transfer-Encoding is not part of HTTP/1.0: send Content-Length.' }));
+      return;
+    }
+    if (transferEncoding.trim().toLowerCase() !== 'chunked') {
+      next(new HttpProblem({ type: 'about:blank', title: 'Not Implemented', status: 501, detail: `Transfer-Encoding ${quotedPrefix(transferEncoding)} is not supported; only chunked is.` }));
+      return;
+    }
+  }
   // Node passes on only expectations it does not know (it answers 100-continue itself).
   const expect = req.headers.expect;
   if (expect !== undefined && expect.toLowerCase() !== '100-continue') {
