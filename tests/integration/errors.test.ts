@@ -198,6 +198,17 @@ describe('bad input: a clear problem+json 4xx that changes nothing', () => {
       ['adjust', '0', 'an adjust with 0', [{ pointer: '#', detail: 'Invalid input: expected object, received number' }]],
     ];
 
+    it.each(['fit', 'predict'])('POST /SEN0001/%s with no body at all says so', async (route) => {
+      const response = await api.post(`/SEN0001/${route}`).expect(422).expect('Content-Type', PROBLEM_JSON);
+      expect(withoutRequestId(response.body)).toEqual({
+        type: VALIDATION,
+        title: 'Request body is invalid',
+        status: 422,
+        detail: '#: The request has no body: send a JSON object',
+        errors: [{ pointer: '#', detail: 'The request has no body: send a JSON object' }],
+      });
+    });
+
     it.each(cases)('POST /SEN0001/%s with %s (%s)', async (route, body, _label, errors) => {
       const response = await postJson(`/SEN0001/${route}`, body).expect(422).expect('Content-Type', PROBLEM_JSON);
       expect(withoutRequestId(response.body)).toEqual({

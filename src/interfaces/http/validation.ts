@@ -38,6 +38,8 @@ export function parseBody<T extends z.ZodType>(schema: T, body: unknown, arrayFi
   }
   const result = schema.safeParse(body);
   if (result.success) return result.data;
+  // No body at all (none sent, no Content-Type): say so, rather than "expected object, received undefined".
+  if (body === undefined) throw invalidBody([{ pointer: '#', detail: 'The request has no body: send a JSON object' }]);
   throw invalidBody(fieldErrors(result.error.issues));
 }
 
