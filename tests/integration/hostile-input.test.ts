@@ -107,6 +107,19 @@ describe('hostile input', () => {
       expect((await answerTo(`GET /health HTTP/1.1\r\nHost: localhost\r\n${fields}Connection: close\r\n\r\n`)).status).toBe(200);
     });
 
+    it.each(['http://evil.com:99999/SEN0001/adjust', 'http://[zz]:80/SEN0001/adjust', 'http:///SEN0001/adjust'])(
+      'refuses a request target in absolute form whose host is invalid (%s), whatever Host says (RFC 9112 §3.2.2)',
+      async (target) => {
+        const { status, body } = await answerTo(`POST ${target} HTTP/1.1\r\nHost: localhost\r\nAuthorization: ${AUTH}\r\nConnection: close\r\n\r\n`);
+        expect(status).toBe(400);
+        expect((body as { detail: string }).detail).toMatch(/^The request target's host ".*" is not a valid host and port\.$/);
+      },
+    );
+
+    it('accepts a request target in absolute form with a valid host', async () => {
+      expect((await answerTo('GET http://localhost:3000/health HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n')).status).toBe(200);
+    });
+
     it.each(['localhost', 'localhost:3000', '127.0.0.1:65535', '[::1]:8080', 'sensor-alerts.internal'])('accepts Host: %s', async (host) => {
       expect((await answerTo(`GET /health HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`)).status).toBe(200);
     });

@@ -169,6 +169,7 @@ export const rejectAmbiguousHeaders: RequestHandler = (req, _res, next) => {
   else if (hosts > 1) detail = 'Send one Host header.';
   else if (host !== undefined && (!port || Number(port[1] ?? 0) > 65535)) detail = `The Host header ${quotedPrefix(host)} is not a valid host and port.`;
   else if (authorizations > 1) detail = 'Send one Authorization header.';
+  else detail = invalidAbsoluteTarget(req.url);
   if (detail) {
     next(new HttpProblem({ type: 'about:blank', title: 'Bad Request', status: 400, detail }));
     return;
@@ -221,6 +222,17 @@ export function oneAtATimePerConnection(): RequestHandler {
     if (previous) void previous.then(() => next());
     else next();
   };
+}
+
+/**
+ * RFC 9112 §3.2.2: a request target in absolute form (`GET http://host:port/path`) names the
+ * host in place of Host, so its authority is held to the same rule.
+ */
+function invalidAbsoluteTarget(target: string): string | undefined {
+  const authority = /^[a-z][a-z0-9+.-]*:\/\/([^/?#]*)/i.exec(target)?.[1];
+  if (authority === undefined) return undefined;
+  const port = HOST.exec(authority);
+  return port && authority !== '' && Number(port[1] ?? 0) <= 65535 ? undefined : `The request target's host ${quotedPrefix(authority)} is not a valid host and port.`;
 }
 
 /** For a known path hit with the wrong method: 405 with `Allow`, or 204 for OPTIONS. */
