@@ -2,8 +2,8 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 
 /**
  * parseArgs for the scripts under scripts/ (benchmarks, checks): `--help` or `-h` prints
- * `usage` and exits 0; an unknown option or a missing value prints Node's one-line reason
- * and the usage on stderr and exits 2, instead of a stack trace.
+ * `usage` and exits 0; an unknown option, a missing value or an option given twice prints
+ * a one-line reason and the usage on stderr and exits 2, instead of a stack trace.
  */
 export function parseScriptArguments<T extends ParseArgsConfig>(usage: string, config: T): ReturnType<typeof parseArgs<T>> {
   const args = process.argv.slice(2);
@@ -11,12 +11,20 @@ export function parseScriptArguments<T extends ParseArgsConfig>(usage: string, c
     process.stdout.write(`${usage}\n`);
     process.exit(0);
   }
+  let parsed: ReturnType<typeof parseArgs<T>>;
   try {
-    return parseArgs(config);
+    parsed = parseArgs(config);
+    // parseArgs keeps the last of an option given twice: which one was meant is anyone's guess.
+    const seen = new Set<string>();
+    for (const token of parseArgs({ ...config, tokens: true }).tokens ?? []) {
+      if (token.kind !== 'option') continue;
+      if (seen.has(token.name)) return refuseArguments(usage, `--${token.name} is given more than once`);
+      seen.add(token.name);
+    }
   } catch (error) {
-    process.stderr.write(`${(error instanceof Error ? error.message : String(error)).split('\n')[0]}\n${usage}\n`);
-    process.exit(2);
+    return refuseArguments(usage, (error instanceof Error ? error.message : String(error)).split('\n')[0]!);
   }
+  return parsed;
 }
 
 /**

@@ -42,6 +42,8 @@ describe('the benchmark scripts, on their command line', () => {
     ['startup-benchmark', ['--rounds', 'x'], '--rounds must be a whole number from 1 up (got "x")'],
     ['startup-benchmark', ['--file', '/nonexistent.csv'], '--file /nonexistent.csv: no such file'],
     ['startup-benchmark', ['--bogus'], "Unknown option '--bogus'"],
+    ['train-benchmark', ['--runs', '2', '--runs', '3'], '--runs is given more than once'],
+    ['ingest-benchmark', ['--smoke', '--smoke'], '--smoke is given more than once'],
   ])('%s %j: one line, the usage, exit 2', (name, args, reason) => {
     const result = run(name, args);
     expect(result.status).toBe(2);
