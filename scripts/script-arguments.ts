@@ -14,10 +14,11 @@ export function parseScriptArguments<T extends ParseArgsConfig>(usage: string, c
   let parsed: ReturnType<typeof parseArgs<T>>;
   try {
     parsed = parseArgs(config);
-    // parseArgs keeps the last of an option given twice: which one was meant is anyone's guess.
+    // parseArgs keeps the last of an option given twice: which one was meant is anyone's guess
+    // (unless it takes several values, as check-replicas' --url does).
     const seen = new Set<string>();
     for (const token of parseArgs({ ...config, tokens: true }).tokens ?? []) {
-      if (token.kind !== 'option') continue;
+      if (token.kind !== 'option' || config.options?.[token.name]?.multiple) continue;
       if (seen.has(token.name)) return refuseArguments(usage, `--${token.name} is given more than once`);
       seen.add(token.name);
     }
