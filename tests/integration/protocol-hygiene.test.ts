@@ -141,6 +141,34 @@ describe('protocol hygiene (server process)', () => {
     });
   });
 
+  describe('Transfer-Encoding (RFC 9112 §6.1, §6.3)', () => {
+    const chunked = '2\r\n{}\r\n0\r\n\r\n';
+    it.each([
+      ['gzip, chunked', 'HTTP/1.1', 501, 'Transfer-Encoding "gzip, chunked" is not supported; only chunked is.'],
+      ['gzip', 'HTTP/1.1', 400, 'Transfer-Encoding "gzip" does not end in chunked: the body\'s length cannot be known.'],
+      ['chunked', 'HTTP/1.0', 400, 'Transfer-Encoding is not part of HTTP/1.0: send Content-Length.'],
+      // Node's parser refuses this one before the app sees it.
+      ['chunked, gzip', 'HTTP/1.1', 400, 'The request is not valid HTTP/1.1.'],
+    ])('refuses %s in %s with one answer that closes the connection; a request behind it gets none', async (coding, version, status, detail) => {
+      const head = `POST /TE1/fit ${version}\r\nHost: localhost\r\nContent-Type: application/json\r\nTransfer-Encoding: ${coding}\r\n\r\n${chunked}GET /health HTTP/1.1\r\nHost: localhost\r\n\r\n`;
+      const exchange = await rawRequest(url, head);
+      expect(await exchange.closedWithin(5000)).toBe(true);
+      const answer = exchange.received();
+      expect(answer.match(/HTTP\/1\.1 \d{3}/g)).toEqual([`HTTP/1.1 ${status}`]);
+      expect(answer).toContain('\r\nConnection: close\r\n');
+      expect(bodyOf(answer)).toMatchObject({ type: 'about:blank', status, detail });
+    });
+
+    it('answers a request before one whose Transfer-Encoding does not end in chunked, then refuses that one, once', async () => {
+      const head = 'GET /health HTTP/1.1\r\nHost: localhost\r\n\r\nGET /health HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: gzip\r\n\r\nGET /health HTTP/1.1\r\nHost: localhost\r\n\r\n';
+      const exchange = await rawRequest(url, head);
+      expect(await exchange.closedWithin(5000)).toBe(true);
+      expect(exchange.received().match(/HTTP\/1\.1 \d{3}/g)).toEqual(['HTTP/1.1 200', 'HTTP/1.1 400']);
+      // No fault of ours along the way (an answer written twice would log one).
+      expect(logLines().filter((line) => line.msg === 'request failed')).toEqual([]);
+    });
+  });
+
   it('still answers an HTTP/1.0 request without Host', async () => {
     const exchange = await rawRequest(url, 'GET /health HTTP/1.0\r\n\r\n');
     expect(await exchange.closedWithin(5000)).toBe(true);

@@ -174,16 +174,19 @@ export const rejectAmbiguousHeaders: RequestHandler = (req, _res, next) => {
     next(new HttpProblem({ type: 'about:blank', title: 'Bad Request', status: 400, detail }));
     return;
   }
-  // RFC 9112 §6.1: Transfer-Encoding in HTTP/1.0 is faulty framing (400); a coding other than
-  // chunked is one we do not understand (501): Node would frame the body as chunked and hand
-  // over gzip (say) undecoded.
+  // RFC 9112 §6.1 and §6.3: Transfer-Encoding in HTTP/1.0, or one whose last coding is not
+  // chunked, leaves the body's length unknown (400); codings before chunked are ones we do not
+  // decode (501): Node would frame the body as chunked and hand over gzip (say) undecoded.
+  // Either way the body is never read, so the answer closes the connection (error-handler).
   const transferEncoding = req.headers['transfer-encoding'];
   if (transferEncoding !== undefined) {
-    if (req.httpVersion === '1.0') {
-      next(new HttpProblem({ type: 'about:blank', title: 'Bad Request', status: 400, detail: 'Transfer-Encoding is not part of HTTP/1.0: send Content-Length.' }));
+    const codings = transferEncoding.split(',').map((coding) => coding.trim().toLowerCase());
+    if (req.httpVersion === '1.0' || codings.at(-1) !== 'chunked') {
+      const detail = req.httpVersion === '1.0' ? 'Transfer-Encoding is not part of HTTP/1.0: send Content-Length.' : `Transfer-Encoding ${quotedPrefix(transferEncoding)} does not end in chunked: the body's length cannot be known.`;
+      next(new HttpProblem({ type: 'about:blank', title: 'Bad Request', status: 400, detail }));
       return;
     }
-    if (transferEncoding.trim().toLowerCase() !== 'chunked') {
+    if (codings.length > 1) {
       next(new HttpProblem({ type: 'about:blank', title: 'Not Implemented', status: 501, detail: `Transfer-Encoding ${quotedPrefix(transferEncoding)} is not supported; only chunked is.` }));
       return;
     }
@@ -219,7 +222,8 @@ export function oneAtATimePerConnection(): RequestHandler {
       res.once('close', settle);
     });
     last.set(connection, done);
-    if (previous) void previous.then(() => next());
+    // Answered meanwhile (the client-error handler refused it): nothing is left to do.
+    if (previous) void previous.then(() => res.headersSent || res.writableEnded || next());
     else next();
   };
 }

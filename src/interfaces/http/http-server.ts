@@ -59,6 +59,9 @@ export async function startHttpServer(app: Express, port: number, host: string, 
   if (onClientError) {
     server.on('clientError', (error: Error & { code?: string }, socket: Socket) => {
       const response = inFlight.get(socket);
+      // The app already answered with Connection: close (a request whose body it will not
+      // read, say): what the parser finds after it is not a request anyone will get an answer to.
+      if (response && String(response.getHeader('connection') ?? '').toLowerCase() === 'close') return;
       onClientError(error, socket, response && !response.writableEnded ? response : undefined);
     });
     // CONNECT never reaches the app (Node hands over the socket): without this, Node just closed it.
