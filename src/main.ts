@@ -1,11 +1,10 @@
 import 'reflect-metadata';
-import { existsSync, rmdirSync, rmSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { rmdirSync, rmSync } from 'node:fs';
 import type { DependencyContainer } from 'tsyringe';
 import { LOGGER, type Logger } from './application/ports/logger';
 import { loadConfig, redactUrlPassword, type AppConfig } from './config';
 import { closeContainer, createContainer } from './container';
-import { describeWeightsStorage } from './weights-storage';
+import { describeWeightsStorage, storageCreatedByOpen, type StorageCreated } from './weights-storage';
 import { PinoLogger } from './infrastructure/logging/pino-logger';
 import { createApp } from './interfaces/http/create-app';
 import { answerClientErrors } from './interfaces/http/client-error.handler';
@@ -23,11 +22,8 @@ interface Started {
   server?: RunningServer;
   config?: AppConfig;
   ingestion?: MqttReadingsSubscriber;
-  /**
-   * The SQLite file this start creates (it did not exist before) and the folders it creates
-   * for it, deepest first: removed if the start fails.
-   */
-  created?: { database: string; folders: string[] };
+  /** What this start's open of the storage creates (storageCreatedByOpen), removed if the start fails. */
+  created?: StorageCreated;
 }
 const started: Started = {};
 
@@ -63,7 +59,7 @@ async function main(): Promise<void> {
   if (!acceptServeArguments(process.argv.slice(2))) return;
   const config = loadConfig();
   started.config = config;
-  if (!config.databaseUrl && !existsSync(config.dbPath)) started.created = { database: config.dbPath, folders: missingFolders(config.dbPath) };
+  started.created = storageCreatedByOpen(config);
   // An unreachable or corrupt database fails the start here, in one line (WeightsStorageOpenError).
   const container = await createContainer(config);
   started.container = container;
@@ -101,13 +97,6 @@ async function stop(signal: NodeJS.Signals): Promise<void> {
   process.exit(0);
 }
 
-/** The folders above `path` that do not exist yet, deepest first. */
-function missingFolders(path: string): string[] {
-  const missing: string[] = [];
-  for (let folder = dirname(resolve(path)); !existsSync(folder) && folder !== dirname(folder); folder = dirname(folder)) missing.push(folder);
-  return missing;
-}
-
 /** The settings in effect, for LOG_LEVEL=debug; secrets stay out. */
 function describeConfig(config: AppConfig): Record<string, unknown> {
   const { apiToken, databaseUrl, mqtt, alertWebhookUrl, ...plain } = config;
@@ -129,7 +118,7 @@ main().catch(async (error: unknown) => {
   // A start that fails (its port in use, say) leaves no new empty database behind, as train
   // does not: nothing is written to it before the server listens.
   if (started.created) {
-    for (const suffix of ['', '-wal', '-shm', '-journal']) rmSync(started.created.database + suffix, { force: true });
+    for (const file of started.created.files) rmSync(file, { force: true });
     for (const folder of started.created.folders) {
       try {
         rmdirSync(folder); // only if empty: something else may have been put there meanwhile

@@ -1,9 +1,10 @@
+import { existsSync } from 'node:fs';
 import type { AlertStateRepository } from './application/ports/alert-state.repository';
 import type { IdempotencyStore } from './application/ports/idempotency.store';
 import type { WeightsRepository } from './application/ports/weights.repository';
 import { redactDatabaseUrl, type AppConfig } from './config';
 import { errorMessage } from './infrastructure/error-shape';
-import { openSqliteDatabase } from './infrastructure/sqlite/open-sqlite-database';
+import { missingFoldersAbove, openSqliteDatabase } from './infrastructure/sqlite/open-sqlite-database';
 import { SqliteAlertStateRepository } from './infrastructure/sqlite/sqlite-alert-state.repository';
 import { SqliteIdempotencyStore } from './infrastructure/sqlite/sqlite-idempotency.store';
 import { SqliteWeightsRepository } from './infrastructure/sqlite/sqlite-weights.repository';
@@ -88,6 +89,22 @@ async function openConfigured(config: WeightsStorageConfig, onIdleError: (error:
       database.close();
     },
   };
+}
+
+/** Files and folders (deepest first) that opening the storage would create. */
+export interface StorageCreated {
+  readonly files: readonly string[];
+  readonly folders: readonly string[];
+}
+
+/**
+ * What opening the configured storage creates: for a SQLite file not there yet, the file, its
+ * -wal, -shm and -journal companions and the folders above it; nothing for PostgreSQL or an
+ * existing file. Taken before the open, for a start that fails to remove again.
+ */
+export function storageCreatedByOpen(config: WeightsStorageConfig): StorageCreated | undefined {
+  if (config.databaseUrl || existsSync(config.dbPath)) return undefined;
+  return { files: ['', '-wal', '-shm', '-journal'].map((suffix) => config.dbPath + suffix), folders: missingFoldersAbove(config.dbPath) };
 }
 
 /** Where the weights live, for logs and messages: the file, or the URL without its password. */

@@ -1,5 +1,6 @@
 import { Pool, TypeOverrides, types, type PoolClient } from 'pg';
 import { isConnectionLost } from './postgres-errors';
+import { checkReadableSchema } from '../readable-schema';
 
 /** Each entry migrates the schema from version `index` to `index + 1` (table weights_schema). */
 const MIGRATIONS: readonly string[] = [
@@ -208,12 +209,7 @@ async function schemaVersion(client: PoolClient): Promise<number> {
 
 /** The schema of a database opened read-only: it must be this build's, as nothing may migrate it. */
 async function checkSchema(client: PoolClient): Promise<void> {
-  const version = await schemaVersion(client);
-  if (version === 0) throw new Error('holds no weights yet (an empty database, or not one this service wrote): train first, or check DATABASE_URL');
-  if (version > POSTGRES_SCHEMA_VERSION) throw new Error(`database schema version ${version} is newer than this build supports (${POSTGRES_SCHEMA_VERSION})`);
-  if (version < POSTGRES_SCHEMA_VERSION) {
-    throw new Error(`database schema version ${version} is older than this build's (${POSTGRES_SCHEMA_VERSION}): run train or serve on it once, which upgrades it`);
-  }
+  checkReadableSchema(await schemaVersion(client), POSTGRES_SCHEMA_VERSION, 'DATABASE_URL');
 }
 
 /** pg returns BIGINT as text, since it may exceed 2^53; ours (versions, counts) never do, and are checked. */

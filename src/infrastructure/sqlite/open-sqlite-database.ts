@@ -1,6 +1,7 @@
 import Database from 'better-sqlite3';
 import { accessSync, constants, existsSync, mkdirSync, statSync, type Stats } from 'node:fs';
 import { dirname, resolve } from 'node:path';
+import { checkReadableSchema } from '../readable-schema';
 
 /** Each entry migrates the schema from version `index` to `index + 1` (PRAGMA user_version). */
 const MIGRATIONS: readonly string[] = [
@@ -149,15 +150,9 @@ export function openSqliteDatabase(path: string, busyTimeoutMs = 5000, { create 
  * ENOENT under an existing folder (/proc/x), so the process would hang deaf to signals.
  */
 function createFolderOf(path: string): void {
-  const missing: string[] = [];
-  for (let folder = dirname(resolve(path)); ; folder = dirname(folder)) {
-    const stats = statOrMissing(folder);
-    if (stats?.isDirectory()) break;
-    if (stats) throw new Error(`${folder} is a file, not a folder (DB_PATH must be a file inside folders)`);
-    const parent = dirname(folder);
-    if (parent === folder) break;
-    missing.push(folder);
-  }
+  const missing = missingFoldersAbove(path);
+  const nearest = dirname(missing.at(-1) ?? resolve(path));
+  if (statOrMissing(nearest)?.isDirectory() === false) throw new Error(`${nearest} is a file, not a folder (DB_PATH must be a file inside folders)`);
   for (const folder of missing.reverse()) {
     try {
       mkdirSync(folder);
@@ -165,6 +160,27 @@ function createFolderOf(path: string): void {
       if ((error as NodeJS.ErrnoException).code === 'EEXIST') continue; // another process made it meanwhile
       throw new Error(`cannot create the folder ${folder} for DB_PATH: ${(error as Error).message}`, { cause: error });
     }
+  }
+}
+
+/**
+ * The folders above `path` that do not exist yet, deepest first: those a first open creates.
+ * The walk stops at the nearest entry that exists (a folder, or a file in the way) and below
+ * the root. (The server removes them again when its start fails.)
+ */
+export function missingFoldersAbove(path: string): string[] {
+  const missing: string[] = [];
+  for (let folder = dirname(resolve(path)); dirname(folder) !== folder && isMissing(folder); folder = dirname(folder)) missing.push(folder);
+  return missing;
+}
+
+function isMissing(path: string): boolean {
+  try {
+    statSync(path);
+    return false;
+  } catch (error) {
+    // Not there, also under a file (ENOTDIR: the walk up finds that file); any other fault is left to the open to report.
+    return ['ENOENT', 'ENOTDIR'].includes((error as NodeJS.ErrnoException).code ?? '');
   }
 }
 
@@ -207,10 +223,7 @@ function openFile(path: string): Database.Database {
 function openForReading(path: string): Database.Database {
   const db = new Database(path, { readonly: true, fileMustExist: true });
   try {
-    const version = db.pragma('user_version', { simple: true }) as number;
-    if (version === 0) throw new Error('holds no weights yet (an empty database, or not one this service wrote): train first, or check DB_PATH');
-    if (version > SCHEMA_VERSION) throw new Error(`database schema version ${version} is newer than this build supports (${SCHEMA_VERSION})`);
-    if (version < SCHEMA_VERSION) throw new Error(`database schema version ${version} is older than this build's (${SCHEMA_VERSION}): run train or serve on it once, which upgrades it`);
+    checkReadableSchema(db.pragma('user_version', { simple: true }) as number, SCHEMA_VERSION, 'DB_PATH');
     return db;
   } catch (error) {
     db.close();

@@ -134,7 +134,7 @@ export const noSniffing: RequestHandler = (_req, res, next) => {
   next();
 };
 
-// RFC 3986 host (IP literal, or reg-name, which includes IPv4) and optional port (checked <= 65535 below).
+// RFC 3986 host (IP literal, or reg-name, which includes IPv4) and optional port (held to 65535 by isHostAndPort).
 const HOST = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-._~!$&'()*+,;=%]*)(?::(\d{0,5}))?$/;
 
 /** Header fields a request may have: clients send a few dozen at most. */
@@ -162,12 +162,11 @@ export const rejectAmbiguousHeaders: RequestHandler = (req, _res, next) => {
     else if (name.length === 13 && name.toLowerCase() === 'authorization') authorizations++;
   }
   const host = req.headers.host;
-  const port = host === undefined ? undefined : HOST.exec(host);
   let detail: string | undefined;
   // RFC 9112 §3.2: an HTTP/1.1 request without Host is a 400 (HTTP/1.0 may omit it).
   if (hosts === 0 && req.httpVersion === '1.1') detail = 'Send a Host header: HTTP/1.1 requires one.';
   else if (hosts > 1) detail = 'Send one Host header.';
-  else if (host !== undefined && (!port || Number(port[1] ?? 0) > 65535)) detail = `The Host header ${quotedPrefix(host)} is not a valid host and port.`;
+  else if (host !== undefined && !isHostAndPort(host)) detail = `The Host header ${quotedPrefix(host)} is not a valid host and port.`;
   else if (authorizations > 1) detail = 'Send one Authorization header.';
   else detail = invalidAbsoluteTarget(req.url);
   if (detail) {
@@ -234,9 +233,14 @@ export function oneAtATimePerConnection(): RequestHandler {
  */
 function invalidAbsoluteTarget(target: string): string | undefined {
   const authority = /^[a-z][a-z0-9+.-]*:\/\/([^/?#]*)/i.exec(target)?.[1];
-  if (authority === undefined) return undefined;
-  const port = HOST.exec(authority);
-  return port && authority !== '' && Number(port[1] ?? 0) <= 65535 ? undefined : `The request target's host ${quotedPrefix(authority)} is not a valid host and port.`;
+  if (authority === undefined || (authority !== '' && isHostAndPort(authority))) return undefined;
+  return `The request target's host ${quotedPrefix(authority)} is not a valid host and port.`;
+}
+
+/** An RFC 3986 host with an optional port, the port at most 65535. */
+function isHostAndPort(text: string): boolean {
+  const match = HOST.exec(text);
+  return match !== null && Number(match[1] ?? 0) <= 65535;
 }
 
 /** For a known path hit with the wrong method: 405 with `Allow`, or 204 for OPTIONS. */
