@@ -106,8 +106,9 @@ Options:
   });
   if (positionals.length > 1) refuseArguments(USAGE, `one FILE at most (got ${positionals.length})`);
   const path = positionals[0] ?? join(__dirname, '../../../data/collects.csv');
-  if (!statSync(path, { throwIfNoEntry: false })?.isFile()) refuseArguments(USAGE, `${path}: no such file`);
-  const megabytes = statSync(path).size / 1e6;
+  const file = statSync(path, { throwIfNoEntry: false });
+  if (!file?.isFile()) return refuseArguments(USAGE, `${path}: no such file`);
+  const megabytes = file.size / 1e6;
   const runs = options.smoke ? 1 : wholeNumberOption(USAGE, 'runs', options.runs);
   const seconds = new Map<string, number[]>(Object.keys(contenders).map((name) => [name, []]));
   const results = new Map<string, Accumulator>();
