@@ -122,7 +122,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     url: mqttUrl,
     readingsTopic: read('MQTT_READINGS_TOPIC', 'sensors/+/readings', parseReadingsTopic, 'a topic filter with exactly one + level (the sensor id) and no #'),
     shareGroup: read('MQTT_SHARE_GROUP', 'sensor-alerts', (raw) => (/^[^/+#\s]{1,64}$/.test(raw) ? raw : undefined), '1-64 characters without / + # or spaces'),
-    alertsTopic: read('MQTT_ALERTS_TOPIC', 'sensors/{sensor_id}/alerts', (raw) => (/[+#]/.test(raw) || raw.length > 256 ? undefined : raw), 'a topic name without + or # ({sensor_id} is replaced)'),
+    // Events are retained: a topic without {sensor_id} would keep one state for all sensors.
+    alertsTopic: read(
+      'MQTT_ALERTS_TOPIC',
+      'sensors/{sensor_id}/alerts',
+      (raw) => (/[+#]/.test(raw) || raw.length > 256 || !raw.includes('{sensor_id}') ? undefined : raw),
+      'a topic name without + or # that holds {sensor_id} (each sensor keeps its own retained state)',
+    ),
     clientId: read('MQTT_CLIENT_ID', `sensor-alerts-${hostname()}`, (raw) => (/^[\x21-\x7e]{1,128}$/.test(raw) ? raw : undefined), '1-128 printable characters, no spaces'),
   };
   if (!mqtt) for (const name of ['MQTT_READINGS_TOPIC', 'MQTT_SHARE_GROUP', 'MQTT_ALERTS_TOPIC', 'MQTT_CLIENT_ID']) if (env[name]) problems.push(`${name} needs MQTT_URL`);
