@@ -1,14 +1,17 @@
 // Checks that API replicas share one database: a fit through the first is served by every
 // other, and adjusts spread over all of them, sent concurrently, lose no update.
-import { parseScriptArguments } from './script-arguments';
+import { parseScriptArguments, refuseArguments, wholeNumberOption } from './script-arguments';
 
-const USAGE = 'Usage: node dist/scripts/check-replicas.js --url http://localhost:3001 --url http://localhost:3002 [--adjusts 40]';
+const USAGE = 'Usage: node dist/scripts/check-replicas.js --url http://localhost:3001 --url http://localhost:3002 [--adjusts 40 (1-1000)] [--sensor REPLICA01]';
 const { values: options } = parseScriptArguments(USAGE, {
   options: { url: { type: 'string', multiple: true, default: [] }, sensor: { type: 'string', default: 'REPLICA01' }, adjusts: { type: 'string', default: '40' } },
 });
 const urls = options.url;
+if (urls.length < 2) refuseArguments(USAGE, 'give at least two --url');
+for (const url of urls) if (!URL.canParse(url) || !/^https?:$/.test(new URL(url).protocol)) refuseArguments(USAGE, `--url must be an http:// or https:// URL (got ${JSON.stringify(url)})`);
 const sensor = options.sensor;
-const adjusts = Number(options.adjusts);
+// Each adjust multiplies the mean by 1.1: a thousand keep it far from overflowing.
+const adjusts = wholeNumberOption(USAGE, 'adjusts', options.adjusts, 1, 1000);
 
 interface WeightsBody {
   mean: number;
@@ -25,7 +28,6 @@ async function call(base: string, method: 'GET' | 'POST', path: string, body?: u
 }
 
 async function main(): Promise<void> {
-  if (urls.length < 2) throw new Error('give at least two --url');
   const fitted = await call(urls[0]!, 'POST', `/${sensor}/fit`, { values: [10, 5, 6, 9] });
   for (const url of urls.slice(1)) {
     const seen = await call(url, 'GET', `/${sensor}/weights`);

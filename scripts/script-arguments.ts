@@ -29,13 +29,14 @@ export function parseScriptArguments<T extends ParseArgsConfig>(usage: string, c
 }
 
 /**
- * `--NAME`'s value as a whole number from `min` up (a count of runs, rounds, readings...);
+ * `--NAME`'s value as a whole number from `min` (to `max`, if given) (a count of runs, rounds, readings...);
  * anything else (`x`, `0`, `1.5`) prints one line and the usage, and exits 2.
  */
-export function wholeNumberOption(usage: string, name: string, raw: string, min = 1): number {
+export function wholeNumberOption(usage: string, name: string, raw: string, min = 1, max = Number.MAX_SAFE_INTEGER): number {
   const value = Number(raw);
-  if (/^\d+$/.test(raw) && Number.isSafeInteger(value) && value >= min) return value;
-  return refuseArguments(usage, `--${name} must be a whole number from ${min} up (got ${JSON.stringify(raw)})`);
+  if (/^\d+$/.test(raw) && Number.isSafeInteger(value) && value >= min && value <= max) return value;
+  const range = max === Number.MAX_SAFE_INTEGER ? `from ${min} up` : `from ${min} to ${max}`;
+  return refuseArguments(usage, `--${name} must be a whole number ${range} (got ${JSON.stringify(raw)})`);
 }
 
 /** `--NAME`'s value as a number from `min` to `max`; anything else prints one line and the usage, and exits 2. */

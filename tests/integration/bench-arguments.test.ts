@@ -52,3 +52,24 @@ describe('the benchmark scripts, on their command line', () => {
     expect(result.stderr.split('\n')[1]).toMatch(/^Usage: npm run bench:/);
   });
 });
+
+describe('check-replicas, on its command line', () => {
+  const checkReplicas = (args: string[]) => {
+    const child = spawnSync(process.execPath, [join(__dirname, '../../dist/scripts/check-replicas.js'), ...args], { encoding: 'utf8', timeout: 30_000 });
+    return { status: child.status, stdout: child.stdout, stderr: child.stderr };
+  };
+  const two = ['--url', 'http://127.0.0.1:1', '--url', 'http://127.0.0.1:2'];
+
+  it.each([
+    [[...two, '--adjusts', 'x'], '--adjusts must be a whole number from 1 to 1000 (got "x")'],
+    [[...two, '--adjusts', '1001'], '--adjusts must be a whole number from 1 to 1000 (got "1001")'],
+    [['--url', 'http://127.0.0.1:1'], 'give at least two --url'],
+    [['--url', 'ftp://a', '--url', 'http://b'], '--url must be an http:// or https:// URL (got "ftp://a")'],
+    [['--url', 'localhost:3001', '--url', 'http://b'], '--url must be an http:// or https:// URL (got "localhost:3001")'],
+  ])('%j: one line, the usage, exit 2, before any request', (args, reason) => {
+    const result = checkReplicas(args);
+    expect(result.status).toBe(2);
+    expect(result.stdout).toBe('');
+    expect(result.stderr.split('\n').slice(0, 2)).toEqual([reason, expect.stringMatching(/^Usage: node dist\/scripts\/check-replicas\.js /)]);
+  });
+});
