@@ -1,33 +1,16 @@
 import { DuckDBInstance } from '@duckdb/node-api';
-import Database from 'better-sqlite3';
 import { spawnSync } from 'node:child_process';
 import { chmodSync, copyFileSync, existsSync, linkSync, mkdirSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { InvalidReadingsError } from '../../src/application/invalid-readings.error';
 import { ParquetReadingsSource } from '../../src/infrastructure/parquet/parquet-readings.source';
 import { runCli } from '../support/cli';
+import { storedModels as stored, type StoredModel } from '../support/stored-models';
 import { makeTempDir } from '../support/test-app';
 import { unprivilegedUser } from '../support/unprivileged-user';
 
 const COMMITTED = join(__dirname, '../../data/collects.csv');
 const METRICS = ['params.velRMS.x', 'params.velRMS.y', 'params.velRMS.z', 'params.accelRMS.x', 'params.accelRMS.y', 'params.accelRMS.z'];
-
-interface StoredRow {
-  sensor_id: string;
-  metric: string;
-  mean: number;
-  std: number;
-  n: number;
-}
-
-function stored(dbPath: string): StoredRow[] {
-  const db = new Database(dbPath, { readonly: true });
-  try {
-    return db.prepare('SELECT sensor_id, metric, mean, std, n FROM weights ORDER BY sensor_id, metric').all() as StoredRow[];
-  } finally {
-    db.close();
-  }
-}
 
 function convert(args: string[]) {
   return spawnSync(process.execPath, [join(__dirname, '../../dist/bin/convert.js'), ...args], { env: { PATH: process.env.PATH }, encoding: 'utf8' });
@@ -96,7 +79,7 @@ describe('Parquet input: npm run convert, then npm run train on the .parquet', (
       expect(trained.stdout).toMatch(/^trained 10 sensors x 6 columns from 542,416 rows/);
       const expected = stored(fromCsv);
       stored(dbPath).forEach((row, index) => {
-        expect({ sensor_id: row.sensor_id, metric: row.metric, mean: row.mean, n: row.n }).toEqual({ ...expected[index]!, std: undefined, n: expected[index]!.n * 16 });
+        expect({ sensor_id: row.sensor_id, metric: row.metric, mean: row.mean, n: row.n }).toEqual({ ...expected[index]!, std: undefined, version: undefined, n: expected[index]!.n * 16 });
       });
     }
   });
@@ -238,7 +221,7 @@ describe('Parquet input: npm run convert, then npm run train on the .parquet', (
 
   describe('stops with one line naming file and column, exit 1, nothing written', () => {
     const dbPath = join(directory, 'guarded.db');
-    let before: StoredRow[];
+    let before: StoredModel[];
     beforeAll(() => {
       expect(runCli('train', [parquet], dbPath).status).toBe(0);
       before = stored(dbPath);

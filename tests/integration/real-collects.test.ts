@@ -1,10 +1,10 @@
-import Database from 'better-sqlite3';
 import { createHash } from 'node:crypto';
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { runCli } from '../support/cli';
 import { exactMean, exactStd, meanErrorInUlps, stdRelativeError } from '../support/exact-statistics';
 import { SEED_ALERT_TABLE_AT_0_09 } from '../support/seed-alert-table';
+import { storedModels, type StoredModel } from '../support/stored-models';
 import { makeTempDir } from '../support/test-app';
 
 /**
@@ -15,14 +15,6 @@ import { makeTempDir } from '../support/test-app';
 const COMMITTED = join(__dirname, '../../data/collects.csv');
 const SHA256 = '7144274acfbbdbb7d8d5ac039ccb47b0fb762f873a180e26ada8ae61e5ba30ad';
 const METRICS = ['params.velRMS.x', 'params.velRMS.y', 'params.velRMS.z', 'params.accelRMS.x', 'params.accelRMS.y', 'params.accelRMS.z'];
-
-interface StoredRow {
-  sensor_id: string;
-  metric: string;
-  mean: number;
-  std: number;
-  n: number;
-}
 
 /** sensor -> column -> readings (null for an empty cell), in file order. */
 function readColumns(text: string): Map<string, Map<string, Array<number | null>>> {
@@ -49,16 +41,14 @@ describe("the case's data/collects.csv", () => {
   const directory = makeTempDir();
   const text = readFileSync(COMMITTED, 'utf8');
   const columns = readColumns(text);
-  let stored: StoredRow[];
+  let stored: StoredModel[];
 
   beforeAll(() => {
     const dbPath = join(directory, 'real.db');
     const trained = runCli('train', [COMMITTED], dbPath);
     expect(trained.stderr).toBe('');
     expect(trained.status).toBe(0);
-    const db = new Database(dbPath, { readonly: true });
-    stored = db.prepare('SELECT sensor_id, metric, mean, std, n FROM weights').all() as StoredRow[];
-    db.close();
+    stored = storedModels(dbPath);
   }, 60_000);
   afterAll(() => rmSync(directory, { recursive: true, force: true }));
 

@@ -7,6 +7,7 @@ import { writeScaledCollects } from '../../scripts/scaled-collects';
 import { MAX_RECORD_BYTES } from '../../src/infrastructure/csv/csv-range.scanner';
 import { runCli } from '../support/cli';
 import { SEED_ALERT_TABLE_AT_0_09 } from '../support/seed-alert-table';
+import { storedModels, type StoredModel } from '../support/stored-models';
 import { makeTempDir } from '../support/test-app';
 import { unprivilegedUser } from '../support/unprivileged-user';
 import { relativeError } from '../support/reference-statistics';
@@ -14,28 +15,17 @@ import { relativeError } from '../support/reference-statistics';
 const COMMITTED = join(__dirname, '../../data/collects.csv');
 const HEADER = readFileSync(COMMITTED, 'utf8').slice(0, readFileSync(COMMITTED, 'utf8').indexOf('\n'));
 
-interface StoredRow {
-  sensor_id: string;
-  metric: string;
-  mean: number;
-  std: number;
-  n: number;
-}
-
 /** Everything in the database, to compare before and after a failed run. */
-function snapshot(dbPath: string): { weights: StoredRow[]; history: number } {
+function snapshot(dbPath: string): { weights: StoredModel[]; history: number } {
   const db = new Database(dbPath, { readonly: true });
   try {
-    return {
-      weights: db.prepare('SELECT sensor_id, metric, mean, std, n FROM weights ORDER BY sensor_id, metric').all() as StoredRow[],
-      history: (db.prepare('SELECT count(*) AS count FROM weights_history').get() as { count: number }).count,
-    };
+    return { weights: storedModels(dbPath), history: (db.prepare('SELECT count(*) AS count FROM weights_history').get() as { count: number }).count };
   } finally {
     db.close();
   }
 }
 
-function expectSameStatistics(stored: StoredRow[], draft: DraftWeights): void {
+function expectSameStatistics(stored: StoredModel[], draft: DraftWeights): void {
   expect(stored).toHaveLength(Object.keys(draft).length * 6);
   for (const { sensor_id, metric, mean, std } of stored) {
     const expected = draft[sensor_id]![metric]!;

@@ -2,11 +2,11 @@ import { spawnSync } from 'node:child_process';
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client } from 'pg';
-import Database from 'better-sqlite3';
 import { VIBRATION_METRICS } from '../../src/domain/vibration-metrics';
 import { runCli } from '../support/cli';
 import { meanErrorInUlps, stdRelativeError } from '../support/exact-statistics';
 import { createTestDatabase, describeWithPostgres, type TestDatabase } from '../support/postgres-server';
+import { storedModels, type StoredModel } from '../support/stored-models';
 import { makeTempDir } from '../support/test-app';
 
 /**
@@ -24,14 +24,6 @@ const COLUMNS: ReadonlyArray<(row: number) => string> = [
   (row) => (row % 5 === 0 ? '' : String(0.045 + ((row * 7919) % 1000) / 17_000)), // ordinary readings with gaps
 ];
 
-interface StoredRow {
-  sensor_id: string;
-  metric: string;
-  mean: number;
-  std: number;
-  n: number;
-}
-
 function readingsFile(directory: string): { path: string; columns: Map<string, Array<number | null>[]> } {
   const sensors = ['STUCK', 'S2'];
   const columns = new Map(sensors.map((sensor) => [sensor, VIBRATION_METRICS.map((): Array<number | null> => [])]));
@@ -47,7 +39,7 @@ function readingsFile(directory: string): { path: string; columns: Map<string, A
   return { path, columns };
 }
 
-function expectExactModels(stored: StoredRow[], columns: Map<string, Array<number | null>[]>): void {
+function expectExactModels(stored: ReadonlyArray<Omit<StoredModel, 'version'>>, columns: Map<string, Array<number | null>[]>): void {
   expect(stored).toHaveLength(columns.size * VIBRATION_METRICS.length);
   for (const { sensor_id, metric, mean, std, n } of stored) {
     const readings = columns.get(sensor_id)![VIBRATION_METRICS.indexOf(metric)]!;
@@ -67,12 +59,7 @@ describe('npm run train: exact statistics on every kind of column', () => {
   it.each(['1', '2'])('stores exact models on SQLite with %s thread(s)', (threads) => {
     const dbPath = join(directory, `kinds-${threads}.db`);
     expect(runCli('train', [path, '--threads', threads], dbPath).status).toBe(0);
-    const db = new Database(dbPath, { readonly: true });
-    try {
-      expectExactModels(db.prepare('SELECT sensor_id, metric, mean, std, n FROM weights').all() as StoredRow[], columns);
-    } finally {
-      db.close();
-    }
+    expectExactModels(storedModels(dbPath), columns);
   });
 
   it('says T for the stuck value of a flat-lined sensor (its threshold is the value itself)', () => {
@@ -100,7 +87,7 @@ describe('npm run train: exact statistics on every kind of column', () => {
       const client = new Client({ connectionString: database.url });
       await client.connect();
       try {
-        const { rows } = await client.query<StoredRow>('SELECT sensor_id, metric, mean, std, n::float8 AS n FROM weights');
+        const { rows } = await client.query<Omit<StoredModel, 'version'>>('SELECT sensor_id, metric, mean, std, n::float8 AS n FROM weights');
         expectExactModels(rows, columns);
       } finally {
         await client.end();

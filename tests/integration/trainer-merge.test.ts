@@ -8,20 +8,12 @@ import { VIBRATION_METRICS } from '../../src/domain/vibration-metrics';
 import { runCli } from '../support/cli';
 import { exactMean, meanErrorInUlps, stdRelativeError } from '../support/exact-statistics';
 import { createTestDatabase, describeWithPostgres } from '../support/postgres-server';
+import { storedModels, type StoredModel } from '../support/stored-models';
 import { makeTempDir } from '../support/test-app';
 
 const COMMITTED = join(__dirname, '../../data/collects.csv');
 const [HEADER, ...ROWS] = readFileSync(COMMITTED, 'utf8').trimEnd().split('\n') as [string, ...string[]];
 const COLUMNS = HEADER.split(',');
-
-interface StoredModel {
-  sensor_id: string;
-  metric: string;
-  mean: number;
-  std: number;
-  n: number;
-  version: number;
-}
 
 /** Every (sensor, metric)'s readings in `rows`, parsed independently of the trainer (the file has no quotes). */
 function readingsOf(rows: readonly string[]): Map<string, number[]> {
@@ -54,15 +46,6 @@ function expectStatisticsOfWholeFile(models: readonly StoredModel[]): void {
   }
 }
 
-function sqliteModels(dbPath: string): StoredModel[] {
-  const db = new Database(dbPath, { readonly: true });
-  try {
-    return db.prepare('SELECT sensor_id, metric, mean, std, n, version FROM weights ORDER BY sensor_id, metric').all() as StoredModel[];
-  } finally {
-    db.close();
-  }
-}
-
 function sqliteChanges(dbPath: string): string[] {
   const db = new Database(dbPath, { readonly: true });
   try {
@@ -89,7 +72,7 @@ describe('npm run train -- --merge', () => {
     expect(merged.stderr).toBe('');
     expect(merged.status).toBe(0);
     expect(merged.stdout).toMatch(/^merged \d+ models of \d+ sensors from 13,561 rows of /);
-    const models = sqliteModels(dbPath);
+    const models = storedModels(dbPath);
     expectStatisticsOfWholeFile(models);
     // A model of both parts was fitted, then updated; one of a single part was written once.
     const [inA, inB] = [readingsOf(ROWS.slice(0, cut)), readingsOf(ROWS.slice(cut))];
@@ -101,19 +84,19 @@ describe('npm run train -- --merge', () => {
   it('creates the models a database does not have yet', () => {
     const dbPath = join(directory, 'fresh.db');
     expect(runCli('train', [COMMITTED, '--merge'], dbPath).status).toBe(0);
-    expectStatisticsOfWholeFile(sqliteModels(dbPath));
+    expectStatisticsOfWholeFile(storedModels(dbPath));
   });
 
   it('changes nothing when one model of the file cannot be merged, and says where', () => {
     const dbPath = join(directory, 'refused.db');
     expect(runCli('train', [file('first.csv', ROWS.slice(0, 100))], dbPath).status).toBe(0);
-    const before = sqliteModels(dbPath);
+    const before = storedModels(dbPath);
     // A new sensor with one reading of params.velRMS.x: no model to merge it into, too few to fit one.
     const lone = `x,2021-06-01T00:00:00.000Z,,,,3,1656,1622506601,0.5,,,NEW0001,20`;
     const refused = runCli('train', [file('second.csv', [...ROWS.slice(100, 200), lone]), '--merge'], dbPath);
     expect(refused.status).not.toBe(0);
     expect(refused.stderr).toContain('second.csv:102: column "params.velRMS.x": sensor "NEW0001" (first seen here) has no model yet');
-    expect(sqliteModels(dbPath)).toEqual(before);
+    expect(storedModels(dbPath)).toEqual(before);
   });
 });
 
