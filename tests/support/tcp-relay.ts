@@ -6,19 +6,33 @@ export interface TcpRelay {
   readonly url: string;
   /** From now on bytes go in and nothing comes out, and nothing is closed: a hung network. */
   silence(): void;
+  /**
+   * Once a connection sends bytes holding `marker` (a statement's text), every answer of the
+   * server on that connection is lost, that statement's first: it reaches the server, its
+   * answer never returns. Other connections are relayed as usual.
+   */
+  loseAnswersFrom(marker: string): void;
+  /** Relays both ways again (bytes dropped meanwhile stay lost). */
+  restore(): void;
   close(): void;
 }
 
 /** A relay on 127.0.0.1:`port` (0: any free one) to the server of `url`, for network faults. */
 export async function startTcpRelay(url: string, port = 0): Promise<TcpRelay> {
   const target = new URL(url);
-  let silent = false;
+  let lostUpstream = false; // client to server
+  let lostDownstream = false; // server to client
+  let marker: string | undefined;
   const sockets: Socket[] = [];
   const server = createServer((client) => {
     const upstream = connect(Number(target.port), target.hostname);
     sockets.push(client, upstream);
-    for (const [from, to] of [[client, upstream], [upstream, client]] as const) {
-      from.on('data', (chunk: Buffer) => void (silent || to.write(chunk)));
+    let markerSeen = false;
+    client.on('data', (chunk: Buffer) => {
+      if (marker !== undefined && chunk.toString('latin1').includes(marker)) markerSeen = true;
+    });
+    for (const [from, to, lost] of [[client, upstream, () => lostUpstream], [upstream, client, () => lostDownstream || markerSeen]] as const) {
+      from.on('data', (chunk: Buffer) => void (lost() || to.write(chunk)));
       from.on('end', () => to.end());
       from.on('error', () => to.destroy());
     }
@@ -28,7 +42,16 @@ export async function startTcpRelay(url: string, port = 0): Promise<TcpRelay> {
   relayed.port = String((server.address() as AddressInfo).port);
   return {
     url: relayed.toString(),
-    silence: () => void (silent = true),
+    silence: () => {
+      lostUpstream = true;
+      lostDownstream = true;
+    },
+    loseAnswersFrom: (text) => void (marker = text),
+    restore: () => {
+      lostUpstream = false;
+      lostDownstream = false;
+      marker = undefined;
+    },
     close: () => {
       for (const socket of sockets) socket.destroy();
       server.close();

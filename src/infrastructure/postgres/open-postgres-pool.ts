@@ -105,11 +105,13 @@ export interface PostgresPoolOptions {
   /** How long a statement waits for a row lock before failing (then a 503), as SQLite's busy timeout. */
   readonly lockTimeoutMs?: number;
   /**
-   * How long a query may go unanswered: a server or network that stops answering without
-   * closing the connection would otherwise hold requests until TCP gives up.
+   * How long a statement may run: the server cancels it past this (statement_timeout, so it
+   * is rolled back and the failure is a clean one), and the client gives up on a server or
+   * network that does not answer at all QUERY_TIMEOUT_GRACE_MS later (then a write's
+   * outcome is unknown). Also bounds the wait for a new connection.
    */
   readonly queryTimeoutMs?: number;
-  /** How long a request waits for a free connection, or for a new one to connect. */
+  /** How long a request waits for a free connection, or for a new one to connect (default 10 s, or less than queryTimeoutMs). */
   readonly connectionTimeoutMs?: number;
   /**
    * How long to keep trying when the server cannot be reached yet (a database container
@@ -132,11 +134,12 @@ export interface PostgresPoolOptions {
  * missing or older). The pool parses BIGINT to numbers.
  */
 export async function openPostgresPool(connectionString: string, options: PostgresPoolOptions = {}): Promise<Pool> {
+  const { queryTimeoutMs } = options;
   const pool = new Pool({
     connectionString,
     max: options.max ?? 10,
-    connectionTimeoutMillis: options.connectionTimeoutMs ?? 10_000,
-    ...(options.queryTimeoutMs !== undefined && { query_timeout: options.queryTimeoutMs }),
+    connectionTimeoutMillis: options.connectionTimeoutMs ?? Math.min(10_000, queryTimeoutMs ?? 10_000),
+    ...(queryTimeoutMs !== undefined && { statement_timeout: queryTimeoutMs, query_timeout: queryTimeoutMs + QUERY_TIMEOUT_GRACE_MS }),
     idleTimeoutMillis: 30_000,
     // TCP keep-alive notices a server that vanished without closing its connections.
     keepAlive: true,
@@ -150,14 +153,23 @@ export async function openPostgresPool(connectionString: string, options: Postgr
   });
   // Without a listener, an idle connection dropped by the server would crash the process.
   pool.on('error', (error) => options.onIdleError?.(error));
+  // A statement whose client gave up (no answer in time) is cancelled once the server sees
+  // the connection closed, rather than committed later (PostgreSQL 14+; older ones refuse
+  // the setting, harmlessly).
+  pool.on('connect', (client) => void client.query(`SET client_connection_check_interval = ${CONNECTION_CHECK_MS}`).catch(() => undefined));
   const deadline = Date.now() + (options.startupWaitMs ?? 0);
   for (;;) {
     try {
       const client = await pool.connect();
+      // Lost while checked out, pg also emits the error as an event: unheard, a crash. The query rejects with it anyway.
+      let lost: Error | undefined;
+      const onError = (error: Error) => (lost = error);
+      client.on('error', onError);
       try {
         await (options.readOnly ? checkSchema(client) : migrate(client));
       } finally {
-        client.release();
+        client.off('error', onError);
+        client.release(lost);
       }
       return pool;
     } catch (error) {
@@ -172,6 +184,9 @@ export async function openPostgresPool(connectionString: string, options: Postgr
 }
 
 const STARTUP_RETRY_MS = 500;
+// The server's statement_timeout fires first, with a clean cancellation; this is for a server that cannot answer at all.
+const QUERY_TIMEOUT_GRACE_MS = 1000;
+const CONNECTION_CHECK_MS = 1000;
 
 // Lock, read and migrate in one transaction, so replicas starting together cannot both
 // create the schema: the second waits, then finds it current.
@@ -181,8 +196,9 @@ async function migrate(client: PoolClient): Promise<void> {
   if ((await schemaVersion(client)) === POSTGRES_SCHEMA_VERSION) return;
   await client.query('BEGIN');
   try {
-    // Waiting for another replica's migration is expected; the requests' lock timeout is not for this.
+    // Waiting for another replica's migration is expected; the requests' timeouts are not for this.
     await client.query('SET LOCAL lock_timeout = 0');
+    await client.query('SET LOCAL statement_timeout = 0');
     await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK_KEY]);
     await client.query('CREATE TABLE IF NOT EXISTS weights_schema (version INTEGER NOT NULL)');
     const { rows } = await client.query<{ version: number }>('SELECT version FROM weights_schema');

@@ -10,6 +10,11 @@ const UNAVAILABLE_SQLSTATE = /^(08|53|57P0[1-3]|25006$|55P03$|57014$|40001$|40P0
 const UNAVAILABLE_ERRNO = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE', 'ENOENT']);
 // pg reports these without a code.
 const UNAVAILABLE_MESSAGE = /^(Connection terminated|timeout exceeded when trying to connect|Query read timeout|Client has encountered a connection error|Cannot use a pool after calling end)/;
+// Losses that can come after a statement reached the server, with no word from it (a server
+// error, with its SQLSTATE, means the statement was not applied; a refused connection, that
+// it was never sent).
+const LOST_AFTER_SENDING_MESSAGE = /^(Connection terminated|Query read timeout)/;
+const LOST_AFTER_SENDING_ERRNO = new Set(['ECONNRESET', 'EPIPE', 'ETIMEDOUT']);
 
 export function isConnectionLost(error: unknown): boolean {
   const inner = innerErrors(error);
@@ -27,12 +32,38 @@ export function describePostgresError(error: unknown): string {
   return code ? `${errorMessage(error)} (${code})` : errorMessage(error);
 }
 
-/** Runs a storage call; a server that cannot take it becomes a StorageUnavailableError. */
-export async function served<T>(call: () => Promise<T>): Promise<T> {
+/** Whether the connection was lost, or stopped answering, when a statement may already have reached the server. */
+export function lostAfterSending(error: unknown): boolean {
+  if (error instanceof CommitOutcomeUnknown) return true;
+  const code = errorCode(error);
+  return code === undefined ? LOST_AFTER_SENDING_MESSAGE.test(errorMessage(error)) : LOST_AFTER_SENDING_ERRNO.has(code);
+}
+
+/** A COMMIT whose answer was lost (see inTransaction): the transaction may have committed. */
+export class CommitOutcomeUnknown extends Error {
+  constructor(readonly lost: unknown) {
+    super(errorMessage(lost), { cause: lost });
+    this.name = 'CommitOutcomeUnknown';
+  }
+}
+
+/**
+ * Runs a storage call; a server that cannot take it becomes a StorageUnavailableError. With
+ * `writes` 'one-statement' (a write sent as one autocommitted statement), a connection lost
+ * after sending it leaves its outcome unknown; with 'in-transaction', only a lost COMMIT does
+ * (the server rolls back a transaction whose connection is lost before it).
+ */
+export async function served<T>(call: () => Promise<T>, writes?: 'one-statement' | 'in-transaction'): Promise<T> {
   try {
     return await call();
   } catch (error) {
-    if (isConnectionLost(error)) throw new StorageUnavailableError(describePostgresError(error), { cause: error });
+    if (error instanceof CommitOutcomeUnknown) {
+      throw new StorageUnavailableError(describePostgresError(error.lost), { cause: error.lost, outcomeUnknown: true });
+    }
+    if (isConnectionLost(error)) {
+      const outcomeUnknown = writes === 'one-statement' && lostAfterSending(error);
+      throw new StorageUnavailableError(describePostgresError(error), { cause: error, outcomeUnknown });
+    }
     throw error;
   }
 }

@@ -54,9 +54,11 @@ function upsertStatement(stampedAt: string): string {
     ), written AS (
       INSERT INTO weights AS w (sensor_id, metric, mean, std, n, adjustment, moments, version, updated_at)
       SELECT sensor_id, metric, mean, std, n, adjustment, moments, 1, ${stampedAt} FROM input
+      -- Stamped again here, once the row is locked: a fit that waited for another write is
+      -- dated after it, as its version is.
       ON CONFLICT (sensor_id, metric) DO UPDATE SET
         mean = excluded.mean, std = excluded.std, n = excluded.n, adjustment = excluded.adjustment, moments = excluded.moments,
-        version = w.version + 1, updated_at = excluded.updated_at
+        version = w.version + 1, updated_at = ${stampedAt}
       RETURNING w.*
     ), recorded AS (
       INSERT INTO weights_history (sensor_id, metric, version, change, mean, std, n, adjustment, moments, recorded_at)
@@ -114,16 +116,18 @@ export class PostgresWeightsRepository implements WeightsRepository {
   constructor(private readonly pool: Pool) {}
 
   async replace(sensor: Sensor, metric: MetricName, weights: Weights): Promise<SensorWeights> {
-    const { rows } = await storage(() => this.pool.query<WeightsRow>(REPLACE, [...columns([{ sensor, metric, weights }]), 'fit']));
+    const { rows } = await storage(() => this.pool.query<WeightsRow>(REPLACE, [...columns([{ sensor, metric, weights }]), 'fit']), 'one-statement');
     return toSensorWeights(rows[0]!);
   }
 
   async replaceAll(models: readonly FittedModel[]): Promise<void> {
     if (models.length === 0) return;
-    await storage(() =>
-      this.transaction(async (client) => {
-        for (const chunk of chunks(models)) await client.query(REPLACE_BATCH, [...columns(chunk), 'fit']);
-      }),
+    await storage(
+      () =>
+        this.transaction(async (client) => {
+          for (const chunk of chunks(models)) await client.query(REPLACE_BATCH, [...columns(chunk), 'fit']);
+        }),
+      'in-transaction',
     );
   }
 
@@ -141,15 +145,17 @@ export class PostgresWeightsRepository implements WeightsRepository {
   }
 
   async rollback(sensor: Sensor, metric: MetricName, version: number): Promise<SensorWeights | undefined> {
-    const written = await storage(() =>
-      this.transaction(async (client) => {
-        const { rows } = await client.query<WeightsRow>(LOCK_MODELS, [[sensor.id], [metric.name]]);
-        if (rows.length === 0) return undefined;
-        const { rows: revisions } = await client.query<RevisionRow>(SELECT_REVISION, [sensor.id, metric.name, version]);
-        if (revisions.length === 0) throw new RevisionNotFoundError(sensor.id, metric.name, version);
-        const { rows: written } = await client.query<WeightsRow>(REPLACE, [...columns([{ sensor, metric, weights: toWeights(revisions[0]!) }]), 'rollback']);
-        return written[0];
-      }),
+    const written = await storage(
+      () =>
+        this.transaction(async (client) => {
+          const { rows } = await client.query<WeightsRow>(LOCK_MODELS, [[sensor.id], [metric.name]]);
+          if (rows.length === 0) return undefined;
+          const { rows: revisions } = await client.query<RevisionRow>(SELECT_REVISION, [sensor.id, metric.name, version]);
+          if (revisions.length === 0) throw new RevisionNotFoundError(sensor.id, metric.name, version);
+          const { rows: written } = await client.query<WeightsRow>(REPLACE, [...columns([{ sensor, metric, weights: toWeights(revisions[0]!) }]), 'rollback']);
+          return written[0];
+        }),
+      'in-transaction',
     );
     return written && toSensorWeights(written);
   }
@@ -164,7 +170,7 @@ export class PostgresWeightsRepository implements WeightsRepository {
   private async mergeInTransaction(models: readonly ModelReadings[], stampedAt: string): Promise<WeightsRow[]> {
     for (let attempt = 1; ; attempt++) {
       try {
-        return await storage(() => this.transaction((client) => this.mergeWith(client, models, stampedAt)));
+        return await storage(() => this.transaction((client) => this.mergeWith(client, models, stampedAt)), 'in-transaction');
       } catch (error) {
         if (!(error instanceof ModelCreatedMeanwhile) || attempt === MERGE_ATTEMPTS) throw error;
       }
@@ -221,7 +227,7 @@ export class PostgresWeightsRepository implements WeightsRepository {
 
   async scaleMean(sensor: Sensor, metric: MetricName, factor: number): Promise<SensorWeights | undefined> {
     try {
-      const { rows } = await storage(() => this.pool.query<WeightsRow>(SCALE_MEAN, [factor, sensor.id, metric.name]));
+      const { rows } = await storage(() => this.pool.query<WeightsRow>(SCALE_MEAN, [factor, sensor.id, metric.name]), 'one-statement');
       return rows[0] && toSensorWeights(rows[0]);
     } catch (error) {
       // PostgreSQL refuses a float8 product that overflows (22003); the CHECK catches the rest.

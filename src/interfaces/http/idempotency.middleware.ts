@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Request, Response } from 'express';
 import type { IdempotencyScope, IdempotencyStore } from '../../application/ports/idempotency.store';
 import type { Logger } from '../../application/ports/logger';
+import { StorageUnavailableError } from '../../application/storage-unavailable.error';
 import { MetricName } from '../../domain/metric-name';
 import { Sensor } from '../../domain/sensor';
 import { HttpProblem, problemType } from './http-problem';
@@ -19,8 +20,10 @@ type SensorHandler = (req: SensorRequest, res: Response) => Promise<void>;
  * the same key and the same body gets that answer again (status and body) and changes
  * nothing; the same key with another body is a 422, and a retry while the first still runs
  * a 409. Keys are scoped per route and model. A request that fails (any 4xx or 5xx) changed
- * nothing, so its key is forgotten and a retry runs again. Without the header, the handler
- * runs as it is.
+ * nothing, so its key is forgotten and a retry runs again, except a write the database may
+ * have applied before its connection was lost (StorageUnavailableError.outcomeUnknown): its
+ * key stays in flight until it expires, so that a retry cannot apply it twice. Without the
+ * header, the handler runs as it is.
  */
 export function idempotentWrites(store: IdempotencyStore, logger: Logger) {
   return (route: string, handler: SensorHandler): SensorHandler =>
@@ -46,6 +49,10 @@ export function idempotentWrites(store: IdempotencyStore, logger: Logger) {
       try {
         await handler(req, res);
       } catch (error) {
+        if (error instanceof StorageUnavailableError && error.outcomeUnknown) {
+          logger.warn('idempotency key kept in flight: the write may have been applied; its retries answer 409 until it expires', { requestId: req.id });
+          throw error;
+        }
         await store.release(scope).catch((releaseError: unknown) =>
           logger.warn('idempotency key not released after a failed request; its retries answer 409 until it expires', { requestId: req.id, error: String(releaseError) }),
         );
@@ -96,7 +103,8 @@ export const KEY_IN_FLIGHT = new HttpProblem({
   type: problemType('idempotency-key-in-flight'),
   title: 'Request in progress',
   status: 409,
-  detail: 'A request with this Idempotency-Key is still being processed: retry it once that one has been answered.',
+  detail:
+    'A request with this Idempotency-Key is still being processed: retry it once that one has been answered. A request cut off before its outcome was known (the database connection lost mid-write, the service stopped) keeps its key until it expires, 24 h after it was first sent: check the model before writing again with a new key.',
 });
 
 export const KEY_REUSED = new HttpProblem({

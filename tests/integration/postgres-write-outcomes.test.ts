@@ -1,0 +1,162 @@
+import { Client } from 'pg';
+import request from 'supertest';
+import { createTestDatabase, describeWithPostgres, type TestDatabase } from '../support/postgres-server';
+import { withoutRequestId } from '../support/problem-body';
+import { spawnServer, waitForListening, type ServerProcess } from '../support/server-process';
+import { startTcpRelay, type TcpRelay } from '../support/tcp-relay';
+import { createTestApp, type TestApp } from '../support/test-app';
+
+// What a write answers when PostgreSQL stops answering it part-way, and what its
+// Idempotency-Key then lets a retry do: a write answered 503 was not applied, or says that
+// nobody can know; a retry never applies a write twice.
+
+/** Holds the row lock of a model (SELECT ... FOR UPDATE in an open transaction) until released. */
+async function lockModel(url: string, sensorId: string): Promise<{ release(): Promise<void> }> {
+  const client = new Client({ connectionString: url });
+  await client.connect();
+  await client.query('BEGIN');
+  await client.query("SELECT * FROM weights WHERE sensor_id = $1 AND metric = 'value' FOR UPDATE", [sensorId]);
+  return {
+    release: async () => {
+      await client.query('COMMIT');
+      await client.end();
+    },
+  };
+}
+
+async function adminQuery<T extends object>(url: string, sql: string, values: unknown[] = []): Promise<T[]> {
+  const client = new Client({ connectionString: url });
+  await client.connect();
+  try {
+    return (await client.query<T>(sql, values)).rows;
+  } finally {
+    await client.end();
+  }
+}
+
+/** Waits until one of our sessions waits for a lock, and returns its pid. */
+async function waitingBackend(url: string, database: string): Promise<number> {
+  for (const deadline = Date.now() + 10_000; Date.now() < deadline; ) {
+    const rows = await adminQuery<{ pid: number }>(url, "SELECT pid FROM pg_stat_activity WHERE datname = $1 AND wait_event_type = 'Lock' AND application_name = 'sensor-alerts'", [database]);
+    if (rows[0]) return rows[0].pid;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  throw new Error('no session of the service waits for a lock');
+}
+
+describeWithPostgres('writes whose PostgreSQL connection is cut while they wait for a row lock (server process)', (adminUrl) => {
+  let database: TestDatabase;
+  let server: ServerProcess;
+  let url: string;
+
+  beforeAll(async () => {
+    database = await createTestDatabase(adminUrl(), 'cutwrite');
+    server = spawnServer({ DATABASE_URL: database.url, PORT: '0', HOST: '127.0.0.1', DB_BUSY_TIMEOUT_MS: '20000' });
+    url = await waitForListening(server);
+    await request(url).post('/CUT01/fit').send({ values: [1, 2, 3] }).expect(200);
+  }, 60_000);
+  afterAll(async () => {
+    server?.child.kill('SIGTERM');
+    await server?.exited;
+    await database?.drop();
+  });
+
+  it.each([
+    ['update', { values: [3] }],
+    ['rollback', { version: 1 }],
+  ])('%s: a backend terminated mid-transaction is a 503, and the process keeps serving', async (route, body) => {
+    const before = (await request(url).get('/CUT01/weights').expect(200)).body as { version: number };
+    const lock = await lockModel(database.url, 'CUT01');
+    const answer = request(url).post(`/CUT01/${route}`).send(body).then((response) => response);
+    const pid = await waitingBackend(adminUrl(), new URL(database.url).pathname.slice(1));
+    await adminQuery(adminUrl(), 'SELECT pg_terminate_backend($1)', [pid]);
+    const response = await answer;
+    await lock.release();
+    expect(response.status).toBe(503);
+    expect(response.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect(withoutRequestId(response.body)).toMatchObject({ type: 'urn:sensor-alerts:problem:storage-unavailable', status: 503 });
+    expect(server.child.exitCode).toBeNull();
+    await request(url).get('/health').expect(200);
+    // Rolled back with its connection: the model is as it was, and the write can be sent again.
+    expect((await request(url).get('/CUT01/weights').expect(200)).body).toEqual(before);
+    expect((await request(url).post(`/CUT01/${route}`).send(body).expect(200)).body).toMatchObject({ version: before.version + 1 });
+  });
+});
+
+describeWithPostgres('a keyed write that outlives REQUEST_TIMEOUT_MS waiting for a row lock', (adminUrl) => {
+  let database: TestDatabase;
+  let testApp: TestApp;
+
+  beforeAll(async () => {
+    database = await createTestDatabase(adminUrl(), 'slowwrite');
+    // The lock wait (DB_BUSY_TIMEOUT_MS) is longer than a statement may run.
+    testApp = await createTestApp({ env: { DATABASE_URL: database.url, REQUEST_TIMEOUT_MS: '800', DB_BUSY_TIMEOUT_MS: '60000' } });
+    await request(testApp.app).post('/SLOW01/fit').send({ values: [10, 10] }).expect(200);
+  }, 60_000);
+  afterAll(async () => {
+    await testApp?.close();
+    await database?.drop();
+  });
+
+  it('is cancelled by the server (503) and not applied, so its retry with the same key applies it once', async () => {
+    const api = request(testApp.app);
+    const lock = await lockModel(database.url, 'SLOW01');
+    const response = await api.post('/SLOW01/adjust').set('Idempotency-Key', 'slow-1').expect(503);
+    expect(response.body.detail).toMatch(/^The weights database cannot take this request now: canceling statement due to statement timeout \(57014\)\.$/);
+    await lock.release();
+    // Had the statement gone on waiting server-side, it would commit now.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect((await api.get('/SLOW01/weights').expect(200)).body).toMatchObject({ version: 1, mean: 10 });
+    expect((await api.post('/SLOW01/adjust').set('Idempotency-Key', 'slow-1').expect(200)).body).toMatchObject({ version: 2, mean: 11 });
+    expect((await api.post('/SLOW01/adjust').set('Idempotency-Key', 'slow-1').expect(200)).body).toMatchObject({ version: 2, mean: 11 });
+    expect((await api.get('/SLOW01/weights/history').expect(200)).body.map((revision: { change: string }) => revision.change)).toEqual(['adjust', 'fit']);
+  });
+
+  it('dates a refit that waited for the row lock after the lock was released, as its version is after the write before it', async () => {
+    const api = request(testApp.app);
+    const lock = await lockModel(database.url, 'SLOW01');
+    const fit = api.post('/SLOW01/fit').send({ values: [1, 2] }).then((response) => response);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const releasedAt = Date.now();
+    await lock.release();
+    const response = await fit;
+    expect(response.status).toBe(200);
+    // Milliseconds, from the server's clock: the same machine's.
+    expect(Date.parse((response.body as { updated_at: string }).updated_at)).toBeGreaterThanOrEqual(releasedAt - 20);
+  });
+});
+
+describeWithPostgres('a keyed write whose answer PostgreSQL sends but the network loses', (adminUrl) => {
+  let database: TestDatabase;
+  let relay: TcpRelay;
+  let testApp: TestApp;
+
+  beforeAll(async () => {
+    database = await createTestDatabase(adminUrl(), 'lostanswer');
+    relay = await startTcpRelay(database.url);
+    testApp = await createTestApp({ env: { DATABASE_URL: relay.url, REQUEST_TIMEOUT_MS: '500' } });
+    await request(testApp.app).post('/LOST01/fit').send({ values: [10, 10] }).expect(200);
+  }, 60_000);
+  afterAll(async () => {
+    relay?.close();
+    await testApp?.close();
+    await database?.drop();
+  });
+
+  it('is a 503 that says its outcome is unknown, and keeps its key: the retry is a 409, never a second adjust', async () => {
+    const api = request(testApp.app);
+    relay.loseAnswersFrom('UPDATE weights SET mean');
+    const response = await api.post('/LOST01/adjust').set('Idempotency-Key', 'lost-1').expect(503);
+    expect(response.body.detail).toBe(
+      'The weights database cannot take this request now: Query read timeout. The write was sent before the connection was lost: whether it was applied is unknown.',
+    );
+    relay.restore();
+    // It was applied: the server committed it, only its answer was lost.
+    expect((await api.get('/LOST01/weights').expect(200)).body).toMatchObject({ version: 2, mean: 11 });
+    const retry = await api.post('/LOST01/adjust').set('Idempotency-Key', 'lost-1').expect(409);
+    expect(retry.body.type).toBe('urn:sensor-alerts:problem:idempotency-key-in-flight');
+    expect((await api.get('/LOST01/weights').expect(200)).body).toMatchObject({ version: 2, mean: 11 });
+    // Without a key, or with a new one, a write runs as usual.
+    await api.post('/LOST01/adjust').set('Idempotency-Key', 'lost-2').expect(200);
+  });
+});
