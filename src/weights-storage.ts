@@ -9,6 +9,9 @@ import { SqliteAlertStateRepository } from './infrastructure/sqlite/sqlite-alert
 import { SqliteIdempotencyStore } from './infrastructure/sqlite/sqlite-idempotency.store';
 import { SqliteWeightsRepository } from './infrastructure/sqlite/sqlite-weights.repository';
 
+// How long closing PostgreSQL waits for queries still running before letting them go.
+const POOL_END_WAIT_MS = 2000;
+
 export interface WeightsStorage {
   readonly repository: WeightsRepository;
   /** The Idempotency-Key records of the writes, in the same database. */
@@ -76,7 +79,9 @@ async function openConfigured(config: WeightsStorageConfig, onIdleError: (error:
       repository: new PostgresWeightsRepository(pool),
       idempotency: new PostgresIdempotencyStore(pool),
       alertStates: new PostgresAlertStateRepository(pool),
-      close: () => (closed ??= pool.end()),
+      // pool.end() waits for every query still running: at shutdown, those of requests cut off
+      // after the grace period, which a hung server may never answer. Exiting closes them.
+      close: () => (closed ??= Promise.race([pool.end(), new Promise<void>((resolve) => setTimeout(resolve, POOL_END_WAIT_MS).unref())])),
     };
   }
   const database = openSqliteDatabase(config.dbPath, config.dbBusyTimeoutMs, { create: !config.readOnly });

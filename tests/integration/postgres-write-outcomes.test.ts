@@ -160,3 +160,43 @@ describeWithPostgres('a keyed write whose answer PostgreSQL sends but the networ
     await api.post('/LOST01/adjust').set('Idempotency-Key', 'lost-2').expect(200);
   });
 });
+
+describeWithPostgres('shutdown while PostgreSQL does not answer a write (server process)', (adminUrl) => {
+  let database: TestDatabase;
+  let relay: TcpRelay;
+  let server: ServerProcess;
+
+  beforeAll(async () => {
+    database = await createTestDatabase(adminUrl(), 'hungstop');
+    relay = await startTcpRelay(database.url);
+    // A statement may run for a minute: only the shutdown's own bounds can end this one sooner.
+    server = spawnServer({ DATABASE_URL: relay.url, PORT: '0', HOST: '127.0.0.1', REQUEST_TIMEOUT_MS: '60000' });
+    const url = await waitForListening(server);
+    await request(url).post('/HUNG01/fit').send({ values: [1, 2] }).expect(200);
+    relay.silence();
+    void request(url).post('/HUNG01/adjust').then(
+      () => undefined,
+      () => undefined,
+    );
+    await new Promise((resolve) => setTimeout(resolve, 300));
+  }, 60_000);
+  afterAll(async () => {
+    server?.child.kill('SIGKILL');
+    relay?.close();
+    await database?.drop();
+  });
+
+  it('exits 0 within the 10 s grace and the 2 s database close, not when the query would time out', async () => {
+    const signalledAt = Date.now();
+    server.child.kill('SIGTERM');
+    expect(await server.exited).toBe(0);
+    expect(Date.now() - signalledAt).toBeLessThan(14_000);
+    // The request cut off at the grace period is logged as such, with no status: none went out.
+    const aborted = server
+      .stdout()
+      .split('\n')
+      .filter((line) => line.includes('"request aborted"'))
+      .map((line) => JSON.parse(line) as { res: { status: number | null }; req: { url: string } });
+    expect(aborted).toEqual([expect.objectContaining({ res: { status: null }, req: expect.objectContaining({ url: '/HUNG01/adjust' }) as unknown })]);
+  }, 20_000);
+});

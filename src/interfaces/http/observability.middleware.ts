@@ -77,7 +77,10 @@ export function observeRequests(logger: pino.Logger, metrics: ServiceMetrics): R
       // status was set, no one got it. (A request whose body was not read because the answer
       // came first, a 401 or 415, is not whole either, but it was answered: completed.)
       // (`aborted` is Node's one sign that the client, not the server, cut the request short.)
-      if (!res.writableFinished || (req as { aborted?: boolean }).aborted === true) logger.warn(line, 'request aborted');
+      if (!res.writableFinished || (req as { aborted?: boolean }).aborted === true) {
+        // Node's statusCode is 200 until something is set: no status went out unless headers did.
+        logger.warn({ ...line, res: { status: res.headersSent ? status : null } }, 'request aborted');
+      }
       // Answers we chose to give (503 from /ready while stopping) are not failures.
       else if (status >= 500 && res.locals[EXPECTED_ANSWER] !== true) logger[status === 500 ? 'error' : 'warn'](line, 'request failed');
       else logger.info(line, 'request completed');
