@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import type { Pool } from 'pg';
 import type { AlertStateRepository } from './application/ports/alert-state.repository';
 import type { IdempotencyStore } from './application/ports/idempotency.store';
 import type { WeightsRepository } from './application/ports/weights.repository';
@@ -58,14 +59,13 @@ export class WeightsStorageOpenError extends Error {
 async function openConfigured(config: WeightsStorageConfig, onIdleError: (error: Error) => void, onFileLost: (path: string) => void): Promise<WeightsStorage> {
   if (config.databaseUrl) {
     // Loaded only when used: pg is most of what the CLIs would otherwise load at every start.
-    const [{ openPostgresPool }, { PostgresWeightsRepository }, { PostgresIdempotencyStore }, { PostgresAlertStateRepository }] = await Promise.all([
+    const [{ createPostgresPool, openPostgresPool }, { PostgresWeightsRepository }, { PostgresIdempotencyStore }, { PostgresAlertStateRepository }] = await Promise.all([
       import('./infrastructure/postgres/open-postgres-pool.js'),
       import('./infrastructure/postgres/postgres-weights.repository.js'),
       import('./infrastructure/postgres/postgres-idempotency.store.js'),
       import('./infrastructure/postgres/postgres-alert-state.repository.js'),
     ]);
-    const pool = await openPostgresPool(config.databaseUrl, {
-      max: config.databasePoolMax,
+    const options = {
       startupWaitMs: config.databaseStartupWaitMs ?? 0,
       // No query outlives the request it serves.
       ...(config.requestTimeoutMs !== undefined && { queryTimeoutMs: config.requestTimeoutMs }),
@@ -73,15 +73,23 @@ async function openConfigured(config: WeightsStorageConfig, onIdleError: (error:
       // An idle connection the server dropped is replaced on next use; worth a log line, no more.
       onIdleError,
       readOnly: config.readOnly ?? false,
-    });
+    };
+    // A quarter of the connections (at least one, given two) serve reads and health checks
+    // alone: writers queued behind one model's row lock must not hold every connection, or
+    // /health and the predictions of every other sensor wait with them.
+    const max = config.databasePoolMax ?? 10;
+    const readMax = max >= 2 ? Math.max(1, Math.floor(max / 4)) : 0;
+    const pool = await openPostgresPool(config.databaseUrl, { ...options, max: max - readMax });
+    const reads = readMax > 0 ? createPostgresPool(config.databaseUrl, { ...options, max: readMax }) : pool;
     let closed: Promise<void> | undefined;
+    // pool.end() waits for every query still running: at shutdown, those of requests cut off
+    // after the grace period, which a hung server may never answer. Exiting closes them.
+    const end = (ending: Pool) => Promise.race([ending.end(), new Promise<void>((resolve) => setTimeout(resolve, POOL_END_WAIT_MS).unref())]);
     return {
-      repository: new PostgresWeightsRepository(pool),
+      repository: new PostgresWeightsRepository(pool, reads),
       idempotency: new PostgresIdempotencyStore(pool),
-      alertStates: new PostgresAlertStateRepository(pool),
-      // pool.end() waits for every query still running: at shutdown, those of requests cut off
-      // after the grace period, which a hung server may never answer. Exiting closes them.
-      close: () => (closed ??= Promise.race([pool.end(), new Promise<void>((resolve) => setTimeout(resolve, POOL_END_WAIT_MS).unref())])),
+      alertStates: new PostgresAlertStateRepository(pool, reads),
+      close: () => (closed ??= Promise.all([end(pool), reads === pool ? undefined : end(reads)]).then(() => undefined)),
     };
   }
   const database = openSqliteDatabase(config.dbPath, config.dbBusyTimeoutMs, { create: !config.readOnly });

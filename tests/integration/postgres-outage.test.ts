@@ -66,6 +66,8 @@ describeWithPostgres('the API while the network to PostgreSQL stops answering', 
     relay = await startTcpRelay(database.url);
     testApp = await createTestApp({ env: { DATABASE_URL: relay.url, REQUEST_TIMEOUT_MS: '500' } });
     await request(testApp.app).post('/SILENT01/fit').send({ values: [10, 5, 6, 9] }).expect(200);
+    // A connection of the reads' pool, open before the network goes silent.
+    await request(testApp.app).get('/SILENT01/weights').expect(200);
   }, 60_000);
   afterAll(async () => {
     relay?.close();
@@ -73,7 +75,7 @@ describeWithPostgres('the API while the network to PostgreSQL stops answering', 
     await database?.drop();
   });
 
-  it('answers 503 once a query has gone unanswered for REQUEST_TIMEOUT_MS, instead of hanging', async () => {
+  it('answers 503 once a query has gone unanswered for REQUEST_TIMEOUT_MS (and 1 s), instead of hanging', async () => {
     relay.silence();
     const response = await request(testApp.app).get('/SILENT01/weights').expect(503).expect('Content-Type', /^application\/problem\+json/);
     expect(withoutRequestId(response.body)).toMatchObject({ type: 'urn:sensor-alerts:problem:storage-unavailable', status: 503 });

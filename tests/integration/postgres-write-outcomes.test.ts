@@ -200,3 +200,41 @@ describeWithPostgres('shutdown while PostgreSQL does not answer a write (server 
     expect(aborted).toEqual([expect.objectContaining({ res: { status: null }, req: expect.objectContaining({ url: '/HUNG01/adjust' }) as unknown })]);
   }, 20_000);
 });
+
+describeWithPostgres('writers queued behind one row lock, and everyone else', (adminUrl) => {
+  let database: TestDatabase;
+  let testApp: TestApp;
+
+  beforeAll(async () => {
+    database = await createTestDatabase(adminUrl(), 'queuedwriters');
+    // Four connections: three for writes, one for reads and the health check.
+    testApp = await createTestApp({ env: { DATABASE_URL: database.url, DATABASE_POOL_MAX: '4', DB_BUSY_TIMEOUT_MS: '3000' } });
+    const api = request(testApp.app);
+    await api.post('/BUSY01/fit').send({ values: [10, 10] }).expect(200);
+    await api.post('/CALM01/fit').send({ values: [1, 3] }).expect(200);
+  }, 60_000);
+  afterAll(async () => {
+    await testApp?.close();
+    await database?.drop();
+  });
+
+  it("answers /health and other sensors' reads while more writers than connections wait for one model's lock", async () => {
+    const api = request(testApp.app);
+    const lock = await lockModel(database.url, 'BUSY01');
+    let settled = 0;
+    const writes = Array.from({ length: 10 }, () =>
+      api
+        .post('/BUSY01/adjust')
+        .then((response) => response.status)
+        .finally(() => settled++),
+    );
+    await waitingBackend(adminUrl(), new URL(database.url).pathname.slice(1));
+    await api.get('/health').expect(200);
+    expect((await api.get('/CALM01/weights').expect(200)).body).toMatchObject({ mean: 2 });
+    expect((await api.post('/CALM01/predict').send({ value: 5 }).expect(200)).body).toBe(true);
+    // All of that while every writer still waited.
+    expect(settled).toBe(0);
+    await lock.release();
+    expect(await Promise.all(writes)).toEqual(Array.from({ length: 10 }, () => 200));
+  });
+});

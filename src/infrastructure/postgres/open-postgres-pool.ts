@@ -129,11 +129,10 @@ export interface PostgresPoolOptions {
 }
 
 /**
- * Connects to PostgreSQL and migrates the schema (or, `readOnly`, checks it); rejects when
- * the server cannot be reached or the schema is newer than this build (or, `readOnly`,
- * missing or older). The pool parses BIGINT to numbers.
+ * A pool of connections configured as the service uses them (timeouts, types, read-only),
+ * without connecting yet: for a second pool beside the one openPostgresPool opened.
  */
-export async function openPostgresPool(connectionString: string, options: PostgresPoolOptions = {}): Promise<Pool> {
+export function createPostgresPool(connectionString: string, options: PostgresPoolOptions = {}): Pool {
   const { queryTimeoutMs } = options;
   const pool = new Pool({
     connectionString,
@@ -148,15 +147,23 @@ export async function openPostgresPool(connectionString: string, options: Postgr
     // A transaction left open by a crashed request must not hold its row locks forever.
     idle_in_transaction_session_timeout: 60_000,
     application_name: 'sensor-alerts',
-    ...(options.readOnly && { options: '-c default_transaction_read_only=on' }),
+    // A statement whose client gave up (no answer in time) is cancelled once the server sees
+    // its connection closed, rather than committed later (PostgreSQL 14+).
+    options: `-c client_connection_check_interval=${CONNECTION_CHECK_MS}${options.readOnly ? ' -c default_transaction_read_only=on' : ''}`,
     types: bigintsAsNumbers(),
   });
   // Without a listener, an idle connection dropped by the server would crash the process.
   pool.on('error', (error) => options.onIdleError?.(error));
-  // A statement whose client gave up (no answer in time) is cancelled once the server sees
-  // the connection closed, rather than committed later (PostgreSQL 14+; older ones refuse
-  // the setting, harmlessly).
-  pool.on('connect', (client) => void client.query(`SET client_connection_check_interval = ${CONNECTION_CHECK_MS}`).catch(() => undefined));
+  return pool;
+}
+
+/**
+ * Connects to PostgreSQL and migrates the schema (or, `readOnly`, checks it); rejects when
+ * the server cannot be reached or the schema is newer than this build (or, `readOnly`,
+ * missing or older). The pool parses BIGINT to numbers.
+ */
+export async function openPostgresPool(connectionString: string, options: PostgresPoolOptions = {}): Promise<Pool> {
+  const pool = createPostgresPool(connectionString, options);
   const deadline = Date.now() + (options.startupWaitMs ?? 0);
   for (;;) {
     try {

@@ -54,7 +54,11 @@ class StateCreatedMeanwhile extends Error {}
 
 /** Alert states in the weights database (table alert_states, schema 3). */
 export class PostgresAlertStateRepository implements AlertStateRepository {
-  constructor(private readonly pool: Pool) {}
+  /** Batches use `pool`; GET /alerts/active's listing `reads` (see PostgresWeightsRepository). */
+  constructor(
+    private readonly pool: Pool,
+    private readonly reads: Pool = pool,
+  ) {}
 
   async advance(readings: readonly ScoredReading[], debounce: AlertDebounce): Promise<(AlertStatus | undefined)[]> {
     if (readings.length === 0) return [];
@@ -68,7 +72,7 @@ export class PostgresAlertStateRepository implements AlertStateRepository {
   }
 
   async listActive(): Promise<ActiveAlert[]> {
-    const { rows } = await served(() => this.pool.query<StateRow>(SELECT_ACTIVE));
+    const { rows } = await served(() => this.reads.query<StateRow>(SELECT_ACTIVE));
     return rows.map((row) => ({ sensorId: row.sensor_id, metric: row.metric, since: row.since!, lastValue: row.last_value, threshold: row.threshold }));
   }
 

@@ -113,7 +113,14 @@ const FIND_MANY = `
 const BATCH_ROWS = 5000;
 
 export class PostgresWeightsRepository implements WeightsRepository {
-  constructor(private readonly pool: Pool) {}
+  /**
+   * Writes use `pool`; reads and the health check `reads` (by default the same): writers
+   * queued behind one model's row lock then hold no connection a read needs.
+   */
+  constructor(
+    private readonly pool: Pool,
+    private readonly reads: Pool = pool,
+  ) {}
 
   async replace(sensor: Sensor, metric: MetricName, weights: Weights): Promise<SensorWeights> {
     const { rows } = await storage(() => this.pool.query<WeightsRow>(REPLACE, [...columns([{ sensor, metric, weights }]), 'fit']), 'one-statement');
@@ -203,7 +210,7 @@ export class PostgresWeightsRepository implements WeightsRepository {
   async find(sensor: Sensor, metric: MetricName): Promise<SensorWeights | undefined> {
     // Named: each connection parses and plans the hot path's statement once, not per request.
     const { rows } = await storage(() =>
-      this.pool.query<WeightsRow>({ name: 'find-weights', text: 'SELECT * FROM weights WHERE sensor_id = $1 AND metric = $2', values: [sensor.id, metric.name] }),
+      this.reads.query<WeightsRow>({ name: 'find-weights', text: 'SELECT * FROM weights WHERE sensor_id = $1 AND metric = $2', values: [sensor.id, metric.name] }),
     );
     return rows[0] && toSensorWeights(rows[0]);
   }
@@ -211,7 +218,7 @@ export class PostgresWeightsRepository implements WeightsRepository {
   async findMany(keys: readonly ModelKey[]): Promise<SensorWeights[]> {
     if (keys.length === 0) return [];
     const { rows } = await storage(() =>
-      this.pool.query<WeightsRow>(FIND_MANY, [keys.map(({ sensor }) => sensor.id), keys.map(({ metric }) => metric.name)]),
+      this.reads.query<WeightsRow>(FIND_MANY, [keys.map(({ sensor }) => sensor.id), keys.map(({ metric }) => metric.name)]),
     );
     return rows.map(toSensorWeights);
   }
@@ -219,8 +226,8 @@ export class PostgresWeightsRepository implements WeightsRepository {
   async list(sensor?: Sensor): Promise<SensorWeights[]> {
     const { rows } = await storage(() =>
       sensor
-        ? this.pool.query<WeightsRow>('SELECT * FROM weights WHERE sensor_id = $1 ORDER BY metric', [sensor.id])
-        : this.pool.query<WeightsRow>('SELECT * FROM weights ORDER BY sensor_id, metric'),
+        ? this.reads.query<WeightsRow>('SELECT * FROM weights WHERE sensor_id = $1 ORDER BY metric', [sensor.id])
+        : this.reads.query<WeightsRow>('SELECT * FROM weights ORDER BY sensor_id, metric'),
     );
     return rows.map(toSensorWeights);
   }
@@ -239,7 +246,7 @@ export class PostgresWeightsRepository implements WeightsRepository {
 
   async history(sensor: Sensor, metric: MetricName, limit: number): Promise<WeightsRevision[]> {
     const { rows } = await storage(() =>
-      this.pool.query<RevisionRow>(
+      this.reads.query<RevisionRow>(
         `SELECT version, change, mean, std, n, adjustment, moments, recorded_at FROM weights_history
          WHERE sensor_id = $1 AND metric = $2 ORDER BY id DESC LIMIT $3`,
         [sensor.id, metric.name, limit],
@@ -254,7 +261,7 @@ export class PostgresWeightsRepository implements WeightsRepository {
   }
 
   async ping(): Promise<void> {
-    await storage(() => this.pool.query('SELECT 1'));
+    await storage(() => this.reads.query('SELECT 1'));
   }
 
   private transaction<T>(work: (client: PoolClient) => Promise<T>): Promise<T> {
