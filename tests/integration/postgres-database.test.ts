@@ -50,7 +50,7 @@ describeWithPostgres('the PostgreSQL weights database', (adminUrl) => {
       await holder.query("SELECT * FROM weights WHERE sensor_id = 'LOCKED' FOR UPDATE");
       const refused = await repository.scaleMean(sensor, MetricName.DEFAULT, 1.1).catch((error: unknown) => error);
       expect((refused as Error).name).toBe(StorageUnavailableError.name);
-      expect((refused as Error).message).toBe('The weights database cannot take this request now: canceling statement due to lock timeout (55P03).');
+      expect((refused as Error).message).toBe('The weights database cannot take this request now: another write held the model past DB_BUSY_TIMEOUT_MS (lock timeout) (55P03).');
     } finally {
       await holder.query('ROLLBACK');
       await holder.end();

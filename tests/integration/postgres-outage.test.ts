@@ -79,7 +79,7 @@ describeWithPostgres('the API while the network to PostgreSQL stops answering', 
     relay.silence();
     const response = await request(testApp.app).get('/SILENT01/weights').expect(503).expect('Content-Type', /^application\/problem\+json/);
     expect(withoutRequestId(response.body)).toMatchObject({ type: 'urn:sensor-alerts:problem:storage-unavailable', status: 503 });
-    expect(response.body.detail).toBe('The weights database cannot take this request now: Query read timeout.');
+    expect(response.body.detail).toBe('The weights database cannot take this request now: no answer from the database within REQUEST_TIMEOUT_MS and 1 s.');
   });
 });
 

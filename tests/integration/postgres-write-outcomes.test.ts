@@ -102,7 +102,7 @@ describeWithPostgres('a keyed write that outlives REQUEST_TIMEOUT_MS waiting for
     const api = request(testApp.app);
     const lock = await lockModel(database.url, 'SLOW01');
     const response = await api.post('/SLOW01/adjust').set('Idempotency-Key', 'slow-1').expect(503);
-    expect(response.body.detail).toMatch(/^The weights database cannot take this request now: canceling statement due to statement timeout \(57014\)\.$/);
+    expect(response.body.detail).toMatch(/^The weights database cannot take this request now: the statement ran past REQUEST_TIMEOUT_MS and the server cancelled it \(57014\)\.$/);
     await lock.release();
     // Had the statement gone on waiting server-side, it would commit now.
     await new Promise((resolve) => setTimeout(resolve, 300));
@@ -148,7 +148,7 @@ describeWithPostgres('a keyed write whose answer PostgreSQL sends but the networ
     relay.loseAnswersFrom('UPDATE weights SET mean');
     const response = await api.post('/LOST01/adjust').set('Idempotency-Key', 'lost-1').expect(503);
     expect(response.body.detail).toBe(
-      'The weights database cannot take this request now: Query read timeout. The write was sent before the connection was lost: whether it was applied is unknown.',
+      'The weights database cannot take this request now: no answer from the database within REQUEST_TIMEOUT_MS and 1 s. The write was sent before the connection was lost: whether it was applied is unknown.',
     );
     relay.restore();
     // It was applied: the server committed it, only its answer was lost.

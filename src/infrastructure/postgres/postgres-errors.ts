@@ -24,12 +24,31 @@ export function isConnectionLost(error: unknown): boolean {
   return UNAVAILABLE_MESSAGE.test(errorMessage(error));
 }
 
-/** A one-line account of a failure, without the server's address. */
+// The conditions clients meet, in the service's terms (the server's own words, which may
+// quote SQL, go to the log with the cause).
+const CONDITIONS: ReadonlyArray<[RegExp, string]> = [
+  [/^55P03$/, 'another write held the model past DB_BUSY_TIMEOUT_MS (lock timeout)'],
+  [/^57014$/, 'the statement ran past REQUEST_TIMEOUT_MS and the server cancelled it'],
+  [/^25006$/, 'the database is read-only (a standby, or default_transaction_read_only)'],
+  [/^53/, 'the database server is out of a resource (connections, memory or disk)'],
+  [/^57P0[1-3]$/, 'the database server is shutting down or starting up'],
+  [/^(40001|40P01)$/, 'a concurrent write conflicted with this one'],
+  [/^08/, 'the connection to the database failed'],
+];
+const CONDITION_MESSAGES: ReadonlyArray<[RegExp, string]> = [
+  [/^Query read timeout/, 'no answer from the database within REQUEST_TIMEOUT_MS and 1 s'],
+  [/^(timeout exceeded when trying to connect|Connection terminated due to connection timeout)/, 'no connection to the database in time'],
+  [/^Connection terminated/, 'the connection to the database was lost'],
+];
+
+/** A one-line account of a failure in the service's terms, with its SQLSTATE or errno; never the server's address. */
 export function describePostgresError(error: unknown): string {
   const code = errorCode(error) ?? innerErrors(error)?.map(errorCode).find(Boolean);
   // Socket errors name the server's address: that is for the logs (the cause), not for clients.
   if (code && UNAVAILABLE_ERRNO.has(code)) return `the database server cannot be reached (${code})`;
-  return code ? `${errorMessage(error)} (${code})` : errorMessage(error);
+  if (code) return `${CONDITIONS.find(([pattern]) => pattern.test(code))?.[1] ?? errorMessage(error)} (${code})`;
+  const message = errorMessage(error);
+  return CONDITION_MESSAGES.find(([pattern]) => pattern.test(message))?.[1] ?? message;
 }
 
 /** Whether the connection was lost, or stopped answering, when a statement may already have reached the server. */
