@@ -12,10 +12,17 @@ export class GetWeightsHistoryUseCase {
 
   constructor(@inject(WEIGHTS_REPOSITORY) private readonly repository: WeightsRepository) {}
 
-  /** Newest first. A model is never deleted, so an empty history means it was never fitted. */
-  async execute(sensor: Sensor, metric: MetricName, limit: number): Promise<WeightsRevision[]> {
-    const revisions = await this.repository.history(sensor, metric, limit);
-    if (revisions.length === 0) throw new SensorNotFoundError(sensor.id, metric.name);
+  /**
+   * Newest first, at most `limit`; with `before`, only revisions below that version (the
+   * next page starts below the last version of this one). A model is never deleted, so an
+   * empty history means it was never fitted (SensorNotFoundError); an empty page past the
+   * first, that there is nothing older.
+   */
+  async execute(sensor: Sensor, metric: MetricName, limit: number, before?: number): Promise<WeightsRevision[]> {
+    const revisions = await this.repository.history(sensor, metric, limit, before);
+    if (revisions.length === 0 && (before === undefined || (await this.repository.find(sensor, metric)) === undefined)) {
+      throw new SensorNotFoundError(sensor.id, metric.name);
+    }
     return revisions;
   }
 }

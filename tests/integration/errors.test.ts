@@ -122,7 +122,10 @@ describe('bad input: a clear problem+json 4xx that changes nothing', () => {
       ['/SEN0001/weights/history?limit=1e2', 'limit', 'Expected a whole number in decimal digits, 1 to 1000'],
       ['/SEN0001/weights/history?limit=%205', 'limit', 'Expected a whole number in decimal digits, 1 to 1000'],
       ['/SEN0001/weights/history?limit=+5', 'limit', 'Expected a whole number in decimal digits, 1 to 1000'],
-      ['/SEN0001/weights/history?limt=5', 'limt', 'Unknown query parameter; this route takes ?metric=, ?limit='],
+      ['/SEN0001/weights/history?limt=5', 'limt', 'Unknown query parameter; this route takes ?metric=, ?limit=, ?before='],
+      ['/SEN0001/weights/history?before=0', 'before', 'Too small: expected number to be >=1'],
+      ['/SEN0001/weights/history?before=-1', 'before', 'Expected a version number in decimal digits'],
+      ['/SEN0001/weights/history?before=1.5', 'before', 'Expected a version number in decimal digits'],
       ['/alerts?value=1&verbose=true', 'verbose', 'Unknown query parameter; this route takes ?value='],
       // Not percent-encoded UTF-8: quoted as sent, not as U+FFFD.
       ['/SEN0001/weights?%FF=1', '%FF', 'Unknown query parameter; this route takes ?metric='],

@@ -160,4 +160,19 @@ describe('the model lifecycle over HTTP (update, adjust as a factor, rollback) o
     expect(count(after, 'update') - count(before, 'update')).toBe(1);
     expect(count(after, 'rollback') - count(before, 'rollback')).toBe(1);
   });
+
+  describe('GET /{sensor_id}/weights/history, page by page', () => {
+    it('lists every revision, newest first, a page below the last version of the one before, then an empty page', async () => {
+      await fit('PAGE01', [1, 2]).expect(200);
+      for (let i = 0; i < 6; i++) await api.post('/PAGE01/adjust').expect(200);
+      const page = async (query: string) => ((await api.get(`/PAGE01/weights/history${query}`).expect(200)).body as Array<{ version: number }>).map((revision) => revision.version);
+      expect(await page('?limit=3')).toEqual([7, 6, 5]);
+      expect(await page('?limit=3&before=5')).toEqual([4, 3, 2]);
+      expect(await page('?limit=3&before=2')).toEqual([1]);
+      expect(await page('?limit=3&before=1')).toEqual([]);
+      expect(await page('?before=99')).toEqual([7, 6, 5, 4, 3, 2, 1]);
+      // A model never fitted is a 404 on every page.
+      await api.get('/PAGE02/weights/history?before=5').expect(404);
+    });
+  });
 });

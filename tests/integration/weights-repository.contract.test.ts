@@ -312,6 +312,12 @@ function contract(adapter: Adapter): void {
     expect(history.map((revision) => revision.version)).toEqual(Array.from({ length: 201 }, (_, i) => 201 - i));
     expect(history.filter((revision) => revision.change === 'adjust')).toHaveLength(200);
     expect(history[0]).toEqual({ version: 201, change: 'adjust', weights: stored!.weights, recordedAt: stored!.updatedAt });
+    // Paged: below a version, newest first; the pages together are the whole history.
+    const pages = [await repository.history(sensor, VALUE, 80)];
+    while (pages.at(-1)!.length > 0) pages.push(await repository.history(sensor, VALUE, 80, pages.at(-1)!.at(-1)!.version));
+    expect(pages.map((page) => page.length)).toEqual([80, 80, 41, 0]);
+    expect(pages.flat()).toEqual(history);
+    expect(await repository.history(sensor, VALUE, 3, 100)).toEqual(history.slice(102, 105));
   });
 
   it('scaleMean of a missing model is undefined and writes nothing', async () => {

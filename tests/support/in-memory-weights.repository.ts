@@ -83,9 +83,9 @@ export class InMemoryWeightsRepository implements WeightsRepository {
     return this.store(sensor, metric, stored.weights.adjusted(factor), 'adjust', new Date());
   }
 
-  async history(sensor: Sensor, metric: MetricName, limit: number): Promise<WeightsRevision[]> {
+  async history(sensor: Sensor, metric: MetricName, limit: number, before = Number.MAX_SAFE_INTEGER): Promise<WeightsRevision[]> {
     this.serving();
-    const revisions = this.revisions.get(key(sensor, metric)) ?? [];
+    const revisions = (this.revisions.get(key(sensor, metric)) ?? []).filter((revision) => revision.version < before);
     return revisions.slice(Math.max(0, revisions.length - limit)).reverse();
   }
 

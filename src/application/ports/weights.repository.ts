@@ -97,8 +97,11 @@ export interface WeightsRepository {
    */
   scaleMean(sensor: Sensor, metric: MetricName, factor: number): Promise<SensorWeights | undefined>;
 
-  /** The model's revisions, newest (highest version) first, at most `limit` (>= 1); [] for a model never stored. */
-  history(sensor: Sensor, metric: MetricName, limit: number): Promise<WeightsRevision[]>;
+  /**
+   * The model's revisions, newest (highest version) first, at most `limit` (>= 1), and only
+   * those below version `before` when given (the next page); [] for a model never stored.
+   */
+  history(sensor: Sensor, metric: MetricName, limit: number, before?: number): Promise<WeightsRevision[]>;
 
   /** Resolves when storage answers a trivial query; rejects with StorageUnavailableError otherwise. */
   ping(): Promise<void>;

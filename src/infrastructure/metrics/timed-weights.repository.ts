@@ -51,8 +51,8 @@ export class TimedWeightsRepository implements WeightsRepository {
     return this.timed('scale_mean', () => this.inner.scaleMean(sensor, metric, factor));
   }
 
-  history(sensor: Sensor, metric: MetricName, limit: number): Promise<WeightsRevision[]> {
-    return this.timed('history', () => this.inner.history(sensor, metric, limit));
+  history(sensor: Sensor, metric: MetricName, limit: number, before?: number): Promise<WeightsRevision[]> {
+    return this.timed('history', () => this.inner.history(sensor, metric, limit, before));
   }
 
   ping(): Promise<void> {

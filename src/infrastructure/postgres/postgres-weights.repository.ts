@@ -244,12 +244,12 @@ export class PostgresWeightsRepository implements WeightsRepository {
     }
   }
 
-  async history(sensor: Sensor, metric: MetricName, limit: number): Promise<WeightsRevision[]> {
+  async history(sensor: Sensor, metric: MetricName, limit: number, before = Number.MAX_SAFE_INTEGER): Promise<WeightsRevision[]> {
     const { rows } = await storage(() =>
       this.reads.query<RevisionRow>(
         `SELECT version, change, mean, std, n, adjustment, moments, recorded_at FROM weights_history
-         WHERE sensor_id = $1 AND metric = $2 ORDER BY id DESC LIMIT $3`,
-        [sensor.id, metric.name, limit],
+         WHERE sensor_id = $1 AND metric = $2 AND version < $4 ORDER BY id DESC LIMIT $3`,
+        [sensor.id, metric.name, limit, before],
       ),
     );
     return rows.map((row) => ({

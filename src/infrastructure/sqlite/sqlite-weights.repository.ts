@@ -44,7 +44,7 @@ export class SqliteWeightsRepository implements WeightsRepository {
   private readonly selectSensorWeights: Database.Statement<[string], WeightsRow>;
   private readonly scaleWeightsMean: Database.Statement<[number, number, string, string, string], WeightsRow>;
   private readonly insertRevision: Database.Statement<[string, string, number, WeightsChange, number, number, number, number, string | null, string]>;
-  private readonly selectRevisions: Database.Statement<[string, string, number], RevisionRow>;
+  private readonly selectRevisions: Database.Statement<[string, string, number, number], RevisionRow>;
   private readonly selectRevision: Database.Statement<[string, string, number], RevisionRow>;
   private readonly selectOne: Database.Statement<[], unknown>;
   private readonly replaceTransaction: Database.Transaction<(sensorId: string, metric: string, weights: Weights) => WeightsRow>;
@@ -92,7 +92,7 @@ export class SqliteWeightsRepository implements WeightsRepository {
       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
     this.selectRevisions = db.prepare(`
       SELECT version, change, mean, std, n, adjustment, moments, recorded_at FROM weights_history
-      WHERE sensor_id = ? AND metric = ? ORDER BY id DESC LIMIT ?`);
+      WHERE sensor_id = ? AND metric = ? AND version < ? ORDER BY id DESC LIMIT ?`);
     this.selectRevision = db.prepare(`
       SELECT version, change, mean, std, n, adjustment, moments, recorded_at FROM weights_history
       WHERE sensor_id = ? AND metric = ? AND version = ? ORDER BY id DESC LIMIT 1`);
@@ -189,8 +189,8 @@ export class SqliteWeightsRepository implements WeightsRepository {
     }
   }
 
-  async history(sensor: Sensor, metric: MetricName, limit: number): Promise<WeightsRevision[]> {
-    return available(() => this.selectRevisions.all(sensor.id, metric.name, limit)).map((row) => ({
+  async history(sensor: Sensor, metric: MetricName, limit: number, before = Number.MAX_SAFE_INTEGER): Promise<WeightsRevision[]> {
+    return available(() => this.selectRevisions.all(sensor.id, metric.name, before, limit)).map((row) => ({
       version: row.version,
       change: row.change,
       weights: toWeights(row),

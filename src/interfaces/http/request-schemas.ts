@@ -88,6 +88,13 @@ export const historyQuerySchema = metricQuerySchema.extend({
     .pipe(z.number().int().min(1).max(GetWeightsHistoryUseCase.MAX_LIMIT))
     .default(GetWeightsHistoryUseCase.DEFAULT_LIMIT)
     .describe(`How many revisions, newest first: 1 to ${GetWeightsHistoryUseCase.MAX_LIMIT}, default ${GetWeightsHistoryUseCase.DEFAULT_LIMIT}`),
+  before: z
+    .string()
+    .regex(/^\d{1,15}$/, 'Expected a version number in decimal digits')
+    .transform(Number)
+    .pipe(z.number().int().min(1))
+    .optional()
+    .describe('Only revisions older than this version: for the next page, the last version of the previous one'),
 });
 
 /** `?value=0.09`: a plain decimal number as text (as JSON writes numbers), finite. */

@@ -81,8 +81,8 @@ export class SensorsController {
 
   readonly history = async (req: SensorRequest, res: Response): Promise<void> => {
     const sensor = Sensor.withId(req.params.sensor_id);
-    const { metric, limit } = parseQuery(historyQuerySchema, req.query);
-    const revisions = await this.getWeightsHistory.execute(sensor, metricNamed(metric), limit);
+    const { metric, limit, before } = parseQuery(historyQuerySchema, req.query);
+    const revisions = await this.getWeightsHistory.execute(sensor, metricNamed(metric), limit, before);
     res.json(revisions.map(revisionBody));
   };
 }

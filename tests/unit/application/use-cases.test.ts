@@ -160,12 +160,16 @@ describe('use cases over an in-memory repository', () => {
         { version: 1, change: 'fit' },
       ]);
       expect(await history.execute(SEN0001, VALUE, 1)).toHaveLength(1);
+      // The next page: below the last version of this one; past the oldest, an empty page.
+      expect((await history.execute(SEN0001, VALUE, 1, 2)).map(({ version }) => version)).toEqual([1]);
+      expect(await history.execute(SEN0001, VALUE, 1, 1)).toEqual([]);
     });
 
-    it('fails with SensorNotFoundError for a model never fitted', async () => {
+    it('fails with SensorNotFoundError for a model never fitted, on any page', async () => {
       await expect(new GetWeightsHistoryUseCase(repository).execute(SEN0001, VALUE, 10)).rejects.toThrow(
         SensorNotFoundError,
       );
+      await expect(new GetWeightsHistoryUseCase(repository).execute(SEN0001, VALUE, 10, 5)).rejects.toThrow(SensorNotFoundError);
     });
   });
 
