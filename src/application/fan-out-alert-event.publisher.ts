@@ -1,5 +1,6 @@
 import type { AlertEvent } from '../domain/alert-event';
 import type { AlertEventPublisher } from './ports/alert-event.publisher';
+import { LogThrottle } from './log-throttle';
 import type { Logger } from './ports/logger';
 
 /** One place alert events go (MQTT, the webhook), named for the log. */
@@ -16,7 +17,7 @@ const FAULT_LOG_INTERVAL_MS = 60_000;
  * event and ingestion goes on: the fault is logged, at most once a minute per sink.
  */
 export class FanOutAlertEventPublisher implements AlertEventPublisher {
-  private readonly faults = new Map<string, { loggedAt: number; since: number }>();
+  private readonly faultLogs = new Map<string, LogThrottle>();
 
   constructor(
     private readonly sinks: readonly AlertEventSink[],
@@ -34,18 +35,14 @@ export class FanOutAlertEventPublisher implements AlertEventPublisher {
   }
 
   private logFault(sink: string, error: unknown): void {
-    const now = Date.now();
-    const fault = this.faults.get(sink) ?? { loggedAt: -Infinity, since: 0 };
-    fault.since++;
-    if (now - fault.loggedAt >= FAULT_LOG_INTERVAL_MS) {
-      this.logger.error('alert event sink threw; the other sinks still got the event', {
-        sink,
-        error: error instanceof Error ? error.message : String(error),
-        faultsSinceLastLog: fault.since,
-      });
-      fault.loggedAt = now;
-      fault.since = 0;
-    }
-    this.faults.set(sink, fault);
+    let throttle = this.faultLogs.get(sink);
+    if (!throttle) this.faultLogs.set(sink, (throttle = new LogThrottle(FAULT_LOG_INTERVAL_MS, Date.now)));
+    const heldBack = throttle.pass();
+    if (heldBack === undefined) return;
+    this.logger.error('alert event sink threw; the other sinks still got the event', {
+      sink,
+      error: error instanceof Error ? error.message : String(error),
+      faultsSinceLastLog: heldBack + 1, // this one included
+    });
   }
 }

@@ -2,6 +2,7 @@ import { performance } from 'node:perf_hooks';
 import type { IPublishPacket } from 'mqtt';
 import type { IngestReadingsUseCase, IncomingReading, ReadingOutcome } from '../../application/ingest-readings.use-case';
 import type { Logger } from '../../application/ports/logger';
+import { LogThrottle } from '../../application/log-throttle';
 import type { MqttConfig } from '../../config';
 import type { ServiceMetrics } from '../../infrastructure/metrics/service-metrics';
 import { ACK_LATER, type MqttConnection } from './mqtt-connection';
@@ -39,8 +40,7 @@ export class MqttReadingsSubscriber {
   private draining: Promise<void> | undefined;
   private stopping = false;
   private storageFailing = false;
-  private invalidLoggedAt = -Infinity;
-  private invalidSuppressed = 0;
+  private readonly invalidLog = new LogThrottle(INVALID_LOG_INTERVAL_MS, () => performance.now());
   /** Readings by outcome since the start, for the line logged at stop (the metrics die with the process). */
   private readonly totals = { alert: 0, no_alert: 0, unscored: 0, invalid: 0 };
 
@@ -161,14 +161,9 @@ export class MqttReadingsSubscriber {
     this.totals.invalid++;
     this.metrics.readingsIngested.inc({ outcome: 'invalid' });
     this.metrics.invalidMessages.inc({ reason });
-    const now = performance.now();
-    if (now - this.invalidLoggedAt < INVALID_LOG_INTERVAL_MS) {
-      this.invalidSuppressed++;
-      return;
-    }
-    this.invalidLoggedAt = now;
+    const notLoggedSinceLast = this.invalidLog.pass();
+    if (notLoggedSinceLast === undefined) return;
     // A topic is the sender's text: cut to a length fit for a log line.
-    this.logger.warn('invalid readings message refused', { topic: topic.slice(0, 256), reason, detail, notLoggedSinceLast: this.invalidSuppressed });
-    this.invalidSuppressed = 0;
+    this.logger.warn('invalid readings message refused', { topic: topic.slice(0, 256), reason, detail, notLoggedSinceLast });
   }
 }
