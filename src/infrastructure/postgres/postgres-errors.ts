@@ -53,7 +53,6 @@ export function describePostgresError(error: unknown): string {
 
 /** Whether the connection was lost, or stopped answering, when a statement may already have reached the server. */
 export function lostAfterSending(error: unknown): boolean {
-  if (error instanceof CommitOutcomeUnknown) return true;
   const code = errorCode(error);
   return code === undefined ? LOST_AFTER_SENDING_MESSAGE.test(errorMessage(error)) : LOST_AFTER_SENDING_ERRNO.has(code);
 }
@@ -67,12 +66,13 @@ export class CommitOutcomeUnknown extends Error {
 }
 
 /**
- * Runs a storage call; a server that cannot take it becomes a StorageUnavailableError. With
- * `writes` 'one-statement' (a write sent as one autocommitted statement), a connection lost
- * after sending it leaves its outcome unknown; with 'in-transaction', only a lost COMMIT does
- * (the server rolls back a transaction whose connection is lost before it).
+ * Runs a storage call; a server that cannot take it becomes a StorageUnavailableError, whose
+ * outcome is unknown when the call is a write the server may have applied: a lost COMMIT
+ * (CommitOutcomeUnknown, from inTransaction; the server rolls back a transaction whose
+ * connection is lost before it), or, for a `oneStatementWrite` (autocommitted), any loss
+ * after the statement was sent.
  */
-export async function served<T>(call: () => Promise<T>, writes?: 'one-statement' | 'in-transaction'): Promise<T> {
+export async function served<T>(call: () => Promise<T>, { oneStatementWrite = false } = {}): Promise<T> {
   try {
     return await call();
   } catch (error) {
@@ -80,7 +80,7 @@ export async function served<T>(call: () => Promise<T>, writes?: 'one-statement'
       throw new StorageUnavailableError(describePostgresError(error.lost), { cause: error.lost, outcomeUnknown: true });
     }
     if (isConnectionLost(error)) {
-      const outcomeUnknown = writes === 'one-statement' && lostAfterSending(error);
+      const outcomeUnknown = oneStatementWrite && lostAfterSending(error);
       throw new StorageUnavailableError(describePostgresError(error), { cause: error, outcomeUnknown });
     }
     throw error;

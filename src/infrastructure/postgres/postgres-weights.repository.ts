@@ -123,18 +123,16 @@ export class PostgresWeightsRepository implements WeightsRepository {
   ) {}
 
   async replace(sensor: Sensor, metric: MetricName, weights: Weights): Promise<SensorWeights> {
-    const { rows } = await storage(() => this.pool.query<WeightsRow>(REPLACE, [...columns([{ sensor, metric, weights }]), 'fit']), 'one-statement');
+    const { rows } = await storage(() => this.pool.query<WeightsRow>(REPLACE, [...columns([{ sensor, metric, weights }]), 'fit']), { oneStatementWrite: true });
     return toSensorWeights(rows[0]!);
   }
 
   async replaceAll(models: readonly FittedModel[]): Promise<void> {
     if (models.length === 0) return;
-    await storage(
-      () =>
-        this.transaction(async (client) => {
-          for (const chunk of chunks(models)) await client.query(REPLACE_BATCH, [...columns(chunk), 'fit']);
-        }),
-      'in-transaction',
+    await storage(() =>
+      this.transaction(async (client) => {
+        for (const chunk of chunks(models)) await client.query(REPLACE_BATCH, [...columns(chunk), 'fit']);
+      }),
     );
   }
 
@@ -152,17 +150,15 @@ export class PostgresWeightsRepository implements WeightsRepository {
   }
 
   async rollback(sensor: Sensor, metric: MetricName, version: number): Promise<SensorWeights | undefined> {
-    const written = await storage(
-      () =>
-        this.transaction(async (client) => {
-          const { rows } = await client.query<WeightsRow>(LOCK_MODELS, [[sensor.id], [metric.name]]);
-          if (rows.length === 0) return undefined;
-          const { rows: revisions } = await client.query<RevisionRow>(SELECT_REVISION, [sensor.id, metric.name, version]);
-          if (revisions.length === 0) throw new RevisionNotFoundError(sensor.id, metric.name, version);
-          const { rows: written } = await client.query<WeightsRow>(REPLACE, [...columns([{ sensor, metric, weights: toWeights(revisions[0]!) }]), 'rollback']);
-          return written[0];
-        }),
-      'in-transaction',
+    const written = await storage(() =>
+      this.transaction(async (client) => {
+        const { rows } = await client.query<WeightsRow>(LOCK_MODELS, [[sensor.id], [metric.name]]);
+        if (rows.length === 0) return undefined;
+        const { rows: revisions } = await client.query<RevisionRow>(SELECT_REVISION, [sensor.id, metric.name, version]);
+        if (revisions.length === 0) throw new RevisionNotFoundError(sensor.id, metric.name, version);
+        const { rows: written } = await client.query<WeightsRow>(REPLACE, [...columns([{ sensor, metric, weights: toWeights(revisions[0]!) }]), 'rollback']);
+        return written[0];
+      }),
     );
     return written && toSensorWeights(written);
   }
@@ -177,7 +173,7 @@ export class PostgresWeightsRepository implements WeightsRepository {
   private async mergeInTransaction(models: readonly ModelReadings[], stampedAt: string): Promise<WeightsRow[]> {
     for (let attempt = 1; ; attempt++) {
       try {
-        return await storage(() => this.transaction((client) => this.mergeWith(client, models, stampedAt)), 'in-transaction');
+        return await storage(() => this.transaction((client) => this.mergeWith(client, models, stampedAt)));
       } catch (error) {
         if (!(error instanceof ModelCreatedMeanwhile) || attempt === MERGE_ATTEMPTS) throw error;
       }
@@ -234,7 +230,7 @@ export class PostgresWeightsRepository implements WeightsRepository {
 
   async scaleMean(sensor: Sensor, metric: MetricName, factor: number): Promise<SensorWeights | undefined> {
     try {
-      const { rows } = await storage(() => this.pool.query<WeightsRow>(SCALE_MEAN, [factor, sensor.id, metric.name]), 'one-statement');
+      const { rows } = await storage(() => this.pool.query<WeightsRow>(SCALE_MEAN, [factor, sensor.id, metric.name]), { oneStatementWrite: true });
       return rows[0] && toSensorWeights(rows[0]);
     } catch (error) {
       // PostgreSQL refuses a float8 product that overflows (22003); the CHECK catches the rest.
