@@ -210,7 +210,8 @@ export const rejectAmbiguousHeaders: RequestHandler = (req, _res, next) => {
  *
  * With more than `maxWaiting` requests waiting on one connection, the server stops reading
  * it until half of them are answered: a client pipelining thousands of requests would
- * otherwise have them all parsed and held (RSS grew by 130 MB for 60,000). Node resumes
+ * otherwise have them all parsed and held (60,000 unread requests on one connection: 23,532
+ * held at once, a 228 MB heap; now about 1,600). Node resumes
  * reading after every request it parses, so while too many wait, each resume is undone at
  * once. Only the last request parsed can still lack bytes of its body, and it waits behind
  * the others: nothing it needs is held back.
