@@ -1,10 +1,11 @@
 import Database from 'better-sqlite3';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openWeightsStorage } from '../../src/weights-storage';
 import { runCli } from '../support/cli';
 import { makeTempDir } from '../support/test-app';
+import { unprivilegedUser } from '../support/unprivileged-user';
 
 const MAIN = join(__dirname, '../../dist/src/main.js');
 
@@ -45,6 +46,39 @@ describe('a DB_PATH the server or a tool cannot use', () => {
       stderr: `alerts: cannot open the weights database at ${dbPath}: no such file (DB_PATH names the database the trainer or the server wrote)\n`,
     });
     expect(existsSync(join(directory, 'never-trained'))).toBe(false);
+  });
+
+  it('alerts (read only) says why it cannot read a WAL database in a folder it may not write, and reads it while the -shm file exists', () => {
+    const folder = join(directory, 'not-writable');
+    mkdirSync(folder);
+    const dbPath = join(folder, 'sensors.db');
+    expect(runCli('train', [join(__dirname, '../../data/collects.csv')], dbPath).status).toBe(0);
+    // The trainer's close checkpointed and removed -wal and -shm, as the service's does.
+    expect(readdirSync(folder)).toEqual(['sensors.db']);
+    chmodSync(directory, 0o755);
+    chmodSync(folder, 0o555);
+    const { uid, user } = unprivilegedUser();
+    const alerts = () =>
+      spawnSync(process.execPath, [join(__dirname, '../../dist/bin/alerts.js'), '--value', '0.09'], { env: { PATH: process.env.PATH, DB_PATH: dbPath }, encoding: 'utf8', ...user });
+    const refused = alerts();
+    expect({ status: refused.status, stdout: refused.stdout, stderr: refused.stderr }).toEqual({
+      status: 1,
+      stdout: '',
+      stderr: `alerts: cannot open the weights database at ${dbPath}: SQLite must create ${dbPath}-shm to read this WAL database, and this process (uid ${uid}) may not write ${folder}: run as a user who may, or while the service runs on it (it keeps that file)\n`,
+    });
+    // With the -shm file there (a server running on the file keeps it), the same user reads.
+    chmodSync(folder, 0o755);
+    const reader = new Database(dbPath);
+    reader.pragma('user_version'); // the first read makes -wal and -shm
+    try {
+      chmodSync(folder, 0o555);
+      const read = alerts();
+      expect({ status: read.status, stderr: read.stderr }).toEqual({ status: 0, stderr: '' });
+      expect(read.stdout).toContain('MZU6388');
+    } finally {
+      chmodSync(folder, 0o755);
+      reader.close();
+    }
   });
 
   it.each([

@@ -227,7 +227,25 @@ function openForReading(path: string): Database.Database {
     return db;
   } catch (error) {
     db.close();
+    // SQLite reads a WAL database only with its -shm file, which it creates when missing (the
+    // service removes both when it stops): a user who may not write the folder cannot.
+    const folder = dirname(resolve(path));
+    if (String((error as { code?: unknown }).code).startsWith('SQLITE_READONLY') && !existsSync(`${path}-shm`) && !writable(folder)) {
+      throw new Error(
+        `SQLite must create ${path}-shm to read this WAL database, and this process (uid ${process.getuid?.() ?? '?'}) may not write ${folder}: run as a user who may, or while the service runs on it (it keeps that file)`,
+        { cause: error },
+      );
+    }
     throw error;
+  }
+}
+
+function writable(folder: string): boolean {
+  try {
+    accessSync(folder, constants.W_OK);
+    return true;
+  } catch {
+    return false;
   }
 }
 
