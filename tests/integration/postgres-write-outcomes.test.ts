@@ -159,6 +159,24 @@ describeWithPostgres('a keyed write whose answer PostgreSQL sends but the networ
     // Without a key, or with a new one, a write runs as usual.
     await api.post('/LOST01/adjust').set('Idempotency-Key', 'lost-2').expect(200);
   });
+
+  it('releases the key of a keyed update that failed while the database was unreachable once it answers again: the retry then runs, once', async () => {
+    const api = request(testApp.app);
+    await api.post('/REL01/fit').send({ values: [1, 2] }).expect(200);
+    // The update's first statement reaches the server; then nothing passes, so the transaction
+    // fails (rolled back with its connection) and so does the release of its key.
+    relay.silenceFrom('FOR UPDATE OF w');
+    await api.post('/REL01/update').set('Idempotency-Key', 'rel-1').send({ values: [3] }).expect(503);
+    relay.restore();
+    const statuses: number[] = [];
+    for (const deadline = Date.now() + 15_000; Date.now() < deadline && statuses.at(-1) !== 200; ) {
+      statuses.push((await api.post('/REL01/update').set('Idempotency-Key', 'rel-1').send({ values: [3] })).status);
+      if (statuses.at(-1) === 409) await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    expect(statuses.at(-1)).toBe(200);
+    expect(new Set(statuses.slice(0, -1))).toEqual(new Set(statuses.length > 1 ? [409] : []));
+    expect((await api.get('/REL01/weights').expect(200)).body).toMatchObject({ n: 3, mean: 2, version: 2 });
+  }, 20_000);
 });
 
 describeWithPostgres('shutdown while PostgreSQL does not answer a write (server process)', (adminUrl) => {

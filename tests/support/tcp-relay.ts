@@ -12,6 +12,8 @@ export interface TcpRelay {
    * answer never returns. Other connections are relayed as usual.
    */
   loseAnswersFrom(marker: string): void;
+  /** Once a connection sends bytes holding `marker`, the relay goes silent as with silence(), for every connection; that one's bytes still reach the server. */
+  silenceFrom(marker: string): void;
   /** Relays both ways again (bytes dropped meanwhile stay lost). */
   restore(): void;
   close(): void;
@@ -23,13 +25,20 @@ export async function startTcpRelay(url: string, port = 0): Promise<TcpRelay> {
   let lostUpstream = false; // client to server
   let lostDownstream = false; // server to client
   let marker: string | undefined;
+  let silenceMarker: string | undefined;
   const sockets: Socket[] = [];
   const server = createServer((client) => {
     const upstream = connect(Number(target.port), target.hostname);
     sockets.push(client, upstream);
     let markerSeen = false;
     client.on('data', (chunk: Buffer) => {
-      if (marker !== undefined && chunk.toString('latin1').includes(marker)) markerSeen = true;
+      const text = chunk.toString('latin1');
+      if (marker !== undefined && text.includes(marker)) markerSeen = true;
+      if (silenceMarker !== undefined && text.includes(silenceMarker)) {
+        upstream.write(chunk); // this statement reaches the server; nothing after it does
+        lostUpstream = true;
+        lostDownstream = true;
+      }
     });
     for (const [from, to, lost] of [[client, upstream, () => lostUpstream], [upstream, client, () => lostDownstream || markerSeen]] as const) {
       from.on('data', (chunk: Buffer) => void (lost() || to.write(chunk)));
@@ -47,10 +56,12 @@ export async function startTcpRelay(url: string, port = 0): Promise<TcpRelay> {
       lostDownstream = true;
     },
     loseAnswersFrom: (text) => void (marker = text),
+    silenceFrom: (text) => void (silenceMarker = text),
     restore: () => {
       lostUpstream = false;
       lostDownstream = false;
       marker = undefined;
+      silenceMarker = undefined;
     },
     close: () => {
       for (const socket of sockets) socket.destroy();

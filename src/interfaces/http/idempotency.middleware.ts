@@ -11,6 +11,12 @@ import { parseQuery } from './validation';
 
 export const IDEMPOTENCY_KEY_HEADER = 'Idempotency-Key';
 
+// A key whose release failed (the database down when its request failed) is released again
+// after 1, 2, 4... s, up to a minute apart: about 8 minutes in all.
+const RELEASE_ATTEMPTS = 10;
+const RELEASE_RETRY_FIRST_MS = 1000;
+const RELEASE_RETRY_MAX_MS = 60_000;
+
 type SensorRequest = Request<{ sensor_id: string }>;
 type SensorHandler = (req: SensorRequest, res: Response) => Promise<void>;
 
@@ -22,10 +28,23 @@ type SensorHandler = (req: SensorRequest, res: Response) => Promise<void>;
  * a 409. Keys are scoped per route and model. A request that fails (any 4xx or 5xx) changed
  * nothing, so its key is forgotten and a retry runs again, except a write the database may
  * have applied before its connection was lost (StorageUnavailableError.outcomeUnknown): its
- * key stays in flight until it expires, so that a retry cannot apply it twice. Without the
+ * key stays in flight until it expires, so that a retry cannot apply it twice. A release
+ * the database cannot take is tried again in the background for a few minutes. Without the
  * header, the handler runs as it is.
  */
 export function idempotentWrites(store: IdempotencyStore, logger: Logger) {
+  const releaseLater = (scope: IdempotencyScope, requestId: string, attempt: number): void => {
+    const delay = Math.min(RELEASE_RETRY_MAX_MS, RELEASE_RETRY_FIRST_MS * 2 ** (attempt - 1));
+    setTimeout(() => {
+      store.release(scope).then(
+        () => logger.info('idempotency key released after its failed request, on a later attempt', { requestId, attempt: attempt + 1 }),
+        (error: unknown) => {
+          if (attempt + 1 < RELEASE_ATTEMPTS) releaseLater(scope, requestId, attempt + 1);
+          else logger.warn('idempotency key still not released; its retries answer 409 until it expires', { requestId, error: String(error) });
+        },
+      );
+    }, delay).unref();
+  };
   return (route: string, handler: SensorHandler): SensorHandler =>
     async (req: SensorRequest, res: Response): Promise<void> => {
       const header = req.get(IDEMPOTENCY_KEY_HEADER);
@@ -53,9 +72,13 @@ export function idempotentWrites(store: IdempotencyStore, logger: Logger) {
           logger.warn('idempotency key kept in flight: the write may have been applied; its retries answer 409 until it expires', { requestId: req.id });
           throw error;
         }
-        await store.release(scope).catch((releaseError: unknown) =>
-          logger.warn('idempotency key not released after a failed request; its retries answer 409 until it expires', { requestId: req.id, error: String(releaseError) }),
-        );
+        await store.release(scope).catch((releaseError: unknown) => {
+          logger.warn('idempotency key not released after a failed request; trying again in the background, its retries answer 409 meanwhile', {
+            requestId: req.id,
+            error: String(releaseError),
+          });
+          releaseLater(scope, req.id, 1);
+        });
         throw error;
       } finally {
         res.json = send;
