@@ -39,9 +39,9 @@ describe('secrets never reach the logs', () => {
 
   it('never logs the Authorization header (not even at debug), and redacts the URL in every line', async () => {
     await api.post('/SEN0001/fit').set('Authorization', `Bearer ${TOKEN}`).set('X-Request-Id', 'redact-2').send({ values: [1, 2] }).expect(200);
-    await api.get(`/SEN0001/weights/history?limit=5&token=${TOKEN}`).set('Authorization', `Bearer ${TOKEN}`).set('X-Request-Id', 'redact-3').expect(400);
+    await api.get(`/SEN0001/weights/history?limit=5&before=9&token=${TOKEN}`).set('Authorization', `Bearer ${TOKEN}`).set('X-Request-Id', 'redact-3').expect(400);
     // The request line and the debug line saying why it was refused.
-    expect(linesOf('redact-3').map((line) => line.url ?? line.req?.url)).toEqual(['/SEN0001/weights/history?limit=5&token=***', '/SEN0001/weights/history?limit=5&token=***']);
+    expect(linesOf('redact-3').map((line) => line.url ?? line.req?.url)).toEqual(['/SEN0001/weights/history?limit=5&before=9&token=***', '/SEN0001/weights/history?limit=5&before=9&token=***']);
     // The error handler's own line for a fault of ours, and the request line.
     await api.get('/SEN0001/weights/history?limit=5').set('Authorization', `Bearer ${TOKEN}`).set('X-Request-Id', 'redact-4').expect(500);
     expect(linesOf('redact-4').map((line) => line.url ?? line.req?.url)).toEqual(['/SEN0001/weights/history?limit=5', '/SEN0001/weights/history?limit=5']);

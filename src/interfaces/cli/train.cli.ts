@@ -22,12 +22,14 @@ const HELP = `Usage: sensor-alerts train [FILE] [--threads N] [--format csv|parq
        npm run train -- [FILE] [--threads N] [--format csv|parquet] [--merge]
 
 Learns, for every sensor and vibration column of a readings file (CSV or Parquet), the mean
-and sample standard deviation, and stores them (all or nothing) as that sensor's models. A
-new SQLite database is created only once there is something to store: a failed run leaves
-none behind.
+and sample standard deviation, and stores them (all or nothing) as that sensor's models,
+replacing each as a fit does: its adjustment (POST /{sensor_id}/adjust) goes back to 1 (with
+--merge it is kept). A new SQLite database is created only once there is something to store:
+a failed run leaves none behind.
 
 Arguments:
-  FILE           the readings file (default data/collects.csv, from the current folder): a
+  FILE           the readings file (default data/collects.csv; relative to the current folder,
+                 which under npm run is the project's): a
                  sensorId column and the six params.velRMS.{x,y,z} and
                  params.accelRMS.{x,y,z} columns, found by name
 Options:

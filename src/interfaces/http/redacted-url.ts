@@ -1,6 +1,6 @@
 // Query parameters of our own whose values are safe and useful in a log line; every other
 // value (an `access_token` a client put in the URL, say) is logged as ***.
-const SHOWN_PARAMETERS = new Set(['metric', 'limit', 'value']);
+const SHOWN_PARAMETERS = new Set(['metric', 'limit', 'before', 'value']);
 
 // A path or a parameter name may be kilobytes long (up to the 16 KB of headers): a log line
 // shows its start and says how long it was.
