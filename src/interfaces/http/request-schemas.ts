@@ -104,5 +104,5 @@ export const alertsQuerySchema = z.object({
     .regex(DECIMAL_NUMBER_PATTERN, 'Expected a decimal number as JSON writes it, e.g. 0.09')
     .describe('The reading to evaluate, e.g. 0.09')
     .transform(Number)
-    .pipe(z.number()),
+    .pipe(z.number({ error: 'Expected a finite number: this one is beyond the largest double' })),
 });

@@ -94,7 +94,12 @@ export function parseQuery<T extends z.ZodObject>(schema: T, query: Record<strin
   if (misused.length > 0) throw invalid(400, 'invalid-parameter', 'Query parameter is invalid', misused);
   const result = schema.safeParse(query);
   if (result.success) return result.data;
-  const errors = result.error.issues.map((issue: Issue) => ({ parameter: shortKey(String(issue.path[0])), detail: issue.message }));
+  // Each parameter is one string here (repeated and empty ones were refused above): quoted as sent.
+  const errors = result.error.issues.map((issue: Issue) => {
+    const parameter = String(issue.path[0]);
+    const given = query[parameter];
+    return { parameter: shortKey(parameter), detail: typeof given === 'string' ? `${issue.message} (got ${quotedPrefix(given)})` : issue.message };
+  });
   throw invalid(400, 'invalid-parameter', 'Query parameter is invalid', errors);
 }
 
