@@ -58,6 +58,19 @@ describe('the database file deleted or replaced while the service runs', () => {
       msg: 'weights database file deleted or replaced: writes, /health and /ready answer 503 until a restart',
       path: dbPath,
     });
+    // The probes' 503s are storage trouble, logged at warn as the writes' are, not as answers given on purpose.
+    const probeLines = () =>
+      server
+        .stdout()
+        .split('\n')
+        .filter((line) => /"url":"\/(health|ready)"/.test(line))
+        .map((line) => JSON.parse(line) as { level: string; msg: string; res: { status: number } });
+    // Logged once each answer has gone out: wait for both lines.
+    for (const deadline = Date.now() + 5000; probeLines().length < 2 && Date.now() < deadline; ) await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(probeLines()).toEqual([
+      expect.objectContaining({ level: 'warn', msg: 'request failed', res: { status: 503 } }),
+      expect.objectContaining({ level: 'warn', msg: 'request failed', res: { status: 503 } }),
+    ]);
   }
 
   it('deleted: writes, /health and /ready answer 503, with one error log line', async () => {

@@ -41,7 +41,7 @@ export function errorHandler(logger: Logger, metrics: ServiceMetrics): ErrorRequ
     const problem = toProblem(undecodableSensorId(error, req.path) ?? error);
     const context = { requestId: req.id, method: req.method, url: redactedUrl(req.originalUrl) };
     if (error instanceof HttpProblem) {
-      res.locals[EXPECTED_ANSWER] = true; // an answer given on purpose, such as /ready's 503 while stopping
+      res.locals[EXPECTED_ANSWER] = !error.failure; // an answer given on purpose, such as /ready's 503 while stopping
     } else if (error instanceof StorageUnavailableError) {
       // Expected from time to time (a lock held too long, a database restarting): no stack.
       logger.warn('storage unavailable', { ...context, error: error.message });

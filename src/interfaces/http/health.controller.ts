@@ -28,7 +28,7 @@ export class HealthController {
   readonly health = async (req: Request, res: Response): Promise<void> => {
     parseQuery(noQuerySchema, req.query);
     const unhealthy = await this.checkHealth.execute();
-    if (unhealthy) throw new HttpProblem({ ...UNAVAILABLE, detail: `The weights database ${unhealthy}.` });
+    if (unhealthy) throw new HttpProblem({ ...UNAVAILABLE, detail: `The weights database ${unhealthy}.` }, true);
     res.json({ status: 'ok' });
   };
 
@@ -38,7 +38,7 @@ export class HealthController {
     const state = this.readiness.current;
     if (state !== 'ready') throw new HttpProblem({ ...UNAVAILABLE, detail: `Not ready: the server is ${state}.` });
     const unhealthy = await this.checkHealth.execute();
-    if (unhealthy) throw new HttpProblem({ ...UNAVAILABLE, detail: `Not ready: the weights database ${unhealthy}.` });
+    if (unhealthy) throw new HttpProblem({ ...UNAVAILABLE, detail: `Not ready: the weights database ${unhealthy}.` }, true);
     // The broker's state is shown, not judged: HTTP serves whether or not the broker is there.
     const broker = this.ingestion.broker;
     res.json(broker === 'off' ? { status: 'ready' } : { status: 'ready', mqtt: broker });

@@ -17,9 +17,16 @@ export interface ProblemDetails {
 /** Problem types we define; plain HTTP failures use `about:blank` with the status phrase as title. */
 export const problemType = (slug: string): string => `urn:sensor-alerts:problem:${slug}`;
 
-/** An error the HTTP edge raises itself, already shaped as the answer to send. */
+/**
+ * An error the HTTP edge raises itself, already shaped as the answer to send. An answer given
+ * on purpose is logged as a completed request; `failure` marks a 5xx that reports trouble
+ * (a probe finding the database unusable), logged as a failed request.
+ */
 export class HttpProblem extends Error {
-  constructor(readonly problem: ProblemDetails) {
+  constructor(
+    readonly problem: ProblemDetails,
+    readonly failure = false,
+  ) {
     super(problem.detail);
   }
 }
