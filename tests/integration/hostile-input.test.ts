@@ -234,7 +234,10 @@ describe('surface: docs assets, headers, routing', () => {
 
   it('serves under /docs/assets exactly the files the docs page loads', async () => {
     const page = (await api.get('/docs').expect(200)).text;
-    const loaded = [...page.matchAll(/(?:src|href)="(\/docs\/assets\/[^"]+)"/g)].map((match) => match[1]!);
+    // Relative to the page, /docs: under a proxy's prefix they stay under it.
+    const relative = [...page.matchAll(/(?:src|href)="([^"]+)"/g)].map((match) => match[1]!);
+    expect(relative.map((url) => new URL(url, 'https://proxy.example/sensors/docs').pathname).every((path) => path.startsWith('/sensors/docs/assets/'))).toBe(true);
+    const loaded = relative.map((url) => new URL(url, 'http://localhost/docs').pathname);
     expect(loaded.sort()).toEqual(['/docs/assets/docs.js', '/docs/assets/swagger-ui-bundle.js', '/docs/assets/swagger-ui.css']);
     for (const asset of loaded) await api.get(asset).expect(200);
     for (const other of ['package.json', 'README.md', 'index.html', 'swagger-initializer.js', 'oauth2-redirect.html', 'swagger-ui-bundle.js.map', '', '../package.json', '%2e%2e/package.json']) {

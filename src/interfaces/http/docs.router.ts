@@ -15,18 +15,20 @@ const ASSET_FILES = new Map([
   ['swagger-ui-bundle.js', join(SWAGGER_UI_ASSETS, 'swagger-ui-bundle.js')],
 ]);
 // In a file of its own rather than inline, so the page's policy allows scripts from 'self' only.
-const DOCS_SCRIPT = "window.ui = SwaggerUIBundle({ url: '/openapi.json', dom_id: '#ui' });\n";
+// Every URL of the page is relative to it (/docs), so the page works behind a reverse proxy
+// that serves the API under a path of its own (/sensors/docs loads /sensors/openapi.json).
+const DOCS_SCRIPT = "window.ui = SwaggerUIBundle({ url: 'openapi.json', dom_id: '#ui' });\n";
 const DOCS_PAGE = `<!doctype html>
 <html lang="en">
 <head>
   <meta charset="utf-8">
   <title>sensor-alerts API</title>
-  <link rel="stylesheet" href="/docs/assets/swagger-ui.css">
+  <link rel="stylesheet" href="docs/assets/swagger-ui.css">
 </head>
 <body>
   <div id="ui"></div>
-  <script src="/docs/assets/swagger-ui-bundle.js"></script>
-  <script src="/docs/assets/docs.js"></script>
+  <script src="docs/assets/swagger-ui-bundle.js"></script>
+  <script src="docs/assets/docs.js"></script>
 </body>
 </html>
 `;
@@ -63,7 +65,7 @@ export function docsRouter(): Router {
   router.route('/openapi.json').get(takesNoQuery, (_req, res) => void res.json(document)).all(methodNotAllowed('GET'));
   router.route('/docs').get(takesNoQuery, framedNowhere, (_req, res) => void res.type('html').send(DOCS_PAGE)).all(methodNotAllowed('GET'));
   // Routing is strict (/health/ is not /health), but a person typing /docs/ means the page.
-  router.route('/docs/').get(takesNoQuery, (_req, res) => res.redirect(301, '/docs')).all(methodNotAllowed('GET'));
+  router.route('/docs/').get(takesNoQuery, (_req, res) => res.redirect(301, '../docs')).all(methodNotAllowed('GET'));
   router.get('/docs/assets/docs.js', takesNoQuery, framedNowhere, (_req, res) => void res.type('text/javascript').set('Cache-Control', 'public, max-age=86400').send(DOCS_SCRIPT));
   // One route per file, no parameter: anything else under /docs/assets is an unknown route.
   for (const [name, file] of ASSET_FILES) {
