@@ -112,9 +112,12 @@ describe.each(backends)('Idempotency-Key on $name', (backend) => {
   it('a retried update gets the first answer and counts its readings once', async () => {
     await post('/IDEM01/fit', 'fit-1', { values: [10, 5, 6, 9] }).expect(200);
     const first = await post('/IDEM01/update', 'update-1', { values: [12] }).expect(200);
+    expect(first.headers['idempotent-replayed']).toBeUndefined();
     for (let retry = 0; retry < 3; retry++) {
       const again = await post('/IDEM01/update', 'update-1', { values: [12] }).expect(200).expect('Content-Type', /^application\/json/);
       expect(again.body).toEqual(first.body);
+      // Said apart from the first answer, for clients and logs.
+      expect(again.headers['idempotent-replayed']).toBe('true');
     }
     expect(first.body).toMatchObject({ n: 5, mean: 8.4, version: 2 });
     expect(await stored('IDEM01')).toEqual(first.body);

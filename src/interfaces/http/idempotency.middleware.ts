@@ -53,7 +53,8 @@ export function idempotentWrites(store: IdempotencyStore, logger: Logger) {
       const claim = await store.claim(scope, fingerprint(req.body), new Date());
       switch (claim.outcome) {
         case 'replay':
-          res.status(claim.answer.status).type('application/json').send(claim.answer.body);
+          // Stripe's name for it (the IETF draft names none): the first answer, not a new one.
+          res.status(claim.answer.status).set('Idempotent-Replayed', 'true').type('application/json').send(claim.answer.body);
           return;
         case 'in-flight':
           throw KEY_IN_FLIGHT;

@@ -124,7 +124,7 @@ const idempotencyKey = {
   name: IDEMPOTENCY_KEY_HEADER,
   in: 'header',
   required: false,
-  description: `${idempotencyKeySchema.description ?? ''}. Scoped per route and model. The same key with another body answers 422; a retry while the first request is still in flight, 409. A failed request (4xx, 5xx) keeps nothing: its retry runs again, except a 503 whose detail says the write's outcome is unknown (the database connection lost after it was sent), whose key is kept (409) until it expires.`,
+  description: `${idempotencyKeySchema.description ?? ''}. Scoped per route and model. A retry with the same body gets the first answer again, with the header Idempotent-Replayed: true. The same key with another body answers 422; a retry while the first request is still in flight, 409. A failed request (4xx, 5xx) keeps nothing: its retry runs again, except a 503 whose detail says the write's outcome is unknown (the database connection lost after it was sent), whose key is kept (409) until it expires.`,
   schema: { type: 'string', minLength: 1, maxLength: 255, pattern: '^[\\x21-\\x7e]+$' },
   example: '8e03978e-40d5-43e8-bc93-6894a57f9324',
 };
