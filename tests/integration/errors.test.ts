@@ -172,7 +172,7 @@ describe('bad input: a clear problem+json 4xx that changes nothing', () => {
 
   describe('422 body that parses but breaks the schema', () => {
     const cases: Array<[string, string, string, Array<{ pointer: string; detail: string }>]> = [
-      ['fit', '{}', 'missing values', [{ pointer: '#/values', detail: 'Invalid input: expected array, received undefined' }]],
+      ['fit', '{}', 'missing values', [{ pointer: '#/values', detail: 'Required: expected array' }]],
       ['fit', '[1, 2, 3]', 'a bare array', [{ pointer: '#', detail: 'Invalid input: expected object, received array' }]],
       ['fit', '{"values": "1,2,3"}', 'a string', [{ pointer: '#/values', detail: 'Invalid input: expected array, received string' }]],
       ['fit', '{"values": []}', 'an empty list', [{ pointer: '#/values', detail: 'Too small: expected array to have >=1 items' }]],
@@ -181,16 +181,17 @@ describe('bad input: a clear problem+json 4xx that changes nothing', () => {
       ['fit', '{"values": [1, 1e999]}', 'an overflowing number', [{ pointer: '#/values/1', detail: 'Invalid input: expected number, received Infinity' }]],
       ['fit', '{"values": [1, [2]]}', 'a nested list', [{ pointer: '#/values/1', detail: 'Invalid input: expected number, received array' }]],
       ['fit', '{"values": [1, 2], "value": 3}', 'an unknown field', [{ pointer: '#/value', detail: 'Unexpected field' }]],
-      ['predict', '{}', 'missing value', [{ pointer: '#/value', detail: 'Invalid input: expected number, received undefined' }]],
+      ['predict', '{}', 'missing value', [{ pointer: '#/value', detail: 'Required: expected number' }]],
       ['predict', '{"value": null}', 'a null value', [{ pointer: '#/value', detail: 'Invalid input: expected number, received null' }]],
       ['predict', '{"value": "10"}', 'a string value', [{ pointer: '#/value', detail: 'Invalid input: expected number, received string' }]],
       ['predict', '{"value": false}', 'a boolean value', [{ pointer: '#/value', detail: 'Invalid input: expected number, received boolean' }]],
       ['predict', '{"value": -1e999}', 'a non-finite value', [{ pointer: '#/value', detail: 'Invalid input: expected number, received -Infinity' }]],
       ['predict', '{"values": [10]}', 'the fit body', [
-        { pointer: '#/value', detail: 'Invalid input: expected number, received undefined' },
+        { pointer: '#/value', detail: 'Required: expected number' },
         { pointer: '#/values', detail: 'Unexpected field' },
       ]],
       ['adjust', '{"factor": 2}', 'an adjust with input', [{ pointer: '#/factor', detail: 'Unexpected field' }]],
+      ['rollback', '{"version": 1.5}', 'a fractional version', [{ pointer: '#/version', detail: 'Expected a whole number' }]],
       ['adjust', '[]', 'an adjust with a list', [{ pointer: '#', detail: 'Invalid input: expected object, received array' }]],
       // Valid JSON, just not an object: the shape is wrong (422), not the syntax (400).
       ['fit', '10', 'a bare number', [{ pointer: '#', detail: 'Invalid input: expected object, received number' }]],

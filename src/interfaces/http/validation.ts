@@ -61,8 +61,16 @@ function fieldErrors(issues: readonly Issue[], prefix: readonly PropertyKey[] = 
     // Point at each unexpected key itself rather than at the object holding it.
     issue.code === 'unrecognized_keys'
       ? issue.keys.map((key) => ({ pointer: jsonPointer([...prefix, ...issue.path, key]), detail: 'Unexpected field' }))
-      : [{ pointer: jsonPointer([...prefix, ...issue.path]), detail: issue.message }],
+      : [{ pointer: jsonPointer([...prefix, ...issue.path]), detail: plainMessage(issue) }],
   );
+}
+
+/** zod's words, where they read as code: JSON has no undefined, so "received undefined" is a missing field. */
+function plainMessage(issue: Issue): string {
+  if (issue.code !== 'invalid_type') return issue.message;
+  if (issue.message.endsWith('received undefined')) return `Required: expected ${issue.expected}`;
+  if (issue.expected === 'int') return 'Expected a whole number';
+  return issue.message;
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
