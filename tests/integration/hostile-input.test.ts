@@ -164,6 +164,16 @@ describe('hostile input', () => {
       expect(await exchange.closedWithin(2000)).toBe(true);
     });
 
+    it('runs none of the writes pipelined after a 413 that closes the connection (RFC 9112 §9.6)', async () => {
+      const big = JSON.stringify({ pad: 'x'.repeat(2000) });
+      const adjust = (body: string) => `POST /SEN0001/adjust HTTP/1.1\r\nHost: localhost\r\nAuthorization: ${AUTH}\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`;
+      const exchange = await rawRequest(server.url, adjust(big) + adjust('') + adjust('{}'));
+      expect(await exchange.closedWithin(3000)).toBe(true);
+      expect(exchange.received()).toMatch(/^HTTP\/1\.1 413 Payload Too Large\r\n/);
+      expect(exchange.received().match(/HTTP\/1\.1 /g)).toHaveLength(1);
+      // afterEach: SEN0001 is still version 1, neither adjust applied.
+    });
+
     it('keeps the connection of a refused request without a body', async () => {
       const exchange = await rawRequest(server.url, 'POST /SEN0001/adjust HTTP/1.1\r\nHost: localhost\r\n\r\n');
       expect(await exchange.waitFor(/\r\n\r\n\{.*\}$/s, 5000)).toMatch(/^HTTP\/1\.1 401 /);

@@ -25,6 +25,8 @@ describe('oneAtATimePerConnection: requests waiting on one connection are bounde
     const app = express();
     app.use(oneAtATimePerConnection(LIMIT));
     app.get('/hold', (_req, res, next) => void held.then(() => res.type('text/plain').send('held\n'), next));
+    // As a 413 whose body was not read answers: the connection ends with it.
+    app.get('/close', (_req, res) => void res.set('Connection', 'close').type('text/plain').send('bye\n'));
     app.get('/n/:index', (req, res) => {
       handled.push(req.params.index);
       res.type('text/plain').send(`${req.params.index}\n`);
@@ -88,5 +90,25 @@ describe('oneAtATimePerConnection: requests waiting on one connection are bounde
     expect(handled.indexOf('other')).toBeLessThan(500);
     flood.socket.destroy();
     other.socket.destroy();
+  });
+
+  it('runs nothing queued after an answer that closes the connection (RFC 9112 §9.6)', async () => {
+    const exchange = await rawRequest(url, get('/close') + get('/n/1') + get('/n/2'));
+    expect(await exchange.closedWithin(2000)).toBe(true);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(handled).toEqual([]);
+    expect(exchange.received().match(/HTTP\/1\.1 /g)).toHaveLength(1);
+    expect(exchange.received()).toMatch(/\r\n\r\nbye\n$/);
+  });
+
+  it('runs nothing still waiting once the client has closed its side of the connection', async () => {
+    const exchange = await rawRequest(url, get('/hold') + get('/n/1') + get('/n/2'));
+    expect(await until(() => parsed === 3, 2000)).toBe(true);
+    exchange.socket.end(); // FIN: Node ends the socket, so no answer could go out
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    release();
+    expect(await exchange.closedWithin(2000)).toBe(true);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(handled).toEqual([]);
   });
 });

@@ -215,14 +215,20 @@ export const rejectAmbiguousHeaders: RequestHandler = (req, _res, next) => {
  * reading after every request it parses, so while too many wait, each resume is undone at
  * once. Only the last request parsed can still lack bytes of its body, and it waits behind
  * the others: nothing it needs is held back.
+ *
+ * A request still waiting when its connection can no longer carry its answer is not run: after
+ * an answer with `Connection: close` (a 413 whose body was not read: RFC 9112 §9.6, nothing
+ * after it is handled), or once the client has closed its side (Node then ends the socket).
  */
 export function oneAtATimePerConnection(maxWaiting = 32): RequestHandler {
   const queues = new WeakMap<Socket, ConnectionQueue>();
   return (req, res, next) => {
     const connection = req.socket;
     let queue = queues.get(connection);
-    if (!queue) queues.set(connection, (queue = { last: undefined, waiting: 0, paused: false, watching: false }));
+    if (!queue) queues.set(connection, (queue = { last: undefined, waiting: 0, paused: false, watching: false, closing: false }));
     const own = queue;
+    // Parsed after the answer that closes the connection (Node reads on while the socket ends).
+    if (own.closing) return;
     const previous = own.last;
     own.waiting++;
     const done = new Promise<void>((resolve) => {
@@ -231,6 +237,7 @@ export function oneAtATimePerConnection(maxWaiting = 32): RequestHandler {
         if (settled) return; // 'finish', then 'close'
         settled = true;
         own.waiting--;
+        if (res.headersSent && (String(res.getHeader('connection') ?? '').toLowerCase() === 'close' || !res.shouldKeepAlive)) own.closing = true;
         if (own.last === done) own.last = undefined;
         if (own.paused && own.waiting <= maxWaiting / 2) {
           own.paused = false;
@@ -253,7 +260,7 @@ export function oneAtATimePerConnection(maxWaiting = 32): RequestHandler {
     // Answered meanwhile (the client-error handler refused it): nothing is left to do. The
     // turn of the event loop in between lets other connections be served: without it, one
     // connection's queue ran as a single chain of microtasks (another client waited 2-3 s).
-    if (previous) void previous.then(() => setImmediate(() => res.headersSent || res.writableEnded || next()));
+    if (previous) void previous.then(() => setImmediate(() => res.headersSent || res.writableEnded || own.closing || !connection.writable || next()));
     else next();
   };
 }
@@ -265,6 +272,8 @@ interface ConnectionQueue {
   paused: boolean;
   /** Whether this connection's resumes are watched (from its first pause on). */
   watching: boolean;
+  /** An answer went out that closes the connection: nothing queued after it runs. */
+  closing: boolean;
 }
 
 /**
