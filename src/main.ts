@@ -14,6 +14,10 @@ import { MqttReadingsSubscriber } from './interfaces/mqtt/mqtt-readings.subscrib
 import { acceptServeArguments } from './interfaces/cli/serve-arguments';
 
 const SHUTDOWN_GRACE_MS = 10_000;
+// Past the grace, the webhook's 5 s and the database's 2 s, a shutdown is stuck on something
+// that does not answer (a hung database under live readings): it exits anyway, before a
+// supervisor's kill.
+const SHUTDOWN_LIMIT_MS = SHUTDOWN_GRACE_MS + 8_000;
 
 /** What exists so far; a signal or a fatal fault acts on whatever that is. */
 interface Started {
@@ -89,9 +93,15 @@ async function stop(signal: NodeJS.Signals): Promise<void> {
   // /ready answers 503 first, so a load balancer stops sending traffic before we stop accepting it.
   container.resolve(Readiness).markStopping();
   await new Promise((resolve) => setTimeout(resolve, config.shutdownDelayMs));
+  setTimeout(() => {
+    logger.error('shutdown did not finish in time (a database or broker that does not answer); exiting anyway', { limitMs: SHUTDOWN_LIMIT_MS });
+    process.exit(1);
+  }, SHUTDOWN_LIMIT_MS).unref();
   // Both at once: HTTP finishes its requests while ingestion stops taking messages and
-  // finishes the batches it has; then the broker connection and the storage close.
-  await Promise.all([server.close(SHUTDOWN_GRACE_MS), started.ingestion?.stop()]);
+  // finishes the batches it has, within the same grace (what it has not acknowledged, the
+  // broker delivers again); then the broker connection and the storage close.
+  const ingestionStopped = started.ingestion && Promise.race([started.ingestion.stop(), new Promise<void>((resolve) => setTimeout(resolve, SHUTDOWN_GRACE_MS).unref())]);
+  await Promise.all([server.close(SHUTDOWN_GRACE_MS), ingestionStopped]);
   await closeContainer(container);
   logger.lifecycle('stopped');
   process.exit(0);
