@@ -89,6 +89,33 @@ describeWithPostgres('the PostgreSQL weights database', (adminUrl) => {
     }
   });
 
+  it('answers a write its role has no right to as storage trouble that only an operator mends (503 without Retry-After), not as a fault of ours', async () => {
+    await open();
+    const role = `sensor_alerts_reader_${process.pid}`;
+    const admin = new Client({ connectionString: adminUrl() });
+    const owner = new Client({ connectionString: database.url });
+    await Promise.all([admin.connect(), owner.connect()]);
+    try {
+      await admin.query(`CREATE ROLE ${role} LOGIN`);
+      await owner.query(`GRANT USAGE ON SCHEMA public TO ${role}; GRANT SELECT ON ALL TABLES IN SCHEMA public TO ${role}`);
+      const url = Object.assign(new URL(database.url), { username: role, password: '' }).toString();
+      const reader = await openPostgresPool(url);
+      pools.push(reader);
+      const refused = await new PostgresWeightsRepository(reader).replace(Sensor.withId('NORIGHT'), MetricName.DEFAULT, Weights.fromReadings([1, 2])).catch((error: unknown) => error);
+      expect(refused).toBeInstanceOf(StorageUnavailableError);
+      expect((refused as StorageUnavailableError).message).toBe(
+        'The weights database cannot take this request now: the database role lacks a right this needs (see the README on least privilege) (42501).',
+      );
+      expect((refused as StorageUnavailableError).retryable).toBe(false);
+    } finally {
+      await Promise.all(pools.splice(0).map((pool) => pool.end()));
+      await owner.query(`DROP OWNED BY ${role}`).catch(() => undefined);
+      await owner.end();
+      await admin.query(`DROP ROLE IF EXISTS ${role}`);
+      await admin.end();
+    }
+  });
+
   describe('opened read-only (the alerts command)', () => {
     const tables = async (url: string) => {
       const client = new Client({ connectionString: url });

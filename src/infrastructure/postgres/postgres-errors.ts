@@ -5,15 +5,17 @@ import { errorCode, errorMessage, innerErrors } from '../error-shape';
 // Conditions of the server or the network, not of the request: worth a 503 and a retry.
 // 08 connection exception, 53 insufficient resources (53300 too many connections),
 // 57P01-57P03 shutdown or starting up, 25006 read-only transaction (a standby),
-// 55P03 lock timeout, 57014 statement cancelled, 40001/40P01 serialization failure, deadlock.
-const UNAVAILABLE_SQLSTATE = /^(08|53|57P0[1-3]|25006$|55P03$|57014$|40001$|40P01$)/;
+// 55P03 lock timeout, 57014 statement cancelled, 40001/40P01 serialization failure, deadlock,
+// 42501 a right the role lacks (only an operator can grant it: no Retry-After).
+const UNAVAILABLE_SQLSTATE = /^(08|53|57P0[1-3]|25006$|55P03$|57014$|40001$|40P01$|42501$)/;
+const NOT_RETRYABLE_SQLSTATE = new Set(['42501']);
 const UNAVAILABLE_ERRNO = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE', 'ENOENT']);
 // pg reports these without a code.
 const UNAVAILABLE_MESSAGE = /^(Connection terminated|timeout exceeded when trying to connect|Query read timeout|Client has encountered a connection error|Cannot use a pool after calling end)/;
 // Losses that can come after a statement reached the server, with no word from it (a server
 // error, with its SQLSTATE, means the statement was not applied; a refused connection, that
 // it was never sent).
-const LOST_AFTER_SENDING_MESSAGE = /^(Connection terminated|Query read timeout)/;
+const LOST_AFTER_SENDING_MESSAGE = /^(Connection terminated(?! due to connection timeout)|Query read timeout)/;
 const LOST_AFTER_SENDING_ERRNO = new Set(['ECONNRESET', 'EPIPE', 'ETIMEDOUT']);
 
 export function isConnectionLost(error: unknown): boolean {
@@ -31,14 +33,16 @@ const CONDITIONS: ReadonlyArray<[RegExp, string]> = [
   [/^57014$/, 'the statement ran past REQUEST_TIMEOUT_MS and the server cancelled it'],
   [/^25006$/, 'the database is read-only (a standby, or default_transaction_read_only)'],
   [/^53/, 'the database server is out of a resource (connections, memory or disk)'],
-  [/^57P0[1-3]$/, 'the database server is shutting down or starting up'],
+  [/^57P0[1-3]$/, 'the database server ended the session (shutting down, restarting or starting up, or by an administrator)'],
+  [/^42501$/, 'the database role lacks a right this needs (see the README on least privilege)'],
   [/^(40001|40P01)$/, 'a concurrent write conflicted with this one'],
   [/^08/, 'the connection to the database failed'],
 ];
 const CONDITION_MESSAGES: ReadonlyArray<[RegExp, string]> = [
   [/^Query read timeout/, 'no answer from the database within REQUEST_TIMEOUT_MS and 1 s'],
   [/^(timeout exceeded when trying to connect|Connection terminated due to connection timeout)/, 'no connection to the database in time'],
-  [/^Connection terminated/, 'the connection to the database was lost'],
+  [/^(Connection terminated|Client has encountered a connection error)/, 'the connection to the database was lost'],
+  [/^Cannot use a pool after calling end/, 'the database connections are closing (the service is stopping)'],
 ];
 
 /** A one-line account of a failure in the service's terms, with its SQLSTATE or errno; never the server's address. */
@@ -81,7 +85,8 @@ export async function served<T>(call: () => Promise<T>, { oneStatementWrite = fa
     }
     if (isConnectionLost(error)) {
       const outcomeUnknown = oneStatementWrite && lostAfterSending(error);
-      throw new StorageUnavailableError(describePostgresError(error), { cause: error, outcomeUnknown });
+      const code = errorCode(error);
+      throw new StorageUnavailableError(describePostgresError(error), { cause: error, outcomeUnknown, retryable: !(code && NOT_RETRYABLE_SQLSTATE.has(code)) });
     }
     throw error;
   }
