@@ -79,6 +79,8 @@ export const metricQuerySchema = z.object({
   metric: z.string().optional().describe('Which model of the sensor: `value` (default) or a trained column such as params.velRMS.x'),
 });
 
+const VERSION_EXPECTED = `Expected a version number in decimal digits, 1 to ${Number.MAX_SAFE_INTEGER}`;
+
 export const historyQuerySchema = metricQuerySchema.extend({
   // Decimal digits only: Number() would also take 0x10, 1e2, ' 5' or an empty string.
   limit: z
@@ -90,9 +92,9 @@ export const historyQuerySchema = metricQuerySchema.extend({
     .describe(`How many revisions, newest first: 1 to ${GetWeightsHistoryUseCase.MAX_LIMIT}, default ${GetWeightsHistoryUseCase.DEFAULT_LIMIT}`),
   before: z
     .string()
-    .regex(/^\d{1,15}$/, 'Expected a version number in decimal digits')
+    .regex(/^\d{1,16}$/, VERSION_EXPECTED)
     .transform(Number)
-    .pipe(z.number().int().min(1))
+    .pipe(z.number().min(1, VERSION_EXPECTED).max(Number.MAX_SAFE_INTEGER, VERSION_EXPECTED))
     .optional()
     .describe('Only revisions older than this version: for the next page, the last version of the previous one'),
 });
