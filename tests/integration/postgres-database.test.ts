@@ -63,23 +63,17 @@ describeWithPostgres('the PostgreSQL weights database', (adminUrl) => {
     await expect(pool.query('TRUNCATE weights_history')).rejects.toThrow('weights_history is append-only');
   });
 
-  it('serves and trains under a role with rights on the tables but none on the schema, once the schema is current', async () => {
+  /** Runs `use` with the URL of a new login role given `grants` (SQL run by the owner, `{role}` standing for the role), then drops the role. */
+  async function asRole(label: string, grants: string, use: (url: string) => Promise<void>): Promise<void> {
     await open(); // migrated by the owner
-    const role = `sensor_alerts_app_${process.pid}`;
+    const role = `sensor_alerts_${label}_${process.pid}`;
     const admin = new Client({ connectionString: adminUrl() });
     const owner = new Client({ connectionString: database.url });
     await Promise.all([admin.connect(), owner.connect()]);
     try {
       await admin.query(`CREATE ROLE ${role} LOGIN`);
-      await owner.query(`REVOKE CREATE ON SCHEMA public FROM PUBLIC; GRANT USAGE ON SCHEMA public TO ${role}`);
-      await owner.query(`GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO ${role}; GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO ${role}`);
-      const url = Object.assign(new URL(database.url), { username: role, password: '' }).toString();
-      const app = await openPostgresPool(url);
-      pools.push(app);
-      const repository = new PostgresWeightsRepository(app);
-      await repository.replace(Sensor.withId('LEAST'), MetricName.DEFAULT, Weights.fromReadings([2, 4]));
-      expect((await repository.find(Sensor.withId('LEAST'), MetricName.DEFAULT))?.weights.mean).toBe(3);
-      await expect(app.query('CREATE TABLE sneaky (x int)')).rejects.toThrow('permission denied for schema public');
+      await owner.query(grants.replaceAll('{role}', role));
+      await use(Object.assign(new URL(database.url), { username: role, password: '' }).toString());
     } finally {
       await Promise.all(pools.splice(0).map((pool) => pool.end()));
       await owner.query(`DROP OWNED BY ${role}`).catch(() => undefined);
@@ -87,18 +81,24 @@ describeWithPostgres('the PostgreSQL weights database', (adminUrl) => {
       await admin.query(`DROP ROLE IF EXISTS ${role}`);
       await admin.end();
     }
+  }
+
+  it('serves and trains under a role with rights on the tables but none on the schema, once the schema is current', async () => {
+    const grants =
+      'REVOKE CREATE ON SCHEMA public FROM PUBLIC; GRANT USAGE ON SCHEMA public TO {role}; ' +
+      'GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {role}; GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO {role}';
+    await asRole('app', grants, async (url) => {
+      const app = await openPostgresPool(url);
+      pools.push(app);
+      const repository = new PostgresWeightsRepository(app);
+      await repository.replace(Sensor.withId('LEAST'), MetricName.DEFAULT, Weights.fromReadings([2, 4]));
+      expect((await repository.find(Sensor.withId('LEAST'), MetricName.DEFAULT))?.weights.mean).toBe(3);
+      await expect(app.query('CREATE TABLE sneaky (x int)')).rejects.toThrow('permission denied for schema public');
+    });
   });
 
   it('answers a write its role has no right to as storage trouble that only an operator mends (503 without Retry-After), not as a fault of ours', async () => {
-    await open();
-    const role = `sensor_alerts_reader_${process.pid}`;
-    const admin = new Client({ connectionString: adminUrl() });
-    const owner = new Client({ connectionString: database.url });
-    await Promise.all([admin.connect(), owner.connect()]);
-    try {
-      await admin.query(`CREATE ROLE ${role} LOGIN`);
-      await owner.query(`GRANT USAGE ON SCHEMA public TO ${role}; GRANT SELECT ON ALL TABLES IN SCHEMA public TO ${role}`);
-      const url = Object.assign(new URL(database.url), { username: role, password: '' }).toString();
+    await asRole('reader', 'GRANT USAGE ON SCHEMA public TO {role}; GRANT SELECT ON ALL TABLES IN SCHEMA public TO {role}', async (url) => {
       const reader = await openPostgresPool(url);
       pools.push(reader);
       const refused = await new PostgresWeightsRepository(reader).replace(Sensor.withId('NORIGHT'), MetricName.DEFAULT, Weights.fromReadings([1, 2])).catch((error: unknown) => error);
@@ -107,13 +107,7 @@ describeWithPostgres('the PostgreSQL weights database', (adminUrl) => {
         'The weights database cannot take this request now: the database role lacks a right this needs (see the README on least privilege) (42501).',
       );
       expect((refused as StorageUnavailableError).retryable).toBe(false);
-    } finally {
-      await Promise.all(pools.splice(0).map((pool) => pool.end()));
-      await owner.query(`DROP OWNED BY ${role}`).catch(() => undefined);
-      await owner.end();
-      await admin.query(`DROP ROLE IF EXISTS ${role}`);
-      await admin.end();
-    }
+    });
   });
 
   describe('opened read-only (the alerts command)', () => {
