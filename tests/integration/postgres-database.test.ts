@@ -6,6 +6,7 @@ import { MetricName } from '../../src/domain/metric-name';
 import { Sensor } from '../../src/domain/sensor';
 import { Weights } from '../../src/domain/weights';
 import { openPostgresPool, POSTGRES_SCHEMA_VERSION } from '../../src/infrastructure/postgres/open-postgres-pool';
+import { PostgresIdempotencyStore } from '../../src/infrastructure/postgres/postgres-idempotency.store';
 import { PostgresWeightsRepository } from '../../src/infrastructure/postgres/postgres-weights.repository';
 import { createTestDatabase, describeWithPostgres, type TestDatabase } from '../support/postgres-server';
 
@@ -107,6 +108,14 @@ describeWithPostgres('the PostgreSQL weights database', (adminUrl) => {
         'The weights database cannot take this request now: the database role lacks a right this needs (see the README on least privilege) (42501).',
       );
       expect((refused as StorageUnavailableError).retryable).toBe(false);
+      // The Idempotency-Key records, the first write of a keyed request, the same way.
+      const scope = { route: 'adjust', sensorId: 'NORIGHT', metric: 'value', key: 'k-1' };
+      const claim = await new PostgresIdempotencyStore(reader).claim(scope, 'f', new Date()).catch((error: unknown) => error);
+      expect(claim).toBeInstanceOf(StorageUnavailableError);
+      expect((claim as StorageUnavailableError).message).toBe(
+        'The weights database cannot take this request now: the database role lacks a right this needs (see the README on least privilege) (42501).',
+      );
+      expect((claim as StorageUnavailableError).retryable).toBe(false);
     });
   });
 

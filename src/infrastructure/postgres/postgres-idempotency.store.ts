@@ -1,7 +1,6 @@
 import type { Pool } from 'pg';
 import { IDEMPOTENCY_KEY_LIFETIME_MS, type IdempotencyClaim, type IdempotencyScope, type IdempotencyStore, type StoredAnswer } from '../../application/ports/idempotency.store';
-import { StorageUnavailableError } from '../../application/storage-unavailable.error';
-import { describePostgresError, isConnectionLost } from './postgres-errors';
+import { served as storage } from './postgres-errors';
 
 interface KeyRow {
   fingerprint: string;
@@ -54,13 +53,4 @@ export class PostgresIdempotencyStore implements IdempotencyStore {
 
 function parameters({ route, sensorId, metric, key }: IdempotencyScope): [string, string, string, string] {
   return [route, sensorId, metric, key];
-}
-
-async function storage<T>(call: () => Promise<T>): Promise<T> {
-  try {
-    return await call();
-  } catch (error) {
-    if (isConnectionLost(error)) throw new StorageUnavailableError(describePostgresError(error), { cause: error });
-    throw error;
-  }
 }
