@@ -1,5 +1,6 @@
 import express, { type Request, type RequestHandler } from 'express';
 import { isUtf8 } from 'node:buffer';
+import type { ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { quotedPrefix } from '../../domain/quoted-prefix';
 import { HttpProblem } from './http-problem';
@@ -15,6 +16,11 @@ export const INVALID_UTF8 = 'entity.invalid-utf8';
  * (readJsonBody), so a request refused before that (401, 413, 415) never sends it.
  */
 export const AWAITS_CONTINUE = Symbol('awaitsContinue');
+
+/** Whether the app set `Connection: close` on this answer (a request whose body it will not read): nothing after it on the connection is answered. */
+export function saysConnectionClose(response: ServerResponse): boolean {
+  return String(response.getHeader('connection') ?? '').toLowerCase() === 'close';
+}
 
 function refuseInvalidUtf8(_req: unknown, _res: unknown, body: Buffer): void {
   if (!isUtf8(body)) throw Object.assign(new Error('the body is not valid UTF-8'), { type: INVALID_UTF8 });
@@ -224,9 +230,7 @@ export function oneAtATimePerConnection(maxWaiting = 32): RequestHandler {
   const queues = new WeakMap<Socket, ConnectionQueue>();
   return (req, res, next) => {
     const connection = req.socket;
-    let queue = queues.get(connection);
-    if (!queue) queues.set(connection, (queue = { last: undefined, waiting: 0, paused: false, watching: false, closing: false }));
-    const own = queue;
+    const own = queues.get(connection) ?? newQueue(queues, connection);
     // Parsed after the answer that closes the connection (Node reads on while the socket ends).
     if (own.closing) return;
     const previous = own.last;
@@ -237,7 +241,7 @@ export function oneAtATimePerConnection(maxWaiting = 32): RequestHandler {
         if (settled) return; // 'finish', then 'close'
         settled = true;
         own.waiting--;
-        if (res.headersSent && (String(res.getHeader('connection') ?? '').toLowerCase() === 'close' || !res.shouldKeepAlive)) own.closing = true;
+        if (res.headersSent && (saysConnectionClose(res) || !res.shouldKeepAlive)) own.closing = true;
         if (own.last === done) own.last = undefined;
         if (own.paused && own.waiting <= maxWaiting / 2) {
           own.paused = false;
@@ -263,6 +267,12 @@ export function oneAtATimePerConnection(maxWaiting = 32): RequestHandler {
     if (previous) void previous.then(() => setImmediate(() => res.headersSent || res.writableEnded || own.closing || !connection.writable || next()));
     else next();
   };
+}
+
+function newQueue(queues: WeakMap<Socket, ConnectionQueue>, connection: Socket): ConnectionQueue {
+  const queue: ConnectionQueue = { last: undefined, waiting: 0, paused: false, watching: false, closing: false };
+  queues.set(connection, queue);
+  return queue;
 }
 
 /** The requests of one connection not answered yet: `last` settles when the newest is. */

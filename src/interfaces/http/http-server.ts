@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { CONNECT_REFUSED, type ClientErrorHandler } from './client-error.handler';
-import { AWAITS_CONTINUE } from './http-guards.middleware';
+import { AWAITS_CONTINUE, saysConnectionClose } from './http-guards.middleware';
 
 export interface RunningServer {
   readonly url: string;
@@ -61,7 +61,7 @@ export async function startHttpServer(app: Express, port: number, host: string, 
       const response = inFlight.get(socket);
       // The app already answered with Connection: close (a request whose body it will not
       // read, say): what the parser finds after it is not a request anyone will get an answer to.
-      if (response && String(response.getHeader('connection') ?? '').toLowerCase() === 'close') return;
+      if (response && saysConnectionClose(response)) return;
       onClientError(error, socket, response && !response.writableEnded ? response : undefined);
     });
     // CONNECT never reaches the app (Node hands over the socket): without this, Node just closed it.
