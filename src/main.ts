@@ -1,5 +1,6 @@
 import 'reflect-metadata';
 import { rmdirSync, rmSync } from 'node:fs';
+import { setTimeout as delay } from 'node:timers/promises';
 import type { DependencyContainer } from 'tsyringe';
 import { LOGGER, type Logger } from './application/ports/logger';
 import { loadConfig, redactUrlPassword, type AppConfig } from './config';
@@ -92,7 +93,7 @@ async function stop(signal: NodeJS.Signals): Promise<void> {
   logger.lifecycle('shutting down', { signal, delayMs: config.shutdownDelayMs });
   // /ready answers 503 first, so a load balancer stops sending traffic before we stop accepting it.
   container.resolve(Readiness).markStopping();
-  await new Promise((resolve) => setTimeout(resolve, config.shutdownDelayMs));
+  await delay(config.shutdownDelayMs);
   setTimeout(() => {
     logger.error('shutdown did not finish in time (a database or broker that does not answer); exiting anyway', { limitMs: SHUTDOWN_LIMIT_MS });
     process.exit(1);
@@ -100,7 +101,7 @@ async function stop(signal: NodeJS.Signals): Promise<void> {
   // Both at once: HTTP finishes its requests while ingestion stops taking messages and
   // finishes the batches it has, within the same grace (what it has not acknowledged, the
   // broker delivers again); then the broker connection and the storage close.
-  const ingestionStopped = started.ingestion && Promise.race([started.ingestion.stop(), new Promise<void>((resolve) => setTimeout(resolve, SHUTDOWN_GRACE_MS).unref())]);
+  const ingestionStopped = started.ingestion && Promise.race([started.ingestion.stop(), delay(SHUTDOWN_GRACE_MS, undefined, { ref: false })]);
   await Promise.all([server.close(SHUTDOWN_GRACE_MS), ingestionStopped]);
   await closeContainer(container);
   logger.lifecycle('stopped');

@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { setTimeout as delay } from 'node:timers/promises';
 import type { Pool } from 'pg';
 import type { AlertStateRepository } from './application/ports/alert-state.repository';
 import type { IdempotencyStore } from './application/ports/idempotency.store';
@@ -84,7 +85,7 @@ async function openConfigured(config: WeightsStorageConfig, onIdleError: (error:
     let closed: Promise<void> | undefined;
     // pool.end() waits for every query still running: at shutdown, those of requests cut off
     // after the grace period, which a hung server may never answer. Exiting closes them.
-    const end = (ending: Pool) => Promise.race([ending.end(), new Promise<void>((resolve) => setTimeout(resolve, POOL_END_WAIT_MS).unref())]);
+    const end = (ending: Pool) => Promise.race([ending.end(), delay(POOL_END_WAIT_MS, undefined, { ref: false })]);
     return {
       repository: new PostgresWeightsRepository(pool, reads),
       idempotency: new PostgresIdempotencyStore(pool),
