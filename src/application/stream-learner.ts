@@ -34,7 +34,7 @@ const timeout: Schedule = (run, ms) => {
  * Learning from the stream: readings not in alert are merged into their model (the update's
  * exact merge, WeightsRepository.mergeAll), batched: every `batchSize` readings or `batchMs`
  * after the first one waiting, whichever comes first, one transaction per batch, and the rest
- * at close(). Per model only its ReadingsAccumulator waits, so memory grows with the models
+ * at close(); a model deleted meanwhile is not learned into (nor created again). Per model only its ReadingsAccumulator waits, so memory grows with the models
  * named, not with the readings. A batch refused as StorageUnavailableError is kept and tried
  * again with the next (learning is delayed, not lost); any other refusal is logged and dropped.
  * Disabled (the default), add() does nothing.
@@ -94,7 +94,8 @@ export class StreamLearner {
     this.pending = new Map();
     this.waiting = 0;
     try {
-      await this.weights.mergeAll([...batch.values()].map(({ sensor, metric, readings }) => ({ sensor, metric, readings: readings.moments() })));
+      const models = [...batch.values()].map(({ sensor, metric, readings }) => ({ sensor, metric, readings: readings.moments() }));
+      await this.weights.mergeAll(models, { onlyStored: true });
     } catch (error) {
       if (!(error instanceof StorageUnavailableError)) {
         this.logger.error('learning from the stream failed; these readings are not learned', { readings, models: batch.size, error: String(error) });

@@ -1,7 +1,10 @@
 import type { Weights } from './weights';
 
-/** fit replaces the model, update merges readings into it, adjust scales its mean, rollback restores a revision. */
-export const WEIGHTS_CHANGES = ['fit', 'update', 'adjust', 'rollback'] as const;
+/**
+ * fit replaces the model, update merges readings into it, adjust scales its mean, rollback
+ * restores a revision, delete removes the model (its revision records the weights removed).
+ */
+export const WEIGHTS_CHANGES = ['fit', 'update', 'adjust', 'rollback', 'delete'] as const;
 
 export type WeightsChange = (typeof WEIGHTS_CHANGES)[number];
 

@@ -138,6 +138,22 @@ describe.each(backends)('GET /alerts/active on $name', (backend) => {
     expect((await authorized('/alerts/active').expect(200)).body).toContainEqual({ sensor_id: 'alerts', metric: 'value', since: '2026-11-30T12:00:04.250Z', last_value: 14, threshold: 10 });
   });
 
+  it('forgets the alert of a deleted model: off the list, and the model fitted again starts cleared', async () => {
+    await api.delete(`/SEN10/weights?metric=${VEL_X.name}`).set('Authorization', `Bearer ${TOKEN}`).expect(200);
+    expect((await authorized('/alerts/active').expect(200)).body.map(({ sensor_id, metric }: { sensor_id: string; metric: string }) => `${sensor_id}/${metric}`)).toEqual([
+      'SEN10/value',
+      'alerts/value',
+    ]);
+    expect(await ingest([reading('SEN10', 99, 7, VEL_X)])).toEqual(['unscored']);
+    await fit(`/SEN10/fit?metric=${VEL_X.name}`, [10, 10]);
+    // Raised before the deletion, it would still be raised; cleared, one reading above raises nothing yet (ALERT_RAISE_AFTER=2).
+    expect(await ingest([reading('SEN10', 99, 8, VEL_X)])).toEqual(['alert']);
+    expect(published).toEqual([]);
+    expect((await authorized('/alerts/active').expect(200)).body).toHaveLength(2);
+    expect(await ingest([reading('SEN10', 98, 9, VEL_X)])).toEqual(['alert']);
+    expect(published.map(({ sensorId, metric, state }) => `${sensorId}/${metric} ${state}`)).toEqual(['SEN10/params.velRMS.x raised']);
+  });
+
   it('is its own route: no query parameters, GET only, no trailing slash', async () => {
     const unknown = await authorized('/alerts/active?value=1').expect(400).expect('Content-Type', /^application\/problem\+json/);
     expect(withoutRequestId(unknown.body)).toMatchObject({ status: 400, errors: [{ parameter: 'value', detail: 'Unknown query parameter; this route takes no query parameters' }] });

@@ -281,8 +281,9 @@ describe('bad input: a clear problem+json 4xx that changes nothing', () => {
   describe('405 wrong method on a known route', () => {
     it.each([
       ['get', '/SEN0001/fit', 'POST, OPTIONS'],
-      ['put', '/SEN0001/weights', 'GET, HEAD, OPTIONS'],
-      ['delete', '/SEN0001/weights', 'GET, HEAD, OPTIONS'],
+      ['put', '/SEN0001/weights', 'GET, DELETE, HEAD, OPTIONS'],
+      ['patch', '/SEN0001/weights', 'GET, DELETE, HEAD, OPTIONS'],
+      ['delete', '/SEN0001/weights/history', 'GET, HEAD, OPTIONS'],
       ['get', '/SEN0001/predict', 'POST, OPTIONS'],
       ['get', '/SEN0001/adjust', 'POST, OPTIONS'],
       ['post', '/health', 'GET, HEAD, OPTIONS'],

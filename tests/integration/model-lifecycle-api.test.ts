@@ -9,7 +9,7 @@ function randomReadings(count: number, seed: number): number[] {
   return Array.from({ length: count }, () => 0.045 + 0.057 * ((state = (state * 1103515245 + 12345) % 2147483648) / 2147483648));
 }
 
-describe('the model lifecycle over HTTP (update, adjust as a factor, rollback) on a real SQLite file', () => {
+describe('the model lifecycle over HTTP (update, adjust as a factor, rollback, delete) on a real SQLite file', () => {
   let testApp: TestApp;
   let api: ReturnType<typeof request>;
   beforeAll(async () => {
@@ -150,15 +150,90 @@ describe('the model lifecycle over HTTP (update, adjust as a factor, rollback) o
     });
   });
 
-  it('counts updates and rollbacks in sensor_model_changes_total', async () => {
+  describe('DELETE /{sensor_id}/weights', () => {
+    it('deletes the model of ?metric=, answering the weights it had; its history stays, and every route then answers 404', async () => {
+      await fit('DEL01', [10, 5, 6, 9]).expect(200);
+      const adjusted = (await api.post('/DEL01/adjust').expect(200)).body;
+      const other = (await fit('DEL01', [1, 3], '?metric=temp').expect(200)).body;
+      const deleted = await api.delete('/DEL01/weights').expect(200).expect('Content-Type', /^application\/json/);
+      expect(deleted.body).toEqual({
+        sensor_id: 'DEL01',
+        metric: 'value',
+        mean: adjusted.mean,
+        std: adjusted.std,
+        n: 4,
+        adjustment: 1.1,
+        version: 3,
+        deleted_at: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/),
+      });
+      for (const answer of [
+        await api.get('/DEL01/weights'),
+        await api.post('/DEL01/predict').send({ value: 1 }),
+        await api.post('/DEL01/adjust'),
+        await api.delete('/DEL01/weights'),
+      ]) {
+        expect([answer.status, answer.body.type]).toEqual([404, 'urn:sensor-alerts:problem:sensor-not-found']);
+      }
+      const history = (await api.get('/DEL01/weights/history').expect(200)).body;
+      expect(history[0]).toEqual({ version: 3, change: 'delete', mean: adjusted.mean, std: adjusted.std, n: 4, adjustment: 1.1, recorded_at: deleted.body.deleted_at });
+      expect(await changes('DEL01')).toEqual(['delete', 'adjust', 'fit']);
+      // The sensor's other model stays.
+      expect(await weights('DEL01', '?metric=temp')).toEqual(other);
+      expect((await api.get('/DEL01/alerts?value=1').expect(200)).body).toEqual({ temp: false });
+    });
+
+    it('is undone by a rollback to any earlier version, and a fit afterwards goes on counting versions', async () => {
+      await fit('DEL02', [10, 5, 6, 9]).expect(200);
+      await api.post('/DEL02/adjust').expect(200);
+      await api.delete('/DEL02/weights').expect(200);
+      expect((await api.post('/DEL02/rollback').send({ version: 2 }).expect(200)).body).toMatchObject({ mean: 7.5 * 1.1, adjustment: 1.1, n: 4, version: 4 });
+      expect((await api.post('/DEL02/predict').send({ value: 100 }).expect(200)).body).toBe(true);
+      await api.delete('/DEL02/weights').expect(200);
+      // A fit makes a new model: nothing of the deleted one (its adjustment) carries over.
+      expect((await fit('DEL02', [1, 3]).expect(200)).body).toMatchObject({ mean: 2, adjustment: 1, n: 2, version: 6 });
+      expect(await changes('DEL02')).toEqual(['fit', 'delete', 'rollback', 'delete', 'adjust', 'fit']);
+    });
+
+    it('refuses bad input with problem+json and changes nothing', async () => {
+      const stored = (await fit('DEL03', [1, 2]).expect(200)).body;
+      for (const refused of [
+        await api.delete('/DEL03/weights').send({ version: 1 }),
+        await api.delete('/DEL03/weights').set('Content-Type', 'application/json').send('[]'),
+        await api.delete('/DEL03/weights?metric=').send(),
+        await api.delete('/DEL03/weights?confirm=true'),
+        await api.delete('/DEL%2003/weights'),
+      ]) {
+        expect(refused.status).toBeGreaterThanOrEqual(400);
+        expect(refused.status).toBeLessThan(500);
+        expect(refused.headers['content-type']).toMatch(/^application\/problem\+json/);
+      }
+      await api.delete('/DEL03/weights?metric=temp').expect(404);
+      expect(await weights('DEL03')).toEqual(stored);
+      expect(await changes('DEL03')).toEqual(['fit']);
+    });
+
+    it('answers a retry under the same Idempotency-Key as the first time, without deleting again', async () => {
+      await fit('DEL04', [1, 2]).expect(200);
+      const first = await api.delete('/DEL04/weights').set('Idempotency-Key', 'del-04').expect(200);
+      const again = await api.delete('/DEL04/weights').set('Idempotency-Key', 'del-04').expect(200).expect('Idempotent-Replayed', 'true');
+      expect(again.body).toEqual(first.body);
+      await fit('DEL04', [3, 5]).expect(200);
+      await api.delete('/DEL04/weights').set('Idempotency-Key', 'del-04').expect(200);
+      expect(await weights('DEL04')).toMatchObject({ mean: 4, version: 3 });
+    });
+  });
+
+  it('counts updates, rollbacks and deletions in sensor_model_changes_total', async () => {
     const before = (await api.get('/metrics').expect(200)).text;
     await fit('MET01', [1, 2]).expect(200);
     await update('MET01', [3]).expect(200);
     await api.post('/MET01/rollback').send({ version: 1 }).expect(200);
+    await api.delete('/MET01/weights').expect(200);
     const after = (await api.get('/metrics').expect(200)).text;
     const count = (text: string, change: string) => Number(new RegExp(`^sensor_model_changes_total\\{change="${change}"\\} (\\S+)$`, 'm').exec(text)?.[1] ?? 0);
     expect(count(after, 'update') - count(before, 'update')).toBe(1);
     expect(count(after, 'rollback') - count(before, 'rollback')).toBe(1);
+    expect(count(after, 'delete') - count(before, 'delete')).toBe(1);
   });
 
   describe('GET /{sensor_id}/weights/history, page by page', () => {

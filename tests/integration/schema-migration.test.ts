@@ -80,6 +80,19 @@ function upgradedDatabaseBehaves(repository: () => WeightsRepository): void {
     expect(restored).toMatchObject({ version: 4, weights: { mean: 7.5, std: FIT_STD, n: 4, adjustment: 1 } });
     expect((await repository().history(sen1, MetricName.DEFAULT, 10)).map((revision) => revision.change)).toEqual(['rollback', 'update', 'adjust', 'fit']);
   });
+
+  it('deletes an old model, keeping its history, and restores it by rollback (schema 4)', async () => {
+    expect(await repository().remove(sen2, temp)).toMatchObject({ version: 4, weights: { mean: 3, n: 3 } });
+    expect(await repository().find(sen2, temp)).toBeUndefined();
+    expect((await repository().list()).map((model) => model.sensorId)).toEqual(['SEN1']);
+    expect((await repository().history(sen2, temp, 10)).map((revision) => [revision.version, revision.change])).toEqual([
+      [4, 'delete'],
+      [3, 'update'],
+      [2, 'fit'],
+      [1, 'fit'],
+    ]);
+    expect(await repository().rollback(sen2, temp, 1)).toMatchObject({ version: 5, weights: { mean: 1, std: 0, n: 3 } });
+  });
 }
 
 /** Schema 3: the old models' alert states start cleared, and are stepped and kept. */
@@ -122,9 +135,9 @@ describe('migrating a version-1 SQLite database in place', () => {
     rmSync(directory, { recursive: true, force: true });
   });
 
-  it('is at schema version 3, with the history still append-only', () => {
-    expect(SCHEMA_VERSION).toBe(3);
-    expect(db.pragma('user_version', { simple: true })).toBe(3);
+  it('is at schema version 4, with the history still append-only', () => {
+    expect(SCHEMA_VERSION).toBe(4);
+    expect(db.pragma('user_version', { simple: true })).toBe(4);
     expect(() => db.prepare('UPDATE weights_history SET mean = 0').run()).toThrow('weights_history is append-only');
     expect(() => db.prepare('DELETE FROM weights_history').run()).toThrow('weights_history is append-only');
     expect(db.prepare('SELECT max(id) AS id FROM weights_history').get()).toEqual({ id: 4 });
@@ -163,9 +176,9 @@ describeWithPostgres('migrating a version-1 PostgreSQL database in place', (admi
     await database?.drop();
   });
 
-  it('is at schema version 3, with the history still append-only', async () => {
-    expect(POSTGRES_SCHEMA_VERSION).toBe(3);
-    expect((await pool.query('SELECT version FROM weights_schema')).rows).toEqual([{ version: 3 }]);
+  it('is at schema version 4, with the history still append-only', async () => {
+    expect(POSTGRES_SCHEMA_VERSION).toBe(4);
+    expect((await pool.query('SELECT version FROM weights_schema')).rows).toEqual([{ version: 4 }]);
     await expect(pool.query('UPDATE weights_history SET mean = 0')).rejects.toThrow('weights_history is append-only');
   });
 

@@ -469,6 +469,101 @@ function contract(adapter: Adapter): void {
     expect(await repository.history(sensor, VALUE, 10)).toHaveLength(1);
   });
 
+  it('remove takes the model out of every read, records the weights it had as change delete, and keeps the history', async () => {
+    const sensor = Sensor.withId('REMOVE');
+    const other = MetricName.of('params.velRMS.x');
+    await repository.replace(sensor, VALUE, Weights.fromReadings([10, 5, 6, 9]));
+    const adjusted = await repository.scaleMean(sensor, VALUE, 1.1);
+    const kept = await repository.replace(sensor, other, Weights.of(3, 1, 2));
+    const removed = await repository.remove(sensor, VALUE);
+    expect(removed).toMatchObject({ sensorId: 'REMOVE', metric: 'value', version: 3 });
+    expect(removed!.weights).toEqual(adjusted!.weights);
+    expect(removed!.updatedAt.getTime()).toBeGreaterThanOrEqual(adjusted!.updatedAt.getTime());
+
+    expect(await repository.find(sensor, VALUE)).toBeUndefined();
+    expect(await repository.findMany([{ sensor, metric: VALUE }, { sensor, metric: other }])).toEqual([kept]);
+    expect(await repository.list(sensor)).toEqual([kept]);
+    expect((await repository.list()).filter((model) => model.sensorId === 'REMOVE')).toEqual([kept]);
+    expect(await repository.scaleMean(sensor, VALUE, 1.1)).toBeUndefined();
+    const history = await repository.history(sensor, VALUE, 10);
+    expect(history.map((revision) => [revision.version, revision.change])).toEqual([
+      [3, 'delete'],
+      [2, 'adjust'],
+      [1, 'fit'],
+    ]);
+    expect(history[0]!.weights).toEqual(adjusted!.weights);
+    expect(history[0]!.recordedAt).toEqual(removed!.updatedAt);
+    // Gone already, or never stored: undefined, and nothing written.
+    expect(await repository.remove(sensor, VALUE)).toBeUndefined();
+    expect(await repository.remove(Sensor.withId('REMOVE-NONE'), VALUE)).toBeUndefined();
+    expect(await repository.history(sensor, VALUE, 10)).toHaveLength(3);
+    expect(await repository.history(Sensor.withId('REMOVE-NONE'), VALUE, 10)).toEqual([]);
+    expect(await repository.find(sensor, other)).toEqual(kept);
+  });
+
+  it('a deleted model stored again starts afresh, its versions going on from the deletion', async () => {
+    const fitted = Sensor.withId('REMOVE-FIT');
+    await repository.replace(fitted, VALUE, Weights.of(1, 1, 2));
+    await repository.remove(fitted, VALUE);
+    expect(await repository.replace(fitted, VALUE, Weights.of(5, 2, 3))).toMatchObject({ version: 3, weights: { mean: 5, std: 2, n: 3 } });
+    expect((await repository.history(fitted, VALUE, 10)).map((revision) => revision.change)).toEqual(['fit', 'delete', 'fit']);
+
+    // An update does not merge into what was deleted: two readings make a new model.
+    const merged = Sensor.withId('REMOVE-MERGE');
+    await repository.replace(merged, VALUE, Weights.fromReadings([100, 200, 300]));
+    await repository.remove(merged, VALUE);
+    await expect(repository.merge(merged, VALUE, momentsOf([4]))).rejects.toThrow(InsufficientReadingsError);
+    expect(await repository.merge(merged, VALUE, momentsOf([4, 8]))).toMatchObject({ version: 3, weights: { mean: 6, n: 2 } });
+
+    const batch = Sensor.withId('REMOVE-BATCH');
+    await repository.replaceAll([{ sensor: batch, metric: VALUE, weights: Weights.of(1, 1, 2) }]);
+    await repository.remove(batch, VALUE);
+    await repository.mergeAll([{ sensor: batch, metric: VALUE, readings: momentsOf([1, 3]) }]);
+    expect(await repository.find(batch, VALUE)).toMatchObject({ version: 3, weights: { mean: 2, n: 2 } });
+    await repository.remove(batch, VALUE);
+    await repository.replaceAll([{ sensor: batch, metric: VALUE, weights: Weights.of(7, 1, 2) }]);
+    expect(await repository.find(batch, VALUE)).toMatchObject({ version: 5, weights: { mean: 7 } });
+  });
+
+  it('mergeAll with onlyStored learns into stored models only: one never stored, or deleted, is left out, not created', async () => {
+    const stored = Sensor.withId('ONLY-STORED');
+    const deleted = Sensor.withId('ONLY-DELETED');
+    const never = Sensor.withId('ONLY-NEVER');
+    await repository.replace(stored, VALUE, Weights.fromReadings([1, 3]));
+    await repository.replace(deleted, VALUE, Weights.fromReadings([1, 3]));
+    await repository.remove(deleted, VALUE);
+    await repository.mergeAll(
+      [
+        { sensor: never, metric: VALUE, readings: momentsOf([4, 8]) },
+        { sensor: stored, metric: VALUE, readings: momentsOf([5]) },
+        // One reading could not make a model: left out, it cannot refuse the batch either.
+        { sensor: deleted, metric: VALUE, readings: momentsOf([4]) },
+        { sensor: deleted, metric: VALUE, readings: momentsOf([4, 8]) },
+        { sensor: stored, metric: VALUE, readings: momentsOf([7]) },
+      ],
+      { onlyStored: true },
+    );
+    expect(await repository.find(stored, VALUE)).toMatchObject({ version: 3, weights: { mean: 4, n: 4 } });
+    expect(await repository.find(deleted, VALUE)).toBeUndefined();
+    expect(await repository.history(deleted, VALUE, 10)).toHaveLength(2);
+    expect(await repository.find(never, VALUE)).toBeUndefined();
+    expect(await repository.history(never, VALUE, 10)).toEqual([]);
+  });
+
+  it('rollback restores a deleted model from any of its revisions, as a new version', async () => {
+    const sensor = Sensor.withId('REMOVE-UNDO');
+    const fitted = await repository.replace(sensor, VALUE, Weights.fromReadings([10, 5, 6, 9]));
+    await repository.remove(sensor, VALUE);
+    await expect(repository.rollback(sensor, VALUE, 7)).rejects.toThrow(RevisionNotFoundError);
+    expect(await repository.find(sensor, VALUE)).toBeUndefined();
+    const restored = await repository.rollback(sensor, VALUE, 1);
+    expect(restored).toMatchObject({ version: 3 });
+    expect(restored!.weights).toEqual(fitted.weights);
+    expect(await repository.find(sensor, VALUE)).toEqual(restored);
+    // What it learned comes back too: an update merges into the fit of [10, 5, 6, 9].
+    expect((await repository.merge(sensor, VALUE, momentsOf([12]))).weights).toMatchObject({ mean: 8.4, n: 5 });
+  });
+
   it('returns history newest first, at most `limit` revisions', async () => {
     const sensor = Sensor.withId('HISTORY');
     const other = MetricName.of('params.velRMS.x');

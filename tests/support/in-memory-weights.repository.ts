@@ -16,6 +16,8 @@ import { modelKey } from '../../src/domain/identifier-rule';
  */
 export class InMemoryWeightsRepository implements WeightsRepository {
   private readonly current = new Map<string, SensorWeights>();
+  // The version each deleted model's next write goes on from, by key.
+  private readonly deletedAt = new Map<string, number>();
   private readonly revisions = new Map<string, WeightsRevision[]>();
   reachable = true;
 
@@ -37,25 +39,36 @@ export class InMemoryWeightsRepository implements WeightsRepository {
     return this.store(sensor, metric, this.merged(sensor, metric, readings), 'update', new Date());
   }
 
-  async mergeAll(models: readonly ModelReadings[]): Promise<void> {
+  async mergeAll(models: readonly ModelReadings[], { onlyStored = false } = {}): Promise<void> {
     this.serving();
     // All or nothing: every merge computed (in order, a model named twice merged twice) before anything is stored.
     const at = new Date();
     const pending = new Map<string, Weights>();
-    const batch = models.map(({ sensor, metric, readings }) => {
+    const batch = models.flatMap(({ sensor, metric, readings }) => {
+      if (onlyStored && !this.current.has(key(sensor, metric))) return [];
       const weights = this.merged(sensor, metric, readings, pending.get(key(sensor, metric)));
       pending.set(key(sensor, metric), weights);
-      return { sensor, metric, weights };
+      return [{ sensor, metric, weights }];
     });
     for (const { sensor, metric, weights } of batch) this.store(sensor, metric, weights, 'update', at);
   }
 
   async rollback(sensor: Sensor, metric: MetricName, version: number): Promise<SensorWeights | undefined> {
     this.serving();
-    if (!this.current.has(key(sensor, metric))) return undefined;
+    if (!this.current.has(key(sensor, metric)) && !this.deletedAt.has(key(sensor, metric))) return undefined;
     const revision = this.revisions.get(key(sensor, metric))?.find((candidate) => candidate.version === version);
     if (!revision) throw new RevisionNotFoundError(sensor.id, metric.name, version);
     return this.store(sensor, metric, revision.weights, 'rollback', new Date());
+  }
+
+  async remove(sensor: Sensor, metric: MetricName): Promise<SensorWeights | undefined> {
+    this.serving();
+    const stored = this.current.get(key(sensor, metric));
+    if (!stored) return undefined;
+    const removed = this.store(sensor, metric, stored.weights, 'delete', new Date());
+    this.current.delete(key(sensor, metric));
+    this.deletedAt.set(key(sensor, metric), removed.version);
+    return removed;
   }
 
   async find(sensor: Sensor, metric: MetricName): Promise<SensorWeights | undefined> {
@@ -104,9 +117,10 @@ export class InMemoryWeightsRepository implements WeightsRepository {
 
   private store(sensor: Sensor, metric: MetricName, weights: Weights, change: WeightsChange, at: Date): SensorWeights {
     const modelKey = key(sensor, metric);
-    const version = (this.current.get(modelKey)?.version ?? 0) + 1;
+    const version = (this.current.get(modelKey)?.version ?? this.deletedAt.get(modelKey) ?? 0) + 1;
     const stored = { sensorId: sensor.id, metric: metric.name, weights, version, updatedAt: at };
     this.current.set(modelKey, stored);
+    this.deletedAt.delete(modelKey);
     this.revisions.set(modelKey, [...(this.revisions.get(modelKey) ?? []), { version, change, weights, recordedAt: at }]);
     return stored;
   }

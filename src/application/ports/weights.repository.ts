@@ -32,6 +32,11 @@ export interface ModelReadings extends ModelKey {
  * history revision with that version, change and weights, recorded at `updatedAt`, in the
  * same transaction. The history is append-only.
  *
+ * Deletion: remove() takes a model out of every read (find, findMany, list, scaleMean's and
+ * merge's view of it) and records change `delete`, but keeps its history and its version
+ * count: a model stored again under the same key, or restored by rollback, continues from
+ * the deletion's version, so a version names one revision for good.
+ *
  * Failures: every method rejects with StorageUnavailableError when the storage cannot serve
  * it now (unreachable, locked, read-only, full, failing disk): a condition worth a 503 and a
  * retry. A write refused that way wrote nothing, except that a connection lost while a
@@ -64,15 +69,17 @@ export interface WeightsRepository {
   /**
    * merge() for many models in one transaction: all of them, or none (one refused model
    * refuses the batch). The batch shares one `updatedAt`. An empty batch writes nothing.
-   * Concurrent batches over the same models each count in full.
+   * Concurrent batches over the same models each count in full. With `onlyStored`, a model
+   * not stored (never, or deleted) is left out instead of created: learning from live
+   * readings wants that, as a model deleted while its readings waited must stay deleted.
    */
-  mergeAll(models: readonly ModelReadings[]): Promise<void>;
+  mergeAll(models: readonly ModelReadings[], options?: { onlyStored?: boolean }): Promise<void>;
 
   /**
    * Makes the model what revision `version` recorded (statistics, learned sums and
-   * adjustment), as a new version with change `rollback`, atomically. Undefined, and nothing
-   * written, when there is no model; rejects with RevisionNotFoundError when it has no such
-   * version.
+   * adjustment), as a new version with change `rollback`, atomically; a deleted model is
+   * restored that way too. Undefined, and nothing written, when the model was never stored;
+   * rejects with RevisionNotFoundError when it has no such version.
    */
   rollback(sensor: Sensor, metric: MetricName, version: number): Promise<SensorWeights | undefined>;
 
@@ -98,8 +105,16 @@ export interface WeightsRepository {
   scaleMean(sensor: Sensor, metric: MetricName, factor: number): Promise<SensorWeights | undefined>;
 
   /**
+   * Deletes the model (change `delete`) and forgets its alert state, atomically; answers it
+   * as the deletion recorded it: the weights it had, the deletion's version and time.
+   * Undefined, and nothing written, when there is no model (never stored, or deleted).
+   */
+  remove(sensor: Sensor, metric: MetricName): Promise<SensorWeights | undefined>;
+
+  /**
    * The model's revisions, newest (highest version) first, at most `limit` (>= 1), and only
    * those below version `before` when given (the next page); [] for a model never stored.
+   * A deleted model's history stays readable.
    */
   history(sensor: Sensor, metric: MetricName, limit: number, before?: number): Promise<WeightsRevision[]>;
 

@@ -70,7 +70,7 @@ export class ServiceMetrics {
 
   readonly modelChanges = new Counter({
     name: 'sensor_model_changes_total',
-    help: 'Models written, by change (fit, update, adjust, rollback).',
+    help: 'Models written, by change (fit, update, adjust, rollback, delete).',
     labelNames: ['change'] as const,
     registers: [this.registry],
   });

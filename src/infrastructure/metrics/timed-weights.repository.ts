@@ -27,12 +27,16 @@ export class TimedWeightsRepository implements WeightsRepository {
     return this.timed('merge', () => this.inner.merge(sensor, metric, readings));
   }
 
-  mergeAll(models: readonly ModelReadings[]): Promise<void> {
-    return this.timed('merge_all', () => this.inner.mergeAll(models));
+  mergeAll(models: readonly ModelReadings[], options?: { onlyStored?: boolean }): Promise<void> {
+    return this.timed('merge_all', () => this.inner.mergeAll(models, options));
   }
 
   rollback(sensor: Sensor, metric: MetricName, version: number): Promise<SensorWeights | undefined> {
     return this.timed('rollback', () => this.inner.rollback(sensor, metric, version));
+  }
+
+  remove(sensor: Sensor, metric: MetricName): Promise<SensorWeights | undefined> {
+    return this.timed('remove', () => this.inner.remove(sensor, metric));
   }
 
   find(sensor: Sensor, metric: MetricName): Promise<SensorWeights | undefined> {

@@ -92,6 +92,14 @@ const MIGRATIONS: readonly string[] = [
   -- GET /alerts/active reads the raised ones alone, in key order.
   CREATE INDEX alert_states_raised ON alert_states (sensor_id, metric) WHERE status = 'raised';
   `,
+  // 4: deleting a model. Its row stays, marked deleted, so that its versions go on counting
+  // when it is stored again; the history admits the change delete. A column with a constant
+  // default rewrites no row.
+  `
+  ALTER TABLE weights ADD COLUMN deleted BOOLEAN NOT NULL DEFAULT false;
+  ALTER TABLE weights_history DROP CONSTRAINT weights_history_change_check;
+  ALTER TABLE weights_history ADD CONSTRAINT weights_history_change_check CHECK (change IN ('fit', 'update', 'adjust', 'rollback', 'delete'));
+  `,
 ];
 
 export const POSTGRES_SCHEMA_VERSION = MIGRATIONS.length;

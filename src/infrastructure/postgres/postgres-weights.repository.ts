@@ -23,6 +23,8 @@ interface WeightsRow {
   moments: string | null;
   version: number;
   updated_at: Date;
+  /** Once deleted, the row stays, so that the model's versions go on counting. */
+  deleted: boolean;
 }
 
 interface RevisionRow {
@@ -58,7 +60,7 @@ function upsertStatement(stampedAt: string): string {
       -- dated after it, as its version is.
       ON CONFLICT (sensor_id, metric) DO UPDATE SET
         mean = excluded.mean, std = excluded.std, n = excluded.n, adjustment = excluded.adjustment, moments = excluded.moments,
-        version = w.version + 1, updated_at = ${stampedAt}
+        version = w.version + 1, updated_at = ${stampedAt}, deleted = false
       RETURNING w.*
     ), recorded AS (
       INSERT INTO weights_history (sensor_id, metric, version, change, mean, std, n, adjustment, moments, recorded_at)
@@ -72,6 +74,7 @@ const REPLACE_BATCH = upsertStatement(TRANSACTION_START);
 
 // The models a merge reads, locked until it commits, in byte order: concurrent merges of
 // overlapping batches take their locks in the same order, so they queue instead of deadlocking.
+// Deleted ones too: their rows hold the version to go on from.
 const LOCK_MODELS = `
   SELECT w.* FROM unnest($1::text[], $2::text[]) AS k(sensor_id, metric)
   JOIN weights w ON w.sensor_id = k.sensor_id COLLATE "C" AND w.metric = k.metric COLLATE "C"
@@ -94,7 +97,7 @@ class ModelCreatedMeanwhile extends Error {}
 const SCALE_MEAN = `
   WITH written AS (
     UPDATE weights SET mean = mean * $1, adjustment = adjustment * $1, version = version + 1, updated_at = ${NOW}
-    WHERE sensor_id = $2 AND metric = $3
+    WHERE sensor_id = $2 AND metric = $3 AND NOT deleted
     RETURNING *
   ), recorded AS (
     INSERT INTO weights_history (sensor_id, metric, version, change, mean, std, n, adjustment, moments, recorded_at)
@@ -102,11 +105,25 @@ const SCALE_MEAN = `
   )
   SELECT * FROM written`;
 
+// Marks the model deleted, records the weights it had, and forgets its alert state, in one statement.
+const REMOVE = `
+  WITH written AS (
+    UPDATE weights SET deleted = true, version = version + 1, updated_at = ${NOW}
+    WHERE sensor_id = $1 AND metric = $2 AND NOT deleted
+    RETURNING *
+  ), recorded AS (
+    INSERT INTO weights_history (sensor_id, metric, version, change, mean, std, n, adjustment, moments, recorded_at)
+    SELECT sensor_id, metric, version, 'delete', mean, std, n, adjustment, moments, updated_at FROM written
+  ), forgotten AS (
+    DELETE FROM alert_states s USING written w WHERE s.sensor_id = w.sensor_id AND s.metric = w.metric
+  )
+  SELECT * FROM written`;
+
 // One statement is one snapshot: every model as of the same moment. In the keys' order,
 // repeats included, as the SQLite adapter answers.
 const FIND_MANY = `
   SELECT w.* FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS k(sensor_id, metric, position)
-  JOIN weights w ON w.sensor_id = k.sensor_id COLLATE "C" AND w.metric = k.metric COLLATE "C"
+  JOIN weights w ON w.sensor_id = k.sensor_id COLLATE "C" AND w.metric = k.metric COLLATE "C" AND NOT w.deleted
   ORDER BY k.position`;
 
 /** Bounds one statement's size; the trainer's 1000 sensors x 5 metrics take one. */
@@ -137,16 +154,16 @@ export class PostgresWeightsRepository implements WeightsRepository {
   }
 
   async merge(sensor: Sensor, metric: MetricName, readings: Moments): Promise<SensorWeights> {
-    const [written] = await this.mergeInTransaction([{ sensor, metric, readings }], NOW);
+    const [written] = await this.mergeInTransaction([{ sensor, metric, readings }], NOW, false);
     return toSensorWeights(written!);
   }
 
-  async mergeAll(models: readonly ModelReadings[]): Promise<void> {
+  async mergeAll(models: readonly ModelReadings[], { onlyStored = false } = {}): Promise<void> {
     // Written in byte order (stable: a model named twice keeps its order), as they are
     // locked: concurrent batches creating the same new models insert them in the same
     // order, so one waits for the other instead of deadlocking.
     const ordered = [...models].sort((a, b) => compareBytes(a.sensor.id, b.sensor.id) || compareBytes(a.metric.name, b.metric.name));
-    if (models.length > 0) await this.mergeInTransaction(ordered, TRANSACTION_START);
+    if (models.length > 0) await this.mergeInTransaction(ordered, TRANSACTION_START, onlyStored);
   }
 
   async rollback(sensor: Sensor, metric: MetricName, version: number): Promise<SensorWeights | undefined> {
@@ -170,24 +187,27 @@ export class PostgresWeightsRepository implements WeightsRepository {
    * row to lock: if another transaction creates it first, the write finds its version not 1,
    * and the whole merge starts over.
    */
-  private async mergeInTransaction(models: readonly ModelReadings[], stampedAt: string): Promise<WeightsRow[]> {
+  private async mergeInTransaction(models: readonly ModelReadings[], stampedAt: string, onlyStored: boolean): Promise<WeightsRow[]> {
     for (let attempt = 1; ; attempt++) {
       try {
-        return await storage(() => this.transaction((client) => this.mergeWith(client, models, stampedAt)));
+        return await storage(() => this.transaction((client) => this.mergeWith(client, models, stampedAt, onlyStored)));
       } catch (error) {
         if (!(error instanceof ModelCreatedMeanwhile) || attempt === MERGE_ATTEMPTS) throw error;
       }
     }
   }
 
-  private async mergeWith(client: PoolClient, models: readonly ModelReadings[], stampedAt: string): Promise<WeightsRow[]> {
+  private async mergeWith(client: PoolClient, models: readonly ModelReadings[], stampedAt: string, onlyStored: boolean): Promise<WeightsRow[]> {
     const { rows } = await client.query<WeightsRow>(LOCK_MODELS, [models.map(({ sensor }) => sensor.id), models.map(({ metric }) => metric.name)]);
-    const current = new Map(rows.map((row) => [modelKey(row.sensor_id, row.metric), { weights: toWeights(row), version: row.version }]));
+    const current = new Map<string, { weights?: Weights; version: number }>(
+      rows.map((row) => [modelKey(row.sensor_id, row.metric), { weights: row.deleted ? undefined : toWeights(row), version: row.version }]),
+    );
     const writes: Array<FittedModel & { version: number }> = [];
     for (const { sensor, metric, readings } of models) {
       const key = modelKey(sensor.id, metric.name);
       const stored = current.get(key);
-      const weights = stored ? stored.weights.merged(readings) : Weights.fromAccumulator(ReadingsAccumulator.fromMoments(readings));
+      if (!stored?.weights && onlyStored) continue;
+      const weights = stored?.weights ? stored.weights.merged(readings) : Weights.fromAccumulator(ReadingsAccumulator.fromMoments(readings));
       const next = { weights, version: (stored?.version ?? 0) + 1 };
       current.set(key, next);
       writes.push({ sensor, metric, ...next });
@@ -206,7 +226,7 @@ export class PostgresWeightsRepository implements WeightsRepository {
   async find(sensor: Sensor, metric: MetricName): Promise<SensorWeights | undefined> {
     // Named: each connection parses and plans the hot path's statement once, not per request.
     const { rows } = await storage(() =>
-      this.reads.query<WeightsRow>({ name: 'find-weights', text: 'SELECT * FROM weights WHERE sensor_id = $1 AND metric = $2', values: [sensor.id, metric.name] }),
+      this.reads.query<WeightsRow>({ name: 'find-weights', text: 'SELECT * FROM weights WHERE sensor_id = $1 AND metric = $2 AND NOT deleted', values: [sensor.id, metric.name] }),
     );
     return rows[0] && toSensorWeights(rows[0]);
   }
@@ -222,8 +242,8 @@ export class PostgresWeightsRepository implements WeightsRepository {
   async list(sensor?: Sensor): Promise<SensorWeights[]> {
     const { rows } = await storage(() =>
       sensor
-        ? this.reads.query<WeightsRow>('SELECT * FROM weights WHERE sensor_id = $1 ORDER BY metric', [sensor.id])
-        : this.reads.query<WeightsRow>('SELECT * FROM weights ORDER BY sensor_id, metric'),
+        ? this.reads.query<WeightsRow>('SELECT * FROM weights WHERE sensor_id = $1 AND NOT deleted ORDER BY metric', [sensor.id])
+        : this.reads.query<WeightsRow>('SELECT * FROM weights WHERE NOT deleted ORDER BY sensor_id, metric'),
     );
     return rows.map(toSensorWeights);
   }
@@ -238,6 +258,11 @@ export class PostgresWeightsRepository implements WeightsRepository {
       if (code === '22003' || code === '23514') throw new UnrepresentableWeightsError('adjustment');
       throw error;
     }
+  }
+
+  async remove(sensor: Sensor, metric: MetricName): Promise<SensorWeights | undefined> {
+    const { rows } = await storage(() => this.pool.query<WeightsRow>(REMOVE, [sensor.id, metric.name]), { oneStatementWrite: true });
+    return rows[0] && toSensorWeights(rows[0]);
   }
 
   async history(sensor: Sensor, metric: MetricName, limit: number, before = Number.MAX_SAFE_INTEGER): Promise<WeightsRevision[]> {

@@ -107,6 +107,35 @@ const MIGRATIONS: readonly string[] = [
   -- GET /alerts/active reads the raised ones alone, in key order.
   CREATE INDEX alert_states_raised ON alert_states (sensor_id, metric) WHERE status = 'raised';
   `,
+  // 4: deleting a model. Its row stays, marked deleted, so that its versions go on counting
+  // when it is stored again; the history admits the change delete (the table rebuilt for its
+  // CHECK, every revision copied with its id, as in 2).
+  `
+  ALTER TABLE weights ADD COLUMN deleted INTEGER NOT NULL DEFAULT 0 CHECK (deleted IN (0, 1));
+
+  CREATE TABLE weights_history_4 (
+    id          INTEGER PRIMARY KEY,
+    sensor_id   TEXT    NOT NULL,
+    metric      TEXT    NOT NULL,
+    version     INTEGER NOT NULL,
+    change      TEXT    NOT NULL CHECK (change IN ('fit', 'update', 'adjust', 'rollback', 'delete')),
+    mean        REAL    NOT NULL,
+    std         REAL    NOT NULL,
+    n           INTEGER NOT NULL,
+    recorded_at TEXT    NOT NULL,
+    adjustment  REAL    NOT NULL DEFAULT 1,
+    moments     TEXT
+  ) STRICT;
+  INSERT INTO weights_history_4 SELECT id, sensor_id, metric, version, change, mean, std, n, recorded_at, adjustment, moments FROM weights_history ORDER BY id;
+  DROP TABLE weights_history;
+  ALTER TABLE weights_history_4 RENAME TO weights_history;
+  CREATE INDEX weights_history_by_model ON weights_history (sensor_id, metric, id);
+  CREATE INDEX weights_history_by_version ON weights_history (sensor_id, metric, version);
+  CREATE TRIGGER weights_history_is_append_only_update BEFORE UPDATE ON weights_history
+  BEGIN SELECT RAISE(ABORT, 'weights_history is append-only'); END;
+  CREATE TRIGGER weights_history_is_append_only_delete BEFORE DELETE ON weights_history
+  BEGIN SELECT RAISE(ABORT, 'weights_history is append-only'); END;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -24,6 +24,8 @@ interface WeightsRow {
   moments: string | null;
   version: number;
   updated_at: string;
+  /** 1 once deleted: the row stays, so that the model's versions go on counting. */
+  deleted: 0 | 1;
 }
 
 interface RevisionRow {
@@ -42,6 +44,9 @@ export class SqliteWeightsRepository implements WeightsRepository {
   private readonly selectWeights: Database.Statement<[string, string], WeightsRow>;
   private readonly selectAllWeights: Database.Statement<[], WeightsRow>;
   private readonly selectSensorWeights: Database.Statement<[string], WeightsRow>;
+  private readonly selectStoredEver: Database.Statement<[string, string], { stored: 1 }>;
+  private readonly markDeleted: Database.Statement<[string, string, string], WeightsRow>;
+  private readonly forgetAlertState: Database.Statement<[string, string]>;
   private readonly scaleWeightsMean: Database.Statement<[number, number, string, string, string], WeightsRow>;
   private readonly insertRevision: Database.Statement<[string, string, number, WeightsChange, number, number, number, number, string | null, string]>;
   private readonly selectRevisions: Database.Statement<[string, string, number, number], RevisionRow>;
@@ -53,8 +58,9 @@ export class SqliteWeightsRepository implements WeightsRepository {
   private readonly scaleMeanTransaction: Database.Transaction<
     (sensorId: string, metric: string, factor: number) => WeightsRow | undefined
   >;
-  private readonly mergeAllTransaction: Database.Transaction<(models: readonly ModelReadings[]) => WeightsRow[]>;
+  private readonly mergeAllTransaction: Database.Transaction<(models: readonly ModelReadings[], onlyStored: boolean) => Array<WeightsRow | undefined>>;
   private readonly rollbackTransaction: Database.Transaction<(sensorId: string, metric: string, version: number) => WeightsRow | undefined>;
+  private readonly removeTransaction: Database.Transaction<(sensorId: string, metric: string) => WeightsRow | undefined>;
 
   /** The file this connection writes to, as opened: writes are refused once DB_PATH names another file, or none. */
   private readonly file: Pick<Stats, 'dev' | 'ino'> | undefined;
@@ -76,17 +82,23 @@ export class SqliteWeightsRepository implements WeightsRepository {
       VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?)
       ON CONFLICT (sensor_id, metric) DO UPDATE SET
         mean = excluded.mean, std = excluded.std, n = excluded.n, adjustment = excluded.adjustment, moments = excluded.moments,
-        version = weights.version + 1, updated_at = excluded.updated_at
+        version = weights.version + 1, updated_at = excluded.updated_at, deleted = 0
       RETURNING *`);
-    this.selectWeights = db.prepare('SELECT * FROM weights WHERE sensor_id = ? AND metric = ?');
-    this.selectAllWeights = db.prepare('SELECT * FROM weights ORDER BY sensor_id, metric');
-    this.selectSensorWeights = db.prepare('SELECT * FROM weights WHERE sensor_id = ? ORDER BY metric');
+    this.selectWeights = db.prepare('SELECT * FROM weights WHERE sensor_id = ? AND metric = ? AND deleted = 0');
+    this.selectAllWeights = db.prepare('SELECT * FROM weights WHERE deleted = 0 ORDER BY sensor_id, metric');
+    this.selectSensorWeights = db.prepare('SELECT * FROM weights WHERE sensor_id = ? AND deleted = 0 ORDER BY metric');
+    this.selectStoredEver = db.prepare('SELECT 1 AS stored FROM weights WHERE sensor_id = ? AND metric = ?');
     // The adjust rule (factor ADJUST_MEAN_FACTOR, src/domain/adjust-rule.ts) applied in one
     // statement that reads and writes the mean, so concurrent adjusts never lose an update.
     this.scaleWeightsMean = db.prepare(`
       UPDATE weights SET mean = mean * ?, adjustment = adjustment * ?, version = version + 1, updated_at = ?
-      WHERE sensor_id = ? AND metric = ?
+      WHERE sensor_id = ? AND metric = ? AND deleted = 0
       RETURNING *`);
+    this.markDeleted = db.prepare(`
+      UPDATE weights SET deleted = 1, version = version + 1, updated_at = ?
+      WHERE sensor_id = ? AND metric = ? AND deleted = 0
+      RETURNING *`);
+    this.forgetAlertState = db.prepare('DELETE FROM alert_states WHERE sensor_id = ? AND metric = ?');
     this.insertRevision = db.prepare(`
       INSERT INTO weights_history (sensor_id, metric, version, change, mean, std, n, adjustment, moments, recorded_at)
       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
@@ -107,17 +119,18 @@ export class SqliteWeightsRepository implements WeightsRepository {
     const replaceOne = (sensorId: string, metric: string, weights: Weights, at: string): WeightsRow => writeOne(sensorId, metric, weights, 'fit', at);
     // Read, merge and write inside one IMMEDIATE transaction: the write lock is held from the
     // read on, so no other connection (or process) writes between them.
-    const mergeOne = (sensorId: string, metric: string, readings: Moments, at: string): WeightsRow => {
+    const mergeOne = (sensorId: string, metric: string, readings: Moments, at: string, onlyStored: boolean): WeightsRow | undefined => {
       const row = this.selectWeights.get(sensorId, metric);
+      if (!row && onlyStored) return undefined;
       const weights = row ? toWeights(row).merged(readings) : Weights.fromAccumulator(ReadingsAccumulator.fromMoments(readings));
       return writeOne(sensorId, metric, weights, 'update', at);
     };
-    this.mergeAllTransaction = db.transaction((models: readonly ModelReadings[]) => {
+    this.mergeAllTransaction = db.transaction((models: readonly ModelReadings[], onlyStored: boolean) => {
       const at = now();
-      return models.map(({ sensor, metric, readings }) => mergeOne(sensor.id, metric.name, readings, at));
+      return models.map(({ sensor, metric, readings }) => mergeOne(sensor.id, metric.name, readings, at, onlyStored));
     });
     this.rollbackTransaction = db.transaction((sensorId: string, metric: string, version: number) => {
-      if (!this.selectWeights.get(sensorId, metric)) return undefined;
+      if (!this.selectStoredEver.get(sensorId, metric)) return undefined;
       const revision = this.selectRevision.get(sensorId, metric, version);
       if (!revision) throw new RevisionNotFoundError(sensorId, metric, version);
       return writeOne(sensorId, metric, toWeights(revision), 'rollback', now());
@@ -133,6 +146,13 @@ export class SqliteWeightsRepository implements WeightsRepository {
     this.findManyTransaction = db.transaction((keys: readonly ModelKey[]) =>
       keys.flatMap(({ sensor, metric }) => this.selectWeights.get(sensor.id, metric.name) ?? []),
     );
+    this.removeTransaction = db.transaction((sensorId: string, metric: string) => {
+      const row = this.markDeleted.get(now(), sensorId, metric);
+      if (!row) return undefined;
+      this.appendRevision(row, 'delete');
+      this.forgetAlertState.run(sensorId, metric);
+      return row;
+    });
     this.scaleMeanTransaction = db.transaction((sensorId: string, metric: string, factor: number) => {
       const row = this.scaleWeightsMean.get(factor, factor, now(), sensorId, metric);
       if (row) this.appendRevision(row, 'adjust');
@@ -150,17 +170,22 @@ export class SqliteWeightsRepository implements WeightsRepository {
   }
 
   async merge(sensor: Sensor, metric: MetricName, readings: Moments): Promise<SensorWeights> {
-    const [row] = await this.writing(() => this.mergeAllTransaction.immediate([{ sensor, metric, readings }]));
+    const [row] = await this.writing(() => this.mergeAllTransaction.immediate([{ sensor, metric, readings }], false));
     return toSensorWeights(row!);
   }
 
-  async mergeAll(models: readonly ModelReadings[]): Promise<void> {
+  async mergeAll(models: readonly ModelReadings[], { onlyStored = false } = {}): Promise<void> {
     if (models.length === 0) return;
-    await this.writing(() => this.mergeAllTransaction.immediate(models));
+    await this.writing(() => this.mergeAllTransaction.immediate(models, onlyStored));
   }
 
   async rollback(sensor: Sensor, metric: MetricName, version: number): Promise<SensorWeights | undefined> {
     const row = await this.writing(() => this.rollbackTransaction.immediate(sensor.id, metric.name, version));
+    return row && toSensorWeights(row);
+  }
+
+  async remove(sensor: Sensor, metric: MetricName): Promise<SensorWeights | undefined> {
+    const row = await this.writing(() => this.removeTransaction.immediate(sensor.id, metric.name));
     return row && toSensorWeights(row);
   }
 

@@ -73,7 +73,11 @@ export function createApp(container: DependencyContainer): Express {
 
   // Routes are tried in order, so the busy ones come first.
   app.route('/:sensor_id/predict').post(...reads, ...smallBody, sensors.predict).all(methodNotAllowed('POST'));
-  app.route('/:sensor_id/weights').get(...reads, sensors.weights).all(methodNotAllowed('GET'));
+  app
+    .route('/:sensor_id/weights')
+    .get(...reads, sensors.weights)
+    .delete(...writes, ...smallBody, idempotent('delete', sensors.remove))
+    .all(methodNotAllowed('GET', 'DELETE'));
   app.route('/predict').post(...reads, ...batchBody, batch.predict).all(methodNotAllowed('POST'));
   app.route('/:sensor_id/fit').post(...writes, ...fitBody, idempotent('fit', sensors.fit)).all(methodNotAllowed('POST'));
   app.route('/:sensor_id/adjust').post(...writes, ...smallBody, idempotent('adjust', sensors.adjust)).all(methodNotAllowed('POST'));

@@ -5,7 +5,7 @@ import { IDENTIFIER_PATTERN } from '../../domain/identifier-rule';
 import { toProblem } from './error-handler.middleware';
 import { HttpProblem } from './http-problem';
 import {
-  adjustBodySchema,
+  emptyBodySchema,
   alertsQuerySchema,
   batchPredictBodySchema,
   fitBodySchema,
@@ -17,7 +17,7 @@ import {
   rollbackBodySchema,
   updateBodySchema,
 } from './request-schemas';
-import { activeAlertResponseSchema, alertTableSchema, batchPredictResponseSchema, problemSchema, revisionResponseSchema, sensorAlertsSchema, statusSchema, weightsResponseSchema } from './response-schemas';
+import { activeAlertResponseSchema, alertTableSchema, batchPredictResponseSchema, deletedWeightsResponseSchema, problemSchema, revisionResponseSchema, sensorAlertsSchema, statusSchema, weightsResponseSchema } from './response-schemas';
 import { IDEMPOTENCY_KEY_HEADER, KEY_IN_FLIGHT, KEY_REUSED } from './idempotency.middleware';
 import { parseBody, parseQuery } from './validation';
 
@@ -167,12 +167,22 @@ export function buildOpenApiDocument(): JsonSchema {
           parameters: sensorParameters,
           responses: { 200: json(ref(weightsResponseSchema), 'The weights'), 400: PROBLEMS[400], 401: PROBLEMS.read401, 404: PROBLEMS[404], 405: PROBLEMS[405], 500: PROBLEMS[500], 503: PROBLEMS[503] },
         },
+        delete: {
+          operationId: 'deleteWeights',
+          security: [{ bearer: [] }, {}],
+          summary: 'Delete the model (a mistyped metric, a retired sensor) and forget its alert state',
+          description:
+            'Its history stays readable, with the deletion as one more revision (change `delete`, the weights the model had). A later fit, update or train creates the model afresh, its versions going on from the deletion; a rollback to any earlier version restores it.',
+          parameters: writeParameters,
+          requestBody: body(emptyBodySchema, false),
+          responses: { 200: json(ref(deletedWeightsResponseSchema), 'The weights deleted'), 400: PROBLEMS[400], 401: PROBLEMS[401], 404: PROBLEMS[404], 405: PROBLEMS[405], 413: PROBLEMS[413], 415: PROBLEMS[415], 409: PROBLEMS[409], 422: PROBLEMS.idempotency422, 500: PROBLEMS[500], 503: PROBLEMS[503] },
+        },
       },
       '/{sensor_id}/weights/history': {
         get: {
           operationId: 'getWeightsHistory',
           security: READ_SECURITY,
-          summary: 'Every change of the model (fit, update, adjust, rollback), newest first',
+          summary: 'Every change of the model (fit, update, adjust, rollback, delete), newest first',
           parameters: [sensorId, ...queryParameters(historyQuerySchema)],
           responses: { 200: json({ type: 'array', items: ref(revisionResponseSchema) }, 'Revisions, newest first'), 400: PROBLEMS[400], 401: PROBLEMS.read401, 404: PROBLEMS[404], 405: PROBLEMS[405], 500: PROBLEMS[500], 503: PROBLEMS[503] },
         },
@@ -193,7 +203,7 @@ export function buildOpenApiDocument(): JsonSchema {
           security: [{ bearer: [] }, {}],
           summary: 'Multiply the mean and the adjustment factor by 1.1, atomically (a positive mean rises by 10%, a negative one falls)',
           parameters: writeParameters,
-          requestBody: body(adjustBodySchema, false),
+          requestBody: body(emptyBodySchema, false),
           responses: { 200: json(ref(weightsResponseSchema), 'The adjusted weights'), 400: PROBLEMS[400], 401: PROBLEMS[401], 404: PROBLEMS[404], 405: PROBLEMS[405], 413: PROBLEMS[413], 415: PROBLEMS[415], 409: PROBLEMS[409], 422: PROBLEMS.idempotency422, 500: PROBLEMS[500], 503: PROBLEMS[503] },
         },
       },
@@ -213,7 +223,7 @@ export function buildOpenApiDocument(): JsonSchema {
         post: {
           operationId: 'rollback',
           security: [{ bearer: [] }, {}],
-          summary: 'Make the model what one of its revisions recorded (statistics and adjustment), as a new version',
+          summary: 'Make the model what one of its revisions recorded (statistics and adjustment), as a new version; restores a deleted model too',
           parameters: writeParameters,
           requestBody: body(rollbackBodySchema),
           responses: { 200: json(ref(weightsResponseSchema), 'The restored weights'), 400: PROBLEMS[400], 401: PROBLEMS[401], 404: PROBLEMS.rollback404, 405: PROBLEMS[405], 413: PROBLEMS[413], 415: PROBLEMS[415], 409: PROBLEMS[409], 422: PROBLEMS.idempotency422, 500: PROBLEMS[500], 503: PROBLEMS[503] },

@@ -70,7 +70,8 @@ export const batchPredictBodySchema = z
   });
 
 /** `adjust` takes no input: no body, or an empty object. */
-export const adjustBodySchema = z.strictObject({}).meta({ id: 'AdjustRequest', example: {} });
+/** For a write that takes no fields (adjust, delete): no body, or {}. */
+export const emptyBodySchema = z.strictObject({}).meta({ id: 'EmptyBody', example: {} });
 
 /** For a route that takes no query parameters: any is refused by name. */
 export const noQuerySchema = z.object({});

@@ -11,12 +11,29 @@ export const weightsResponseSchema = z
     std: z.number().min(0).describe('Sample standard deviation (n - 1 denominator)'),
     n: z.number().int().min(2).describe('Readings the model learned from (its fit and updates)'),
     adjustment: z.number().describe("The operator's factor on the learned mean: 1 after a fit, times 1.1 per adjust; `mean` includes it"),
-    version: z.number().int().min(1).describe('Counts the changes of this model (fit, update, adjust, rollback)'),
+    version: z.number().int().min(1).describe('Counts the changes of this model (fit, update, adjust, rollback, delete)'),
     updated_at: z.iso.datetime(),
   })
   .meta({
     id: 'Weights',
     example: { sensor_id: 'SEN0001', metric: 'value', mean: 7.5, std: 2.3804761428476167, n: 4, adjustment: 1, version: 1, updated_at: '2026-11-27T06:17:06.448Z' },
+  });
+
+export const deletedWeightsResponseSchema = z
+  .object({
+    sensor_id: z.string(),
+    metric: z.string(),
+    mean: z.number(),
+    std: z.number().min(0),
+    n: z.number().int().min(2),
+    adjustment: z.number(),
+    version: z.number().int().min(2).describe("The deletion's version in the history; a rollback to the one below restores the model as it was"),
+    deleted_at: z.iso.datetime(),
+  })
+  .meta({
+    id: 'DeletedWeights',
+    description: 'The weights the model had when it was deleted',
+    example: { sensor_id: 'SEN0001', metric: 'value', mean: 7.5, std: 2.3804761428476167, n: 4, adjustment: 1, version: 2, deleted_at: '2026-11-30T18:20:41.102Z' },
   });
 
 export const revisionResponseSchema = z
@@ -103,5 +120,6 @@ export const problemSchema = z
 
 export type WeightsResponse = z.infer<typeof weightsResponseSchema>;
 export type RevisionResponse = z.infer<typeof revisionResponseSchema>;
+export type DeletedWeightsResponse = z.infer<typeof deletedWeightsResponseSchema>;
 export type ActiveAlertResponse = z.infer<typeof activeAlertResponseSchema>;
 export type BatchPredictResponse = z.infer<typeof batchPredictResponseSchema>;

@@ -2,6 +2,7 @@ import type { Request, Response } from 'express';
 import { injectable } from 'tsyringe';
 import { ServiceMetrics } from '../../infrastructure/metrics/service-metrics';
 import { AdjustWeightsUseCase } from '../../application/adjust-weights.use-case';
+import { DeleteWeightsUseCase } from '../../application/delete-weights.use-case';
 import { FitSensorUseCase } from '../../application/fit-sensor.use-case';
 import { GetWeightsHistoryUseCase } from '../../application/get-weights-history.use-case';
 import { GetWeightsUseCase } from '../../application/get-weights.use-case';
@@ -13,8 +14,8 @@ import { Sensor } from '../../domain/sensor';
 import type { SensorWeights } from '../../domain/sensor-weights';
 import type { Weights } from '../../domain/weights';
 import type { WeightsRevision } from '../../domain/weights-revision';
-import { adjustBodySchema, fitBodySchema, historyQuerySchema, metricQuerySchema, predictBodySchema, rollbackBodySchema, updateBodySchema, valuesField } from './request-schemas';
-import type { RevisionResponse, WeightsResponse } from './response-schemas';
+import { emptyBodySchema, fitBodySchema, historyQuerySchema, metricQuerySchema, predictBodySchema, rollbackBodySchema, updateBodySchema, valuesField } from './request-schemas';
+import type { DeletedWeightsResponse, RevisionResponse, WeightsResponse } from './response-schemas';
 import { parseBody, parseQuery } from './validation';
 
 type SensorRequest = Request<{ sensor_id: string }>;
@@ -30,6 +31,7 @@ export class SensorsController {
     private readonly getWeightsHistory: GetWeightsHistoryUseCase,
     private readonly updateSensor: UpdateSensorUseCase,
     private readonly rollbackWeights: RollbackWeightsUseCase,
+    private readonly deleteWeights: DeleteWeightsUseCase,
     private readonly metrics: ServiceMetrics,
   ) {}
 
@@ -57,6 +59,14 @@ export class SensorsController {
     res.json(weightsBody(restored));
   };
 
+  readonly remove = async (req: SensorRequest, res: Response): Promise<void> => {
+    const { sensor, metric } = modelOf(req);
+    takesNoFields(req);
+    const removed = await this.deleteWeights.execute(sensor, metric);
+    this.metrics.modelChanges.inc({ change: 'delete' });
+    res.json(deletedBody(removed));
+  };
+
   readonly weights = async (req: SensorRequest, res: Response): Promise<void> => {
     const { sensor, metric } = modelOf(req);
     res.json(weightsBody(await this.getWeights.execute(sensor, metric)));
@@ -72,8 +82,7 @@ export class SensorsController {
 
   readonly adjust = async (req: SensorRequest, res: Response): Promise<void> => {
     const { sensor, metric } = modelOf(req);
-    // No body means {}; a JSON null is a body, and not an object.
-    parseBody(adjustBodySchema, req.body === undefined ? {} : req.body);
+    takesNoFields(req);
     const adjusted = await this.adjustWeights.execute(sensor, metric);
     this.metrics.modelChanges.inc({ change: 'adjust' });
     res.json(weightsBody(adjusted));
@@ -94,6 +103,11 @@ function modelOf(req: SensorRequest): { sensor: Sensor; metric: MetricName } {
   return { sensor, metric: metricNamed(metric) };
 }
 
+/** For adjust and delete: no body means {}; a JSON null is a body, and not an object. */
+function takesNoFields(req: SensorRequest): void {
+  parseBody(emptyBodySchema, req.body === undefined ? {} : req.body);
+}
+
 function metricNamed(name: string | undefined): MetricName {
   return name === undefined ? MetricName.DEFAULT : MetricName.of(name);
 }
@@ -109,6 +123,16 @@ function weightsBody(stored: SensorWeights): WeightsResponse {
     ...statistics(stored.weights),
     version: stored.version,
     updated_at: stored.updatedAt.toISOString(),
+  };
+}
+
+function deletedBody(removed: SensorWeights): DeletedWeightsResponse {
+  return {
+    sensor_id: removed.sensorId,
+    metric: removed.metric,
+    ...statistics(removed.weights),
+    version: removed.version,
+    deleted_at: removed.updatedAt.toISOString(),
   };
 }
 

@@ -73,6 +73,19 @@ describe('StreamLearner', () => {
     expect(timers.runs).toEqual([]);
   });
 
+  it('leaves out a model deleted while its readings waited: not learned into, not created again, and the others learned', async () => {
+    const streaming = learner(100);
+    streaming.add([...readingsOf(SEN, [7, 8]), ...readingsOf(OTHER, [2])]);
+    await weights.remove(SEN, VALUE);
+    await weights.remove(OTHER, VALUE);
+    await weights.replace(OTHER, VALUE, Weights.fromReadings([1, 3]));
+    await streaming.flush();
+    expect(await weights.find(SEN, VALUE)).toBeUndefined();
+    expect((await weights.history(SEN, VALUE, 10)).map((revision) => revision.change)).toEqual(['delete', 'fit']);
+    expectLearnedFrom((await model(OTHER)).weights, [1, 3, 2]);
+    expect(logger.lines.filter(([level]) => level !== 'debug')).toEqual([]);
+  });
+
   it('merges every batchSize readings in one mergeAll, one entry per model', async () => {
     const mergeAll = jest.spyOn(weights, 'mergeAll');
     const learning = learner(5);

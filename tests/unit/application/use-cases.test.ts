@@ -1,15 +1,20 @@
 import { AdjustWeightsUseCase } from '../../../src/application/adjust-weights.use-case';
 import { CheckHealthUseCase } from '../../../src/application/check-health.use-case';
+import { DeleteWeightsUseCase } from '../../../src/application/delete-weights.use-case';
 import { FitSensorUseCase } from '../../../src/application/fit-sensor.use-case';
 import { GetWeightsHistoryUseCase } from '../../../src/application/get-weights-history.use-case';
 import { GetWeightsUseCase } from '../../../src/application/get-weights.use-case';
+import { ListActiveAlertsUseCase } from '../../../src/application/list-active-alerts.use-case';
 import { PredictAlertUseCase } from '../../../src/application/predict-alert.use-case';
 import { PredictBatchUseCase } from '../../../src/application/predict-batch.use-case';
+import { RollbackWeightsUseCase } from '../../../src/application/rollback-weights.use-case';
 import { StorageUnavailableError } from '../../../src/application/storage-unavailable.error';
+import { AlertDebounce } from '../../../src/domain/alert-debounce';
 import { AlertPolicy } from '../../../src/domain/alert-policy';
 import { InsufficientReadingsError, SensorNotFoundError } from '../../../src/domain/domain-errors';
 import { MetricName } from '../../../src/domain/metric-name';
 import { Sensor } from '../../../src/domain/sensor';
+import { InMemoryAlertStateRepository } from '../../support/in-memory-alert-state.repository';
 import { InMemoryWeightsRepository } from '../../support/in-memory-weights.repository';
 import { relativeError } from '../../support/reference-statistics';
 
@@ -146,6 +151,46 @@ describe('use cases over an in-memory repository', () => {
 
     it('fails with SensorNotFoundError without a model', async () => {
       await expect(new AdjustWeightsUseCase(repository).execute(SEN0001, VALUE)).rejects.toThrow(SensorNotFoundError);
+    });
+  });
+
+  describe('DeleteWeightsUseCase', () => {
+    it('deletes the model, answering the weights it had with the deletion\'s version; rollback restores it', async () => {
+      const fitted = await fit.execute(SEN0001, VALUE, [10, 5, 6, 9]);
+      await fit.execute(SEN0001, VEL_X, [1, 3]);
+      const removed = await new DeleteWeightsUseCase(repository).execute(SEN0001, VALUE);
+      expect(removed).toMatchObject({ sensorId: 'SEN0001', metric: 'value', version: 2, weights: fitted.weights });
+      await expect(new GetWeightsUseCase(repository).execute(SEN0001, VALUE)).rejects.toThrow(SensorNotFoundError);
+      expect(await repository.find(SEN0001, VEL_X)).toMatchObject({ version: 1 });
+      expect(await new RollbackWeightsUseCase(repository).execute(SEN0001, VALUE, 1)).toMatchObject({ version: 3, weights: fitted.weights });
+    });
+
+    it('fails with SensorNotFoundError for a model never stored, or deleted already, writing nothing', async () => {
+      const remove = new DeleteWeightsUseCase(repository);
+      await expect(remove.execute(SEN0001, VALUE)).rejects.toThrow(SensorNotFoundError);
+      await fit.execute(SEN0001, VALUE, [1, 3]);
+      await remove.execute(SEN0001, VALUE);
+      await expect(remove.execute(SEN0001, VALUE)).rejects.toThrow(SensorNotFoundError);
+      expect(await repository.history(SEN0001, VALUE, 10)).toHaveLength(2);
+    });
+  });
+
+  describe('ListActiveAlertsUseCase', () => {
+    it('lists only the alerts of models still stored: a state stepped just after its model was deleted is left out', async () => {
+      const states = new InMemoryAlertStateRepository();
+      const raise = (sensor: Sensor) =>
+        states.advance(
+          [1, 2].map((second) => ({ sensor, metric: VALUE, value: 9, at: new Date(second * 1000), inAlert: true, threshold: 1 })),
+          new AlertDebounce(2, 1),
+        );
+      const DELETED = Sensor.withId('DELETED');
+      await fit.execute(SEN0001, VALUE, [1, 3]);
+      await fit.execute(DELETED, VALUE, [1, 3]);
+      await new DeleteWeightsUseCase(repository).execute(DELETED, VALUE);
+      await raise(SEN0001);
+      await raise(DELETED);
+      expect(await states.listActive()).toHaveLength(2);
+      expect((await new ListActiveAlertsUseCase(states, repository).execute()).map((alert) => alert.sensorId)).toEqual(['SEN0001']);
     });
   });
 
