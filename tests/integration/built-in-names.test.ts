@@ -132,6 +132,6 @@ describe('built-in property names and integer-like ids', () => {
     );
 
     const table = runCli('alerts', ['--value', '1', '--sensor', 'constructor'], testApp.dbPath);
-    expect(table.stdout).toBe(['sensor       keys  value', 'constructor  F     T', 'T = alert (1 >= mean + 2 * std): 1 of 2', ''].join('\n'));
+    expect(table.stdout).toBe(['sensor_id    keys  value', 'constructor  F     T', 'T = alert (1 >= mean + 2 * std): 1 of 2', ''].join('\n'));
   });
 });

@@ -249,7 +249,7 @@ describe('npm run train / npm run alerts (the bundled CLIs)', () => {
       const { status, stdout } = runCli('alerts', ['--value', '0.09'], dbPath);
       expect(status).toBe(0);
       const lines = stdout.trimEnd().split('\n');
-      expect(lines[0]!.split(/\s+/)).toEqual(['sensor', 'params.accelRMS.x', 'params.accelRMS.y', 'params.accelRMS.z', 'params.velRMS.x', 'params.velRMS.y', 'params.velRMS.z']);
+      expect(lines[0]!.split(/\s+/)).toEqual(['sensor_id', 'params.accelRMS.x', 'params.accelRMS.y', 'params.accelRMS.z', 'params.velRMS.x', 'params.velRMS.y', 'params.velRMS.z']);
       expect(lines[1]!.split(/\s+/)).toEqual(['IAJ9206', 'T', 'F', 'T', 'T', 'T', 'T']);
       expect(lines.at(-1)).toBe('T = alert (0.09 >= mean + 2 * std): 48 of 60');
     });

@@ -84,7 +84,7 @@ function render(table: AlertTable, format: (typeof FORMATS)[number], value: numb
     return `${lines.join('\n')}\n`;
   }
   const width = Math.max(9, ...sensors.map((sensor) => sensor.length));
-  const header = ['sensor'.padEnd(width), ...metrics].join('  ');
+  const header = ['sensor_id'.padEnd(width), ...metrics].join('  ');
   const rows = sensors.map((sensor) =>
     [sensor.padEnd(width), ...metrics.map((metric) => cell(sensor, metric, 'T', 'F').padEnd(metric.length))].join('  ').trimEnd(),
   );
