@@ -160,6 +160,25 @@ describeWithPostgres('a keyed write whose answer PostgreSQL sends but the networ
     await api.post('/LOST01/adjust').set('Idempotency-Key', 'lost-2').expect(200);
   });
 
+  it("releases a key whose claim's answer was lost, as nothing ran: a plain 503, then the retry runs, once", async () => {
+    const api = request(testApp.app);
+    await api.post('/CLAIM01/fit').send({ values: [10, 10] }).expect(200);
+    // The claim's INSERT reaches the server and commits; its answer does not come back.
+    relay.loseAnswersFrom('INSERT INTO idempotency_keys');
+    const response = await api.post('/CLAIM01/adjust').set('Idempotency-Key', 'claim-1').expect(503);
+    expect(response.body.detail).not.toMatch(/unknown/);
+    relay.restore();
+    const statuses: number[] = [];
+    for (const deadline = Date.now() + 15_000; Date.now() < deadline && statuses.at(-1) !== 200; ) {
+      statuses.push((await api.post('/CLAIM01/adjust').set('Idempotency-Key', 'claim-1')).status);
+      if (statuses.at(-1) === 409) await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    expect(statuses.at(-1)).toBe(200);
+    expect(new Set(statuses.slice(0, -1))).toEqual(new Set(statuses.length > 1 ? [409] : []));
+    expect((await api.get('/CLAIM01/weights').expect(200)).body).toMatchObject({ version: 2, mean: 11 });
+    await api.post('/CLAIM01/adjust').set('Idempotency-Key', 'claim-1').expect(200).expect('Idempotent-Replayed', 'true');
+  }, 20_000);
+
   it('releases the key of a keyed update that failed while the database was unreachable once it answers again: the retry then runs, once', async () => {
     const api = request(testApp.app);
     await api.post('/REL01/fit').send({ values: [1, 2] }).expect(200);

@@ -39,6 +39,11 @@ export interface IdempotencyStore {
   /** Records the answer of a claimed key, to be replayed until it expires. */
   complete(scope: IdempotencyScope, answer: StoredAnswer): Promise<void>;
 
-  /** Forgets a claimed key whose request failed: a retry runs again (a failed request changed nothing). */
-  release(scope: IdempotencyScope): Promise<void>;
+  /**
+   * Forgets a claimed key whose request failed: a retry runs again (a failed request changed
+   * nothing). With `claim`, only while the key is still that claim (same fingerprint, claimed
+   * at that instant) and in flight: for a claim whose own answer was lost, which must not
+   * forget a claim another request made since.
+   */
+  release(scope: IdempotencyScope, claim?: { fingerprint: string; claimedAt: Date }): Promise<void>;
 }

@@ -27,11 +27,12 @@ export class PostgresIdempotencyStore implements IdempotencyStore {
 
   async claim(scope: IdempotencyScope, fingerprint: string, now: Date): Promise<IdempotencyClaim> {
     const at = now.getTime();
+    // Expired keys of any scope go as new ones come: the table holds a day of keys at most.
+    await storage(() => this.pool.query('DELETE FROM idempotency_keys WHERE expires_at <= $1', [at]));
+    // A one-statement write: a connection lost once it was sent leaves the claim unknown (outcomeUnknown).
+    const inserted = await storage(() => this.pool.query(CLAIM, [...parameters(scope), fingerprint, at, at + IDEMPOTENCY_KEY_LIFETIME_MS]), { oneStatementWrite: true });
+    if (inserted.rowCount === 1) return { outcome: 'claimed' } as const;
     return storage(async () => {
-      // Expired keys of any scope go as new ones come: the table holds a day of keys at most.
-      await this.pool.query('DELETE FROM idempotency_keys WHERE expires_at <= $1', [at]);
-      const inserted = await this.pool.query(CLAIM, [...parameters(scope), fingerprint, at, at + IDEMPOTENCY_KEY_LIFETIME_MS]);
-      if (inserted.rowCount === 1) return { outcome: 'claimed' } as const;
       const { rows } = await this.pool.query<KeyRow>(`SELECT fingerprint, status, body FROM idempotency_keys WHERE ${WHERE}`, parameters(scope));
       const row = rows[0];
       // Released between the two statements: its request failed; this one may run.
@@ -46,8 +47,12 @@ export class PostgresIdempotencyStore implements IdempotencyStore {
     await storage(() => this.pool.query(`UPDATE idempotency_keys SET status = $5, body = $6 WHERE ${WHERE}`, [...parameters(scope), answer.status, answer.body]));
   }
 
-  async release(scope: IdempotencyScope): Promise<void> {
-    await storage(() => this.pool.query(`DELETE FROM idempotency_keys WHERE ${WHERE}`, parameters(scope)));
+  async release(scope: IdempotencyScope, claim?: { fingerprint: string; claimedAt: Date }): Promise<void> {
+    await storage(() =>
+      claim
+        ? this.pool.query(`DELETE FROM idempotency_keys WHERE ${WHERE} AND fingerprint = $5 AND created_at = $6 AND status IS NULL`, [...parameters(scope), claim.fingerprint, claim.claimedAt.getTime()])
+        : this.pool.query(`DELETE FROM idempotency_keys WHERE ${WHERE}`, parameters(scope)),
+    );
   }
 }
 

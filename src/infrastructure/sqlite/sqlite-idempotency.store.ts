@@ -19,6 +19,7 @@ export class SqliteIdempotencyStore implements IdempotencyStore {
   private readonly insert: Database.Statement<[...ScopeParameters, string, number, number]>;
   private readonly update: Database.Statement<[number, string, ...ScopeParameters]>;
   private readonly delete: Database.Statement<ScopeParameters>;
+  private readonly deleteClaim: Database.Statement<[...ScopeParameters, string, number]>;
   private readonly claimTransaction: Database.Transaction<(scope: ScopeParameters, fingerprint: string, now: number) => IdempotencyClaim>;
 
   /** `busyTimeoutMs`: how long a claim retries, without blocking, while another connection holds the write lock. */
@@ -32,6 +33,7 @@ export class SqliteIdempotencyStore implements IdempotencyStore {
     this.insert = db.prepare('INSERT INTO idempotency_keys (route, sensor_id, metric, key, fingerprint, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)');
     this.update = db.prepare(`UPDATE idempotency_keys SET status = ?, body = ? WHERE ${where}`);
     this.delete = db.prepare(`DELETE FROM idempotency_keys WHERE ${where}`);
+    this.deleteClaim = db.prepare(`DELETE FROM idempotency_keys WHERE ${where} AND fingerprint = ? AND created_at = ? AND status IS NULL`);
     this.claimTransaction = db.transaction((scope: ScopeParameters, fingerprint: string, now: number): IdempotencyClaim => {
       this.deleteExpired.run(now);
       const row = this.select.get(...scope);
@@ -64,8 +66,8 @@ export class SqliteIdempotencyStore implements IdempotencyStore {
     available(() => this.update.run(answer.status, answer.body, ...parameters(scope)));
   }
 
-  async release(scope: IdempotencyScope): Promise<void> {
-    available(() => this.delete.run(...parameters(scope)));
+  async release(scope: IdempotencyScope, claim?: { fingerprint: string; claimedAt: Date }): Promise<void> {
+    available(() => (claim ? this.deleteClaim.run(...parameters(scope), claim.fingerprint, claim.claimedAt.getTime()) : this.delete.run(...parameters(scope))));
   }
 }
 

@@ -28,18 +28,20 @@ type SensorHandler = (req: SensorRequest, res: Response) => Promise<void>;
  * a 409. Keys are scoped per route and model. A request that fails (any 4xx or 5xx) changed
  * nothing, so its key is forgotten and a retry runs again, except a write the database may
  * have applied before its connection was lost (StorageUnavailableError.outcomeUnknown): its
- * key stays in flight until it expires, so that a retry cannot apply it twice. A release
- * the database cannot take is tried again in the background for a few minutes. Without the
- * header, the handler runs as it is.
+ * key stays in flight until it expires, so that a retry cannot apply it twice. A claim of
+ * the key whose own answer was lost never ran its write: that claim alone is released. A
+ * release the database cannot take is tried again in the background for a few minutes.
+ * Without the header, the handler runs as it is.
  */
 export function idempotentWrites(store: IdempotencyStore, logger: Logger) {
-  const releaseLater = (scope: IdempotencyScope, requestId: string, attempt: number): void => {
+  type Claim = Parameters<IdempotencyStore['release']>[1];
+  const releaseLater = (scope: IdempotencyScope, requestId: string, attempt: number, claim?: Claim): void => {
     const delay = Math.min(RELEASE_RETRY_MAX_MS, RELEASE_RETRY_FIRST_MS * 2 ** (attempt - 1));
     setTimeout(() => {
-      store.release(scope).then(
+      store.release(scope, claim).then(
         () => logger.info('idempotency key released after its failed request, on a later attempt', { requestId, attempt: attempt + 1 }),
         (error: unknown) => {
-          if (attempt + 1 < RELEASE_ATTEMPTS) releaseLater(scope, requestId, attempt + 1);
+          if (attempt + 1 < RELEASE_ATTEMPTS) releaseLater(scope, requestId, attempt + 1, claim);
           else logger.warn('idempotency key still not released; its retries answer 409 until it expires', { requestId, error: String(error) });
         },
       );
@@ -50,7 +52,16 @@ export function idempotentWrites(store: IdempotencyStore, logger: Logger) {
       const header = req.get(IDEMPOTENCY_KEY_HEADER);
       if (header === undefined) return handler(req, res);
       const scope = scopeOf(route, req, header);
-      const claim = await store.claim(scope, fingerprint(req.body), new Date());
+      const requestFingerprint = fingerprint(req.body);
+      const claimedAt = new Date();
+      const claim = await store.claim(scope, requestFingerprint, claimedAt).catch((error: unknown) => {
+        if (!(error instanceof StorageUnavailableError && error.outcomeUnknown)) throw error;
+        // The claim may have been recorded, but nothing ran: release it, or its retries would
+        // answer 409 for a day. The request was not applied, and says so.
+        const own = { fingerprint: requestFingerprint, claimedAt };
+        void store.release(scope, own).catch(() => releaseLater(scope, req.id, 1, own));
+        throw new StorageUnavailableError(error.reason, { cause: error, retryable: error.retryable });
+      });
       switch (claim.outcome) {
         case 'replay':
           // Stripe's name for it (the IETF draft names none): the first answer, not a new one.
