@@ -1,6 +1,6 @@
 import Database from 'better-sqlite3';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { trainLikeTheDraft, type DraftWeights } from '../../scripts/bench/draft-port';
 import { writeScaledCollects } from '../../scripts/scaled-collects';
@@ -84,7 +84,7 @@ describe('npm run train / npm run alerts (the bundled CLIs)', () => {
     expectSameStatistics(snapshot(dbPath).weights, draftOnScaled);
   });
 
-  it('says in one line, exit 1, that a read-only database file cannot take the weights, and stores nothing', () => {
+  it('says in one line, exit 1, before reading the file, that a read-only database file cannot take the weights; stores nothing and leaves no -wal or -shm behind', () => {
     const folder = join(directory, 'read-only-file');
     mkdirSync(folder);
     const dbPath = join(folder, 'sensors.db');
@@ -99,8 +99,12 @@ describe('npm run train / npm run alerts (the bundled CLIs)', () => {
       encoding: 'utf8',
       ...unprivilegedUser().user,
     });
-    expect({ status: child.status, stderr: child.stderr }).toEqual({ status: 1, stderr: 'train: the weights database is unavailable: attempt to write a readonly database (SQLITE_READONLY)\n' });
+    expect({ status: child.status, stderr: child.stderr }).toEqual({
+      status: 1,
+      stderr: `train: cannot open the weights database at ${dbPath}: permission denied: this process (uid ${unprivilegedUser().uid}) cannot write ${dbPath}\n`,
+    });
     expect(readFileSync(dbPath).equals(before)).toBe(true);
+    expect(readdirSync(folder)).toEqual(['sensors.db']);
   });
 
   it('says "1 sensor" and "1 row" in the singular', () => {

@@ -156,6 +156,9 @@ export function openSqliteDatabase(path: string, busyTimeoutMs = 5000, { create 
     // Opening a FIFO for reading waits for a writer forever; a folder or device is no database either.
     const kind = statOrNothing(path); // a path under a file: createFolderOf says so
     if (kind && !kind.isFile()) throw new Error(`not a regular file (${kind.isDirectory() ? 'a folder' : 'a FIFO, device or socket'}): DB_PATH names the database file`);
+    // SQLite would open a read-only file read-only, then leave -wal and -shm files beside it,
+    // read-only too, on its way to refusing the first write: refuse before touching anything.
+    if (kind && create) refuseUnwritable(path, constants.R_OK | constants.W_OK);
     createFolderOf(path);
   }
   if (!create) return openForReading(path);
@@ -229,16 +232,20 @@ function openFile(path: string): Database.Database {
     return new Database(path);
   } catch (error) {
     if (path === ':memory:') throw error;
-    for (const [target, mode] of [[dirname(path), constants.W_OK | constants.X_OK], [path, constants.R_OK | constants.W_OK]] as const) {
-      try {
-        accessSync(target, mode);
-      } catch (denied) {
-        if ((denied as NodeJS.ErrnoException).code === 'EACCES') {
-          throw new Error(`permission denied: this process (uid ${process.getuid?.() ?? '?'}) cannot write ${target}`, { cause: denied });
-        }
-      }
-    }
+    refuseUnwritable(dirname(path), constants.W_OK | constants.X_OK);
+    refuseUnwritable(path, constants.R_OK | constants.W_OK);
     throw error;
+  }
+}
+
+/** Throws, naming `target` and this process's user, when `mode` is denied (or the file system is read-only). */
+function refuseUnwritable(target: string, mode: number): void {
+  try {
+    accessSync(target, mode);
+  } catch (denied) {
+    const code = (denied as NodeJS.ErrnoException).code;
+    if (code === 'EACCES') throw new Error(`permission denied: this process (uid ${process.getuid?.() ?? '?'}) cannot write ${target}`, { cause: denied });
+    if (code === 'EROFS') throw new Error(`${target} is on a read-only file system`, { cause: denied });
   }
 }
 
