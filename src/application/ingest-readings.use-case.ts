@@ -5,6 +5,7 @@ import type { AlertEvent } from '../domain/alert-event';
 import type { MetricName } from '../domain/metric-name';
 import type { Sensor } from '../domain/sensor';
 import type { Weights } from '../domain/weights';
+import type { SensorWeights } from '../domain/sensor-weights';
 import { ALERT_EVENT_PUBLISHER, type AlertEventPublisher } from './ports/alert-event.publisher';
 import { ALERT_STATE_REPOSITORY, type AlertStateRepository, type ScoredReading } from './ports/alert-state.repository';
 import { WEIGHTS_REPOSITORY, type ModelKey, type WeightsRepository } from './ports/weights.repository';
@@ -47,35 +48,36 @@ export class IngestReadingsUseCase {
     const models = await this.modelsOf(readings);
     const outcomes: ReadingOutcome[] = [];
     const scored: ScoredReading[] = [];
-    const scoredWeights: Weights[] = [];
+    const scoredModels: SensorWeights[] = [];
     for (const reading of readings) {
-      const weights = models.get(modelKey(reading.sensor.id, reading.metric.name));
-      if (weights === undefined) {
+      const model = models.get(modelKey(reading.sensor.id, reading.metric.name));
+      if (model === undefined) {
         outcomes.push('unscored');
         continue;
       }
+      const { weights } = model;
       const threshold = this.policy.threshold(weights);
       const inAlert = reading.value >= threshold;
       outcomes.push(inAlert ? 'alert' : 'no_alert');
       scored.push({ ...reading, inAlert, threshold });
-      scoredWeights.push(weights);
+      scoredModels.push(model);
     }
     if (scored.length === 0) return outcomes;
     const transitions = await this.states.advance(scored, this.debounce);
     // Only once the states are stored: a batch refused before would come again, and be learned twice.
-    this.learner?.add(scored.filter((reading) => !reading.inAlert));
+    this.learner?.add(scored.flatMap((reading, index) => (reading.inAlert ? [] : [{ ...reading, scoredVersion: scoredModels[index]!.version }])));
     transitions.forEach((state, index) => {
-      if (state !== undefined) this.publisher.publish(alertEvent(scored[index]!, scoredWeights[index]!, state, this.policy));
+      if (state !== undefined) this.publisher.publish(alertEvent(scored[index]!, scoredModels[index]!.weights, state, this.policy));
     });
     return outcomes;
   }
 
-  /** The stored weights of each distinct model the readings name, by modelKey. */
-  private async modelsOf(readings: readonly IncomingReading[]): Promise<Map<string, Weights>> {
+  /** The stored model of each distinct model the readings name, by modelKey. */
+  private async modelsOf(readings: readonly IncomingReading[]): Promise<Map<string, SensorWeights>> {
     const keys = new Map<string, ModelKey>();
     for (const reading of readings) keys.set(modelKey(reading.sensor.id, reading.metric.name), reading);
     const found = await this.weights.findMany([...keys.values()]);
-    return new Map(found.map((stored) => [modelKey(stored.sensorId, stored.metric), stored.weights]));
+    return new Map(found.map((stored) => [modelKey(stored.sensorId, stored.metric), stored]));
   }
 }
 

@@ -6,11 +6,12 @@ import type { WeightsRepository } from './ports/weights.repository';
 import { StorageUnavailableError } from './storage-unavailable.error';
 import { modelKey } from '../domain/identifier-rule';
 
-/** A live reading to learn from: one that was scored and not in alert. */
+/** A live reading to learn from: one that was scored, against version `scoredVersion` of its model, and not in alert. */
 export interface LearnableReading {
   readonly sensor: Sensor;
   readonly metric: MetricName;
   readonly value: number;
+  readonly scoredVersion: number;
 }
 
 /** LEARN_FROM_STREAM, LEARN_BATCH_SIZE and LEARN_BATCH_MS. */
@@ -34,13 +35,15 @@ const timeout: Schedule = (run, ms) => {
  * Learning from the stream: readings not in alert are merged into their model (the update's
  * exact merge, WeightsRepository.mergeAll), batched: every `batchSize` readings or `batchMs`
  * after the first one waiting, whichever comes first, one transaction per batch, and the rest
- * at close(); a model deleted meanwhile is not learned into (nor created again). Per model only its ReadingsAccumulator waits, so memory grows with the models
+ * at close(). Readings are learned only into the model they were scored against: not into
+ * one deleted, refitted or rolled back while they waited (WeightsRepository.mergeAll's
+ * scoredVersion). Per model (and version scored against) only its ReadingsAccumulator waits, so memory grows with the models
  * named, not with the readings. A batch refused as StorageUnavailableError is kept and tried
  * again with the next (learning is delayed, not lost); any other refusal is logged and dropped.
  * Disabled (the default), add() does nothing.
  */
 export class StreamLearner {
-  private pending = new Map<string, { sensor: Sensor; metric: MetricName; readings: ReadingsAccumulator }>();
+  private pending = new Map<string, { sensor: Sensor; metric: MetricName; scoredVersion: number; readings: ReadingsAccumulator }>();
   private waiting = 0;
   private cancelTimer: (() => void) | undefined;
   private flushing: Promise<void> = Promise.resolve();
@@ -60,10 +63,10 @@ export class StreamLearner {
       this.logger.warn('readings to learn from arrived after the learner closed; not learned', { readings: readings.length });
       return;
     }
-    for (const { sensor, metric, value } of readings) {
-      const key = modelKey(sensor.id, metric.name);
+    for (const { sensor, metric, value, scoredVersion } of readings) {
+      const key = `${modelKey(sensor.id, metric.name)}@${scoredVersion}`;
       let model = this.pending.get(key);
-      if (model === undefined) this.pending.set(key, (model = { sensor, metric, readings: new ReadingsAccumulator() }));
+      if (model === undefined) this.pending.set(key, (model = { sensor, metric, scoredVersion, readings: new ReadingsAccumulator() }));
       model.readings.add(value);
     }
     this.waiting += readings.length;
@@ -94,8 +97,7 @@ export class StreamLearner {
     this.pending = new Map();
     this.waiting = 0;
     try {
-      const models = [...batch.values()].map(({ sensor, metric, readings }) => ({ sensor, metric, readings: readings.moments() }));
-      await this.weights.mergeAll(models, { onlyStored: true });
+      await this.weights.mergeAll([...batch.values()].map(({ sensor, metric, scoredVersion, readings }) => ({ sensor, metric, scoredVersion, readings: readings.moments() })));
     } catch (error) {
       if (!(error instanceof StorageUnavailableError)) {
         this.logger.error('learning from the stream failed; these readings are not learned', { readings, models: batch.size, error: String(error) });

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import request from 'supertest';
 import type { DependencyContainer } from 'tsyringe';
 import { IngestReadingsUseCase, type ReadingOutcome } from '../../src/application/ingest-readings.use-case';
+import { StreamLearner } from '../../src/application/stream-learner';
 import { loadConfig } from '../../src/config';
 import { closeContainer, createContainer } from '../../src/container';
 import { MetricName } from '../../src/domain/metric-name';
@@ -97,6 +98,26 @@ describe.each(backends)('learning from the stream on $name', (backend) => {
       const updates = history.filter(({ change }) => change === 'update').length;
       expect(updates).toBeGreaterThanOrEqual(1);
       expect(updates).toBeLessThanOrEqual(Math.ceil(learned.length / 64));
+    } finally {
+      await closeContainer(container);
+    }
+  });
+
+  it('learns nothing into a model deleted, or refitted, while the readings waited: the new model is its fit alone', async () => {
+    const container = await open(1000);
+    const api = appOf(container);
+    try {
+      for (const id of ['GONE1', 'REFIT1']) await api.post(`/${id}/fit`).send({ values: [1, 2, 3, 4] }).expect(200);
+      const reading = (id: string, value: number) => ({ sensor: Sensor.withId(id), metric: MetricName.DEFAULT, value, at: new Date() });
+      expect(await container.resolve(IngestReadingsUseCase).execute([reading('GONE1', 2.5), reading('GONE1', 3), reading('REFIT1', 2.5)])).toEqual(['no_alert', 'no_alert', 'no_alert']);
+      await api.delete('/GONE1/weights').expect(200);
+      await api.post('/GONE1/fit').send({ values: [100, 102] }).expect(200);
+      await api.post('/REFIT1/fit').send({ values: [100, 102] }).expect(200);
+      await container.resolve(StreamLearner).flush();
+      for (const id of ['GONE1', 'REFIT1']) {
+        expect((await api.get(`/${id}/weights`).expect(200)).body).toMatchObject({ n: 2, mean: 101 });
+        expect(((await api.get(`/${id}/weights/history`).expect(200)).body as Array<{ change: string }>)[0]!.change).toBe('fit');
+      }
     } finally {
       await closeContainer(container);
     }

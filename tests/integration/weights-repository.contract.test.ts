@@ -525,27 +525,43 @@ function contract(adapter: Adapter): void {
     expect(await repository.find(batch, VALUE)).toMatchObject({ version: 5, weights: { mean: 7 } });
   });
 
-  it('mergeAll with onlyStored learns into stored models only: one never stored, or deleted, is left out, not created', async () => {
-    const stored = Sensor.withId('ONLY-STORED');
-    const deleted = Sensor.withId('ONLY-DELETED');
-    const never = Sensor.withId('ONLY-NEVER');
-    await repository.replace(stored, VALUE, Weights.fromReadings([1, 3]));
-    await repository.replace(deleted, VALUE, Weights.fromReadings([1, 3]));
+  it('mergeAll merges readings given a scoredVersion only into that model: not one deleted, refitted, rolled back or never stored', async () => {
+    const kept = Sensor.withId('SCORED-KEPT');
+    const adjusted = Sensor.withId('SCORED-ADJUSTED');
+    const deleted = Sensor.withId('SCORED-DELETED');
+    const recreated = Sensor.withId('SCORED-RECREATED');
+    const refitted = Sensor.withId('SCORED-REFITTED');
+    const rolledBack = Sensor.withId('SCORED-ROLLED');
+    const never = Sensor.withId('SCORED-NEVER');
+    for (const sensor of [kept, adjusted, deleted, recreated, refitted, rolledBack]) await repository.replace(sensor, VALUE, Weights.fromReadings([1, 3]));
+    await repository.merge(kept, VALUE, momentsOf([2])); // version 2: an update since version 1 keeps the line
+    await repository.scaleMean(adjusted, VALUE, 2);
     await repository.remove(deleted, VALUE);
-    await repository.mergeAll(
-      [
-        { sensor: never, metric: VALUE, readings: momentsOf([4, 8]) },
-        { sensor: stored, metric: VALUE, readings: momentsOf([5]) },
-        // One reading could not make a model: left out, it cannot refuse the batch either.
-        { sensor: deleted, metric: VALUE, readings: momentsOf([4]) },
-        { sensor: deleted, metric: VALUE, readings: momentsOf([4, 8]) },
-        { sensor: stored, metric: VALUE, readings: momentsOf([7]) },
-      ],
-      { onlyStored: true },
-    );
-    expect(await repository.find(stored, VALUE)).toMatchObject({ version: 3, weights: { mean: 4, n: 4 } });
+    await repository.remove(recreated, VALUE);
+    await repository.replace(recreated, VALUE, Weights.fromReadings([100, 102]));
+    await repository.replace(refitted, VALUE, Weights.fromReadings([100, 102]));
+    await repository.rollback(rolledBack, VALUE, 1);
+    const scored = (sensor: Sensor, readings: number[], scoredVersion = 1) => ({ sensor, metric: VALUE, readings: momentsOf(readings), scoredVersion });
+    await repository.mergeAll([
+      scored(kept, [6]),
+      scored(adjusted, [6]),
+      // One reading could not make a model: left out, it cannot refuse the batch either.
+      scored(deleted, [4]),
+      scored(recreated, [4, 8]),
+      scored(refitted, [4]),
+      scored(refitted, [104], 2),
+      scored(rolledBack, [4]),
+      scored(never, [4, 8]),
+      scored(kept, [8], 2),
+    ]);
+    // Named twice: two updates.
+    expect(await repository.find(kept, VALUE)).toMatchObject({ version: 4, weights: { mean: 4, n: 5 } });
+    expect(await repository.find(adjusted, VALUE)).toMatchObject({ version: 3, weights: { mean: (10 / 3) * 2, n: 3, adjustment: 2 } });
     expect(await repository.find(deleted, VALUE)).toBeUndefined();
     expect(await repository.history(deleted, VALUE, 10)).toHaveLength(2);
+    expect(await repository.find(recreated, VALUE)).toMatchObject({ version: 3, weights: { mean: 101, n: 2 } });
+    expect(await repository.find(refitted, VALUE)).toMatchObject({ version: 3, weights: { mean: 102, n: 3 } });
+    expect(await repository.find(rolledBack, VALUE)).toMatchObject({ version: 2, weights: { mean: 2, n: 2 } });
     expect(await repository.find(never, VALUE)).toBeUndefined();
     expect(await repository.history(never, VALUE, 10)).toEqual([]);
   });

@@ -39,13 +39,13 @@ export class InMemoryWeightsRepository implements WeightsRepository {
     return this.store(sensor, metric, this.merged(sensor, metric, readings), 'update', new Date());
   }
 
-  async mergeAll(models: readonly ModelReadings[], { onlyStored = false } = {}): Promise<void> {
+  async mergeAll(models: readonly ModelReadings[]): Promise<void> {
     this.serving();
     // All or nothing: every merge computed (in order, a model named twice merged twice) before anything is stored.
     const at = new Date();
     const pending = new Map<string, Weights>();
-    const batch = models.flatMap(({ sensor, metric, readings }) => {
-      if (onlyStored && !this.current.has(key(sensor, metric))) return [];
+    const batch = models.flatMap(({ sensor, metric, readings, scoredVersion }) => {
+      if (scoredVersion !== undefined && !this.stillScoredAgainst(sensor, metric, scoredVersion)) return [];
       const weights = this.merged(sensor, metric, readings, pending.get(key(sensor, metric)));
       pending.set(key(sensor, metric), weights);
       return [{ sensor, metric, weights }];
@@ -104,6 +104,13 @@ export class InMemoryWeightsRepository implements WeightsRepository {
 
   async ping(): Promise<void> {
     this.serving();
+  }
+
+  /** Stored, and neither deleted, refitted nor rolled back since `version`. */
+  private stillScoredAgainst(sensor: Sensor, metric: MetricName, version: number): boolean {
+    if (!this.current.has(key(sensor, metric))) return false;
+    const since = (this.revisions.get(key(sensor, metric)) ?? []).filter((revision) => revision.version > version);
+    return since.every((revision) => revision.change === 'update' || revision.change === 'adjust');
   }
 
   private merged(sensor: Sensor, metric: MetricName, readings: Moments, pending?: Weights): Weights {

@@ -20,6 +20,13 @@ export interface FittedModel extends ModelKey {
 /** New readings of a model, as their sufficient statistics (ReadingsAccumulator.moments()). */
 export interface ModelReadings extends ModelKey {
   readonly readings: Moments;
+  /**
+   * The version of the model the readings were scored against, for readings learned from
+   * live ones: they are merged only into that model's line, and left out (nothing written)
+   * when it has been deleted, refitted or rolled back since (a `delete`, `fit` or `rollback`
+   * revision above this version), or was never stored. Updates and adjusts since are fine.
+   */
+  readonly scoredVersion?: number;
 }
 
 /**
@@ -69,11 +76,10 @@ export interface WeightsRepository {
   /**
    * merge() for many models in one transaction: all of them, or none (one refused model
    * refuses the batch). The batch shares one `updatedAt`. An empty batch writes nothing.
-   * Concurrent batches over the same models each count in full. With `onlyStored`, a model
-   * not stored (never, or deleted) is left out instead of created: learning from live
-   * readings wants that, as a model deleted while its readings waited must stay deleted.
+   * Concurrent batches over the same models each count in full. Entries with a
+   * `scoredVersion` no longer valid are left out, never refusing the batch.
    */
-  mergeAll(models: readonly ModelReadings[], options?: { onlyStored?: boolean }): Promise<void>;
+  mergeAll(models: readonly ModelReadings[]): Promise<void>;
 
   /**
    * Makes the model what revision `version` recorded (statistics, learned sums and

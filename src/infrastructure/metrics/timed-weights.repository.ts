@@ -27,8 +27,8 @@ export class TimedWeightsRepository implements WeightsRepository {
     return this.timed('merge', () => this.inner.merge(sensor, metric, readings));
   }
 
-  mergeAll(models: readonly ModelReadings[], options?: { onlyStored?: boolean }): Promise<void> {
-    return this.timed('merge_all', () => this.inner.mergeAll(models, options));
+  mergeAll(models: readonly ModelReadings[]): Promise<void> {
+    return this.timed('merge_all', () => this.inner.mergeAll(models));
   }
 
   rollback(sensor: Sensor, metric: MetricName, version: number): Promise<SensorWeights | undefined> {

@@ -81,6 +81,13 @@ const LOCK_MODELS = `
   ORDER BY w.sensor_id, w.metric
   FOR UPDATE OF w`;
 
+// Of the models given with the version their readings were scored against, those deleted,
+// refitted or rolled back since: their readings belong to a model that is gone.
+const REPLACED_SINCE = `
+  SELECT DISTINCT k.sensor_id, k.metric, k.since FROM unnest($1::text[], $2::text[], $3::bigint[]) AS k(sensor_id, metric, since)
+  JOIN weights_history h ON h.sensor_id = k.sensor_id COLLATE "C" AND h.metric = k.metric COLLATE "C" AND h.version > k.since
+  WHERE h.change IN ('fit', 'rollback', 'delete')`;
+
 const SELECT_REVISION = `
   SELECT version, change, mean, std, n, adjustment, moments, recorded_at FROM weights_history
   WHERE sensor_id = $1 AND metric = $2 AND version = $3 ORDER BY id DESC LIMIT 1`;
@@ -154,16 +161,16 @@ export class PostgresWeightsRepository implements WeightsRepository {
   }
 
   async merge(sensor: Sensor, metric: MetricName, readings: Moments): Promise<SensorWeights> {
-    const [written] = await this.mergeInTransaction([{ sensor, metric, readings }], NOW, false);
+    const [written] = await this.mergeInTransaction([{ sensor, metric, readings }], NOW);
     return toSensorWeights(written!);
   }
 
-  async mergeAll(models: readonly ModelReadings[], { onlyStored = false } = {}): Promise<void> {
+  async mergeAll(models: readonly ModelReadings[]): Promise<void> {
     // Written in byte order (stable: a model named twice keeps its order), as they are
     // locked: concurrent batches creating the same new models insert them in the same
     // order, so one waits for the other instead of deadlocking.
     const ordered = [...models].sort((a, b) => compareBytes(a.sensor.id, b.sensor.id) || compareBytes(a.metric.name, b.metric.name));
-    if (models.length > 0) await this.mergeInTransaction(ordered, TRANSACTION_START, onlyStored);
+    if (models.length > 0) await this.mergeInTransaction(ordered, TRANSACTION_START);
   }
 
   async rollback(sensor: Sensor, metric: MetricName, version: number): Promise<SensorWeights | undefined> {
@@ -187,26 +194,27 @@ export class PostgresWeightsRepository implements WeightsRepository {
    * row to lock: if another transaction creates it first, the write finds its version not 1,
    * and the whole merge starts over.
    */
-  private async mergeInTransaction(models: readonly ModelReadings[], stampedAt: string, onlyStored: boolean): Promise<WeightsRow[]> {
+  private async mergeInTransaction(models: readonly ModelReadings[], stampedAt: string): Promise<WeightsRow[]> {
     for (let attempt = 1; ; attempt++) {
       try {
-        return await storage(() => this.transaction((client) => this.mergeWith(client, models, stampedAt, onlyStored)));
+        return await storage(() => this.transaction((client) => this.mergeWith(client, models, stampedAt)));
       } catch (error) {
         if (!(error instanceof ModelCreatedMeanwhile) || attempt === MERGE_ATTEMPTS) throw error;
       }
     }
   }
 
-  private async mergeWith(client: PoolClient, models: readonly ModelReadings[], stampedAt: string, onlyStored: boolean): Promise<WeightsRow[]> {
+  private async mergeWith(client: PoolClient, models: readonly ModelReadings[], stampedAt: string): Promise<WeightsRow[]> {
     const { rows } = await client.query<WeightsRow>(LOCK_MODELS, [models.map(({ sensor }) => sensor.id), models.map(({ metric }) => metric.name)]);
+    const replaced = await this.replacedSince(client, models);
     const current = new Map<string, { weights?: Weights; version: number }>(
       rows.map((row) => [modelKey(row.sensor_id, row.metric), { weights: row.deleted ? undefined : toWeights(row), version: row.version }]),
     );
     const writes: Array<FittedModel & { version: number }> = [];
-    for (const { sensor, metric, readings } of models) {
+    for (const { sensor, metric, readings, scoredVersion } of models) {
       const key = modelKey(sensor.id, metric.name);
       const stored = current.get(key);
-      if (!stored?.weights && onlyStored) continue;
+      if (scoredVersion !== undefined && (!stored?.weights || replaced.has(`${key}@${scoredVersion}`))) continue;
       const weights = stored?.weights ? stored.weights.merged(readings) : Weights.fromAccumulator(ReadingsAccumulator.fromMoments(readings));
       const next = { weights, version: (stored?.version ?? 0) + 1 };
       current.set(key, next);
@@ -221,6 +229,18 @@ export class PostgresWeightsRepository implements WeightsRepository {
       written.push(...chunk.map((write) => byKey.get(modelKey(write.sensor.id, write.metric.name))!));
     }
     return written;
+  }
+
+  /** `key@scoredVersion` of each entry whose model was deleted, refitted or rolled back since (read under the models' row locks). */
+  private async replacedSince(client: PoolClient, models: readonly ModelReadings[]): Promise<Set<string>> {
+    const scored = models.filter((model) => model.scoredVersion !== undefined);
+    if (scored.length === 0) return new Set();
+    const { rows } = await client.query<{ sensor_id: string; metric: string; since: number }>(REPLACED_SINCE, [
+      scored.map(({ sensor }) => sensor.id),
+      scored.map(({ metric }) => metric.name),
+      scored.map(({ scoredVersion }) => scoredVersion),
+    ]);
+    return new Set(rows.map((row) => `${modelKey(row.sensor_id, row.metric)}@${row.since}`));
   }
 
   async find(sensor: Sensor, metric: MetricName): Promise<SensorWeights | undefined> {

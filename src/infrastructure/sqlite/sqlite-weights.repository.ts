@@ -58,7 +58,8 @@ export class SqliteWeightsRepository implements WeightsRepository {
   private readonly scaleMeanTransaction: Database.Transaction<
     (sensorId: string, metric: string, factor: number) => WeightsRow | undefined
   >;
-  private readonly mergeAllTransaction: Database.Transaction<(models: readonly ModelReadings[], onlyStored: boolean) => Array<WeightsRow | undefined>>;
+  private readonly mergeAllTransaction: Database.Transaction<(models: readonly ModelReadings[]) => Array<WeightsRow | undefined>>;
+  private readonly selectReplacedSince: Database.Statement<[string, string, number], { replaced: 1 }>;
   private readonly rollbackTransaction: Database.Transaction<(sensorId: string, metric: string, version: number) => WeightsRow | undefined>;
   private readonly removeTransaction: Database.Transaction<(sensorId: string, metric: string) => WeightsRow | undefined>;
 
@@ -99,6 +100,9 @@ export class SqliteWeightsRepository implements WeightsRepository {
       WHERE sensor_id = ? AND metric = ? AND deleted = 0
       RETURNING *`);
     this.forgetAlertState = db.prepare('DELETE FROM alert_states WHERE sensor_id = ? AND metric = ?');
+    this.selectReplacedSince = db.prepare(`
+      SELECT 1 AS replaced FROM weights_history
+      WHERE sensor_id = ? AND metric = ? AND version > ? AND change IN ('fit', 'rollback', 'delete') LIMIT 1`);
     this.insertRevision = db.prepare(`
       INSERT INTO weights_history (sensor_id, metric, version, change, mean, std, n, adjustment, moments, recorded_at)
       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
@@ -119,15 +123,15 @@ export class SqliteWeightsRepository implements WeightsRepository {
     const replaceOne = (sensorId: string, metric: string, weights: Weights, at: string): WeightsRow => writeOne(sensorId, metric, weights, 'fit', at);
     // Read, merge and write inside one IMMEDIATE transaction: the write lock is held from the
     // read on, so no other connection (or process) writes between them.
-    const mergeOne = (sensorId: string, metric: string, readings: Moments, at: string, onlyStored: boolean): WeightsRow | undefined => {
-      const row = this.selectWeights.get(sensorId, metric);
-      if (!row && onlyStored) return undefined;
+    const mergeOne = ({ sensor, metric, readings, scoredVersion }: ModelReadings, at: string): WeightsRow | undefined => {
+      const row = this.selectWeights.get(sensor.id, metric.name);
+      if (scoredVersion !== undefined && (!row || this.selectReplacedSince.get(sensor.id, metric.name, scoredVersion))) return undefined;
       const weights = row ? toWeights(row).merged(readings) : Weights.fromAccumulator(ReadingsAccumulator.fromMoments(readings));
-      return writeOne(sensorId, metric, weights, 'update', at);
+      return writeOne(sensor.id, metric.name, weights, 'update', at);
     };
-    this.mergeAllTransaction = db.transaction((models: readonly ModelReadings[], onlyStored: boolean) => {
+    this.mergeAllTransaction = db.transaction((models: readonly ModelReadings[]) => {
       const at = now();
-      return models.map(({ sensor, metric, readings }) => mergeOne(sensor.id, metric.name, readings, at, onlyStored));
+      return models.map((model) => mergeOne(model, at));
     });
     this.rollbackTransaction = db.transaction((sensorId: string, metric: string, version: number) => {
       if (!this.selectStoredEver.get(sensorId, metric)) return undefined;
@@ -170,13 +174,13 @@ export class SqliteWeightsRepository implements WeightsRepository {
   }
 
   async merge(sensor: Sensor, metric: MetricName, readings: Moments): Promise<SensorWeights> {
-    const [row] = await this.writing(() => this.mergeAllTransaction.immediate([{ sensor, metric, readings }], false));
+    const [row] = await this.writing(() => this.mergeAllTransaction.immediate([{ sensor, metric, readings }]));
     return toSensorWeights(row!);
   }
 
-  async mergeAll(models: readonly ModelReadings[], { onlyStored = false } = {}): Promise<void> {
+  async mergeAll(models: readonly ModelReadings[]): Promise<void> {
     if (models.length === 0) return;
-    await this.writing(() => this.mergeAllTransaction.immediate(models, onlyStored));
+    await this.writing(() => this.mergeAllTransaction.immediate(models));
   }
 
   async rollback(sensor: Sensor, metric: MetricName, version: number): Promise<SensorWeights | undefined> {

@@ -47,7 +47,8 @@ function expectLearnedFrom(weights: Weights, all: readonly number[]): void {
   expect(stdRelativeError(weights.std, all)).toBeLessThanOrEqual(1e-15);
 }
 
-const readingsOf = (sensor: Sensor, values: readonly number[]): LearnableReading[] => values.map((value) => ({ sensor, metric: VALUE, value }));
+// Scored against version 1 unless said: the version each model has after beforeEach's fit.
+const readingsOf = (sensor: Sensor, values: readonly number[], scoredVersion = 1): LearnableReading[] => values.map((value) => ({ sensor, metric: VALUE, value, scoredVersion }));
 
 describe('StreamLearner', () => {
   let weights: InMemoryWeightsRepository;
@@ -73,16 +74,31 @@ describe('StreamLearner', () => {
     expect(timers.runs).toEqual([]);
   });
 
-  it('leaves out a model deleted while its readings waited: not learned into, not created again, and the others learned', async () => {
+  it('learns readings only into the model they were scored against: not one deleted, refitted or rolled back while they waited', async () => {
+    const DELETED = Sensor.withId('DELETED');
+    const REFITTED = Sensor.withId('REFITTED');
+    const RECREATED = Sensor.withId('RECREATED');
+    const ROLLED_BACK = Sensor.withId('ROLLED');
+    const ADJUSTED = Sensor.withId('ADJUSTED');
+    for (const sensor of [DELETED, REFITTED, RECREATED, ROLLED_BACK, ADJUSTED]) await weights.replace(sensor, VALUE, Weights.fromReadings([1, 3]));
     const streaming = learner(100);
-    streaming.add([...readingsOf(SEN, [7, 8]), ...readingsOf(OTHER, [2])]);
-    await weights.remove(SEN, VALUE);
-    await weights.remove(OTHER, VALUE);
-    await weights.replace(OTHER, VALUE, Weights.fromReadings([1, 3]));
+    streaming.add([DELETED, REFITTED, RECREATED, ROLLED_BACK, ADJUSTED, SEN].flatMap((sensor) => readingsOf(sensor, [2, 2.5])));
+    await weights.remove(DELETED, VALUE);
+    await weights.replace(REFITTED, VALUE, Weights.fromReadings([100, 102]));
+    await weights.remove(RECREATED, VALUE);
+    await weights.replace(RECREATED, VALUE, Weights.fromReadings([100, 102]));
+    await weights.rollback(ROLLED_BACK, VALUE, 1);
+    await weights.scaleMean(ADJUSTED, VALUE, 1.1);
+    // Scored against the refitted model: these are its own.
+    streaming.add(readingsOf(REFITTED, [101], 2));
     await streaming.flush();
-    expect(await weights.find(SEN, VALUE)).toBeUndefined();
-    expect((await weights.history(SEN, VALUE, 10)).map((revision) => revision.change)).toEqual(['delete', 'fit']);
-    expectLearnedFrom((await model(OTHER)).weights, [1, 3, 2]);
+    expect(await weights.find(DELETED, VALUE)).toBeUndefined();
+    expect((await weights.history(DELETED, VALUE, 10)).map((revision) => revision.change)).toEqual(['delete', 'fit']);
+    expectLearnedFrom((await model(REFITTED)).weights, [100, 102, 101]);
+    expect(await model(RECREATED)).toMatchObject({ version: 3, weights: { n: 2, mean: 101 } });
+    expect(await model(ROLLED_BACK)).toMatchObject({ version: 2, weights: { n: 2, mean: 2 } });
+    expect((await model(ADJUSTED)).weights).toMatchObject({ n: 4, adjustment: 1.1 });
+    expectLearnedFrom((await model(SEN)).weights, [...ORIGINAL, 2, 2.5]);
     expect(logger.lines.filter(([level]) => level !== 'debug')).toEqual([]);
   });
 
