@@ -14,13 +14,13 @@ export class GetWeightsHistoryUseCase {
 
   /**
    * Newest first, at most `limit`; with `before`, only revisions below that version (the
-   * next page starts below the last version of this one). A model is never deleted, so an
-   * empty history means it was never fitted (SensorNotFoundError); an empty page past the
-   * first, that there is nothing older.
+   * next page starts below the last version of this one). A history is never emptied (a
+   * deleted model keeps its own), so an empty one means the model was never stored
+   * (SensorNotFoundError); an empty page past the first, that there is nothing older.
    */
   async execute(sensor: Sensor, metric: MetricName, limit: number, before?: number): Promise<WeightsRevision[]> {
     const revisions = await this.repository.history(sensor, metric, limit, before);
-    if (revisions.length === 0 && (before === undefined || (await this.repository.find(sensor, metric)) === undefined)) {
+    if (revisions.length === 0 && (before === undefined || (await this.repository.history(sensor, metric, 1)).length === 0)) {
       throw new SensorNotFoundError(sensor.id, metric.name);
     }
     return revisions;

@@ -109,7 +109,7 @@ describe('a DB_PATH the server or a tool cannot use', () => {
     expect(runCli('alerts', ['--value', '0.09', '--format', format], dbPath)).toEqual({
       status: 1,
       stdout: '',
-      stderr: `alerts: the weights database at ${dbPath} holds no weights yet: train first, or check DB_PATH\n`,
+      stderr: `alerts: the weights database at ${dbPath} holds no models (nothing trained yet, or every model deleted): train first, or check DB_PATH\n`,
     });
   });
 

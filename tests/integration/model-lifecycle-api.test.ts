@@ -246,8 +246,11 @@ describe('the model lifecycle over HTTP (update, adjust as a factor, rollback, d
       expect(await page('?limit=3&before=2')).toEqual([1]);
       expect(await page('?limit=3&before=1')).toEqual([]);
       expect(await page('?before=99')).toEqual([7, 6, 5, 4, 3, 2, 1]);
-      // A model never fitted is a 404 on every page.
+      // A model never fitted is a 404 on every page; a deleted one keeps its pages, the last one empty.
       await api.get('/PAGE02/weights/history?before=5').expect(404);
+      await api.delete('/PAGE01/weights').expect(200);
+      expect(await page('?limit=3')).toEqual([8, 7, 6]);
+      expect(await page('?limit=3&before=1')).toEqual([]);
     });
   });
 });

@@ -38,7 +38,7 @@ Example:
   sensor-alerts alerts --value 0.09 --format json
 
 Exit codes: 0 printed; 1 bad configuration or database (a missing DB_PATH file, or one that
-holds no weights yet, too); 2 bad arguments (one line on stderr).
+holds no models, too); 2 bad arguments (one line on stderr).
 `;
 
 runCli('alerts', async () => {
@@ -63,7 +63,7 @@ runCli('alerts', async () => {
     // A database the server created but nothing trained: the same error as an empty file, not an empty table and exit 0.
     if (table.size === 0) {
       const variable = config.databaseUrl ? 'DATABASE_URL' : 'DB_PATH';
-      throw new WeightsStorageOpenError(`the weights database at ${describeWeightsStorage(config)} holds no weights yet: train first, or check ${variable}`);
+      throw new WeightsStorageOpenError(`the weights database at ${describeWeightsStorage(config)} holds no models (nothing trained yet, or every model deleted): train first, or check ${variable}`);
     }
     process.stdout.write(render(table, format, value));
   } finally {

@@ -67,6 +67,7 @@ function problemResponses() {
       'JSON that breaks the schema, too few readings, statistics that overflow, or an Idempotency-Key already used with another body',
       KEY_REUSED,
     ),
+    delete422: problem('A body with any field (send none, or {}), or an Idempotency-Key already used with another body', KEY_REUSED),
     rollback404: problem('The sensor has no model for this metric, or the model has no such version', new RevisionNotFoundError('SEN0001', 'value', 42)),
     405: problem(
       'Known route, other method (see Allow)',
@@ -175,7 +176,7 @@ export function buildOpenApiDocument(): JsonSchema {
             'Its history stays readable, with the deletion as one more revision (change `delete`, the weights the model had). A later fit, update or train creates the model afresh, its versions going on from the deletion; a rollback to any earlier version restores it.',
           parameters: writeParameters,
           requestBody: body(emptyBodySchema, false),
-          responses: { 200: json(ref(deletedWeightsResponseSchema), 'The weights deleted'), 400: PROBLEMS[400], 401: PROBLEMS[401], 404: PROBLEMS[404], 405: PROBLEMS[405], 413: PROBLEMS[413], 415: PROBLEMS[415], 409: PROBLEMS[409], 422: PROBLEMS.idempotency422, 500: PROBLEMS[500], 503: PROBLEMS[503] },
+          responses: { 200: json(ref(deletedWeightsResponseSchema), 'The weights deleted'), 400: PROBLEMS[400], 401: PROBLEMS[401], 404: PROBLEMS[404], 405: PROBLEMS[405], 413: PROBLEMS[413], 415: PROBLEMS[415], 409: PROBLEMS[409], 422: PROBLEMS.delete422, 500: PROBLEMS[500], 503: PROBLEMS[503] },
         },
       },
       '/{sensor_id}/weights/history': {
