@@ -604,6 +604,20 @@ function contract(adapter: Adapter): void {
   });
 
   if (adapter.sql) {
+    it('stores a deleted model again when a build that knows no deletion (schema 3, still running) writes it, as that build acknowledged', async () => {
+      const sensor = Sensor.withId('OLD-BUILD');
+      await repository.replace(sensor, VALUE, Weights.of(1, 1, 2));
+      await repository.remove(sensor, VALUE);
+      // What the schema-3 build's adjust runs: no word of `deleted`.
+      await store.execute!("UPDATE weights SET mean = mean * 2, version = version + 1 WHERE sensor_id = 'OLD-BUILD' AND metric = 'value'");
+      expect(await repository.find(sensor, VALUE)).toMatchObject({ version: 3, weights: { mean: 2 } });
+      // This build's own writes to a deleted row are not touched: the deletion stands.
+      await repository.remove(sensor, VALUE);
+      expect(await repository.find(sensor, VALUE)).toBeUndefined();
+      expect(await repository.scaleMean(sensor, VALUE, 2)).toBeUndefined();
+      expect(await repository.find(sensor, VALUE)).toBeUndefined();
+    });
+
     it('keeps the history append-only: the database refuses to rewrite it', async () => {
       await repository.replace(Sensor.withId('AUDIT'), VALUE, Weights.of(1, 1, 2));
       expect(await rejection(store.execute!('UPDATE weights_history SET mean = 0'))).toBe('weights_history is append-only');

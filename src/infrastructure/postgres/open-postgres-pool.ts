@@ -94,9 +94,19 @@ const MIGRATIONS: readonly string[] = [
   `,
   // 4: deleting a model. Its row stays, marked deleted, so that its versions go on counting
   // when it is stored again; the history admits the change delete. A column with a constant
-  // default rewrites no row.
+  // default rewrites no row. This build writes a deleted row only to store the model again
+  // (deleted = false); a replica of schema 3 still running knows nothing of the mark, and its
+  // writes (acknowledged) would stay invisible to the others: the trigger makes any write to
+  // a deleted row store the model again.
   `
   ALTER TABLE weights ADD COLUMN deleted BOOLEAN NOT NULL DEFAULT false;
+  CREATE FUNCTION weights_written_is_stored() RETURNS trigger LANGUAGE plpgsql AS $$
+  BEGIN
+    NEW.deleted := false;
+    RETURN NEW;
+  END $$;
+  CREATE TRIGGER weights_written_is_stored BEFORE UPDATE ON weights
+    FOR EACH ROW WHEN (OLD.deleted AND NEW.deleted) EXECUTE FUNCTION weights_written_is_stored();
   ALTER TABLE weights_history DROP CONSTRAINT weights_history_change_check;
   ALTER TABLE weights_history ADD CONSTRAINT weights_history_change_check CHECK (change IN ('fit', 'update', 'adjust', 'rollback', 'delete'));
   `,

@@ -109,9 +109,14 @@ const MIGRATIONS: readonly string[] = [
   `,
   // 4: deleting a model. Its row stays, marked deleted, so that its versions go on counting
   // when it is stored again; the history admits the change delete (the table rebuilt for its
-  // CHECK, every revision copied with its id, as in 2).
+  // CHECK, every revision copied with its id, as in 2). This build writes a deleted row only
+  // to store the model again (deleted = 0); a build of schema 3 still running on the file
+  // knows nothing of the mark, and its writes (acknowledged) would stay invisible here: the
+  // trigger makes any write to a deleted row store the model again.
   `
   ALTER TABLE weights ADD COLUMN deleted INTEGER NOT NULL DEFAULT 0 CHECK (deleted IN (0, 1));
+  CREATE TRIGGER weights_written_is_stored AFTER UPDATE OF version ON weights WHEN OLD.deleted = 1 AND NEW.deleted = 1
+  BEGIN UPDATE weights SET deleted = 0 WHERE sensor_id = NEW.sensor_id AND metric = NEW.metric; END;
 
   CREATE TABLE weights_history_4 (
     id          INTEGER PRIMARY KEY,
