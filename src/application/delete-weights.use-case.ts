@@ -1,22 +1,50 @@
 import { inject, injectable } from 'tsyringe';
+import { AlertPolicy } from '../domain/alert-policy';
 import type { MetricName } from '../domain/metric-name';
 import type { Sensor } from '../domain/sensor';
 import { SensorNotFoundError } from '../domain/domain-errors';
 import type { SensorWeights } from '../domain/sensor-weights';
+import { ALERT_EVENT_PUBLISHER, type AlertEventPublisher } from './ports/alert-event.publisher';
+import { ALERT_STATE_REPOSITORY, type AlertStateRepository } from './ports/alert-state.repository';
 import { WEIGHTS_REPOSITORY, type WeightsRepository } from './ports/weights.repository';
 
 @injectable()
 export class DeleteWeightsUseCase {
-  constructor(@inject(WEIGHTS_REPOSITORY) private readonly repository: WeightsRepository) {}
+  constructor(
+    @inject(WEIGHTS_REPOSITORY) private readonly repository: WeightsRepository,
+    @inject(ALERT_STATE_REPOSITORY) private readonly states: AlertStateRepository,
+    @inject(ALERT_EVENT_PUBLISHER) private readonly publisher: AlertEventPublisher,
+    private readonly policy: AlertPolicy,
+  ) {}
 
   /**
    * Deletes the model and forgets its alert state; its history stays, and a rollback to any
-   * of its versions restores it. Answers the weights deleted, with the deletion's version.
-   * Rejects with SensorNotFoundError when there is no model (never stored, or deleted).
+   * of its versions restores it. A raised alert of the model is published as cleared, with
+   * reason `model_deleted`, so that no sink keeps showing it. Answers the weights deleted,
+   * with the deletion's version. Rejects with SensorNotFoundError when there is no model
+   * (never stored, or deleted).
    */
   async execute(sensor: Sensor, metric: MetricName): Promise<SensorWeights> {
+    // Read first: the deletion forgets the state. A transition stepped in between is at worst
+    // cleared twice, or (raised in that instant) left raised.
+    const raised = (await this.states.listActive()).find((alert) => alert.sensorId === sensor.id && alert.metric === metric.name);
     const removed = await this.repository.remove(sensor, metric);
     if (!removed) throw new SensorNotFoundError(sensor.id, metric.name);
+    if (raised) {
+      const { weights } = removed;
+      this.publisher.publish({
+        sensorId: sensor.id,
+        metric: metric.name,
+        state: 'cleared',
+        value: raised.lastValue,
+        threshold: raised.threshold,
+        mean: weights.mean,
+        std: weights.std,
+        zScore: this.policy.zScore(raised.lastValue, weights),
+        at: removed.updatedAt,
+        reason: 'model_deleted',
+      });
+    }
     return removed;
   }
 }

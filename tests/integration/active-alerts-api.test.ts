@@ -138,8 +138,13 @@ describe.each(backends)('GET /alerts/active on $name', (backend) => {
     expect((await authorized('/alerts/active').expect(200)).body).toContainEqual({ sensor_id: 'alerts', metric: 'value', since: '2026-11-30T12:00:04.250Z', last_value: 14, threshold: 10 });
   });
 
-  it('forgets the alert of a deleted model: off the list, and the model fitted again starts cleared', async () => {
-    await api.delete(`/SEN10/weights?metric=${VEL_X.name}`).set('Authorization', `Bearer ${TOKEN}`).expect(200);
+  it('forgets the alert of a deleted model: published as cleared, off the list, and the model fitted again starts cleared', async () => {
+    const deleted = await api.delete(`/SEN10/weights?metric=${VEL_X.name}`).set('Authorization', `Bearer ${TOKEN}`).expect(200);
+    // Raised at 12:00:03 with 99 then 98 (threshold 10, std 0): its sinks hear that it is over.
+    expect(published).toEqual([
+      { sensorId: 'SEN10', metric: VEL_X.name, state: 'cleared', value: 98, threshold: 10, mean: 10, std: 0, zScore: null, at: new Date(deleted.body.deleted_at), reason: 'model_deleted' },
+    ]);
+    published.length = 0;
     expect((await authorized('/alerts/active').expect(200)).body.map(({ sensor_id, metric }: { sensor_id: string; metric: string }) => `${sensor_id}/${metric}`)).toEqual([
       'SEN10/value',
       'alerts/value',

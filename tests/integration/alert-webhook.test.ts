@@ -95,7 +95,7 @@ describe('alert webhook: delivery to a real HTTP receiver', () => {
     open.push(testApp);
     const document = (await request(testApp.app).get('/openapi.json').expect(200)).body;
     const schema = document.components.schemas.AlertEvent;
-    expect(Object.keys(schema.properties)).toEqual(['sensor_id', 'metric', 'state', 'value', 'threshold', 'mean', 'std', 'z_score', 'at']);
+    expect(Object.keys(schema.properties)).toEqual(['sensor_id', 'metric', 'state', 'value', 'threshold', 'mean', 'std', 'z_score', 'at', 'reason']);
     expect(schema.required).toEqual(['sensor_id', 'metric', 'state', 'value', 'threshold', 'mean', 'std', 'z_score', 'at']);
     expect(schema.properties.state.enum).toEqual(['raised', 'cleared']);
     expect(schema.description).toContain('ALERT_WEBHOOK_URL');

@@ -18,6 +18,8 @@ export interface AlertEventMessage {
   /** (value - mean) / std; null when that is not finite (std 0). */
   readonly z_score: number | null;
   readonly at: string;
+  /** Only on the `cleared` event of a deleted model's raised alert. */
+  readonly reason?: 'model_deleted';
 }
 
 export function alertEventMessage(event: AlertEvent): AlertEventMessage {
@@ -33,6 +35,7 @@ export function alertEventMessage(event: AlertEvent): AlertEventMessage {
     // Infinity and JSON.stringify would silently turn one into null anyway.
     z_score: event.zScore !== null && Number.isFinite(event.zScore) ? event.zScore : null,
     at: event.at.toISOString(),
+    ...(event.reason && { reason: event.reason }),
   };
 }
 

@@ -77,6 +77,10 @@ export const alertEventSchema = z
     std: z.number().min(0).describe('Sample standard deviation (n - 1 denominator)'),
     z_score: z.number().nullable().describe('(value - mean) / std; null when std is 0 (or the z-score exceeds the largest double)'),
     at: z.iso.datetime().describe("The reading's time (its `at`, else when the service received it), ISO-8601 UTC"),
+    reason: z
+      .literal('model_deleted')
+      .optional()
+      .describe("Only on the `cleared` event of a raised alert whose model was deleted: `value` is then the last reading scored, `at` the deletion's time"),
   })
   .meta({
     id: 'AlertEvent',

@@ -10,6 +10,7 @@ import { PredictBatchUseCase } from '../../../src/application/predict-batch.use-
 import { RollbackWeightsUseCase } from '../../../src/application/rollback-weights.use-case';
 import { StorageUnavailableError } from '../../../src/application/storage-unavailable.error';
 import { AlertDebounce } from '../../../src/domain/alert-debounce';
+import type { AlertEvent } from '../../../src/domain/alert-event';
 import { AlertPolicy } from '../../../src/domain/alert-policy';
 import { InsufficientReadingsError, SensorNotFoundError } from '../../../src/domain/domain-errors';
 import { MetricName } from '../../../src/domain/metric-name';
@@ -155,10 +156,41 @@ describe('use cases over an in-memory repository', () => {
   });
 
   describe('DeleteWeightsUseCase', () => {
+    let states: InMemoryAlertStateRepository;
+    let published: AlertEvent[];
+    const deleteWeights = () => new DeleteWeightsUseCase(repository, states, { publish: (event) => void published.push(event) }, new AlertPolicy());
+    beforeEach(() => {
+      states = new InMemoryAlertStateRepository();
+      published = [];
+    });
+
+    it('publishes a raised alert of the model as cleared, reason model_deleted, with its last reading; nothing for a model not in alert', async () => {
+      await fit.execute(SEN0001, VALUE, [10, 5, 6, 9]);
+      await fit.execute(SEN0001, VEL_X, [1, 3]);
+      const scored = (metric: MetricName, value: number, second: number) => ({ sensor: SEN0001, metric, value, at: new Date(second * 1000), inAlert: value >= 2, threshold: 2 });
+      await states.advance([scored(VALUE, 40, 1), scored(VALUE, 30, 2), scored(VEL_X, 1, 3)], new AlertDebounce());
+      const removed = await deleteWeights().execute(SEN0001, VALUE);
+      await deleteWeights().execute(SEN0001, VEL_X);
+      expect(published).toEqual([
+        {
+          sensorId: 'SEN0001',
+          metric: 'value',
+          state: 'cleared',
+          value: 30,
+          threshold: 2,
+          mean: 7.5,
+          std: removed.weights.std,
+          zScore: (30 - 7.5) / removed.weights.std,
+          at: removed.updatedAt,
+          reason: 'model_deleted',
+        },
+      ]);
+    });
+
     it('deletes the model, answering the weights it had with the deletion\'s version; rollback restores it', async () => {
       const fitted = await fit.execute(SEN0001, VALUE, [10, 5, 6, 9]);
       await fit.execute(SEN0001, VEL_X, [1, 3]);
-      const removed = await new DeleteWeightsUseCase(repository).execute(SEN0001, VALUE);
+      const removed = await deleteWeights().execute(SEN0001, VALUE);
       expect(removed).toMatchObject({ sensorId: 'SEN0001', metric: 'value', version: 2, weights: fitted.weights });
       await expect(new GetWeightsUseCase(repository).execute(SEN0001, VALUE)).rejects.toThrow(SensorNotFoundError);
       expect(await repository.find(SEN0001, VEL_X)).toMatchObject({ version: 1 });
@@ -166,7 +198,7 @@ describe('use cases over an in-memory repository', () => {
     });
 
     it('fails with SensorNotFoundError for a model never stored, or deleted already, writing nothing', async () => {
-      const remove = new DeleteWeightsUseCase(repository);
+      const remove = deleteWeights();
       await expect(remove.execute(SEN0001, VALUE)).rejects.toThrow(SensorNotFoundError);
       await fit.execute(SEN0001, VALUE, [1, 3]);
       await remove.execute(SEN0001, VALUE);
@@ -186,7 +218,7 @@ describe('use cases over an in-memory repository', () => {
       const DELETED = Sensor.withId('DELETED');
       await fit.execute(SEN0001, VALUE, [1, 3]);
       await fit.execute(DELETED, VALUE, [1, 3]);
-      await new DeleteWeightsUseCase(repository).execute(DELETED, VALUE);
+      await new DeleteWeightsUseCase(repository, states, { publish: () => undefined }, new AlertPolicy()).execute(DELETED, VALUE);
       await raise(SEN0001);
       await raise(DELETED);
       expect(await states.listActive()).toHaveLength(2);

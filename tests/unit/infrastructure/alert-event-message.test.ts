@@ -35,8 +35,12 @@ describe('the alert event on the wire', () => {
 
   it('has exactly the fields of the AlertEvent schema the OpenAPI document shows, and satisfies it', () => {
     const message = alertEventMessage(EVENT);
-    expect(Object.keys(message)).toEqual(Object.keys(alertEventSchema.shape));
+    // `reason` appears only on a deleted model's cleared event.
+    expect(Object.keys(message)).toEqual(Object.keys(alertEventSchema.shape).filter((field) => field !== 'reason'));
     expect(alertEventSchema.parse(message)).toEqual(message);
+    const deleted = alertEventMessage({ ...EVENT, state: 'cleared', reason: 'model_deleted' });
+    expect(Object.keys(deleted)).toEqual(Object.keys(alertEventSchema.shape));
+    expect(alertEventSchema.parse(deleted)).toEqual(deleted);
     const example = (alertEventSchema.meta() as { example: unknown }).example;
     expect(Object.keys(alertEventSchema.parse(example))).toEqual(Object.keys(message));
   });
