@@ -33,7 +33,8 @@ import { MqttReadingsSubscriber } from './interfaces/mqtt/mqtt-readings.subscrib
 import { Readiness } from './interfaces/http/readiness';
 import { openWeightsStorage, type WeightsStorage } from './weights-storage';
 
-const WEIGHTS_STORAGE = Symbol('WeightsStorage');
+/** The opened storage itself, for the composition roots: closing it, and its start-up facts. */
+export const WEIGHTS_STORAGE = Symbol('WeightsStorage');
 /** The MQTT connection once something asked for it, so that closeContainer closes only what was opened. */
 const OPENED_MQTT = Symbol('OpenedMqtt');
 

@@ -6,6 +6,7 @@ import type { IdempotencyStore } from './application/ports/idempotency.store';
 import type { WeightsRepository } from './application/ports/weights.repository';
 import { redactDatabaseUrl, type AppConfig } from './config';
 import { errorMessage } from './infrastructure/error-shape';
+import type { SchemaMigration } from './infrastructure/readable-schema';
 import { missingFoldersAbove, openSqliteDatabase } from './infrastructure/sqlite/open-sqlite-database';
 import { SqliteAlertStateRepository } from './infrastructure/sqlite/sqlite-alert-state.repository';
 import { SqliteIdempotencyStore } from './infrastructure/sqlite/sqlite-idempotency.store';
@@ -20,6 +21,8 @@ export interface WeightsStorage {
   readonly idempotency: IdempotencyStore;
   /** Each model's alert state (live readings), in the same database. */
   readonly alertStates: AlertStateRepository;
+  /** The schema migration this open made, for the log: a large SQLite history takes seconds. */
+  readonly migration?: SchemaMigration;
   close(): Promise<void>;
 }
 
@@ -58,6 +61,7 @@ export class WeightsStorageOpenError extends Error {
 }
 
 async function openConfigured(config: WeightsStorageConfig, onIdleError: (error: Error) => void, onFileLost: (path: string) => void): Promise<WeightsStorage> {
+  let migration: SchemaMigration | undefined;
   if (config.databaseUrl) {
     // Loaded only when used: pg is most of what the CLIs would otherwise load at every start.
     const [{ createPostgresPool, openPostgresPool }, { PostgresWeightsRepository }, { PostgresIdempotencyStore }, { PostgresAlertStateRepository }] = await Promise.all([
@@ -73,6 +77,7 @@ async function openConfigured(config: WeightsStorageConfig, onIdleError: (error:
       lockTimeoutMs: config.dbBusyTimeoutMs ?? 5000,
       // An idle connection the server dropped is replaced on next use; worth a log line, no more.
       onIdleError,
+      onMigrated: (made: SchemaMigration) => (migration = made),
       readOnly: config.readOnly ?? false,
     };
     // A quarter of the connections (at least one, given two) serve reads and health checks
@@ -87,15 +92,17 @@ async function openConfigured(config: WeightsStorageConfig, onIdleError: (error:
     // after the grace period, which a hung server may never answer. Exiting closes them.
     const end = (ending: Pool) => Promise.race([ending.end(), delay(POOL_END_WAIT_MS, undefined, { ref: false })]);
     return {
+      migration,
       repository: new PostgresWeightsRepository(pool, reads),
       idempotency: new PostgresIdempotencyStore(pool),
       alertStates: new PostgresAlertStateRepository(pool, reads),
       close: () => (closed ??= Promise.all([end(pool), reads === pool ? undefined : end(reads)]).then(() => undefined)),
     };
   }
-  const database = openSqliteDatabase(config.dbPath, config.dbBusyTimeoutMs, { create: !config.readOnly });
+  const database = openSqliteDatabase(config.dbPath, config.dbBusyTimeoutMs, { create: !config.readOnly, onMigrated: (made) => (migration = made) });
   const repository = new SqliteWeightsRepository(database, config.dbBusyTimeoutMs, onFileLost);
   return {
+    migration,
     repository,
     idempotency: new SqliteIdempotencyStore(database, config.dbBusyTimeoutMs),
     alertStates: new SqliteAlertStateRepository(database, config.dbBusyTimeoutMs, () => repository.assertFileInPlace()),

@@ -1,3 +1,10 @@
+/** A schema migration an open made: from which version to which, and how long it took (ms). */
+export interface SchemaMigration {
+  readonly from: number;
+  readonly to: number;
+  readonly ms: number;
+}
+
 /**
  * Refuses, by its schema version, a database that a tool which only reads (alerts) cannot
  * use as it is: no schema yet (0), or one newer or older than this build's `current` (such a

@@ -14,6 +14,7 @@ import { PostgresWeightsRepository } from '../../src/infrastructure/postgres/pos
 import { openSqliteDatabase, SCHEMA_VERSION } from '../../src/infrastructure/sqlite/open-sqlite-database';
 import { SqliteAlertStateRepository } from '../../src/infrastructure/sqlite/sqlite-alert-state.repository';
 import { SqliteWeightsRepository } from '../../src/infrastructure/sqlite/sqlite-weights.repository';
+import type { SchemaMigration } from '../../src/infrastructure/readable-schema';
 import { stdRelativeError } from '../support/exact-statistics';
 import { createTestDatabase, describeWithPostgres, type TestDatabase } from '../support/postgres-server';
 import { POSTGRES_SCHEMA_V1, SQLITE_SCHEMA_V1 } from '../support/schema-v1';
@@ -117,6 +118,7 @@ describe('migrating a version-1 SQLite database in place', () => {
   const path = join(directory, 'sensors.db');
   let db: Database.Database;
   let repository: SqliteWeightsRepository;
+  let migration: SchemaMigration | undefined;
 
   beforeAll(() => {
     const old = new Database(path);
@@ -127,7 +129,7 @@ describe('migrating a version-1 SQLite database in place', () => {
     const insertRevision = old.prepare('INSERT INTO weights_history (id, sensor_id, metric, version, change, mean, std, n, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)');
     for (const row of V1_ROWS.history) insertRevision.run(...row);
     old.close();
-    db = openSqliteDatabase(path);
+    db = openSqliteDatabase(path, 5000, { onMigrated: (made) => (migration = made) });
     repository = new SqliteWeightsRepository(db);
   });
   afterAll(() => {
@@ -135,7 +137,13 @@ describe('migrating a version-1 SQLite database in place', () => {
     rmSync(directory, { recursive: true, force: true });
   });
 
-  it('is at schema version 4, with the history still append-only', () => {
+  it('is at schema version 4, with the history still append-only, and says it migrated', () => {
+    expect(migration).toMatchObject({ from: 1, to: 4 });
+    // A second open finds it current: nothing to say.
+    migration = undefined;
+    openSqliteDatabase(path).close();
+    openSqliteDatabase(path, 5000, { onMigrated: (made) => (migration = made) }).close();
+    expect(migration).toBeUndefined();
     expect(SCHEMA_VERSION).toBe(4);
     expect(db.pragma('user_version', { simple: true })).toBe(4);
     expect(() => db.prepare('UPDATE weights_history SET mean = 0').run()).toThrow('weights_history is append-only');
@@ -151,6 +159,7 @@ describeWithPostgres('migrating a version-1 PostgreSQL database in place', (admi
   let database: TestDatabase;
   let pool: Awaited<ReturnType<typeof openPostgresPool>>;
   let repository: PostgresWeightsRepository;
+  let migration: SchemaMigration | undefined;
 
   beforeAll(async () => {
     database = await createTestDatabase(adminUrl(), 'migration');
@@ -168,7 +177,7 @@ describeWithPostgres('migrating a version-1 PostgreSQL database in place', (admi
     } finally {
       await client.end();
     }
-    pool = await openPostgresPool(database.url);
+    pool = await openPostgresPool(database.url, { onMigrated: (made) => (migration = made) });
     repository = new PostgresWeightsRepository(pool);
   });
   afterAll(async () => {
@@ -176,7 +185,8 @@ describeWithPostgres('migrating a version-1 PostgreSQL database in place', (admi
     await database?.drop();
   });
 
-  it('is at schema version 4, with the history still append-only', async () => {
+  it('is at schema version 4, with the history still append-only, and says it migrated', async () => {
+    expect(migration).toMatchObject({ from: 1, to: 4 });
     expect(POSTGRES_SCHEMA_VERSION).toBe(4);
     expect((await pool.query('SELECT version FROM weights_schema')).rows).toEqual([{ version: 4 }]);
     await expect(pool.query('UPDATE weights_history SET mean = 0')).rejects.toThrow('weights_history is append-only');

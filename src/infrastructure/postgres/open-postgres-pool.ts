@@ -1,6 +1,6 @@
 import { Pool, TypeOverrides, types, type PoolClient } from 'pg';
 import { isConnectionLost } from './postgres-errors';
-import { checkReadableSchema } from '../readable-schema';
+import { checkReadableSchema, type SchemaMigration } from '../readable-schema';
 
 /** Each entry migrates the schema from version `index` to `index + 1` (table weights_schema). */
 const MIGRATIONS: readonly string[] = [
@@ -138,6 +138,8 @@ export interface PostgresPoolOptions {
   readonly startupWaitMs?: number;
   /** Called with errors of idle connections (a restarted server); the pool replaces them. */
   readonly onIdleError?: (error: Error) => void;
+  /** Called once the schema of an existing database was migrated (not when it is created, nor when another replica did it). */
+  readonly onMigrated?: (migration: SchemaMigration) => void;
   /**
    * For a tool that only reads (alerts): every session is read-only on the server's side
    * (default_transaction_read_only), and the schema is checked, never created or migrated,
@@ -191,7 +193,11 @@ export async function openPostgresPool(connectionString: string, options: Postgr
       const onError = (error: Error) => (lost = error);
       client.on('error', onError);
       try {
-        await (options.readOnly ? checkSchema(client) : migrate(client));
+        if (options.readOnly) await checkSchema(client);
+        else {
+          const migration = await migrate(client);
+          if (migration) options.onMigrated?.(migration);
+        }
       } finally {
         client.off('error', onError);
         client.release(lost);
@@ -215,10 +221,11 @@ const CONNECTION_CHECK_MS = 1000;
 
 // Lock, read and migrate in one transaction, so replicas starting together cannot both
 // create the schema: the second waits, then finds it current.
-async function migrate(client: PoolClient): Promise<void> {
+async function migrate(client: PoolClient): Promise<SchemaMigration | undefined> {
   // Already current (the common start): nothing to lock or create, so a role with rights on
   // the tables but none to change the schema (least privilege) can run the service.
-  if ((await schemaVersion(client)) === POSTGRES_SCHEMA_VERSION) return;
+  if ((await schemaVersion(client)) === POSTGRES_SCHEMA_VERSION) return undefined;
+  const started = Date.now();
   await client.query('BEGIN');
   try {
     // Waiting for another replica's migration is expected; the requests' timeouts are not for this.
@@ -235,6 +242,7 @@ async function migrate(client: PoolClient): Promise<void> {
     if (rows.length === 0) await client.query('INSERT INTO weights_schema (version) VALUES ($1)', [POSTGRES_SCHEMA_VERSION]);
     else if (current < POSTGRES_SCHEMA_VERSION) await client.query('UPDATE weights_schema SET version = $1', [POSTGRES_SCHEMA_VERSION]);
     await client.query('COMMIT');
+    return current > 0 && current < POSTGRES_SCHEMA_VERSION ? { from: current, to: POSTGRES_SCHEMA_VERSION, ms: Date.now() - started } : undefined;
   } catch (error) {
     await client.query('ROLLBACK').catch(() => undefined);
     throw error;

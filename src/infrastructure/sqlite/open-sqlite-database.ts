@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3';
 import { accessSync, constants, existsSync, mkdirSync, statSync, type Stats } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { checkReadableSchema } from '../readable-schema';
+import { checkReadableSchema, type SchemaMigration } from '../readable-schema';
 
 /** Each entry migrates the schema from version `index` to `index + 1` (PRAGMA user_version). */
 const MIGRATIONS: readonly string[] = [
@@ -155,7 +155,11 @@ export const SCHEMA_VERSION = MIGRATIONS.length;
  * would wait synchronously, freezing the event loop, so SqliteWeightsRepository retries
  * a busy write asynchronously instead.
  */
-export function openSqliteDatabase(path: string, busyTimeoutMs = 5000, { create = true }: { create?: boolean } = {}): Database.Database {
+export function openSqliteDatabase(
+  path: string,
+  busyTimeoutMs = 5000,
+  { create = true, onMigrated }: { create?: boolean; onMigrated?: (migration: SchemaMigration) => void } = {},
+): Database.Database {
   if (path !== ':memory:') {
     if (!create && !existsSync(path)) throw new Error('no such file (DB_PATH names the database the trainer or the server wrote)');
     // Opening a FIFO for reading waits for a writer forever; a folder or device is no database either.
@@ -172,8 +176,9 @@ export function openSqliteDatabase(path: string, busyTimeoutMs = 5000, { create 
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = FULL');
     db.pragma(`busy_timeout = ${Math.trunc(busyTimeoutMs)}`);
-    migrate(db);
+    const migration = migrate(db);
     db.pragma('busy_timeout = 0');
+    if (migration) onMigrated?.(migration);
     return db;
   } catch (error) {
     db.close();
@@ -291,9 +296,10 @@ function writable(folder: string): boolean {
 }
 
 // Read and migrate inside one write transaction, so two processes starting on a new file
-// cannot both try to create the schema.
-function migrate(db: Database.Database): void {
-  db.transaction(() => {
+// cannot both try to create the schema. Answers the migration made, if any (not a new file's creation).
+function migrate(db: Database.Database): SchemaMigration | undefined {
+  const started = Date.now();
+  const from = db.transaction(() => {
     const current = db.pragma('user_version', { simple: true }) as number;
     if (current > SCHEMA_VERSION) {
       throw new Error(`database schema version ${current} is newer than this build supports (${SCHEMA_VERSION})`);
@@ -302,7 +308,9 @@ function migrate(db: Database.Database): void {
       db.exec(MIGRATIONS[version]!);
       db.pragma(`user_version = ${version + 1}`);
     }
+    return current;
   }).immediate();
+  return from > 0 && from < SCHEMA_VERSION ? { from, to: SCHEMA_VERSION, ms: Date.now() - started } : undefined;
 }
 
 function statOrNothing(path: string): Stats | undefined {
