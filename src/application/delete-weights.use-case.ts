@@ -1,4 +1,5 @@
 import { inject, injectable } from 'tsyringe';
+import { alertEventOf } from '../domain/alert-event';
 import { AlertPolicy } from '../domain/alert-policy';
 import type { MetricName } from '../domain/metric-name';
 import type { Sensor } from '../domain/sensor';
@@ -31,19 +32,8 @@ export class DeleteWeightsUseCase {
     const removed = await this.repository.remove(sensor, metric);
     if (!removed) throw new SensorNotFoundError(sensor.id, metric.name);
     if (raised) {
-      const { weights } = removed;
-      this.publisher.publish({
-        sensorId: sensor.id,
-        metric: metric.name,
-        state: 'cleared',
-        value: raised.lastValue,
-        threshold: raised.threshold,
-        mean: weights.mean,
-        std: weights.std,
-        zScore: this.policy.zScore(raised.lastValue, weights),
-        at: removed.updatedAt,
-        reason: 'model_deleted',
-      });
+      const transition = { sensorId: sensor.id, metric: metric.name, state: 'cleared', value: raised.lastValue, threshold: raised.threshold, at: removed.updatedAt, reason: 'model_deleted' } as const;
+      this.publisher.publish(alertEventOf(transition, removed.weights, this.policy));
     }
     return removed;
   }

@@ -1,10 +1,9 @@
 import { inject, injectable } from 'tsyringe';
 import { AlertDebounce } from '../domain/alert-debounce';
 import { AlertPolicy } from '../domain/alert-policy';
-import type { AlertEvent } from '../domain/alert-event';
+import { alertEventOf } from '../domain/alert-event';
 import type { MetricName } from '../domain/metric-name';
 import type { Sensor } from '../domain/sensor';
-import type { Weights } from '../domain/weights';
 import type { SensorWeights } from '../domain/sensor-weights';
 import { ALERT_EVENT_PUBLISHER, type AlertEventPublisher } from './ports/alert-event.publisher';
 import { ALERT_STATE_REPOSITORY, type AlertStateRepository, type ScoredReading } from './ports/alert-state.repository';
@@ -67,7 +66,9 @@ export class IngestReadingsUseCase {
     // Only once the states are stored: a batch refused before would come again, and be learned twice.
     this.learner?.add(scored.flatMap((reading, index) => (reading.inAlert ? [] : [{ ...reading, scoredVersion: scoredModels[index]!.version }])));
     transitions.forEach((state, index) => {
-      if (state !== undefined) this.publisher.publish(alertEvent(scored[index]!, scoredModels[index]!.weights, state, this.policy));
+      if (state === undefined) return;
+      const { sensor, metric, value, threshold, at } = scored[index]!;
+      this.publisher.publish(alertEventOf({ sensorId: sensor.id, metric: metric.name, state, value, threshold, at }, scoredModels[index]!.weights, this.policy));
     });
     return outcomes;
   }
@@ -79,18 +80,4 @@ export class IngestReadingsUseCase {
     const found = await this.weights.findMany([...keys.values()]);
     return new Map(found.map((stored) => [modelKey(stored.sensorId, stored.metric), stored]));
   }
-}
-
-function alertEvent(reading: ScoredReading, weights: Weights, state: AlertEvent['state'], policy: AlertPolicy): AlertEvent {
-  return {
-    sensorId: reading.sensor.id,
-    metric: reading.metric.name,
-    state,
-    value: reading.value,
-    threshold: reading.threshold,
-    mean: weights.mean,
-    std: weights.std,
-    zScore: policy.zScore(reading.value, weights),
-    at: reading.at,
-  };
 }

@@ -1,4 +1,6 @@
 import type { AlertStatus } from './alert-debounce';
+import type { AlertPolicy } from './alert-policy';
+import type { Weights } from './weights';
 
 /**
  * One alert transition, as published (MQTT, webhook). Units are the reading's own. `zScore`
@@ -19,4 +21,12 @@ export interface AlertEvent {
   readonly zScore: number | null;
   readonly at: Date;
   readonly reason?: 'model_deleted';
+}
+
+/** What an event says of the transition itself; the rest comes from the model's weights. */
+export type AlertTransition = Pick<AlertEvent, 'sensorId' | 'metric' | 'state' | 'value' | 'threshold' | 'at' | 'reason'>;
+
+/** The event of a transition: the model's mean and std beside it, and the z-score of its value (AlertPolicy.zScore). */
+export function alertEventOf(transition: AlertTransition, weights: Weights, policy: AlertPolicy): AlertEvent {
+  return { ...transition, mean: weights.mean, std: weights.std, zScore: policy.zScore(transition.value, weights) };
 }
