@@ -8,6 +8,13 @@ export const WEIGHTS_CHANGES = ['fit', 'update', 'adjust', 'rollback', 'delete']
 
 export type WeightsChange = (typeof WEIGHTS_CHANGES)[number];
 
+/**
+ * The changes after which the model no longer stands on what it had learned (replaced, or
+ * removed): readings scored against a version before one do not belong to it. An update or
+ * an adjust keeps the model's line.
+ */
+export const REPLACING_CHANGES: readonly WeightsChange[] = ['fit', 'rollback', 'delete'];
+
 /** One entry of a model's append-only history: what changed it, when, and the result (statistics and adjustment). */
 export interface WeightsRevision {
   readonly version: number;

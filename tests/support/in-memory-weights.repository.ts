@@ -6,7 +6,7 @@ import { ReadingsAccumulator, type Moments } from '../../src/domain/readings-acc
 import type { Sensor } from '../../src/domain/sensor';
 import type { SensorWeights } from '../../src/domain/sensor-weights';
 import { Weights } from '../../src/domain/weights';
-import type { WeightsChange, WeightsRevision } from '../../src/domain/weights-revision';
+import { REPLACING_CHANGES, type WeightsChange, type WeightsRevision } from '../../src/domain/weights-revision';
 import { modelKey } from '../../src/domain/identifier-rule';
 
 /**
@@ -110,7 +110,7 @@ export class InMemoryWeightsRepository implements WeightsRepository {
   private stillScoredAgainst(sensor: Sensor, metric: MetricName, version: number): boolean {
     if (!this.current.has(key(sensor, metric))) return false;
     const since = (this.revisions.get(key(sensor, metric)) ?? []).filter((revision) => revision.version > version);
-    return since.every((revision) => revision.change === 'update' || revision.change === 'adjust');
+    return !since.some((revision) => REPLACING_CHANGES.includes(revision.change));
   }
 
   private merged(sensor: Sensor, metric: MetricName, readings: Moments, pending?: Weights): Weights {

@@ -6,8 +6,9 @@ import type { Sensor } from '../../domain/sensor';
 import type { SensorWeights } from '../../domain/sensor-weights';
 import { RevisionNotFoundError, UnrepresentableWeightsError } from '../../domain/domain-errors';
 import { Weights } from '../../domain/weights';
-import type { WeightsChange, WeightsRevision } from '../../domain/weights-revision';
+import { REPLACING_CHANGES, type WeightsChange, type WeightsRevision } from '../../domain/weights-revision';
 import { errorCode } from '../error-shape';
+import { sqlList } from '../sql-literals';
 import { served as storage } from './postgres-errors';
 import { inTransaction } from './postgres-transaction';
 import { modelKey } from '../../domain/identifier-rule';
@@ -86,7 +87,7 @@ const LOCK_MODELS = `
 const REPLACED_SINCE = `
   SELECT DISTINCT k.sensor_id, k.metric, k.since FROM unnest($1::text[], $2::text[], $3::bigint[]) AS k(sensor_id, metric, since)
   JOIN weights_history h ON h.sensor_id = k.sensor_id COLLATE "C" AND h.metric = k.metric COLLATE "C" AND h.version > k.since
-  WHERE h.change IN ('fit', 'rollback', 'delete')`;
+  WHERE h.change IN (${sqlList(REPLACING_CHANGES)})`;
 
 const SELECT_REVISION = `
   SELECT version, change, mean, std, n, adjustment, moments, recorded_at FROM weights_history

@@ -9,8 +9,9 @@ import type { SensorWeights } from '../../domain/sensor-weights';
 import { RevisionNotFoundError, UnrepresentableWeightsError } from '../../domain/domain-errors';
 import { ReadingsAccumulator } from '../../domain/readings-accumulator';
 import { Weights } from '../../domain/weights';
-import type { WeightsChange, WeightsRevision } from '../../domain/weights-revision';
+import { REPLACING_CHANGES, type WeightsChange, type WeightsRevision } from '../../domain/weights-revision';
 import { errorCode, errorMessage } from '../error-shape';
+import { sqlList } from '../sql-literals';
 import { asStorageFault, available } from './sqlite-availability';
 
 interface WeightsRow {
@@ -102,7 +103,7 @@ export class SqliteWeightsRepository implements WeightsRepository {
     this.forgetAlertState = db.prepare('DELETE FROM alert_states WHERE sensor_id = ? AND metric = ?');
     this.selectReplacedSince = db.prepare(`
       SELECT 1 AS replaced FROM weights_history
-      WHERE sensor_id = ? AND metric = ? AND version > ? AND change IN ('fit', 'rollback', 'delete') LIMIT 1`);
+      WHERE sensor_id = ? AND metric = ? AND version > ? AND change IN (${sqlList(REPLACING_CHANGES)}) LIMIT 1`);
     this.insertRevision = db.prepare(`
       INSERT INTO weights_history (sensor_id, metric, version, change, mean, std, n, adjustment, moments, recorded_at)
       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
