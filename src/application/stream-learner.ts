@@ -38,9 +38,9 @@ const timeout: Schedule = (run, ms) => {
  * at close(). Readings are learned only into the model they were scored against: not into
  * one deleted, refitted or rolled back while they waited (WeightsRepository.mergeAll's
  * scoredVersion). Per model (and version scored against) only its ReadingsAccumulator
- * waits, so memory grows with the models named, not with the readings. A batch refused as StorageUnavailableError is kept and tried
- * again with the next (learning is delayed, not lost); any other refusal is logged and dropped.
- * Disabled (the default), add() does nothing.
+ * waits, so memory grows with the models named, not with the readings. A batch refused as
+ * StorageUnavailableError is kept and tried again with the next (learning is delayed, not
+ * lost); any other refusal is logged and dropped. Disabled (the default), add() does nothing.
  */
 export class StreamLearner {
   private pending = new Map<string, { sensor: Sensor; metric: MetricName; scoredVersion: number; readings: ReadingsAccumulator }>();
