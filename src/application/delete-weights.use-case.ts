@@ -6,14 +6,12 @@ import type { Sensor } from '../domain/sensor';
 import { SensorNotFoundError } from '../domain/domain-errors';
 import type { SensorWeights } from '../domain/sensor-weights';
 import { ALERT_EVENT_PUBLISHER, type AlertEventPublisher } from './ports/alert-event.publisher';
-import { ALERT_STATE_REPOSITORY, type AlertStateRepository } from './ports/alert-state.repository';
 import { WEIGHTS_REPOSITORY, type WeightsRepository } from './ports/weights.repository';
 
 @injectable()
 export class DeleteWeightsUseCase {
   constructor(
     @inject(WEIGHTS_REPOSITORY) private readonly repository: WeightsRepository,
-    @inject(ALERT_STATE_REPOSITORY) private readonly states: AlertStateRepository,
     @inject(ALERT_EVENT_PUBLISHER) private readonly publisher: AlertEventPublisher,
     private readonly policy: AlertPolicy,
   ) {}
@@ -26,15 +24,13 @@ export class DeleteWeightsUseCase {
    * (never stored, or deleted).
    */
   async execute(sensor: Sensor, metric: MetricName): Promise<SensorWeights> {
-    // Read first: the deletion forgets the state. A transition stepped in between is at worst
-    // cleared twice, or (raised in that instant) left raised.
-    const raised = (await this.states.listActive()).find((alert) => alert.sensorId === sensor.id && alert.metric === metric.name);
     const removed = await this.repository.remove(sensor, metric);
     if (!removed) throw new SensorNotFoundError(sensor.id, metric.name);
-    if (raised) {
-      const transition = { sensorId: sensor.id, metric: metric.name, state: 'cleared', value: raised.lastValue, threshold: raised.threshold, at: removed.updatedAt, reason: 'model_deleted' } as const;
+    const { raisedAlert, ...deleted } = removed;
+    if (raisedAlert) {
+      const transition = { sensorId: sensor.id, metric: metric.name, state: 'cleared', value: raisedAlert.lastValue, threshold: raisedAlert.threshold, at: removed.updatedAt, reason: 'model_deleted' } as const;
       this.publisher.publish(alertEventOf(transition, removed.weights, this.policy));
     }
-    return removed;
+    return deleted;
   }
 }

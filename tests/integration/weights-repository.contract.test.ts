@@ -2,17 +2,22 @@ import Database from 'better-sqlite3';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { Pool } from 'pg';
+import type { AlertStateRepository } from '../../src/application/ports/alert-state.repository';
 import type { FittedModel, WeightsRepository } from '../../src/application/ports/weights.repository';
 import { StorageUnavailableError } from '../../src/application/storage-unavailable.error';
+import { AlertDebounce } from '../../src/domain/alert-debounce';
 import { MetricName } from '../../src/domain/metric-name';
 import { Sensor } from '../../src/domain/sensor';
 import { InsufficientReadingsError, RevisionNotFoundError, UnrepresentableWeightsError } from '../../src/domain/domain-errors';
 import { ReadingsAccumulator, type Moments } from '../../src/domain/readings-accumulator';
 import { Weights } from '../../src/domain/weights';
 import { openPostgresPool } from '../../src/infrastructure/postgres/open-postgres-pool';
+import { PostgresAlertStateRepository } from '../../src/infrastructure/postgres/postgres-alert-state.repository';
 import { PostgresWeightsRepository } from '../../src/infrastructure/postgres/postgres-weights.repository';
 import { openSqliteDatabase } from '../../src/infrastructure/sqlite/open-sqlite-database';
+import { SqliteAlertStateRepository } from '../../src/infrastructure/sqlite/sqlite-alert-state.repository';
 import { SqliteWeightsRepository } from '../../src/infrastructure/sqlite/sqlite-weights.repository';
+import { InMemoryAlertStateRepository } from '../support/in-memory-alert-state.repository';
 import { InMemoryWeightsRepository } from '../support/in-memory-weights.repository';
 import { createTestDatabase, testPostgres } from '../support/postgres-server';
 import { exactMean, meanErrorInUlps, stdRelativeError } from '../support/exact-statistics';
@@ -22,6 +27,8 @@ import { makeTempDir } from '../support/test-app';
 /** One adapter as the contract sees it: a repository, raw SQL on its tables, and a way to lose it. */
 interface OpenedStore {
   readonly repository: WeightsRepository;
+  /** The alert states beside the weights, which remove() forgets. */
+  readonly alertStates: AlertStateRepository;
   /** Runs one SQL statement outside the repository, as an operator (or an attacker) could; SQL stores only. */
   execute?(sql: string): Promise<void>;
   /** A repository over the same kind of storage that cannot take writes (down, or read-only). */
@@ -43,15 +50,19 @@ const inMemory: Adapter = {
   name: 'in-memory (the unit tests\' fake)',
   refusal: /At least 2 non-null readings|too large/,
   sql: false,
-  open: async () => ({
-    repository: new InMemoryWeightsRepository(),
-    unavailable: async () => {
-      const down = new InMemoryWeightsRepository();
-      down.reachable = false;
-      return { repository: down, readsFailToo: true, close: async () => undefined };
-    },
-    close: async () => undefined,
-  }),
+  open: async () => {
+    const alertStates = new InMemoryAlertStateRepository();
+    return {
+      repository: new InMemoryWeightsRepository(alertStates),
+      alertStates,
+      unavailable: async () => {
+        const down = new InMemoryWeightsRepository();
+        down.reachable = false;
+        return { repository: down, readsFailToo: true, close: async () => undefined };
+      },
+      close: async () => undefined,
+    };
+  },
 };
 
 const sqlite: Adapter = {
@@ -64,6 +75,7 @@ const sqlite: Adapter = {
     const db = openSqliteDatabase(path);
     return {
       repository: new SqliteWeightsRepository(db),
+      alertStates: new SqliteAlertStateRepository(db),
       execute: async (sql) => void db.prepare(sql).run(),
       // A read-only handle: SQLITE_READONLY is the file's way of refusing every write.
       unavailable: async () => {
@@ -88,6 +100,7 @@ function postgres(adminUrl: string): Adapter {
       const pool = await openPostgresPool(database.url);
       return {
         repository: new PostgresWeightsRepository(pool),
+        alertStates: new PostgresAlertStateRepository(pool),
         execute: async (sql) => void (await pool.query(sql)),
         // Port 1 on loopback: nothing listens there, so every connection is refused.
         unavailable: async () => {
@@ -499,6 +512,24 @@ function contract(adapter: Adapter): void {
     expect(await repository.history(sensor, VALUE, 10)).toHaveLength(3);
     expect(await repository.history(Sensor.withId('REMOVE-NONE'), VALUE, 10)).toEqual([]);
     expect(await repository.find(sensor, other)).toEqual(kept);
+  });
+
+  it('remove forgets the alert state in the same transaction, answering the alert it forgot when it was raised', async () => {
+    const raised = Sensor.withId('REMOVE-RAISED');
+    const cleared = Sensor.withId('REMOVE-CLEARED');
+    const unscored = Sensor.withId('REMOVE-UNSCORED');
+    for (const sensor of [raised, cleared, unscored]) await repository.replace(sensor, VALUE, Weights.of(3, 1, 2));
+    const reading = (sensor: Sensor, value: number, second: number) => ({ sensor, metric: VALUE, value, at: new Date(second * 1000), inAlert: value >= 5.5, threshold: 5.5 });
+    await store.alertStates.advance([reading(raised, 6.25, 1), reading(raised, 7.5, 2), reading(cleared, 9, 3), reading(cleared, 0.5, 4)], new AlertDebounce());
+    expect((await store.alertStates.listActive()).filter((alert) => alert.sensorId.startsWith('REMOVE-'))).toHaveLength(1);
+
+    expect((await repository.remove(raised, VALUE))!.raisedAlert).toEqual({ lastValue: 7.5, threshold: 5.5 });
+    expect(await repository.remove(cleared, VALUE)).not.toHaveProperty('raisedAlert');
+    expect(await repository.remove(unscored, VALUE)).not.toHaveProperty('raisedAlert');
+    expect((await store.alertStates.listActive()).filter((alert) => alert.sensorId.startsWith('REMOVE-'))).toEqual([]);
+    // Forgotten, not left raised: the model stored again starts cleared, and its first alert raises.
+    await repository.replace(raised, VALUE, Weights.of(3, 1, 2));
+    expect(await store.alertStates.advance([reading(raised, 8, 5)], new AlertDebounce())).toEqual(['raised']);
   });
 
   it('a deleted model stored again starts afresh, its versions going on from the deletion', async () => {

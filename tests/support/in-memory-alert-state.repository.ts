@@ -37,6 +37,14 @@ export class InMemoryAlertStateRepository implements AlertStateRepository {
       );
   }
 
+  /** Forgets a model's state, as the weights repository's remove() does; answers the state it held. */
+  forget(sensorId: string, metric: string): Kept | undefined {
+    const key = modelKey(sensorId, metric);
+    const state = this.states.get(key);
+    this.states.delete(key);
+    return state;
+  }
+
   private serving(): void {
     if (!this.reachable) throw new StorageUnavailableError('in-memory alert states set unreachable');
   }

@@ -1,4 +1,4 @@
-import type { FittedModel, ModelKey, ModelReadings, WeightsRepository } from '../../src/application/ports/weights.repository';
+import type { FittedModel, ModelKey, ModelReadings, RemovedModel, WeightsRepository } from '../../src/application/ports/weights.repository';
 import { StorageUnavailableError } from '../../src/application/storage-unavailable.error';
 import type { MetricName } from '../../src/domain/metric-name';
 import { RevisionNotFoundError } from '../../src/domain/domain-errors';
@@ -8,6 +8,7 @@ import type { SensorWeights } from '../../src/domain/sensor-weights';
 import { Weights } from '../../src/domain/weights';
 import { REPLACING_CHANGES, type WeightsChange, type WeightsRevision } from '../../src/domain/weights-revision';
 import { modelKey } from '../../src/domain/identifier-rule';
+import type { InMemoryAlertStateRepository } from './in-memory-alert-state.repository';
 
 /**
  * A map-backed stand-in for the port, for use-case unit tests. It runs the same contract suite
@@ -20,6 +21,9 @@ export class InMemoryWeightsRepository implements WeightsRepository {
   private readonly deletedAt = new Map<string, number>();
   private readonly revisions = new Map<string, WeightsRevision[]>();
   reachable = true;
+
+  /** `alertStates`: the fake whose state remove() forgets, as the real stores forget it in their own table. */
+  constructor(private readonly alertStates?: InMemoryAlertStateRepository) {}
 
   async replace(sensor: Sensor, metric: MetricName, weights: Weights): Promise<SensorWeights> {
     this.serving();
@@ -61,14 +65,15 @@ export class InMemoryWeightsRepository implements WeightsRepository {
     return this.store(sensor, metric, revision.weights, 'rollback', new Date());
   }
 
-  async remove(sensor: Sensor, metric: MetricName): Promise<SensorWeights | undefined> {
+  async remove(sensor: Sensor, metric: MetricName): Promise<RemovedModel | undefined> {
     this.serving();
     const stored = this.current.get(key(sensor, metric));
     if (!stored) return undefined;
     const removed = this.store(sensor, metric, stored.weights, 'delete', new Date());
     this.current.delete(key(sensor, metric));
     this.deletedAt.set(key(sensor, metric), removed.version);
-    return removed;
+    const forgotten = this.alertStates?.forget(sensor.id, metric.name);
+    return forgotten?.status === 'raised' ? { ...removed, raisedAlert: { lastValue: forgotten.lastValue, threshold: forgotten.threshold } } : removed;
   }
 
   async find(sensor: Sensor, metric: MetricName): Promise<SensorWeights | undefined> {

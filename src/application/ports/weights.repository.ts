@@ -29,6 +29,15 @@ export interface ModelReadings extends ModelKey {
   readonly scoredVersion?: number;
 }
 
+/** A model as remove() deleted it: the weights it had, with the deletion's version and time. */
+export interface RemovedModel extends SensorWeights {
+  /**
+   * The model's alert, when it was raised at the instant of the deletion, as the forgotten
+   * state held it: the latest reading scored and the threshold it was scored against.
+   */
+  readonly raisedAlert?: { readonly lastValue: number; readonly threshold: number };
+}
+
 /**
  * Where models live: the port every storage adapter (SQLite, PostgreSQL) and the tests'
  * in-memory fake implement. tests/integration/weights-repository.contract.test.ts checks
@@ -112,10 +121,11 @@ export interface WeightsRepository {
 
   /**
    * Deletes the model (change `delete`) and forgets its alert state, atomically; answers it
-   * as the deletion recorded it: the weights it had, the deletion's version and time.
+   * as the deletion recorded it, with the alert it forgot if that was raised: read in the
+   * same transaction, so no transition stepped concurrently can slip between the two.
    * Undefined, and nothing written, when there is no model (never stored, or deleted).
    */
-  remove(sensor: Sensor, metric: MetricName): Promise<SensorWeights | undefined>;
+  remove(sensor: Sensor, metric: MetricName): Promise<RemovedModel | undefined>;
 
   /**
    * The model's revisions, newest (highest version) first, at most `limit` (>= 1), and only

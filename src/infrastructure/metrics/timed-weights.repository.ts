@@ -1,4 +1,4 @@
-import type { FittedModel, ModelKey, ModelReadings, WeightsRepository } from '../../application/ports/weights.repository';
+import type { FittedModel, ModelKey, ModelReadings, RemovedModel, WeightsRepository } from '../../application/ports/weights.repository';
 import { DomainError } from '../../domain/domain-errors';
 import type { MetricName } from '../../domain/metric-name';
 import type { Moments } from '../../domain/readings-accumulator';
@@ -35,7 +35,7 @@ export class TimedWeightsRepository implements WeightsRepository {
     return this.timed('rollback', () => this.inner.rollback(sensor, metric, version));
   }
 
-  remove(sensor: Sensor, metric: MetricName): Promise<SensorWeights | undefined> {
+  remove(sensor: Sensor, metric: MetricName): Promise<RemovedModel | undefined> {
     return this.timed('remove', () => this.inner.remove(sensor, metric));
   }
 

@@ -1,5 +1,5 @@
 import type { Pool, PoolClient } from 'pg';
-import type { FittedModel, ModelKey, ModelReadings, WeightsRepository } from '../../application/ports/weights.repository';
+import type { FittedModel, ModelKey, ModelReadings, RemovedModel, WeightsRepository } from '../../application/ports/weights.repository';
 import type { MetricName } from '../../domain/metric-name';
 import { ReadingsAccumulator, type Moments } from '../../domain/readings-accumulator';
 import type { Sensor } from '../../domain/sensor';
@@ -26,6 +26,13 @@ interface WeightsRow {
   updated_at: Date;
   /** Once deleted, the row stays, so that the model's versions go on counting. */
   deleted: boolean;
+}
+
+/** REMOVE's row: the model deleted, and the alert state forgot (all null when it had none). */
+interface RemovedRow extends WeightsRow {
+  alert_status: 'raised' | 'cleared' | null;
+  alert_last_value: number | null;
+  alert_threshold: number | null;
 }
 
 interface RevisionRow {
@@ -113,7 +120,9 @@ const SCALE_MEAN = `
   )
   SELECT * FROM written`;
 
-// Marks the model deleted, records the weights it had, and forgets its alert state, in one statement.
+// Marks the model deleted, records the weights it had, and forgets its alert state, in one
+// statement that also answers the state forgotten: a transition stepped meanwhile holds the
+// state's row lock, so the DELETE waits for it and answers the state it left.
 const REMOVE = `
   WITH written AS (
     UPDATE weights SET deleted = true, version = version + 1, updated_at = ${NOW}
@@ -124,8 +133,10 @@ const REMOVE = `
     SELECT sensor_id, metric, version, 'delete', mean, std, n, adjustment, moments, updated_at FROM written
   ), forgotten AS (
     DELETE FROM alert_states s USING written w WHERE s.sensor_id = w.sensor_id AND s.metric = w.metric
+    RETURNING s.status, s.last_value, s.threshold
   )
-  SELECT * FROM written`;
+  SELECT w.*, f.status AS alert_status, f.last_value AS alert_last_value, f.threshold AS alert_threshold
+  FROM written w LEFT JOIN forgotten f ON true`;
 
 // One statement is one snapshot: every model as of the same moment. In the keys' order,
 // repeats included, as the SQLite adapter answers.
@@ -281,9 +292,11 @@ export class PostgresWeightsRepository implements WeightsRepository {
     }
   }
 
-  async remove(sensor: Sensor, metric: MetricName): Promise<SensorWeights | undefined> {
-    const { rows } = await storage(() => this.pool.query<WeightsRow>(REMOVE, [sensor.id, metric.name]), { oneStatementWrite: true });
-    return rows[0] && toSensorWeights(rows[0]);
+  async remove(sensor: Sensor, metric: MetricName): Promise<RemovedModel | undefined> {
+    const { rows } = await storage(() => this.pool.query<RemovedRow>(REMOVE, [sensor.id, metric.name]), { oneStatementWrite: true });
+    const row = rows[0];
+    if (!row) return undefined;
+    return row.alert_status === 'raised' ? { ...toSensorWeights(row), raisedAlert: { lastValue: row.alert_last_value!, threshold: row.alert_threshold! } } : toSensorWeights(row);
   }
 
   async history(sensor: Sensor, metric: MetricName, limit: number, before = Number.MAX_SAFE_INTEGER): Promise<WeightsRevision[]> {

@@ -1,6 +1,6 @@
 import type Database from 'better-sqlite3';
 import { statSync, type Stats } from 'node:fs';
-import type { FittedModel, ModelKey, ModelReadings, WeightsRepository } from '../../application/ports/weights.repository';
+import type { FittedModel, ModelKey, ModelReadings, RemovedModel, WeightsRepository } from '../../application/ports/weights.repository';
 import { StorageUnavailableError } from '../../application/storage-unavailable.error';
 import type { MetricName } from '../../domain/metric-name';
 import type { Moments } from '../../domain/readings-accumulator';
@@ -29,6 +29,13 @@ interface WeightsRow {
   deleted: 0 | 1;
 }
 
+/** The alert state a deletion forgot. */
+interface ForgottenAlertRow {
+  status: 'raised' | 'cleared';
+  last_value: number;
+  threshold: number;
+}
+
 interface RevisionRow {
   version: number;
   change: WeightsChange;
@@ -47,7 +54,7 @@ export class SqliteWeightsRepository implements WeightsRepository {
   private readonly selectSensorWeights: Database.Statement<[string], WeightsRow>;
   private readonly selectStoredEver: Database.Statement<[string, string], { stored: 1 }>;
   private readonly markDeleted: Database.Statement<[string, string, string], WeightsRow>;
-  private readonly forgetAlertState: Database.Statement<[string, string]>;
+  private readonly forgetAlertState: Database.Statement<[string, string], ForgottenAlertRow>;
   private readonly scaleWeightsMean: Database.Statement<[number, number, string, string, string], WeightsRow>;
   private readonly insertRevision: Database.Statement<[string, string, number, WeightsChange, number, number, number, number, string | null, string]>;
   private readonly selectRevisions: Database.Statement<[string, string, number, number], RevisionRow>;
@@ -62,7 +69,7 @@ export class SqliteWeightsRepository implements WeightsRepository {
   private readonly mergeAllTransaction: Database.Transaction<(models: readonly ModelReadings[]) => Array<WeightsRow | undefined>>;
   private readonly selectReplacedSince: Database.Statement<[string, string, number], { replaced: 1 }>;
   private readonly rollbackTransaction: Database.Transaction<(sensorId: string, metric: string, version: number) => WeightsRow | undefined>;
-  private readonly removeTransaction: Database.Transaction<(sensorId: string, metric: string) => WeightsRow | undefined>;
+  private readonly removeTransaction: Database.Transaction<(sensorId: string, metric: string) => RemovedModel | undefined>;
 
   /** The file this connection writes to, as opened: writes are refused once DB_PATH names another file, or none. */
   private readonly file: Pick<Stats, 'dev' | 'ino'> | undefined;
@@ -100,7 +107,7 @@ export class SqliteWeightsRepository implements WeightsRepository {
       UPDATE weights SET deleted = 1, version = version + 1, updated_at = ?
       WHERE sensor_id = ? AND metric = ? AND deleted = 0
       RETURNING *`);
-    this.forgetAlertState = db.prepare('DELETE FROM alert_states WHERE sensor_id = ? AND metric = ?');
+    this.forgetAlertState = db.prepare('DELETE FROM alert_states WHERE sensor_id = ? AND metric = ? RETURNING status, last_value, threshold');
     this.selectReplacedSince = db.prepare(`
       SELECT 1 AS replaced FROM weights_history
       WHERE sensor_id = ? AND metric = ? AND version > ? AND change IN (${sqlList(REPLACING_CHANGES)}) LIMIT 1`);
@@ -155,8 +162,8 @@ export class SqliteWeightsRepository implements WeightsRepository {
       const row = this.markDeleted.get(now(), sensorId, metric);
       if (!row) return undefined;
       this.appendRevision(row, 'delete');
-      this.forgetAlertState.run(sensorId, metric);
-      return row;
+      const forgotten = this.forgetAlertState.get(sensorId, metric);
+      return forgotten?.status === 'raised' ? { ...toSensorWeights(row), raisedAlert: { lastValue: forgotten.last_value, threshold: forgotten.threshold } } : toSensorWeights(row);
     });
     this.scaleMeanTransaction = db.transaction((sensorId: string, metric: string, factor: number) => {
       const row = this.scaleWeightsMean.get(factor, factor, now(), sensorId, metric);
@@ -189,9 +196,8 @@ export class SqliteWeightsRepository implements WeightsRepository {
     return row && toSensorWeights(row);
   }
 
-  async remove(sensor: Sensor, metric: MetricName): Promise<SensorWeights | undefined> {
-    const row = await this.writing(() => this.removeTransaction.immediate(sensor.id, metric.name));
-    return row && toSensorWeights(row);
+  async remove(sensor: Sensor, metric: MetricName): Promise<RemovedModel | undefined> {
+    return this.writing(() => this.removeTransaction.immediate(sensor.id, metric.name));
   }
 
   async find(sensor: Sensor, metric: MetricName): Promise<SensorWeights | undefined> {

@@ -158,9 +158,11 @@ describe('use cases over an in-memory repository', () => {
   describe('DeleteWeightsUseCase', () => {
     let states: InMemoryAlertStateRepository;
     let published: AlertEvent[];
-    const deleteWeights = () => new DeleteWeightsUseCase(repository, states, { publish: (event) => void published.push(event) }, new AlertPolicy());
+    const deleteWeights = () => new DeleteWeightsUseCase(repository, { publish: (event) => void published.push(event) }, new AlertPolicy());
     beforeEach(() => {
       states = new InMemoryAlertStateRepository();
+      repository = new InMemoryWeightsRepository(states);
+      fit = new FitSensorUseCase(repository);
       published = [];
     });
 
@@ -171,6 +173,8 @@ describe('use cases over an in-memory repository', () => {
       await states.advance([scored(VALUE, 40, 1), scored(VALUE, 30, 2), scored(VEL_X, 1, 3)], new AlertDebounce());
       const removed = await deleteWeights().execute(SEN0001, VALUE);
       await deleteWeights().execute(SEN0001, VEL_X);
+      expect(removed).not.toHaveProperty('raisedAlert');
+      expect(await states.listActive()).toEqual([]);
       expect(published).toEqual([
         {
           sensorId: 'SEN0001',
@@ -210,6 +214,8 @@ describe('use cases over an in-memory repository', () => {
   describe('ListActiveAlertsUseCase', () => {
     it('lists only the alerts of models still stored: a state stepped just after its model was deleted is left out', async () => {
       const states = new InMemoryAlertStateRepository();
+      repository = new InMemoryWeightsRepository(states);
+      fit = new FitSensorUseCase(repository);
       const raise = (sensor: Sensor) =>
         states.advance(
           [1, 2].map((second) => ({ sensor, metric: VALUE, value: 9, at: new Date(second * 1000), inAlert: true, threshold: 1 })),
@@ -218,7 +224,7 @@ describe('use cases over an in-memory repository', () => {
       const DELETED = Sensor.withId('DELETED');
       await fit.execute(SEN0001, VALUE, [1, 3]);
       await fit.execute(DELETED, VALUE, [1, 3]);
-      await new DeleteWeightsUseCase(repository, states, { publish: () => undefined }, new AlertPolicy()).execute(DELETED, VALUE);
+      await new DeleteWeightsUseCase(repository, { publish: () => undefined }, new AlertPolicy()).execute(DELETED, VALUE);
       await raise(SEN0001);
       await raise(DELETED);
       expect(await states.listActive()).toHaveLength(2);
