@@ -161,7 +161,7 @@ describe('observability: metrics, request ids, logs, OpenAPI, docs', () => {
       const document = (await api.get('/openapi.json').expect(200)).body;
       const fit = document.paths['/{sensor_id}/fit'].post;
       expect(fit.requestBody.content['application/json'].example).toEqual({ values: [10, 5, 6, 9] });
-      expect(Object.keys(fit.responses)).toEqual(['200', '400', '401', '405', '409', '413', '415', '422', '500', '503']);
+      expect(Object.keys(fit.responses)).toEqual(['200', '400', '401', '405', '409', '413', '415', '417', '422', '500', '503']);
       expect(fit.responses['422'].content['application/problem+json'].schema).toEqual({ $ref: '#/components/schemas/Problem' });
     });
 

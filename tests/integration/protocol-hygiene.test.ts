@@ -84,6 +84,22 @@ describe('protocol hygiene (server process)', () => {
     expect(logged.map((line) => line.res?.status)).toEqual([status]);
   });
 
+  it('documents the 417 on every route of /openapi.json, as the answer the server gives', async () => {
+    const document = (await (await fetch(`${url}/openapi.json`)).json()) as { paths: Record<string, Record<string, { responses: Record<string, unknown> }>> };
+    const operations = Object.values(document.paths).flatMap((methods) => Object.values(methods));
+    const examples = operations.map(({ responses }) => (responses['417'] as { content?: Record<string, { example?: Record<string, unknown> }> } | undefined)?.content?.['application/problem+json']?.example);
+    expect(operations.length).toBeGreaterThan(10);
+    expect(examples.every((example) => example !== undefined)).toBe(true);
+    const { request_id: exampleId, ...documented } = examples[0]!;
+    expect(exampleId).toEqual(expect.any(String));
+    const exchange = await rawRequest(url, 'GET /health HTTP/1.1\r\nHost: localhost\r\nExpect: fast-lane\r\n\r\n');
+    const answer = await exchange.waitFor(/\r\n\r\n\{.*\}$/s, 5000);
+    exchange.socket.destroy();
+    const { request_id: requestId, ...problem } = bodyOf(answer) as Record<string, unknown>;
+    expect(requestId).toEqual(expect.any(String));
+    expect(problem).toEqual(documented);
+  });
+
   it.each([
     ['malformed', 'GARBAGE\r\n\r\n', 400],
     ['CONNECT', 'CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n', 501],

@@ -82,6 +82,10 @@ function problemResponses() {
         detail: "The request body (20000000 bytes) is larger than this route's 16777216-byte limit (BODY_LIMIT_FIT).",
       }),
     ),
+    417: problem(
+      'An Expect header other than 100-continue (any route)',
+      new HttpProblem({ type: 'about:blank', title: 'Expectation Failed', status: 417, detail: 'Expect "fast-lane" is not supported; only 100-continue is.' }),
+    ),
     415: problem(
       'A body that is not JSON',
       new HttpProblem({ type: 'about:blank', title: 'Unsupported Media Type', status: 415, detail: 'Send the body as application/json (received "text/plain").' }),
@@ -133,6 +137,14 @@ const idempotencyKey = {
 /** The parameters of a write: the model, and the optional Idempotency-Key. */
 const writeParameters = [...sensorParameters, idempotencyKey];
 
+type Paths = Record<string, Record<string, { responses: Record<string, unknown> }>>;
+
+/** Adds `response` under `status` to every operation: an answer given before any route is chosen. */
+function answeredOnEveryRoute<T extends Paths>(status: number, response: unknown, paths: T): T {
+  for (const operations of Object.values(paths)) for (const operation of Object.values(operations)) operation.responses[status] = response;
+  return paths;
+}
+
 /** The OpenAPI 3.1 document, generated from the zod schemas that validate requests and shape answers. */
 export function buildOpenApiDocument(): JsonSchema {
   const PROBLEMS = problemResponses();
@@ -149,7 +161,7 @@ export function buildOpenApiDocument(): JsonSchema {
         'Learns, per vibration sensor and metric, the mean and sample standard deviation of its readings, and says whether a reading is an alert: value >= mean + 2 * std. Errors are RFC 9457 application/problem+json; every answer carries X-Request-Id.\n\n' +
         '**Live readings over MQTT** (with MQTT_URL set; not HTTP): the service subscribes to MQTT_READINGS_TOPIC (default `sensors/+/readings`, the `+` level is the sensor id) at QoS 1 through the shared subscription `$share/<MQTT_SHARE_GROUP>/...`. A message is UTF-8 JSON, at most 64 KB, one of: `{"value": 0.0123}` (metric `value`); `{"metric": "params.velRMS.x", "value": 0.0012}`; `{"readings": {"params.velRMS.x": 0.0012, "params.accelRMS.x": 0.051}}` (several metrics), each with an optional `"at"` (ISO-8601 with a zone; absent: the receipt time). Anything else is refused, counted in /metrics and logged. Each alert transition is published to MQTT_ALERTS_TOPIC (default `sensors/{sensor_id}/alerts`, QoS 1, retained) as JSON: `sensor_id`, `metric`, `state` (`raised` or `cleared`), `value`, `threshold`, `mean`, `std`, `z_score` (null when std is 0, or when the z-score exceeds the largest double), `at` (ISO-8601 UTC).',
     },
-    paths: {
+    paths: answeredOnEveryRoute(417, PROBLEMS[417], {
       '/{sensor_id}/fit': {
         post: {
           operationId: 'fit',
@@ -319,7 +331,7 @@ export function buildOpenApiDocument(): JsonSchema {
           responses: { 301: { description: 'Moved Permanently (Location: /docs)', headers: { Location: { schema: { type: 'string', const: '/docs' } } } }, 400: PROBLEMS.query400, 405: PROBLEMS[405] },
         },
       },
-    },
+    }),
     components: {
       schemas: components,
       securitySchemes: {
