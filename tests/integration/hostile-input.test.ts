@@ -118,6 +118,43 @@ describe('hostile input', () => {
     });
   });
 
+  describe('a chunked body without a Content-Type', () => {
+    const chunked = (method: string, path: string, chunks: string) =>
+      `${method} ${path} HTTP/1.1\r\nHost: localhost\r\nAuthorization: ${AUTH}\r\nTransfer-Encoding: chunked\r\n\r\n${chunks}`;
+    const fitted = (sensor: string) => api.post(`/${sensor}/fit`).set('Authorization', AUTH).send({ values: [10, 5, 6, 9] }).expect(200);
+
+    it.each([
+      ['DELETE', 'CHUNKED-DELETE', '/weights', 404],
+      ['POST', 'CHUNKED-ADJUST', '/adjust', 200],
+    ])('is no body when it is empty, as Content-Length: 0 is: %s answers, and the connection stays', async (method, sensor, route, after) => {
+      await fitted(sensor);
+      const exchange = await rawRequest(server.url, chunked(method, `/${sensor}${route}`, '0\r\n\r\n'));
+      const answer = await exchange.waitFor(/\r\n\r\n\{.*\}$/s, 5000);
+      expect(answer).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
+      expect(bodyOf(answer)).toMatchObject({ sensor_id: sensor, version: 2 });
+      expect(await exchange.closedWithin(300)).toBe(false);
+      exchange.socket.destroy();
+      expect((await api.get(`/${sensor}/weights`)).status).toBe(after);
+    });
+
+    it('gets the answer of no body where a body is needed (422, as with Content-Length: 0)', async () => {
+      const exchange = await rawRequest(server.url, chunked('POST', '/CHUNKED-FIT/fit', '0\r\n\r\n'));
+      const answer = await exchange.waitFor(/\r\n\r\n\{.*\}$/s, 5000);
+      exchange.socket.destroy();
+      expect(bodyOf(answer)).toMatchObject({ status: 422, detail: '#: The request has no body: send a JSON object' });
+    });
+
+    it('is refused (415) at its first byte, the connection closed, and nothing changed', async () => {
+      await fitted('CHUNKED-BYTES');
+      const exchange = await rawRequest(server.url, chunked('POST', '/CHUNKED-BYTES/adjust', '2\r\n{}\r\n')); // never ended
+      const answer = await exchange.waitFor(/\r\n\r\n\{.*\}$/s, 5000);
+      expect(answer).toMatch(/^HTTP\/1\.1 415 Unsupported Media Type\r\n/);
+      expect(bodyOf(answer)).toMatchObject({ detail: 'Send the body as application/json (received no Content-Type).' });
+      expect(await exchange.closedWithin(2000)).toBe(true);
+      expect((await api.get('/CHUNKED-BYTES/weights').expect(200)).body).toMatchObject({ version: 1 });
+    });
+  });
+
   describe('a request refused for its token', () => {
     it('is answered 401 without "100 Continue" when it sends Expect: 100-continue: its body is never invited', async () => {
       const exchange = await rawRequest(

@@ -35,6 +35,9 @@ export function hasBody(req: Request): boolean {
  * express.json() silently skips a body of another media type, leaving `req.body` undefined
  * (what it parses is never undefined); say so instead of answering as if no body came.
  * Mounted after the parser, so a JSON request pays for one media-type match, not two.
+ * A chunked body may yet turn out empty, as `Content-Length: 0` is: it is read until its
+ * first byte (refused) or its end (no body, accepted). Not one awaiting 100-continue: its
+ * client sends nothing before we invite it.
  */
 export const requireJsonBody: RequestHandler = (req, _res, next) => {
   if (req.body !== undefined || !hasBody(req)) {
@@ -43,14 +46,27 @@ export const requireJsonBody: RequestHandler = (req, _res, next) => {
   }
   const type = req.headers['content-type'];
   const received = type ? quotedPrefix(type) : 'no Content-Type';
-  next(
-    new HttpProblem({
-      type: 'about:blank',
-      title: 'Unsupported Media Type',
-      status: 415,
-      detail: `Send the body as application/json (received ${received}).`,
-    }),
-  );
+  const refuse = () =>
+    next(
+      new HttpProblem({
+        type: 'about:blank',
+        title: 'Unsupported Media Type',
+        status: 415,
+        detail: `Send the body as application/json (received ${received}).`,
+      }),
+    );
+  if (req.headers['content-length'] !== undefined || (req as Request & { [AWAITS_CONTINUE]?: boolean })[AWAITS_CONTINUE]) {
+    refuse();
+    return;
+  }
+  // 'close' without 'end': the client went away mid-body; the refusal is logged, sent to no one.
+  const settle = (outcome: () => void) => {
+    req.off('data', onData).off('end', onEnd).off('close', onData);
+    outcome();
+  };
+  const onData = () => settle(refuse);
+  const onEnd = () => settle(next);
+  req.on('data', onData).on('end', onEnd).on('close', onData);
 };
 
 /**
