@@ -18,6 +18,7 @@ import type { SchemaMigration } from '../../src/infrastructure/readable-schema';
 import { stdRelativeError } from '../support/exact-statistics';
 import { createTestDatabase, describeWithPostgres, type TestDatabase } from '../support/postgres-server';
 import { POSTGRES_SCHEMA_V1, SQLITE_SCHEMA_V1 } from '../support/schema-v1';
+import { runCli } from '../support/cli';
 import { makeTempDir } from '../support/test-app';
 
 // A version-1 database as the previous release left it: SEN1 fitted on [10, 5, 6, 9] then
@@ -121,14 +122,7 @@ describe('migrating a version-1 SQLite database in place', () => {
   let migration: SchemaMigration | undefined;
 
   beforeAll(() => {
-    const old = new Database(path);
-    old.exec(SQLITE_SCHEMA_V1);
-    old.pragma('user_version = 1');
-    const insertWeights = old.prepare('INSERT INTO weights (sensor_id, metric, mean, std, n, version, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)');
-    for (const row of V1_ROWS.weights) insertWeights.run(...row);
-    const insertRevision = old.prepare('INSERT INTO weights_history (id, sensor_id, metric, version, change, mean, std, n, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)');
-    for (const row of V1_ROWS.history) insertRevision.run(...row);
-    old.close();
+    writeSqliteV1(path);
     db = openSqliteDatabase(path, 5000, { onMigrated: (made) => (migration = made) });
     repository = new SqliteWeightsRepository(db);
   });
@@ -154,6 +148,35 @@ describe('migrating a version-1 SQLite database in place', () => {
   upgradedDatabaseBehaves(() => repository);
   upgradedDatabaseKeepsAlertStates(() => new SqliteAlertStateRepository(db));
 });
+
+describe('train on a version-1 SQLite database', () => {
+  const directory = makeTempDir();
+  afterAll(() => rmSync(directory, { recursive: true, force: true }));
+
+  it('migrates it and says so on stderr, once', () => {
+    const path = join(directory, 'trained.db');
+    writeSqliteV1(path);
+    const csv = join(__dirname, '../../data/collects.csv');
+    const first = runCli('train', ['--merge', csv], path);
+    expect(first.status).toBe(0);
+    expect(first.stderr).toMatch(/^train: migrated the weights database from schema 1 to 4 in \d+ ms\n$/);
+    const second = runCli('train', ['--merge', csv], path);
+    expect(second.status).toBe(0);
+    expect(second.stderr).toBe('');
+  });
+});
+
+/** A version-1 SQLite file holding V1_ROWS, as the release before the model lifecycle left it. */
+function writeSqliteV1(path: string): void {
+  const old = new Database(path);
+  old.exec(SQLITE_SCHEMA_V1);
+  old.pragma('user_version = 1');
+  const insertWeights = old.prepare('INSERT INTO weights (sensor_id, metric, mean, std, n, version, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)');
+  for (const row of V1_ROWS.weights) insertWeights.run(...row);
+  const insertRevision = old.prepare('INSERT INTO weights_history (id, sensor_id, metric, version, change, mean, std, n, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)');
+  for (const row of V1_ROWS.history) insertRevision.run(...row);
+  old.close();
+}
 
 describeWithPostgres('migrating a version-1 PostgreSQL database in place', (adminUrl) => {
   let database: TestDatabase;

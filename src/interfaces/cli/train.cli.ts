@@ -73,7 +73,7 @@ runCli('train', async () => {
   // An existing database (or PostgreSQL) is opened now, so a wrong one fails before a long
   // read; a new SQLite file only once there is something to store, so a failed run leaves none.
   let storage: Promise<WeightsStorage> | undefined;
-  const open = () => (storage ??= openWeightsStorage(config));
+  const open = () => (storage ??= openWeightsStorage(config).then(sayMigration));
   if (config.databaseUrl || existsSync(config.dbPath)) await open();
   let summary;
   try {
@@ -95,6 +95,13 @@ runCli('train', async () => {
 
 function plural(value: number, noun: string, format: (value: number) => string = String): string {
   return `${format(value)} ${noun}${value === 1 ? '' : 's'}`;
+}
+
+/** A migration holds the database's write lock for its length (seconds, for a large SQLite history): say so. */
+function sayMigration(storage: WeightsStorage): WeightsStorage {
+  const made = storage.migration;
+  if (made) console.error(`train: migrated the weights database from schema ${made.from} to ${made.to} in ${made.ms} ms`);
+  return storage;
 }
 
 /** The repository of a storage opened when first used. */
