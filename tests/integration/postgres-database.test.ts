@@ -59,6 +59,21 @@ describeWithPostgres('the PostgreSQL weights database', (adminUrl) => {
     expect((await repository.find(sensor, MetricName.DEFAULT))?.version).toBe(1);
   });
 
+  it('runs two trainings of the same models at once, listed in opposite orders, one after the other instead of deadlocking', async () => {
+    // Before their writes were ordered, every round of this refused one of the two (40P01).
+    const first = new PostgresWeightsRepository(await open());
+    const second = new PostgresWeightsRepository(await open());
+    const models = Array.from({ length: 6000 }, (_, index) => ({ sensor: Sensor.withId(`ORDER${String(index).padStart(4, '0')}`), metric: MetricName.DEFAULT, weights: Weights.of(index, 1, 2) }));
+    for (let round = 0; round < 3; round++) {
+      await Promise.all([first.replaceAll(models), second.replaceAll([...models].reverse())]);
+    }
+    const stored = await first.findMany([models[0]!, models[5999]!]);
+    expect(stored.map(({ sensorId, version }) => [sensorId, version])).toEqual([
+      ['ORDER0000', 6],
+      ['ORDER5999', 6],
+    ]);
+  });
+
   it('refuses to truncate the history', async () => {
     const pool = await open();
     await expect(pool.query('TRUNCATE weights_history')).rejects.toThrow('weights_history is append-only');

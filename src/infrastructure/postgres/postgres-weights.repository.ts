@@ -165,9 +165,13 @@ export class PostgresWeightsRepository implements WeightsRepository {
 
   async replaceAll(models: readonly FittedModel[]): Promise<void> {
     if (models.length === 0) return;
+    // Written in byte order, as mergeAll's are: two trainings over the same models in other
+    // orders (two files, or one and live learning) took their row locks crosswise, and
+    // deadlocked every time (40P01, one of them refused).
+    const ordered = inByteOrder(models);
     await storage(() =>
       this.transaction(async (client) => {
-        for (const chunk of chunks(models)) await client.query(REPLACE_BATCH, [...columns(chunk), 'fit']);
+        for (const chunk of chunks(ordered)) await client.query(REPLACE_BATCH, [...columns(chunk), 'fit']);
       }),
     );
   }
@@ -178,11 +182,9 @@ export class PostgresWeightsRepository implements WeightsRepository {
   }
 
   async mergeAll(models: readonly ModelReadings[]): Promise<void> {
-    // Written in byte order (stable: a model named twice keeps its order), as they are
-    // locked: concurrent batches creating the same new models insert them in the same
-    // order, so one waits for the other instead of deadlocking.
-    const ordered = [...models].sort((a, b) => compareBytes(a.sensor.id, b.sensor.id) || compareBytes(a.metric.name, b.metric.name));
-    if (models.length > 0) await this.mergeInTransaction(ordered, TRANSACTION_START);
+    // Written in byte order, as they are locked: concurrent batches creating the same new
+    // models insert them in the same order, so one waits for the other instead of deadlocking.
+    if (models.length > 0) await this.mergeInTransaction(inByteOrder(models), TRANSACTION_START);
   }
 
   async rollback(sensor: Sensor, metric: MetricName, version: number): Promise<SensorWeights | undefined> {
@@ -327,6 +329,11 @@ export class PostgresWeightsRepository implements WeightsRepository {
 /** Ids and metric names are ASCII: UTF-16 order is byte order, as COLLATE "C" sorts them. */
 function compareBytes(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** The models in byte order of (sensor id, metric); stable: a model named twice keeps its order. */
+function inByteOrder<T extends ModelKey>(models: readonly T[]): T[] {
+  return [...models].sort((a, b) => compareBytes(a.sensor.id, b.sensor.id) || compareBytes(a.metric.name, b.metric.name));
 }
 
 /** Splits the batch so no chunk names a model twice: one upsert cannot touch a row twice. */
