@@ -1,6 +1,6 @@
 import { DuckDBInstance } from '@duckdb/node-api';
-import { spawnSync } from 'node:child_process';
-import { chmodSync, copyFileSync, existsSync, linkSync, mkdirSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { chmodSync, copyFileSync, existsSync, linkSync, lstatSync, mkdirSync, readFileSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { InvalidReadingsError } from '../../src/application/invalid-readings.error';
 import { ParquetReadingsSource } from '../../src/infrastructure/parquet/parquet-readings.source';
@@ -317,6 +317,25 @@ describe('Parquet input: npm run convert, then npm run train on the .parquet', (
         stdout: '',
         stderr: `convert: ${folder} is a folder: name the Parquet file to write, e.g. ${join(folder, 'readings.parquet')}\n`,
       });
+    });
+
+    it.each([
+      ['a FIFO', (path: string) => execFileSync('mkfifo', [path])],
+      ['a link to a device', (path: string) => symlinkSync('/dev/null', path)],
+    ])('%s, even with --force: it is left as it was', (_label, make) => {
+      const output = join(directory, 'special.parquet');
+      rmSync(output, { force: true });
+      make(output);
+      const converted = convert([csv(), output, '--force']);
+      expect({ status: converted.status, stdout: converted.stdout, stderr: converted.stderr }).toEqual({
+        status: 2,
+        stdout: '',
+        stderr: `convert: ${output} is not a regular file (a FIFO, device or socket): name a file to write\n`,
+      });
+      const after = lstatSync(output);
+      expect(after.isFIFO() || after.isSymbolicLink()).toBe(true);
+      expect(statSync('/dev/null').isCharacterDevice()).toBe(true);
+      rmSync(output);
     });
 
     it('a missing folder, naming the output, not the input', () => {

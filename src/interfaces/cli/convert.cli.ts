@@ -48,7 +48,7 @@ runCli('convert', async () => {
  * Refuses, before anything is read, an output that would destroy the input or cannot be
  * written: the same file (by path or, through links, by inode), a name that does not say
  * Parquet (a slip such as `convert a.csv b.csv` would replace b.csv; --force allows it), a
- * folder, or a path whose folder is missing or not writable.
+ * folder, a device, FIFO or socket, or a path whose folder is missing or not writable.
  */
 function checkOutput(csvPath: string, parquetPath: string, force: boolean): void {
   const input = statOrNothing(csvPath);
@@ -57,6 +57,9 @@ function checkOutput(csvPath: string, parquetPath: string, force: boolean): void
     throw new UsageError(`${parquetPath} is the input file itself: write the Parquet file elsewhere`);
   }
   if (output?.isDirectory()) throw new UsageError(`${parquetPath} is a folder: name the Parquet file to write, e.g. ${join(parquetPath, 'readings.parquet')}`);
+  // The new file is renamed over the name: a device there (/dev/null, run as root) would be
+  // replaced by a regular file, for every program on the machine. Even with --force.
+  if (output && !output.isFile()) throw new UsageError(`${parquetPath} is not a regular file (a FIFO, device or socket): name a file to write`);
   if (!force && !/\.(parquet|pq)$/i.test(parquetPath)) {
     throw new UsageError(`${parquetPath} does not end in .parquet or .pq: is it the file you meant to replace? (--force writes it anyway)`);
   }
