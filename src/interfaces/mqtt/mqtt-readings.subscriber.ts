@@ -41,6 +41,7 @@ export class MqttReadingsSubscriber {
   private stopping = false;
   private storageFailing = false;
   private readonly invalidLog = new LogThrottle(INVALID_LOG_INTERVAL_MS, () => performance.now());
+  private readonly unscoredLog = new LogThrottle(INVALID_LOG_INTERVAL_MS, () => performance.now());
   /** Readings by outcome since the start, for the line logged at stop (the metrics die with the process). */
   private readonly totals = { alert: 0, no_alert: 0, unscored: 0, invalid: 0 };
 
@@ -148,6 +149,7 @@ export class MqttReadingsSubscriber {
       this.totals[outcome] += counts[outcome];
       this.metrics.readingsIngested.inc({ outcome }, counts[outcome]);
     }
+    if (counts.unscored > 0) this.unscored(readings, outcomes, counts.unscored);
     if (readings.length > 0) this.metrics.ingestBatchReadings.observe(readings.length);
     const now = performance.now();
     for (const received of batch) {
@@ -155,6 +157,22 @@ export class MqttReadingsSubscriber {
       if (received.readings.length > 0) this.metrics.scoringLag.observe((now - received.arrivedAt) / 1000);
     }
     return true;
+  }
+
+  /**
+   * Readings of models not stored are counted, and named in a rate-limited line: a gateway
+   * sending a mistyped metric, or a sensor nobody trained, would otherwise go unnoticed.
+   */
+  private unscored(readings: readonly IncomingReading[], outcomes: readonly ReadingOutcome[], count: number): void {
+    const notLoggedSinceLast = this.unscoredLog.pass();
+    if (notLoggedSinceLast === undefined) return;
+    const first = readings[outcomes.indexOf('unscored')]!;
+    this.logger.warn('live readings of models not stored, unscored (fit or train them, or fix the sender)', {
+      sensor_id: first.sensor.id,
+      metric: first.metric.name,
+      readings: count,
+      batchesNotLoggedSinceLast: notLoggedSinceLast,
+    });
   }
 
   private refused(topic: string, reason: string, detail: string): void {

@@ -17,6 +17,8 @@ interface Harness {
   readonly calls: Array<readonly IncomingReading[]>;
   readonly subscriptions: string[];
   readonly logs: Array<[string, string]>;
+  /** The fields of each log line, in the order of logs. */
+  readonly logFields: Array<Record<string, unknown> | undefined>;
   readonly metrics: ServiceMetrics;
   readonly subscriber: MqttReadingsSubscriber;
   connect(sessionPresent: boolean): void;
@@ -29,6 +31,7 @@ function harness(options: { ackFails?: boolean } = {}): Harness {
   const calls: Array<readonly IncomingReading[]> = [];
   const subscriptions: string[] = [];
   const logs: Array<[string, string]> = [];
+  const logFields: Array<Record<string, unknown> | undefined> = [];
   const listeners: Array<(sessionPresent: boolean) => void> = [];
   let failures = 0;
   const client = {
@@ -57,10 +60,14 @@ function harness(options: { ackFails?: boolean } = {}): Harness {
         failures--;
         throw new Error('storage unavailable');
       }
-      return readings.map((reading) => (reading.value >= 13 ? 'alert' : 'no_alert'));
+      // Sensor NOMODEL has no model.
+      return readings.map((reading) => (reading.sensor.id === 'NOMODEL' ? 'unscored' : reading.value >= 13 ? 'alert' : 'no_alert'));
     },
   };
-  const record = (level: string) => (message: string) => void logs.push([level, message]);
+  const record = (level: string) => (message: string, fields?: Record<string, unknown>) => {
+    logs.push([level, message]);
+    logFields.push(fields);
+  };
   const logger: Logger = { debug: record('debug'), info: record('info'), warn: record('warn'), error: record('error'), fatal: record('fatal'), lifecycle: record('lifecycle') };
   const metrics = new ServiceMetrics();
   const subscriber = new MqttReadingsSubscriber(CONFIG, connection as unknown as MqttConnection, ingest as unknown as IngestReadingsUseCase, logger, metrics);
@@ -74,6 +81,7 @@ function harness(options: { ackFails?: boolean } = {}): Harness {
     calls,
     subscriptions,
     logs,
+    logFields,
     metrics,
     subscriber,
     connect: (sessionPresent) => listeners.forEach((listener) => listener(sessionPresent)),
@@ -129,6 +137,20 @@ describe('MqttReadingsSubscriber', () => {
     expect(text).toContain('sensor_readings_ingested_total{outcome="invalid"} 1');
     expect(text).toContain('mqtt_invalid_messages_total{reason="not_json"} 1');
     expect(h.logs.filter(([level]) => level === 'warn')).toHaveLength(1);
+  });
+
+  it('names readings of models not stored in one warn line per interval, counting them', async () => {
+    const h = harness();
+    h.deliver(1, '{"value": 13}');
+    h.deliver(2, '{"readings": {"params.velRMS.x": 1, "params.velRMS.y": 2}}', 'sensors/NOMODEL/readings');
+    await until(() => h.acks.length === 2);
+    for (let i = 3; i <= 20; i++) h.deliver(i, '{"value": 1}', 'sensors/NOMODEL/readings');
+    await until(() => h.acks.length === 20);
+    const warned = h.logs.flatMap(([level, message], index) => (level === 'warn' ? [[message, h.logFields[index]]] : []));
+    expect(warned).toEqual([
+      ['live readings of models not stored, unscored (fit or train them, or fix the sender)', { sensor_id: 'NOMODEL', metric: 'params.velRMS.x', readings: 2, batchesNotLoggedSinceLast: 0 }],
+    ]);
+    expect(await h.metrics.registry.metrics()).toContain('sensor_readings_ingested_total{outcome="unscored"} 20');
   });
 
   it('logs a flood of refused messages in one line per interval, all acknowledged', async () => {
