@@ -19,7 +19,7 @@ describe('sensor routes (HTTP contract over a real SQLite file)', () => {
     api.post(`/${sensorId}/fit${query}`).send({ values });
 
   describe('POST /{sensor_id}/fit', () => {
-    it('answers the new weights with mean, sample std, n, version and updated_at', async () => {
+    it('answers the new weights with mean, sample std, n, threshold, version and updated_at', async () => {
       const before = Date.now();
       const response = await fit('FIT01', [10, 5, 6, 9]).expect(200).expect('Content-Type', /^application\/json/);
       expect(response.body).toEqual({
@@ -29,11 +29,21 @@ describe('sensor routes (HTTP contract over a real SQLite file)', () => {
         std: expect.any(Number),
         n: 4,
         adjustment: 1,
+        threshold: expect.any(Number),
         version: 1,
         updated_at: expect.stringMatching(ISO_TIMESTAMP),
       });
       expect(relativeError(response.body.std, Math.sqrt(17 / 3))).toBeLessThan(1e-12);
+      // The case rule on the answered statistics: mean + 2 * std.
+      expect(response.body.threshold).toBe(7.5 + 2 * response.body.std);
       expect(Date.parse(response.body.updated_at)).toBeGreaterThanOrEqual(before - 1);
+    });
+
+    it('answers threshold null when mean + 2 * std exceeds the largest double, and predicts no alert', async () => {
+      const response = await fit('FIT-HUGE', [1e308, 1.7e308]).expect(200);
+      expect(response.body).toMatchObject({ mean: 1.35e308, threshold: null });
+      expect((await api.get('/FIT-HUGE/weights').expect(200)).body.threshold).toBeNull();
+      expect((await api.post('/FIT-HUGE/predict').send({ value: 1.7976931348623157e308 }).expect(200)).body).toBe(false);
     });
 
     it('skips null readings', async () => {

@@ -11,12 +11,16 @@ export const weightsResponseSchema = z
     std: z.number().min(0).describe('Sample standard deviation (n - 1 denominator)'),
     n: z.number().int().min(2).describe('Readings the model learned from (its fit and updates)'),
     adjustment: z.number().describe("The operator's factor on the learned mean: 1 after a fit, times 1.1 per adjust; `mean` includes it"),
+    threshold: z
+      .number()
+      .nullable()
+      .describe('The alert threshold, mean + 2 * std: a reading at or above it is an alert. null when it exceeds the largest double (no reading reaches it)'),
     version: z.number().int().min(1).describe('Counts the changes of this model (fit, update, adjust, rollback, delete)'),
     updated_at: z.iso.datetime(),
   })
   .meta({
     id: 'Weights',
-    example: { sensor_id: 'SEN0001', metric: 'value', mean: 7.5, std: 2.3804761428476167, n: 4, adjustment: 1, version: 1, updated_at: '2026-11-27T06:17:06.448Z' },
+    example: { sensor_id: 'SEN0001', metric: 'value', mean: 7.5, std: 2.3804761428476167, n: 4, adjustment: 1, threshold: 12.260952285695232, version: 1, updated_at: '2026-11-27T06:17:06.448Z' },
   });
 
 export const deletedWeightsResponseSchema = z

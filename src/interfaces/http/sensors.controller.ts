@@ -9,6 +9,7 @@ import { GetWeightsUseCase } from '../../application/get-weights.use-case';
 import { PredictAlertUseCase } from '../../application/predict-alert.use-case';
 import { RollbackWeightsUseCase } from '../../application/rollback-weights.use-case';
 import { UpdateSensorUseCase } from '../../application/update-sensor.use-case';
+import { AlertPolicy } from '../../domain/alert-policy';
 import { MetricName } from '../../domain/metric-name';
 import { Sensor } from '../../domain/sensor';
 import type { SensorWeights } from '../../domain/sensor-weights';
@@ -33,6 +34,7 @@ export class SensorsController {
     private readonly rollbackWeights: RollbackWeightsUseCase,
     private readonly deleteWeights: DeleteWeightsUseCase,
     private readonly metrics: ServiceMetrics,
+    private readonly policy: AlertPolicy,
   ) {}
 
   readonly fit = async (req: SensorRequest, res: Response): Promise<void> => {
@@ -40,7 +42,7 @@ export class SensorsController {
     const { values } = parseBody(fitBodySchema, req.body, valuesField);
     const fitted = await this.fitSensor.execute(sensor, metric, values);
     this.metrics.modelChanges.inc({ change: 'fit' });
-    res.json(weightsBody(fitted));
+    res.json(weightsBody(fitted, this.policy));
   };
 
   readonly update = async (req: SensorRequest, res: Response): Promise<void> => {
@@ -48,7 +50,7 @@ export class SensorsController {
     const { values } = parseBody(updateBodySchema, req.body, valuesField);
     const updated = await this.updateSensor.execute(sensor, metric, values);
     this.metrics.modelChanges.inc({ change: 'update' });
-    res.json(weightsBody(updated));
+    res.json(weightsBody(updated, this.policy));
   };
 
   readonly rollback = async (req: SensorRequest, res: Response): Promise<void> => {
@@ -56,7 +58,7 @@ export class SensorsController {
     const { version } = parseBody(rollbackBodySchema, req.body);
     const restored = await this.rollbackWeights.execute(sensor, metric, version);
     this.metrics.modelChanges.inc({ change: 'rollback' });
-    res.json(weightsBody(restored));
+    res.json(weightsBody(restored, this.policy));
   };
 
   readonly remove = async (req: SensorRequest, res: Response): Promise<void> => {
@@ -69,7 +71,7 @@ export class SensorsController {
 
   readonly weights = async (req: SensorRequest, res: Response): Promise<void> => {
     const { sensor, metric } = modelOf(req);
-    res.json(weightsBody(await this.getWeights.execute(sensor, metric)));
+    res.json(weightsBody(await this.getWeights.execute(sensor, metric), this.policy));
   };
 
   readonly predict = async (req: SensorRequest, res: Response): Promise<void> => {
@@ -85,7 +87,7 @@ export class SensorsController {
     takesNoFields(req);
     const adjusted = await this.adjustWeights.execute(sensor, metric);
     this.metrics.modelChanges.inc({ change: 'adjust' });
-    res.json(weightsBody(adjusted));
+    res.json(weightsBody(adjusted, this.policy));
   };
 
   readonly history = async (req: SensorRequest, res: Response): Promise<void> => {
@@ -116,11 +118,13 @@ function statistics({ mean, std, n, adjustment }: Weights) {
   return { mean, std, n, adjustment };
 }
 
-function weightsBody(stored: SensorWeights): WeightsResponse {
+function weightsBody(stored: SensorWeights, policy: AlertPolicy): WeightsResponse {
+  const threshold = policy.threshold(stored.weights);
   return {
     sensor_id: stored.sensorId,
     metric: stored.metric,
     ...statistics(stored.weights),
+    threshold: Number.isFinite(threshold) ? threshold : null,
     version: stored.version,
     updated_at: stored.updatedAt.toISOString(),
   };
