@@ -62,9 +62,10 @@ export class MqttReadingsSubscriber {
       this.receive(packet);
       callback(ACK_LATER);
     };
-    // A persistent session keeps the subscription; a new or expired one needs it again.
-    this.connection.onConnect((sessionPresent) => {
-      if (sessionPresent) return;
+    // Subscribed on every connection, even when the broker kept the session: Mosquitto 2.0
+    // restarted from its persistence file keeps the session's queue but not its shared
+    // subscription, and nothing said so while no reading came. Subscribing again is harmless.
+    this.connection.onConnect(() => {
       this.connection.client.subscribe(filter, { qos: 1 }, (error, granted) => {
         const refused = granted?.find((grant) => grant.qos > 2);
         if (error || refused) this.logger.error('MQTT subscription refused', { filter, error: error?.message ?? `reason code ${refused?.qos}` });

@@ -97,12 +97,12 @@ const until = async (condition: () => boolean) => {
 const values = (readings: readonly IncomingReading[]) => readings.map((reading) => reading.value);
 
 describe('MqttReadingsSubscriber', () => {
-  it('subscribes to the shared filter on a connection without a session, and only then', () => {
+  it('subscribes to the shared filter on every connection, with or without a session kept', () => {
     const h = harness();
     h.connect(false);
     h.connect(true);
     h.connect(false);
-    expect(h.subscriptions).toEqual(['$share/g/sensors/+/readings', '$share/g/sensors/+/readings']);
+    expect(h.subscriptions).toEqual(['$share/g/sensors/+/readings', '$share/g/sensors/+/readings', '$share/g/sensors/+/readings']);
   });
 
   it('batches what arrived together into one call, and acknowledges only once it is stored', async () => {
