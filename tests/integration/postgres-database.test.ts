@@ -6,6 +6,8 @@ import { MetricName } from '../../src/domain/metric-name';
 import { Sensor } from '../../src/domain/sensor';
 import { Weights } from '../../src/domain/weights';
 import { openPostgresPool, POSTGRES_SCHEMA_VERSION } from '../../src/infrastructure/postgres/open-postgres-pool';
+import { AlertDebounce } from '../../src/domain/alert-debounce';
+import { PostgresAlertStateRepository } from '../../src/infrastructure/postgres/postgres-alert-state.repository';
 import { PostgresIdempotencyStore } from '../../src/infrastructure/postgres/postgres-idempotency.store';
 import { PostgresWeightsRepository } from '../../src/infrastructure/postgres/postgres-weights.repository';
 import { createTestDatabase, describeWithPostgres, type TestDatabase } from '../support/postgres-server';
@@ -72,6 +74,52 @@ describeWithPostgres('the PostgreSQL weights database', (adminUrl) => {
       ['ORDER0000', 6],
       ['ORDER5999', 6],
     ]);
+  });
+
+  describe('a deletion and a batch of live readings of the same model, at the same instant', () => {
+    const reading = (sensor: Sensor) => ({ sensor, metric: MetricName.DEFAULT, value: 9, at: new Date(1000), inAlert: true, threshold: 5 });
+    /** A transaction on a connection of its own, left open after `statements` ran. */
+    async function openTransaction(statements: string[]): Promise<Client> {
+      const client = new Client({ connectionString: database.url });
+      await client.connect();
+      await client.query('BEGIN');
+      for (const statement of statements) await client.query(statement);
+      return client;
+    }
+    const settledWithin = (promise: Promise<unknown>, ms: number) => Promise.race([promise.then(() => true), new Promise((resolve) => setTimeout(() => resolve(false), ms))]);
+
+    it('the batch waits for the deletion under way, then steps nothing: no state outlives the model', async () => {
+      const pool = await open();
+      const weights = new PostgresWeightsRepository(pool);
+      const sensor = Sensor.withId('RACE-DELETE-FIRST');
+      await weights.replace(sensor, MetricName.DEFAULT, Weights.of(3, 1, 2));
+      // The deletion's write, not yet committed (remove() takes the same row lock).
+      const deletion = await openTransaction([`UPDATE weights SET deleted = true, version = version + 1 WHERE sensor_id = '${sensor.id}'`]);
+      const advanced = new PostgresAlertStateRepository(pool).advance([reading(sensor)], new AlertDebounce());
+      expect(await settledWithin(advanced, 300)).toBe(false);
+      await deletion.query('COMMIT');
+      await deletion.end();
+      expect(await advanced).toEqual([undefined]);
+      expect((await pool.query('SELECT * FROM alert_states WHERE sensor_id = $1', [sensor.id])).rows).toEqual([]);
+    });
+
+    it('the deletion waits for the batch under way, then forgets the state it wrote, even a new one, and answers it raised', async () => {
+      const pool = await open();
+      const weights = new PostgresWeightsRepository(pool);
+      const sensor = Sensor.withId('RACE-BATCH-FIRST');
+      await weights.replace(sensor, MetricName.DEFAULT, Weights.of(3, 1, 2));
+      // The batch's share lock on the model and its first state, not yet committed (advance() takes and writes the same).
+      const batch = await openTransaction([
+        `SELECT 1 FROM weights WHERE sensor_id = '${sensor.id}' FOR SHARE`,
+        `INSERT INTO alert_states (sensor_id, metric, status, pending, since, last_value, threshold, last_at) VALUES ('${sensor.id}', 'value', 'raised', 0, now(), 9, 5, now())`,
+      ]);
+      const removed = weights.remove(sensor, MetricName.DEFAULT);
+      expect(await settledWithin(removed, 300)).toBe(false);
+      await batch.query('COMMIT');
+      await batch.end();
+      expect((await removed)?.raisedAlert).toEqual({ lastValue: 9, threshold: 5 });
+      expect((await pool.query('SELECT * FROM alert_states WHERE sensor_id = $1', [sensor.id])).rows).toEqual([]);
+    });
   });
 
   it('refuses to truncate the history', async () => {

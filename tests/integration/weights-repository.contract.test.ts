@@ -532,6 +532,18 @@ function contract(adapter: Adapter): void {
     expect(await store.alertStates.advance([reading(raised, 8, 5)], new AlertDebounce())).toEqual(['raised']);
   });
 
+  it('readings of a model deleted since they were scored step no alert state, until it is stored again', async () => {
+    const sensor = Sensor.withId('REMOVE-SCORED');
+    await repository.replace(sensor, VALUE, Weights.of(3, 1, 2));
+    const reading = (value: number, second: number) => ({ sensor, metric: VALUE, value, at: new Date(second * 1000), inAlert: value >= 5, threshold: 5 });
+    await repository.remove(sensor, VALUE);
+    expect(await store.alertStates.advance([reading(9, 1), reading(9, 2)], new AlertDebounce())).toEqual([undefined, undefined]);
+    expect((await store.alertStates.listActive()).filter((alert) => alert.sensorId === 'REMOVE-SCORED')).toEqual([]);
+    expect((await repository.remove(sensor, VALUE))?.raisedAlert).toBeUndefined();
+    await repository.replace(sensor, VALUE, Weights.of(3, 1, 2));
+    expect(await store.alertStates.advance([reading(9, 3)], new AlertDebounce())).toEqual(['raised']);
+  });
+
   it('a deleted model stored again starts afresh, its versions going on from the deletion', async () => {
     const fitted = Sensor.withId('REMOVE-FIT');
     await repository.replace(fitted, VALUE, Weights.of(1, 1, 2));

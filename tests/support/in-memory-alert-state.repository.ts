@@ -11,6 +11,8 @@ interface Kept extends AlertState {
 /** A map-backed stand-in for the port, for use-case unit tests. `reachable = false` fails every call as unreachable storage does. */
 export class InMemoryAlertStateRepository implements AlertStateRepository {
   private readonly states = new Map<string, Kept & { sensorId: string; metric: string }>();
+  // Models deleted (forgotten) and not stored since: their readings step nothing, as in the real stores.
+  private readonly deletedModels = new Set<string>();
   reachable = true;
 
   async advance(readings: readonly ScoredReading[], debounce: AlertDebounce): Promise<(AlertStatus | undefined)[]> {
@@ -19,6 +21,7 @@ export class InMemoryAlertStateRepository implements AlertStateRepository {
     const next = new Map(this.states);
     const transitions = readings.map(({ sensor, metric, value, at, inAlert, threshold }) => {
       const key = modelKey(sensor.id, metric.name);
+      if (this.deletedModels.has(key)) return undefined;
       const step = debounce.next(next.get(key) ?? AlertDebounce.INITIAL, inAlert, at);
       next.set(key, { ...step.state, lastValue: value, threshold, sensorId: sensor.id, metric: metric.name });
       return step.transition;
@@ -37,12 +40,18 @@ export class InMemoryAlertStateRepository implements AlertStateRepository {
       );
   }
 
-  /** Forgets a model's state, as the weights repository's remove() does; answers the state it held. */
+  /** Forgets a deleted model's state, as the weights repository's remove() does; answers the state it held. */
   forget(sensorId: string, metric: string): Kept | undefined {
     const key = modelKey(sensorId, metric);
     const state = this.states.get(key);
     this.states.delete(key);
+    this.deletedModels.add(key);
     return state;
+  }
+
+  /** The weights repository stored the model (again): its readings step states. */
+  modelStored(sensorId: string, metric: string): void {
+    this.deletedModels.delete(modelKey(sensorId, metric));
   }
 
   private serving(): void {

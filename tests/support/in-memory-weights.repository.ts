@@ -133,6 +133,7 @@ export class InMemoryWeightsRepository implements WeightsRepository {
     const stored = { sensorId: sensor.id, metric: metric.name, weights, version, updatedAt: at };
     this.current.set(modelKey, stored);
     this.deletedAt.delete(modelKey);
+    this.alertStates?.modelStored(sensor.id, metric.name);
     this.revisions.set(modelKey, [...(this.revisions.get(modelKey) ?? []), { version, change, weights, recordedAt: at }]);
     return stored;
   }

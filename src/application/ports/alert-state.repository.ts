@@ -40,6 +40,11 @@ export interface AlertStateRepository {
    * holds those states against concurrent writers (other processes and replicas): two
    * replicas can never both decide the same transition. Answers, per reading and in order,
    * the transition it caused (undefined for none).
+   *
+   * A reading of a model deleted since it was scored (WeightsRepository.remove) steps
+   * nothing and answers undefined: decided in the same transaction, against the deletion,
+   * whose own transaction forgets the state. Else a batch scored just before a deletion
+   * would store (and publish) a state for a model that no longer exists, raised for good.
    */
   advance(readings: readonly ScoredReading[], debounce: AlertDebounce): Promise<(AlertStatus | undefined)[]>;
 

@@ -21,7 +21,8 @@ export interface AlertStateWrite {
 /**
  * The step both SQL adapters take inside their transaction: each reading's model state is
  * read once (`read`, the first time the model appears), stepped by every reading of the batch
- * in order, and written at most once. A model whose state did not change is not written,
+ * in order, and written at most once. The readings of a model `deleted` says was deleted step
+ * nothing (undefined). A model whose state did not change is not written,
  * unless it is raised and its latest value or threshold moved (GET /alerts/active shows
  * them); a cleared model's latest value is not worth a write per reading.
  */
@@ -29,12 +30,19 @@ export function stepAlertStates(
   readings: readonly ScoredReading[],
   debounce: AlertDebounce,
   read: (sensorId: string, metric: string) => KeptAlertState | undefined,
+  deleted: (sensorId: string, metric: string) => boolean,
 ): { transitions: (AlertStatus | undefined)[]; writes: AlertStateWrite[] } {
   const models = new Map<string, { sensorId: string; metric: string; before: KeptAlertState | undefined; state: AlertState; last: ScoredReading }>();
+  const skipped = new Set<string>();
   const transitions = readings.map((reading) => {
     const key = modelKey(reading.sensor.id, reading.metric.name);
+    if (skipped.has(key)) return undefined;
     let model = models.get(key);
     if (model === undefined) {
+      if (deleted(reading.sensor.id, reading.metric.name)) {
+        skipped.add(key);
+        return undefined;
+      }
       const before = read(reading.sensor.id, reading.metric.name);
       model = { sensorId: reading.sensor.id, metric: reading.metric.name, before, state: before ?? AlertDebounce.INITIAL, last: reading };
       models.set(key, model);

@@ -26,6 +26,17 @@ const LOCK_STATES = `
   ORDER BY s.sensor_id, s.metric
   FOR UPDATE OF s`;
 
+// The batch's models that a deletion marked, read under a share lock on their weights rows,
+// taken in byte order before the states' locks (as every writer of several models takes
+// them: no deadlock). A deletion under way holds its row: this waits for it and sees it.
+// Rows of models stored are locked too, so that none is deleted until this batch commits:
+// the deletion then finds (and forgets, publishing it cleared) the state this batch wrote.
+const LOCK_MODELS = `
+  SELECT w.sensor_id, w.metric, w.deleted FROM unnest($1::text[], $2::text[]) AS k(sensor_id, metric)
+  JOIN weights w ON w.sensor_id = k.sensor_id COLLATE "C" AND w.metric = k.metric COLLATE "C"
+  ORDER BY w.sensor_id, w.metric
+  FOR SHARE OF w`;
+
 const STATE_COLUMNS = `unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::timestamptz[], $6::float8[], $7::float8[], $8::timestamptz[])
   AS u(sensor_id, metric, status, pending, since, last_value, threshold, last_at)`;
 
@@ -79,9 +90,17 @@ export class PostgresAlertStateRepository implements AlertStateRepository {
   private async advanceWith(client: PoolClient, readings: readonly ScoredReading[], debounce: AlertDebounce): Promise<(AlertStatus | undefined)[]> {
     const keys = new Map<string, [string, string]>();
     for (const { sensor, metric } of readings) keys.set(modelKey(sensor.id, metric.name), [sensor.id, metric.name]);
-    const { rows } = await client.query<StateRow>(LOCK_STATES, [[...keys.values()].map(([id]) => id), [...keys.values()].map(([, metric]) => metric)]);
+    const keyColumns = [[...keys.values()].map(([id]) => id), [...keys.values()].map(([, metric]) => metric)];
+    const { rows: models } = await client.query<{ sensor_id: string; metric: string; deleted: boolean }>(LOCK_MODELS, keyColumns);
+    const deleted = new Set(models.filter((model) => model.deleted).map((model) => modelKey(model.sensor_id, model.metric)));
+    const { rows } = await client.query<StateRow>(LOCK_STATES, keyColumns);
     const stored = new Map(rows.map((row) => [modelKey(row.sensor_id, row.metric), toKept(row)]));
-    const { transitions, writes } = stepAlertStates(readings, debounce, (sensorId, metric) => stored.get(modelKey(sensorId, metric)));
+    const { transitions, writes } = stepAlertStates(
+      readings,
+      debounce,
+      (sensorId, metric) => stored.get(modelKey(sensorId, metric)),
+      (sensorId, metric) => deleted.has(modelKey(sensorId, metric)),
+    );
     const created = writes.filter((write) => !write.stored);
     const updated = writes.filter((write) => write.stored);
     if (created.length > 0) {

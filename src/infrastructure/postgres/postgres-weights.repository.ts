@@ -121,8 +121,7 @@ const SCALE_MEAN = `
   SELECT * FROM written`;
 
 // Marks the model deleted, records the weights it had, and forgets its alert state, in one
-// statement that also answers the state forgotten: a transition stepped meanwhile holds the
-// state's row lock, so the DELETE waits for it and answers the state it left.
+// statement that also answers the state forgotten (run once the model's row is locked).
 const REMOVE = `
   WITH written AS (
     UPDATE weights SET deleted = true, version = version + 1, updated_at = ${NOW}
@@ -295,7 +294,15 @@ export class PostgresWeightsRepository implements WeightsRepository {
   }
 
   async remove(sensor: Sensor, metric: MetricName): Promise<RemovedModel | undefined> {
-    const { rows } = await storage(() => this.pool.query<RemovedRow>(REMOVE, [sensor.id, metric.name]), { oneStatementWrite: true });
+    const rows = await storage(() =>
+      this.transaction(async (client) => {
+        // The row lock first, in a statement of its own: it waits out a batch of live readings
+        // stepping this model's state (which holds the row shared), so that REMOVE, whose
+        // snapshot starts after, sees and forgets the state that batch wrote, even a new one.
+        await client.query(LOCK_MODELS, [[sensor.id], [metric.name]]);
+        return (await client.query<RemovedRow>(REMOVE, [sensor.id, metric.name])).rows;
+      }),
+    );
     const row = rows[0];
     if (!row) return undefined;
     return row.alert_status === 'raised' ? { ...toSensorWeights(row), raisedAlert: { lastValue: row.alert_last_value!, threshold: row.alert_threshold! } } : toSensorWeights(row);

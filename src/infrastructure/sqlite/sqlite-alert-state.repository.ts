@@ -24,6 +24,7 @@ interface ActiveRow {
 /** Alert states in the weights database file (table alert_states, schema 3). */
 export class SqliteAlertStateRepository implements AlertStateRepository {
   private readonly selectState: Database.Statement<[string, string], StateRow>;
+  private readonly selectDeleted: Database.Statement<[string, string], { deleted: 1 }>;
   private readonly upsertState: Database.Statement<[string, string, AlertStatus, number, number | null, number, number, number]>;
   private readonly selectActive: Database.Statement<[], ActiveRow>;
   private readonly advanceTransaction: Database.Transaction<(readings: readonly ScoredReading[], debounce: AlertDebounce) => (AlertStatus | undefined)[]>;
@@ -46,11 +47,17 @@ export class SqliteAlertStateRepository implements AlertStateRepository {
         status = excluded.status, pending = excluded.pending, since = excluded.since,
         last_value = excluded.last_value, threshold = excluded.threshold, last_at = excluded.last_at`);
     this.selectActive = db.prepare("SELECT sensor_id, metric, since, last_value, threshold FROM alert_states WHERE status = 'raised' ORDER BY sensor_id, metric");
+    this.selectDeleted = db.prepare('SELECT 1 AS deleted FROM weights WHERE sensor_id = ? AND metric = ? AND deleted = 1');
     this.advanceTransaction = db.transaction((readings: readonly ScoredReading[], debounce: AlertDebounce) => {
-      const { transitions, writes } = stepAlertStates(readings, debounce, (sensorId, metric) => {
-        const row = this.selectState.get(sensorId, metric);
-        return row && toKept(row);
-      });
+      const { transitions, writes } = stepAlertStates(
+        readings,
+        debounce,
+        (sensorId, metric) => {
+          const row = this.selectState.get(sensorId, metric);
+          return row && toKept(row);
+        },
+        (sensorId, metric) => this.selectDeleted.get(sensorId, metric) !== undefined,
+      );
       for (const { sensorId, metric, state } of writes) {
         this.upsertState.run(sensorId, metric, state.status, state.pending, state.since?.getTime() ?? null, state.lastValue, state.threshold, state.lastAt.getTime());
       }
