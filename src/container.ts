@@ -118,10 +118,16 @@ function registerAlertEventSinks(child: DependencyContainer, config: AppConfig):
       useFactory: instanceCachingFactory((c) => new WebhookAlertEventPublisher(webhookUrl, c.resolve(ServiceMetrics), c.resolve<Logger>(LOGGER))),
     });
   }
+  const mqtt = config.mqtt;
+  if (mqtt !== undefined) {
+    child.register(MqttAlertEventPublisher, {
+      useFactory: instanceCachingFactory((c) => new MqttAlertEventPublisher(c.resolve(MqttConnection).client, mqtt.alertsTopic, c.resolve<Logger>(LOGGER))),
+    });
+  }
   child.register(ALERT_EVENT_PUBLISHER, {
     useFactory: instanceCachingFactory((c) => {
       const sinks: AlertEventSink[] = [];
-      if (config.mqtt) sinks.push({ name: 'mqtt', publisher: new MqttAlertEventPublisher(c.resolve(MqttConnection).client, config.mqtt.alertsTopic, c.resolve<Logger>(LOGGER)) });
+      if (config.mqtt) sinks.push({ name: 'mqtt', publisher: c.resolve(MqttAlertEventPublisher) });
       if (webhookUrl !== undefined) sinks.push({ name: 'webhook', publisher: c.resolve(WebhookAlertEventPublisher) });
       // Transitions are counted once, whatever the sinks.
       return new CountingAlertEventPublisher(new FanOutAlertEventPublisher(sinks, c.resolve<Logger>(LOGGER)), c.resolve(ServiceMetrics));
@@ -135,7 +141,11 @@ function registerAlertEventSinks(child: DependencyContainer, config: AppConfig):
  * its grace period to send what it holds.
  */
 export async function closeContainer(container: DependencyContainer): Promise<void> {
-  await container.resolve<{ connection?: MqttConnection }>(OPENED_MQTT).connection?.close();
+  const mqtt = container.resolve<{ connection?: MqttConnection }>(OPENED_MQTT).connection;
+  if (mqtt) {
+    await mqtt.close();
+    container.resolve(MqttAlertEventPublisher).close();
+  }
   await container.resolve(StreamLearner).close();
   if (container.isRegistered(WebhookAlertEventPublisher)) await container.resolve(WebhookAlertEventPublisher).close();
   await container.resolve<WeightsStorage>(WEIGHTS_STORAGE).close();

@@ -194,6 +194,30 @@ describeWithMosquitto('MQTT ingestion in the real server process', () => {
     }
   });
 
+  it('on SIGTERM with the broker away: shuts down in full after the grace, and says which events are lost', async () => {
+    const relay: TcpRelay = await startTcpRelay(broker.url);
+    const { server, url } = await serve(settings(relay.url.replace(/\/$/, '')));
+    try {
+      await fit(url);
+      await until(async () => (await ready(url)).mqtt === 'connected');
+      peer = await connectTestClient(broker.url);
+      await peer.subscribe(`alerts${run}/+`);
+      await peer.publish('sensors/SEN1/readings', '{"value": 13}');
+      await peer.waitFor(1);
+      relay.close();
+      await until(async () => (await ready(url)).mqtt === 'reconnecting');
+      // Its clear waits for the broker in this process's memory.
+      expect((await fetch(`${url}/SEN1/weights`, { method: 'DELETE' })).status).toBe(200);
+      await stop(server);
+      expect(logLines(server, 'alert events lost at shutdown: the broker never acknowledged them (GET /alerts/active has the current state)')).toEqual([
+        expect.stringContaining('"events":1'),
+      ]);
+      expect(logLines(server, 'stopped')).toHaveLength(1);
+    } finally {
+      server.child.kill('SIGKILL');
+    }
+  });
+
   it('on SIGTERM finishes what it received and acknowledges it: a restart neither loses nor repeats a reading', async () => {
     const env = settings(broker.url);
     let { server, url } = await serve(env);

@@ -10,6 +10,10 @@ import type { MqttClient } from 'mqtt';
  * once. MQTT.js keeps a publish made while the broker is away and sends it on reconnection.
  */
 export class MqttAlertEventPublisher implements AlertEventPublisher {
+  // Events handed to MQTT.js that the broker has not acknowledged yet: those still waiting
+  // for a broker away when the service stops are lost with the process's memory.
+  private unacknowledged = 0;
+
   constructor(
     private readonly client: MqttClient,
     private readonly alertsTopic: string,
@@ -18,13 +22,22 @@ export class MqttAlertEventPublisher implements AlertEventPublisher {
 
   publish(event: AlertEvent): void {
     const topic = this.alertsTopic.replaceAll('{sensor_id}', event.sensorId).replaceAll('{metric}', event.metric);
+    this.unacknowledged++;
     try {
       this.client.publish(topic, alertEventJson(event), { qos: 1, retain: true }, (error) => {
+        this.unacknowledged--;
         if (error) this.logger.warn('alert event not published to MQTT', { topic, state: event.state, error: error.message });
       });
     } catch (error) {
+      this.unacknowledged--;
       // The port promises never to throw: ingestion must go on.
       this.logger.warn('alert event not published to MQTT', { topic, state: event.state, error: error instanceof Error ? error.message : String(error) });
     }
+  }
+
+  /** Once the connection is closed: says how many events the broker never acknowledged, lost with this process. */
+  close(): void {
+    if (this.unacknowledged === 0) return;
+    this.logger.warn('alert events lost at shutdown: the broker never acknowledged them (GET /alerts/active has the current state)', { events: this.unacknowledged });
   }
 }
