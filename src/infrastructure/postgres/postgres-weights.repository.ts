@@ -28,7 +28,7 @@ interface WeightsRow {
   deleted: boolean;
 }
 
-/** REMOVE's row: the model deleted, and the alert state forgot (all null when it had none). */
+/** REMOVE's row: the model deleted, and the alert state it forgot (all null when it had none). */
 interface RemovedRow extends WeightsRow {
   alert_status: 'raised' | 'cleared' | null;
   alert_last_value: number | null;

@@ -82,13 +82,13 @@ function problemResponses() {
         detail: "The request body (20000000 bytes) is larger than this route's 16777216-byte limit (BODY_LIMIT_FIT).",
       }),
     ),
-    417: problem(
-      'An Expect header other than 100-continue (any route)',
-      new HttpProblem({ type: 'about:blank', title: 'Expectation Failed', status: 417, detail: 'Expect "fast-lane" is not supported; only 100-continue is.' }),
-    ),
     415: problem(
       'A body that is not JSON',
       new HttpProblem({ type: 'about:blank', title: 'Unsupported Media Type', status: 415, detail: 'Send the body as application/json (received "text/plain").' }),
+    ),
+    417: problem(
+      'An Expect header other than 100-continue (any route)',
+      new HttpProblem({ type: 'about:blank', title: 'Expectation Failed', status: 417, detail: 'Expect "fast-lane" is not supported; only 100-continue is.' }),
     ),
     422: problem(
       'JSON that breaks the schema, fewer than two non-null readings, or statistics that overflow',

@@ -13,8 +13,8 @@ const MAX_BATCH_READINGS = 5000;
 /** Backoff while storage refuses a batch: it is retried (not acknowledged meanwhile) from the first to the last. */
 const RETRY_FIRST_MS = 100;
 const RETRY_MAX_MS = 5000;
-/** At most one log line per this many ms for refused messages (the others are counted in that line). */
-const INVALID_LOG_INTERVAL_MS = 10_000;
+/** At most one log line per this many ms for refused messages, and one for unscored readings (the others are counted in that line). */
+const LOG_INTERVAL_MS = 10_000;
 const READING_OUTCOMES: readonly ReadingOutcome[] = ['alert', 'no_alert', 'unscored'];
 
 interface Received {
@@ -40,8 +40,8 @@ export class MqttReadingsSubscriber {
   private draining: Promise<void> | undefined;
   private stopping = false;
   private storageFailing = false;
-  private readonly invalidLog = new LogThrottle(INVALID_LOG_INTERVAL_MS, () => performance.now());
-  private readonly unscoredLog = new LogThrottle(INVALID_LOG_INTERVAL_MS, () => performance.now());
+  private readonly invalidLog = new LogThrottle(LOG_INTERVAL_MS, () => performance.now());
+  private readonly unscoredLog = new LogThrottle(LOG_INTERVAL_MS, () => performance.now());
   /** Readings by outcome since the start, for the line logged at stop (the metrics die with the process). */
   private readonly totals = { alert: 0, no_alert: 0, unscored: 0, invalid: 0 };
 
