@@ -378,6 +378,20 @@ describe('Parquet input: npm run convert, then npm run train on the .parquet', (
       expect(existsSync(blocked)).toBe(false);
     });
 
+    it('a byte that is not UTF-8 in a column the trainer does not read: names the line and says to re-encode, leaving no file', () => {
+      const input = join(directory, 'cp1252.csv');
+      writeFileSync(input, Buffer.concat([Buffer.from(`sensorId,${METRICS.join(',')},note\nS1,1,2,3,4,5,6,ok\nS1,2,3,4,5,6,7,caf`), Buffer.from([0xe9]), Buffer.from('\n')]));
+      const output = join(directory, 'cp1252.parquet');
+      expect(convert([input, output])).toMatchObject({
+        status: 1,
+        stdout: '',
+        stderr:
+          `convert: ${input}:3: cannot convert: the line holds bytes that are not UTF-8, in a column the trainer does not read, and DuckDB's CSV reader, ` +
+          'which writes the Parquet file, reads UTF-8 only. Re-encode the file as UTF-8 (e.g. iconv -f WINDOWS-1252 -t UTF-8), or train the CSV itself\n',
+      });
+      expect(existsSync(output)).toBe(false);
+    });
+
     it('replaces an existing Parquet output (as documented)', () => {
       const output = join(directory, 'replaced.parquet');
       writeFileSync(output, 'old');

@@ -109,8 +109,18 @@ async function run<T>(csvPath: string, step: () => Promise<T>, output?: { partia
   try {
     return await step();
   } catch (error) {
-    const message = (error instanceof Error ? error.message : String(error)).split('\n')[0]!;
+    const fullMessage = error instanceof Error ? error.message : String(error);
+    const message = fullMessage.split('\n')[0]!;
     if (output && message.includes(output.partial)) throw new InvalidReadingsError(output.parquetPath, `cannot write it (${message})`);
+    if (fullMessage.includes('Invalid unicode')) {
+      // Our reader decodes only the columns it reads; DuckDB's refuses any byte that is not UTF-8.
+      const line = /CSV Error on Line: (\d+)/.exec(message)?.[1];
+      throw new InvalidReadingsError(
+        csvPath,
+        "cannot convert: the line holds bytes that are not UTF-8, in a column the trainer does not read, and DuckDB's CSV reader, which writes the Parquet file, reads UTF-8 only. Re-encode the file as UTF-8 (e.g. iconv -f WINDOWS-1252 -t UTF-8), or train the CSV itself",
+        line === undefined ? undefined : Number(line),
+      );
+    }
     const ours = /column ".*" is not a finite number/.exec(message);
     // The trainer's reader has accepted the file by now: what DuckDB's refuses is its own limit.
     throw new InvalidReadingsError(
