@@ -2,13 +2,16 @@ import { inject, injectable } from 'tsyringe';
 import { AlertPolicy } from '../domain/alert-policy';
 import type { Sensor } from '../domain/sensor';
 import { SensorNotFoundError } from '../domain/domain-errors';
+import type { Weights } from '../domain/weights';
 import { WEIGHTS_REPOSITORY, type WeightsRepository } from './ports/weights.repository';
 
 /**
- * sensor id -> metric -> in alert? (the draft's `in_alert`), ordered by sensor id then metric
- * (byte order). Maps, not objects: ids are user strings (see interfaces/ordered-json.ts).
+ * sensor id -> metric -> a cell: in alert? (the draft's `in_alert`), or the threshold. Ordered
+ * by sensor id then metric (byte order). Maps, not objects: ids are user strings (see
+ * interfaces/ordered-json.ts).
  */
-export type AlertTable = Map<string, Map<string, boolean>>;
+export type ModelTable<T> = Map<string, Map<string, T>>;
+export type AlertTable = ModelTable<boolean>;
 
 @injectable()
 export class EvaluateAlertsUseCase {
@@ -18,14 +21,24 @@ export class EvaluateAlertsUseCase {
   ) {}
 
   /** Whether `value` is an alert for every stored model, or for every model of one sensor. */
-  async execute(value: number, sensor?: Sensor): Promise<AlertTable> {
+  execute(value: number, sensor?: Sensor): Promise<AlertTable> {
+    return this.tabulate(sensor, (weights) => this.policy.isAlert(value, weights));
+  }
+
+  /** The threshold (mean + 2 * std; Infinity beyond the largest double) of every stored model, or of one sensor's. */
+  thresholds(sensor?: Sensor): Promise<ModelTable<number>> {
+    return this.tabulate(sensor, (weights) => this.policy.threshold(weights));
+  }
+
+  /** Rejects with SensorNotFoundError for a sensor without models. */
+  private async tabulate<T>(sensor: Sensor | undefined, cell: (weights: Weights) => T): Promise<ModelTable<T>> {
     const models = await this.repository.list(sensor);
     if (sensor && models.length === 0) throw new SensorNotFoundError(sensor.id);
-    const table: AlertTable = new Map();
+    const table: ModelTable<T> = new Map();
     for (const { sensorId, metric, weights } of models) {
       let metrics = table.get(sensorId);
-      if (!metrics) table.set(sensorId, (metrics = new Map<string, boolean>()));
-      metrics.set(metric, this.policy.isAlert(value, weights));
+      if (!metrics) table.set(sensorId, (metrics = new Map<string, T>()));
+      metrics.set(metric, cell(weights));
     }
     return table;
   }

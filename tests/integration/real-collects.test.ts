@@ -95,4 +95,24 @@ describe("the case's data/collects.csv", () => {
     const row = stored.find((model) => model.sensor_id === 'MZU6388' && model.metric === 'params.accelRMS.y')!;
     expect(row.mean + 2 * row.std).toBeLessThanOrEqual(0.09);
   });
+
+  it('alerts --thresholds prints every threshold: the rule on the stored statistics, within 1e-13 of the exact one', () => {
+    const printed = runCli('alerts', ['--thresholds', '--format', 'json'], join(directory, 'real.db'));
+    expect(printed.status).toBe(0);
+    const thresholds = JSON.parse(printed.stdout) as Record<string, Record<string, number>>;
+    expect(Object.values(thresholds).flatMap((ofSensor) => Object.keys(ofSensor))).toHaveLength(60);
+    for (const { sensor_id, metric, mean, std } of stored) {
+      const threshold = thresholds[sensor_id]![metric]!;
+      expect(threshold).toBe(mean + 2 * std);
+      const readings = columns.get(sensor_id)!.get(metric)!;
+      const exact = exactMean(readings) + 2 * exactStd(readings);
+      expect(Math.abs(threshold - exact) / exact).toBeLessThan(1e-13);
+    }
+    expect(thresholds.MZU6388!['params.accelRMS.y']!.toPrecision(6)).toBe('0.0899396');
+
+    const table = runCli('alerts', ['--thresholds', '--sensor', 'MZU6388'], join(directory, 'real.db')).stdout.split('\n');
+    expect(table[0]).toMatch(/^sensor_id {2}params\.accelRMS\.x +params\.accelRMS\.y +.*params\.velRMS\.z$/);
+    expect(table[1]!.split(/ +/)).toEqual(['MZU6388', ...['params.accelRMS.x', 'params.accelRMS.y', 'params.accelRMS.z', 'params.velRMS.x', 'params.velRMS.y', 'params.velRMS.z'].map((metric) => String(thresholds.MZU6388![metric]))]);
+    expect(table.slice(2)).toEqual(['threshold = mean + 2 * std: a reading at or above it is an alert', '']);
+  });
 });

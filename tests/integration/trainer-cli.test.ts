@@ -289,8 +289,9 @@ describe('npm run train / npm run alerts (the bundled CLIs)', () => {
       [['--value', ''], 'alerts: --value must be a finite decimal number, e.g. 0.09 or -3 (got "")'],
       [['--value', '1e999'], 'alerts: --value must be a finite decimal number, e.g. 0.09 or -3 (got "1e999")'],
       [['--value', 'Infinity'], 'alerts: --value must be a finite decimal number, e.g. 0.09 or -3 (got "Infinity")'],
-      [[], 'alerts: --value is required: the reading to evaluate, e.g. --value 0.09'],
-      [['--format', 'csv'], 'alerts: --value is required: the reading to evaluate, e.g. --value 0.09'],
+      [[], 'alerts: --value is required: the reading to evaluate, e.g. --value 0.09 (or --thresholds)'],
+      [['--format', 'csv'], 'alerts: --value is required: the reading to evaluate, e.g. --value 0.09 (or --thresholds)'],
+      [['--thresholds', '--value', '1'], 'alerts: --thresholds prints the thresholds themselves: give it or --value, not both'],
       [['--value', '1', '--sensor', 'A', '--sensor', 'B'], 'alerts: --sensor is given more than once; give it once (run with --help for usage)'],
       [['--value', '1', '--value', '2'], 'alerts: --value is given more than once; give it once (run with --help for usage)'],
       [['--value', '1', '--format', 'xml'], 'alerts: --format must be one of table, json, csv'],
@@ -300,6 +301,7 @@ describe('npm run train / npm run alerts (the bundled CLIs)', () => {
 
     it('answers a sensor without a model with one line, exit 1', () => {
       expect(runCli('alerts', ['--value', '1', '--sensor', 'SEN0002'], dbPath)).toEqual({ status: 1, stdout: '', stderr: 'alerts: Sensor "SEN0002" has no fitted model.\n' });
+      expect(runCli('alerts', ['--thresholds', '--sensor', 'SEN0002'], dbPath)).toEqual({ status: 1, stdout: '', stderr: 'alerts: Sensor "SEN0002" has no fitted model.\n' });
     });
   });
 });

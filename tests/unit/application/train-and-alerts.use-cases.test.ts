@@ -1,5 +1,6 @@
 import { EvaluateAlertsUseCase } from '../../../src/application/evaluate-alerts.use-case';
 import { TrainSensorsUseCase } from '../../../src/application/train-sensors.use-case';
+import { Weights } from '../../../src/domain/weights';
 import { AlertPolicy } from '../../../src/domain/alert-policy';
 import { MetricName } from '../../../src/domain/metric-name';
 import { Sensor } from '../../../src/domain/sensor';
@@ -81,5 +82,16 @@ describe('EvaluateAlertsUseCase', () => {
     expect(await evaluate.execute(1.9, Sensor.withId('A'))).toEqual(table([['A', [['x', false], ['y', false]]]]));
     await expect(evaluate.execute(1, Sensor.withId('C'))).rejects.toThrow(new SensorNotFoundError('C'));
     expect((await repository.find(Sensor.withId('A'), MetricName.of('x')))?.version).toBe(1);
+  });
+
+  it('answers the threshold of every stored model, or one sensor\'s; Infinity beyond the largest double', async () => {
+    const repository = new InMemoryWeightsRepository();
+    await repository.replace(Sensor.withId('A'), MetricName.of('x'), Weights.fromReadings([0.5, 1, 1.5]));
+    await repository.replace(Sensor.withId('B'), MetricName.of('x'), Weights.fromReadings([1e308, 1.7e308]));
+    const evaluate = new EvaluateAlertsUseCase(repository, new AlertPolicy());
+    // A.x: mean 1, sample std 0.5; B.x: mean 1.35e308, and 2 * std takes it past the largest double.
+    expect(await evaluate.thresholds()).toEqual(new Map([['A', new Map([['x', 2]])], ['B', new Map([['x', Infinity]])]]));
+    expect(await evaluate.thresholds(Sensor.withId('A'))).toEqual(new Map([['A', new Map([['x', 2]])]]));
+    await expect(evaluate.thresholds(Sensor.withId('C'))).rejects.toThrow(new SensorNotFoundError('C'));
   });
 });
