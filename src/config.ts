@@ -1,4 +1,5 @@
 import { hostname } from 'node:os';
+import { alertsTopicFilter, alertsTopicOf, filtersOverlap, topicMatches } from './mqtt-topics';
 
 export const APP_CONFIG = Symbol('AppConfig');
 
@@ -59,6 +60,12 @@ export interface MqttConfig {
   readonly alertsTopic: string;
   /** Names this replica's persistent session: stable across restarts, distinct per replica. */
   readonly clientId: string;
+  /**
+   * How long after the latest message on a model's alerts topic the retained message is
+   * compared with the stored state, and corrected if another replica's late message (or a
+   * lost one) left it wrong; 0 turns this off (the alerts topics are then not subscribed).
+   */
+  readonly alertsReconcileMs: number;
 }
 
 export interface LearnFromStreamConfig {
@@ -91,6 +98,8 @@ const size = (raw: string): number | undefined => {
   const bytes = match ? Math.floor(Number(match[1]) * 1024 ** UNITS.indexOf((match[2] ?? 'b').toLowerCase())) : undefined;
   return bytes !== undefined && bytes >= 1 && bytes <= MAX_SIZE ? bytes : undefined;
 };
+/** The settings that mean nothing without MQTT_URL. */
+const MQTT_SETTINGS = ['MQTT_READINGS_TOPIC', 'MQTT_SHARE_GROUP', 'MQTT_ALERTS_TOPIC', 'MQTT_CLIENT_ID', 'MQTT_ALERTS_RECONCILE_MS'];
 
 /**
  * Reads the service's settings once; throws a ConfigError naming every bad variable.
@@ -130,11 +139,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       'a topic name without + or # that holds {sensor_id} (each sensor keeps its own retained state)',
     ),
     clientId: read('MQTT_CLIENT_ID', `sensor-alerts-${hostname()}`, (raw) => (/^[\x21-\x7e]{1,128}$/.test(raw) ? raw : undefined), '1-128 printable characters, no spaces'),
+    alertsReconcileMs: read('MQTT_ALERTS_RECONCILE_MS', 1000, (raw) => (/^\d{1,6}$/.test(raw) ? Number(raw) : undefined), 'milliseconds, 0 (off) to 999999'),
   };
-  if (!mqtt) for (const name of ['MQTT_READINGS_TOPIC', 'MQTT_SHARE_GROUP', 'MQTT_ALERTS_TOPIC', 'MQTT_CLIENT_ID']) if (env[name]) problems.push(`${name} needs MQTT_URL`);
+  if (!mqtt) for (const name of MQTT_SETTINGS) if (env[name]) problems.push(`${name} needs MQTT_URL`);
   // The service would read its own alert events back as (bad) readings, on every replica.
-  if (mqtt && topicMatches(mqtt.readingsTopic, mqtt.alertsTopic.replaceAll('{sensor_id}', 'SEN1').replaceAll('{metric}', 'value'))) {
+  if (mqtt && topicMatches(mqtt.readingsTopic, alertsTopicOf(mqtt.alertsTopic, 'SEN1', 'value'))) {
     problems.push(`MQTT_ALERTS_TOPIC=${JSON.stringify(mqtt.alertsTopic)}: its events would arrive on MQTT_READINGS_TOPIC (${JSON.stringify(mqtt.readingsTopic)}); choose a topic outside it`);
+  } else if (mqtt && mqtt.alertsReconcileMs > 0 && filtersOverlap(mqtt.readingsTopic, alertsTopicFilter(mqtt.alertsTopic))) {
+    // Reconciling subscribes to every alerts topic, on every replica: it would get each reading too.
+    problems.push(
+      `MQTT_ALERTS_TOPIC=${JSON.stringify(mqtt.alertsTopic)}: the topics it gives (${alertsTopicFilter(mqtt.alertsTopic)}) overlap MQTT_READINGS_TOPIC (${JSON.stringify(mqtt.readingsTopic)}); choose a topic outside it, or set MQTT_ALERTS_RECONCILE_MS=0`,
+    );
   }
 
   const config: AppConfig = {
@@ -197,13 +212,6 @@ function parseReadingsTopic(raw: string): string | undefined {
   const levels = raw.split('/');
   const ok = levels.filter((level) => level === '+').length === 1 && !raw.includes('#') && !raw.startsWith('$') && levels.every((level) => level === '+' || !level.includes('+'));
   return ok && raw.length <= 256 ? raw : undefined;
-}
-
-/** Whether `topic` matches the filter `filter` (levels equal, or `+` for any one level). */
-function topicMatches(filter: string, topic: string): boolean {
-  const wanted = filter.split('/');
-  const levels = topic.split('/');
-  return wanted.length === levels.length && wanted.every((level, index) => level === '+' || level === levels[index]);
 }
 
 /** The URL with the password of its userinfo replaced by ***: fit for logs. */

@@ -15,6 +15,7 @@ import { LOGGER, type Logger } from './application/ports/logger';
 import { WEIGHTS_REPOSITORY } from './application/ports/weights.repository';
 import { PredictAlertUseCase } from './application/predict-alert.use-case';
 import { PredictBatchUseCase } from './application/predict-batch.use-case';
+import { ReconcileRetainedAlertsUseCase } from './application/reconcile-retained-alerts.use-case';
 import { RollbackWeightsUseCase } from './application/rollback-weights.use-case';
 import { StreamLearner } from './application/stream-learner';
 import { UpdateSensorUseCase } from './application/update-sensor.use-case';
@@ -30,13 +31,19 @@ import { IngestionStatus } from './interfaces/mqtt/ingestion-status';
 import { MqttAlertEventPublisher } from './infrastructure/mqtt/mqtt-alert-event.publisher';
 import { MqttConnection } from './interfaces/mqtt/mqtt-connection';
 import { MqttReadingsSubscriber } from './interfaces/mqtt/mqtt-readings.subscriber';
+import { MqttRetainedAlertsReconciler } from './interfaces/mqtt/mqtt-retained-alerts.reconciler';
 import { Readiness } from './interfaces/http/readiness';
 import { openWeightsStorage, type WeightsStorage } from './weights-storage';
 
 /** The opened storage itself, for the composition roots: closing it, and its start-up facts. */
 export const WEIGHTS_STORAGE = Symbol('WeightsStorage');
-/** The MQTT connection once something asked for it, so that closeContainer closes only what was opened. */
+/** The MQTT connection and reconciler once something asked for them, so that closeContainer closes only what was opened. */
 const OPENED_MQTT = Symbol('OpenedMqtt');
+
+interface OpenedMqtt {
+  connection?: MqttConnection;
+  reconciler?: MqttRetainedAlertsReconciler;
+}
 
 /**
  * The server's composition root: every registration lives here. Each call opens its own
@@ -73,7 +80,7 @@ export async function createContainer(config: AppConfig, parent: DependencyConta
   });
   const ingestionStatus = new IngestionStatus();
   child.register(IngestionStatus, { useValue: ingestionStatus });
-  const openedMqtt: { connection?: MqttConnection } = {};
+  const openedMqtt: OpenedMqtt = {};
   child.register(OPENED_MQTT, { useValue: openedMqtt });
   const mqtt = config.mqtt;
   if (mqtt) {
@@ -85,6 +92,13 @@ export async function createContainer(config: AppConfig, parent: DependencyConta
       useFactory: instanceCachingFactory(
         (c) => new MqttReadingsSubscriber(mqtt, c.resolve(MqttConnection), c.resolve(IngestReadingsUseCase), c.resolve<Logger>(LOGGER), metrics),
       ),
+    });
+    // Corrections go to MQTT only: the webhook's receivers are not told a retained state.
+    child.register(MqttRetainedAlertsReconciler, {
+      useFactory: instanceCachingFactory((c) => {
+        const reconcile = new ReconcileRetainedAlertsUseCase(c.resolve(ALERT_STATE_REPOSITORY), c.resolve(WEIGHTS_REPOSITORY), c.resolve(MqttAlertEventPublisher), c.resolve(AlertPolicy));
+        return (openedMqtt.reconciler = new MqttRetainedAlertsReconciler(mqtt, c.resolve(MqttConnection), reconcile, c.resolve<Logger>(LOGGER), metrics));
+      }),
     });
   }
   registerAlertEventSinks(child, config);
@@ -141,7 +155,9 @@ function registerAlertEventSinks(child: DependencyContainer, config: AppConfig):
  * its grace period to send what it holds.
  */
 export async function closeContainer(container: DependencyContainer): Promise<void> {
-  const mqtt = container.resolve<{ connection?: MqttConnection }>(OPENED_MQTT).connection;
+  const { connection: mqtt, reconciler } = container.resolve<OpenedMqtt>(OPENED_MQTT);
+  // A check under way reads storage and publishes: finished before either closes.
+  await reconciler?.stop();
   if (mqtt) {
     await mqtt.close();
     container.resolve(MqttAlertEventPublisher).close();

@@ -12,6 +12,7 @@ import { answerClientErrors } from './interfaces/http/client-error.handler';
 import { startHttpServer, type RunningServer } from './interfaces/http/http-server';
 import { Readiness } from './interfaces/http/readiness';
 import { MqttReadingsSubscriber } from './interfaces/mqtt/mqtt-readings.subscriber';
+import { MqttRetainedAlertsReconciler } from './interfaces/mqtt/mqtt-retained-alerts.reconciler';
 import { acceptServeArguments } from './interfaces/cli/serve-arguments';
 
 const SHUTDOWN_GRACE_MS = 10_000;
@@ -27,6 +28,7 @@ interface Started {
   server?: RunningServer;
   config?: AppConfig;
   ingestion?: MqttReadingsSubscriber;
+  reconciler?: MqttRetainedAlertsReconciler;
   /** What this start's open of the storage creates (storageCreatedByOpen), removed if the start fails. */
   created?: StorageCreated;
 }
@@ -83,6 +85,8 @@ async function main(): Promise<void> {
   // Live readings once HTTP serves: a broker that cannot be reached is retried in the
   // background and never holds up the start (/ready shows the connection's state).
   if (config.mqtt) {
+    started.reconciler = container.resolve(MqttRetainedAlertsReconciler);
+    started.reconciler.start();
     started.ingestion = container.resolve(MqttReadingsSubscriber);
     started.ingestion.start();
   }
@@ -104,7 +108,8 @@ async function stop(signal: NodeJS.Signals): Promise<void> {
   // finishes the batches it has, within the same grace (what it has not acknowledged, the
   // broker delivers again); then the broker connection and the storage close.
   const ingestionStopped = started.ingestion && Promise.race([started.ingestion.stop(), delay(SHUTDOWN_GRACE_MS, undefined, { ref: false })]);
-  await Promise.all([server.close(SHUTDOWN_GRACE_MS), ingestionStopped]);
+  // No more corrections of retained messages: a stop is no time to judge them.
+  await Promise.all([server.close(SHUTDOWN_GRACE_MS), ingestionStopped, started.reconciler?.stop()]);
   await closeContainer(container);
   logger.lifecycle('stopped');
   process.exit(0);

@@ -171,6 +171,18 @@ function contract(adapter: Adapter): void {
     await repository.advance([scored('RULE', false, 6)], new AlertDebounce());
   });
 
+  it('finds the stored states of the models asked for, with the reading written with each; none for a model never stepped', async () => {
+    await repository.advance([scored('FIND', true, 1, 3), scored('FIND', true, 2, 4, 1.5, VEL_X), scored('FIND', false, 3, 0.75, 1.5, VEL_X)], new AlertDebounce());
+    const key = (sensorId: string, metric = VALUE) => ({ sensor: Sensor.withId(sensorId), metric });
+    const found = await repository.findMany([key('FIND'), key('FIND', VEL_X), key('FIND-NONE'), key('constructor')]);
+    expect([...found].sort((a, b) => (a.metric < b.metric ? -1 : 1))).toEqual([
+      { sensorId: 'FIND', metric: 'params.velRMS.x', status: 'cleared', lastValue: 0.75, threshold: 1.5, lastAt: at(3) },
+      { sensorId: 'FIND', metric: 'value', status: 'raised', lastValue: 3, threshold: 1, lastAt: at(1) },
+    ]);
+    expect(await repository.findMany([])).toEqual([]);
+    await repository.advance([scored('FIND', false, 4)], new AlertDebounce());
+  });
+
   it('debounces within a batch and across batches: a model named several times steps several times', async () => {
     const debounce = new AlertDebounce(3, 2);
     expect(await repository.advance([scored('DEB', true, 1), scored('DEB', true, 2)], debounce)).toEqual([undefined, undefined]);
@@ -302,8 +314,14 @@ function contract(adapter: Adapter): void {
     const down = await store.unavailable();
     try {
       await expect(down.repository.advance([scored('DOWN', true, 1)], new AlertDebounce())).rejects.toThrow(StorageUnavailableError);
-      if (down.readsFailToo) await expect(down.repository.listActive()).rejects.toThrow(StorageUnavailableError);
-      else expect(await down.repository.listActive()).toEqual(await repository.listActive());
+      const held = [{ sensor: Sensor.withId('HELD'), metric: VALUE }];
+      if (down.readsFailToo) {
+        await expect(down.repository.listActive()).rejects.toThrow(StorageUnavailableError);
+        await expect(down.repository.findMany(held)).rejects.toThrow(StorageUnavailableError);
+      } else {
+        expect(await down.repository.listActive()).toEqual(await repository.listActive());
+        expect(await down.repository.findMany(held)).toEqual(await repository.findMany(held));
+      }
     } finally {
       await down.close();
     }

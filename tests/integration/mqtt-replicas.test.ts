@@ -80,5 +80,50 @@ describeWithMosquitto('MQTT ingestion by two replicas', () => {
       expect(bySensor).toEqual(SENSORS.map(() => ['raised', 'cleared']));
       expect(await (await fetch(`${urls[1]}/alerts/active`)).json()).toEqual([]);
     });
+
+    it("leaves each model's retained message saying its stored state, though both replicas publish its transitions", async () => {
+      // Readings of one model alternate above and below its threshold, split between the
+      // replicas (the broker deals messages out in turn: with an odd number of sensors, a
+      // sensor's next reading goes to the other replica): each publishes the transitions it
+      // decides, and the broker keeps whichever arrives last, not the one decided last. The
+      // replicas' checks put the stored state back.
+      const sensors = Array.from({ length: 31 }, (_, index) => `RR${String(index).padStart(2, '0')}`);
+      for (const sensor of sensors) {
+        const answer = await fetch(`${urls[0]}/${sensor}/fit`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ values: [10, 5, 6, 9] }) });
+        expect(answer.status).toBe(200);
+      }
+      const before = sum(await totals('alert')) + sum(await totals('no_alert'));
+      const sent: Promise<void>[] = [];
+      for (let round = 0; round < 8; round++) for (const sensor of sensors) sent.push(peer.publish(`sensors/${sensor}/readings`, JSON.stringify({ value: round % 2 === 0 ? 13 : 12 })));
+      // And a ninth: which state each model ends in depends on the order the replicas stored them.
+      sensors.forEach((sensor, index) => sent.push(peer.publish(`sensors/${sensor}/readings`, JSON.stringify({ value: index % 3 === 0 ? 13 : 12 }))));
+      await Promise.all(sent);
+      await until(async () => sum(await totals('alert')) + sum(await totals('no_alert')) === before + 9 * sensors.length, 30_000);
+
+      const stored = async () => {
+        const active = (await (await fetch(`${urls[1]}/alerts/active`)).json()) as Array<{ sensor_id: string }>;
+        return Object.fromEntries(sensors.map((sensor) => [sensor, active.some((alert) => alert.sensor_id === sensor) ? 'raised' : 'cleared']));
+      };
+      const retained = async () => {
+        const fresh = await connectTestClient(broker.url);
+        try {
+          await fresh.subscribe('sensors/+/alerts');
+          await until(() => fresh.received.filter((message) => message.topic.includes('/RR')).length >= sensors.length);
+          const states = new Map(fresh.received.filter((message) => message.topic.includes('/RR')).map((message) => [message.topic.split('/')[1]!, JSON.parse(message.payload).state as string]));
+          return Object.fromEntries(sensors.map((sensor) => [sensor, states.get(sensor) ?? 'none']));
+        } finally {
+          await fresh.close();
+        }
+      };
+      let last: [Record<string, string>, Record<string, string>] = [{}, {}];
+      await until(
+        async () => {
+          last = [await retained(), await stored()];
+          return JSON.stringify(last[0]) === JSON.stringify(last[1]);
+        },
+        15_000,
+        () => `retained ${JSON.stringify(last[0])} to match stored ${JSON.stringify(last[1])}`,
+      );
+    });
   });
 });

@@ -1,4 +1,5 @@
-import type { ActiveAlert, AlertStateRepository, ScoredReading } from '../../src/application/ports/alert-state.repository';
+import type { ActiveAlert, AlertStateRepository, ScoredReading, StoredAlertState } from '../../src/application/ports/alert-state.repository';
+import type { ModelKey } from '../../src/application/ports/weights.repository';
 import { StorageUnavailableError } from '../../src/application/storage-unavailable.error';
 import { AlertDebounce, type AlertState, type AlertStatus } from '../../src/domain/alert-debounce';
 import { modelKey } from '../../src/domain/identifier-rule';
@@ -6,6 +7,7 @@ import { modelKey } from '../../src/domain/identifier-rule';
 interface Kept extends AlertState {
   readonly lastValue: number;
   readonly threshold: number;
+  readonly lastAt: Date;
 }
 
 /** A map-backed stand-in for the port, for use-case unit tests. `reachable = false` fails every call as unreachable storage does. */
@@ -23,7 +25,7 @@ export class InMemoryAlertStateRepository implements AlertStateRepository {
       const key = modelKey(sensor.id, metric.name);
       if (this.deletedModels.has(key)) return undefined;
       const step = debounce.next(next.get(key) ?? AlertDebounce.INITIAL, inAlert, at);
-      next.set(key, { ...step.state, lastValue: value, threshold, sensorId: sensor.id, metric: metric.name });
+      next.set(key, { ...step.state, lastValue: value, threshold, lastAt: at, sensorId: sensor.id, metric: metric.name });
       return step.transition;
     });
     this.states.clear();
@@ -38,6 +40,14 @@ export class InMemoryAlertStateRepository implements AlertStateRepository {
       .flatMap(([, { status, since, lastValue, threshold, sensorId, metric }]) =>
         status === 'raised' ? [{ sensorId, metric, since: since!, lastValue, threshold }] : [],
       );
+  }
+
+  async findMany(models: readonly ModelKey[]): Promise<StoredAlertState[]> {
+    this.serving();
+    return models.flatMap(({ sensor, metric }) => {
+      const kept = this.states.get(modelKey(sensor.id, metric.name));
+      return kept ? [{ sensorId: kept.sensorId, metric: kept.metric, status: kept.status, lastValue: kept.lastValue, threshold: kept.threshold, lastAt: kept.lastAt }] : [];
+    });
   }
 
   /** Forgets a deleted model's state, as the weights repository's remove() does; answers the state it held. */

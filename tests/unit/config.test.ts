@@ -55,6 +55,7 @@ describe('loadConfig', () => {
       MQTT_SHARE_GROUP: 'alerts-eu',
       MQTT_ALERTS_TOPIC: 'plant/{sensor_id}/alert-state',
       MQTT_CLIENT_ID: 'sensor-alerts-1',
+      MQTT_ALERTS_RECONCILE_MS: '250',
       ALERT_RAISE_AFTER: '3',
       ALERT_CLEAR_AFTER: '5',
       ALERT_WEBHOOK_URL: 'https://hooks.example.com/alerts',
@@ -84,6 +85,7 @@ describe('loadConfig', () => {
         shareGroup: 'alerts-eu',
         alertsTopic: 'plant/{sensor_id}/alert-state',
         clientId: 'sensor-alerts-1',
+        alertsReconcileMs: 250,
       },
       alertRaiseAfter: 3,
       alertClearAfter: 5,
@@ -99,7 +101,13 @@ describe('loadConfig', () => {
       shareGroup: 'sensor-alerts',
       alertsTopic: 'sensors/{sensor_id}/alerts',
       clientId: `sensor-alerts-${hostname()}`,
+      alertsReconcileMs: 1000,
     });
+  });
+
+  it('takes an alerts topic whose topics overlap the readings when retained messages are not checked', () => {
+    expect(loadConfig({ MQTT_URL: 'mqtt://b', MQTT_ALERTS_TOPIC: 'sensors/{sensor_id}/{metric}', MQTT_ALERTS_RECONCILE_MS: '0' }).mqtt).toMatchObject({ alertsReconcileMs: 0 });
+    expect(loadConfig({ MQTT_URL: 'mqtt://b', MQTT_ALERTS_TOPIC: 'sensors/{sensor_id}/alerts/{metric}' }).mqtt).toMatchObject({ alertsReconcileMs: 1000 });
   });
 
   it('never shows the MQTT or webhook password in a message', () => {
@@ -174,6 +182,13 @@ describe('loadConfig', () => {
       'MQTT_ALERTS_TOPIC="sensors/{sensor_id}/readings": its events would arrive on MQTT_READINGS_TOPIC ("sensors/+/readings"); choose a topic outside it',
     ],
     [{ MQTT_URL: 'mqtt://b', MQTT_READINGS_TOPIC: 'plant/+/x', MQTT_ALERTS_TOPIC: 'plant/{sensor_id}/x' }, 'MQTT_ALERTS_TOPIC="plant/{sensor_id}/x": its events would arrive on MQTT_READINGS_TOPIC ("plant/+/x")'],
+    [{ MQTT_URL: 'mqtt://b', MQTT_ALERTS_RECONCILE_MS: '-1' }, 'MQTT_ALERTS_RECONCILE_MS="-1": expected milliseconds, 0 (off) to 999999'],
+    [{ MQTT_ALERTS_RECONCILE_MS: '0' }, 'MQTT_ALERTS_RECONCILE_MS needs MQTT_URL'],
+    // Checking retained messages subscribes to every alerts topic, sensors/+/+ here: it would take the readings too.
+    [
+      { MQTT_URL: 'mqtt://b', MQTT_ALERTS_TOPIC: 'sensors/{sensor_id}/{metric}' },
+      'MQTT_ALERTS_TOPIC="sensors/{sensor_id}/{metric}": the topics it gives (sensors/+/+) overlap MQTT_READINGS_TOPIC ("sensors/+/readings"); choose a topic outside it, or set MQTT_ALERTS_RECONCILE_MS=0',
+    ],
     [{ ALERT_RAISE_AFTER: '0' }, 'ALERT_RAISE_AFTER="0": expected an integer from 1 to 1000000'],
     [{ ALERT_CLEAR_AFTER: '1.5' }, 'ALERT_CLEAR_AFTER="1.5": expected an integer from 1 to 1000000'],
     [{ ALERT_WEBHOOK_URL: 'hooks.example.com' }, 'ALERT_WEBHOOK_URL="hooks.example.com": expected an http:// or https:// URL'],

@@ -1,6 +1,7 @@
 import type { AlertDebounce, AlertStatus } from '../../domain/alert-debounce';
 import type { MetricName } from '../../domain/metric-name';
 import type { Sensor } from '../../domain/sensor';
+import type { ModelKey } from './weights.repository';
 
 export const ALERT_STATE_REPOSITORY = Symbol('AlertStateRepository');
 
@@ -23,6 +24,22 @@ export interface ActiveAlert {
   /** The latest reading scored for the model, and the threshold it was scored against. */
   readonly lastValue: number;
   readonly threshold: number;
+}
+
+/**
+ * A model's alert state as stored, with the latest reading written with it: the reading of its
+ * latest change of state (a transition, or a step of the debounce count) or, while raised, the
+ * latest reading scored.
+ */
+export interface StoredAlertState {
+  readonly sensorId: string;
+  readonly metric: string;
+  readonly status: AlertStatus;
+  readonly lastValue: number;
+  /** The threshold `lastValue` was scored against. */
+  readonly threshold: number;
+  /** The time of `lastValue`. */
+  readonly lastAt: Date;
 }
 
 /**
@@ -50,4 +67,7 @@ export interface AlertStateRepository {
 
   /** Every raised alert, ordered by sensor id then metric (byte order). */
   listActive(): Promise<ActiveAlert[]>;
+
+  /** The stored states of those of `models` that have one, in no particular order (a model without one is cleared). */
+  findMany(models: readonly ModelKey[]): Promise<StoredAlertState[]>;
 }

@@ -97,6 +97,12 @@ export class ServiceMetrics {
     registers: [this.registry],
   });
 
+  readonly retainedAlertCorrections = new Counter({
+    name: 'mqtt_retained_alert_corrections_total',
+    help: 'Alert events published because the message the broker retained for a model was not its stored state (MQTT_ALERTS_RECONCILE_MS).',
+    registers: [this.registry],
+  });
+
   readonly alertTransitions = new Counter({
     name: 'alert_transitions_total',
     help: 'Alert transitions decided, by the state entered (raised, cleared).',

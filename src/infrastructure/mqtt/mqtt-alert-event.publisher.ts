@@ -2,6 +2,7 @@ import type { AlertEventPublisher } from '../../application/ports/alert-event.pu
 import type { Logger } from '../../application/ports/logger';
 import type { AlertEvent } from '../../domain/alert-event';
 import { alertEventJson } from '../alert-events/alert-event-message';
+import { alertsTopicOf } from '../../mqtt-topics';
 import type { MqttClient } from 'mqtt';
 
 /**
@@ -21,7 +22,7 @@ export class MqttAlertEventPublisher implements AlertEventPublisher {
   ) {}
 
   publish(event: AlertEvent): void {
-    const topic = this.alertsTopic.replaceAll('{sensor_id}', event.sensorId).replaceAll('{metric}', event.metric);
+    const topic = alertsTopicOf(this.alertsTopic, event.sensorId, event.metric);
     this.unacknowledged++;
     try {
       this.client.publish(topic, alertEventJson(event), { qos: 1, retain: true }, (error) => {

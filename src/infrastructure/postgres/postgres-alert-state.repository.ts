@@ -1,5 +1,6 @@
 import type { Pool, PoolClient } from 'pg';
-import type { ActiveAlert, AlertStateRepository, ScoredReading } from '../../application/ports/alert-state.repository';
+import type { ActiveAlert, AlertStateRepository, ScoredReading, StoredAlertState } from '../../application/ports/alert-state.repository';
+import type { ModelKey } from '../../application/ports/weights.repository';
 import type { AlertDebounce, AlertStatus } from '../../domain/alert-debounce';
 import { stepAlertStates, type AlertStateWrite, type KeptAlertState } from '../alert-states/step-alert-states';
 import { served } from './postgres-errors';
@@ -57,6 +58,10 @@ const UPDATE_STATES = `
 
 const SELECT_ACTIVE = "SELECT sensor_id, metric, since, last_value, threshold FROM alert_states WHERE status = 'raised' ORDER BY sensor_id, metric";
 
+const SELECT_STATES = `
+  SELECT s.sensor_id, s.metric, s.status, s.last_value, s.threshold, s.last_at FROM unnest($1::text[], $2::text[]) AS k(sensor_id, metric)
+  JOIN alert_states s ON s.sensor_id = k.sensor_id COLLATE "C" AND s.metric = k.metric COLLATE "C"`;
+
 /** How often a batch that raced another's creation of the same new state starts over. */
 const ADVANCE_ATTEMPTS = 10;
 
@@ -85,6 +90,12 @@ export class PostgresAlertStateRepository implements AlertStateRepository {
   async listActive(): Promise<ActiveAlert[]> {
     const { rows } = await served(() => this.reads.query<StateRow>(SELECT_ACTIVE));
     return rows.map((row) => ({ sensorId: row.sensor_id, metric: row.metric, since: row.since!, lastValue: row.last_value, threshold: row.threshold }));
+  }
+
+  async findMany(models: readonly ModelKey[]): Promise<StoredAlertState[]> {
+    if (models.length === 0) return [];
+    const { rows } = await served(() => this.reads.query<StateRow>(SELECT_STATES, [models.map(({ sensor }) => sensor.id), models.map(({ metric }) => metric.name)]));
+    return rows.map((row) => ({ sensorId: row.sensor_id, metric: row.metric, status: row.status, lastValue: row.last_value, threshold: row.threshold, lastAt: row.last_at }));
   }
 
   private async advanceWith(client: PoolClient, readings: readonly ScoredReading[], debounce: AlertDebounce): Promise<(AlertStatus | undefined)[]> {

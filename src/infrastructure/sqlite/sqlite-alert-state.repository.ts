@@ -1,5 +1,6 @@
 import type Database from 'better-sqlite3';
-import type { ActiveAlert, AlertStateRepository, ScoredReading } from '../../application/ports/alert-state.repository';
+import type { ActiveAlert, AlertStateRepository, ScoredReading, StoredAlertState } from '../../application/ports/alert-state.repository';
+import type { ModelKey } from '../../application/ports/weights.repository';
 import type { AlertDebounce, AlertStatus } from '../../domain/alert-debounce';
 import { stepAlertStates, type KeptAlertState } from '../alert-states/step-alert-states';
 import { available, writeWhenFree } from './sqlite-availability';
@@ -84,6 +85,15 @@ export class SqliteAlertStateRepository implements AlertStateRepository {
       lastValue: row.last_value,
       threshold: row.threshold,
     }));
+  }
+
+  async findMany(models: readonly ModelKey[]): Promise<StoredAlertState[]> {
+    return available(() =>
+      models.flatMap(({ sensor, metric }) => {
+        const row = this.selectState.get(sensor.id, metric.name);
+        return row ? [{ sensorId: sensor.id, metric: metric.name, status: row.status, lastValue: row.last_value, threshold: row.threshold, lastAt: new Date(row.last_at) }] : [];
+      }),
+    );
   }
 }
 

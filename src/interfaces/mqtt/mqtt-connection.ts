@@ -1,7 +1,8 @@
-import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import mqtt, { type IClientOptions, type IPublishPacket, type MqttClient } from 'mqtt';
 import type { Logger } from '../../application/ports/logger';
 import { redactUrlPassword, type MqttConfig } from '../../config';
 import type { ServiceMetrics } from '../../infrastructure/metrics/service-metrics';
+import { topicMatches } from '../../mqtt-topics';
 import type { IngestionStatus } from './ingestion-status';
 
 /** Reconnect backoff: doubles from the first to the last, with jitter, reset by a connection. */
@@ -28,6 +29,9 @@ const MAX_PACKET_BYTES = 1024 * 1024;
 // then sends no PUBACK and goes on) and acknowledges later through ack().
 export const ACK_LATER = Object.freeze(new Error('acknowledged after its batch is stored'));
 
+/** Takes one incoming message, as MQTT.js's handleMessage does: `callback()` acknowledges it, `callback(ACK_LATER)` leaves that for later. */
+export type MessageHandler = (packet: IPublishPacket, callback: (error?: Error) => void) => void;
+
 interface PacketSender {
   _sendPacket(packet: { cmd: 'puback'; messageId: number; reasonCode: number }): void;
 }
@@ -42,6 +46,9 @@ export class MqttConnection {
   private connectionNumber = 0;
   private lastError: string | undefined;
   private readonly connectListeners: Array<(sessionPresent: boolean) => void> = [];
+  private readonly routes: Array<{ filter: string; handler: MessageHandler }> = [];
+  // A message no subscription of ours asked for (one kept in the session from an older setting): dropped.
+  private otherMessages: MessageHandler = (_packet, callback) => callback();
 
   constructor(
     private readonly config: MqttConfig,
@@ -63,6 +70,10 @@ export class MqttConnection {
       manualConnect: true,
     };
     this.client = mqtt.connect(config.url, options);
+    this.client.handleMessage = (packet, callback) => {
+      const handler = this.routes.find((route) => topicMatches(route.filter, packet.topic))?.handler ?? this.otherMessages;
+      handler(packet, callback);
+    };
     this.status.broker = 'connecting';
     this.metrics.brokerConnected.set(0);
     this.client.on('connect', (connack) => {
@@ -98,6 +109,16 @@ export class MqttConnection {
   /** Calls `listener` on every connection, with whether the broker kept our session (and so our subscription). */
   onConnect(listener: (sessionPresent: boolean) => void): void {
     this.connectListeners.push(listener);
+  }
+
+  /** Hands the messages on topics `filter` matches to `handler` (the first route whose filter matches takes a message). */
+  route(filter: string, handler: MessageHandler): void {
+    this.routes.push({ filter, handler });
+  }
+
+  /** Hands every message no route takes to `handler`. */
+  onMessage(handler: MessageHandler): void {
+    this.otherMessages = handler;
   }
 
   start(): void {

@@ -58,10 +58,10 @@ export class MqttReadingsSubscriber {
   /** Connects (in the background: an unreachable broker is retried, never fatal) and consumes from then on. */
   start(): void {
     const filter = `$share/${this.config.shareGroup}/${this.config.readingsTopic}`;
-    this.connection.client.handleMessage = (packet, callback) => {
+    this.connection.onMessage((packet, callback) => {
       this.receive(packet);
       callback(ACK_LATER);
-    };
+    });
     // Subscribed on every connection, even when the broker kept the session: Mosquitto 2.0
     // restarted from its persistence file keeps the session's queue but not its shared
     // subscription, and nothing said so while no reading came. Subscribing again is harmless.

@@ -9,7 +9,7 @@ import { MqttReadingsSubscriber } from '../../../src/interfaces/mqtt/mqtt-readin
 // The subscriber's batching and acknowledgement, against a fake connection that records
 // PUBACKs and a use case whose calls the test controls.
 
-const CONFIG: MqttConfig = { url: 'mqtt://broker', readingsTopic: 'sensors/+/readings', shareGroup: 'g', alertsTopic: 'sensors/{sensor_id}/alerts', clientId: 'c' };
+const CONFIG: MqttConfig = { url: 'mqtt://broker', readingsTopic: 'sensors/+/readings', shareGroup: 'g', alertsTopic: 'sensors/{sensor_id}/alerts', clientId: 'c', alertsReconcileMs: 1000 };
 
 interface Harness {
   deliver(messageId: number, payload: string, topic?: string): void;
@@ -45,6 +45,7 @@ function harness(options: { ackFails?: boolean } = {}): Harness {
     client,
     connection: 1,
     onConnect: (listener: (sessionPresent: boolean) => void) => listeners.push(listener),
+    onMessage: (handler: typeof client.handleMessage) => void (client.handleMessage = handler),
     start: () => undefined,
     ack: (messageId: number) => {
       if (options.ackFails) throw new Error('socket gone');

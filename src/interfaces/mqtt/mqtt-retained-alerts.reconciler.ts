@@ -1,0 +1,196 @@
+import { performance } from 'node:perf_hooks';
+import type { IPublishPacket } from 'mqtt';
+import { LogThrottle } from '../../application/log-throttle';
+import type { Logger } from '../../application/ports/logger';
+import type { ModelName, ReconcileRetainedAlertsUseCase, RetainedAlert } from '../../application/reconcile-retained-alerts.use-case';
+import type { MqttConfig } from '../../config';
+import { isValidIdentifier } from '../../domain/identifier-rule';
+import type { ServiceMetrics } from '../../infrastructure/metrics/service-metrics';
+import { alertEventSchema } from '../http/response-schemas';
+import { alertsTopicFilter, alertsTopicOf } from '../../mqtt-topics';
+import type { MqttConnection } from './mqtt-connection';
+
+/** At most one log line per this many ms while storage refuses the check. */
+const LOG_INTERVAL_MS = 10_000;
+
+/** A topic whose retained message (or its absence: undefined) was found wrong, to be corrected if it is still the latest at the next check. */
+interface Suspect {
+  readonly model: ModelName;
+  readonly alert: RetainedAlert | undefined;
+}
+
+/**
+ * Subscribes (not shared: every replica) to every model's alerts topic and keeps the latest
+ * message of each, the one the broker retains. Once a topic has been quiet for
+ * MQTT_ALERTS_RECONCILE_MS, ReconcileRetainedAlertsUseCase compares that message with the
+ * model's stored state. A message found wrong is corrected (the stored state published) only
+ * if it is still the latest one quiet period later: the event of a transition just stored is
+ * often on its way, and a correction then would only repeat it. Every replica checks, so a
+ * correction does not wait for the replica that went wrong. Each (re)subscription brings
+ * every retained message again; once they have settled, raised models without one are
+ * checked too.
+ *
+ * The broker's order is what decides: a correction that itself arrives late is seen here
+ * like any other message, and checked again. Messages that are not an alert event of ours
+ * (other JSON, a topic that is not its model's) are left alone.
+ */
+export class MqttRetainedAlertsReconciler {
+  private readonly filter: string;
+  /** The latest alert event seen on each topic. */
+  private readonly latest = new Map<string, RetainedAlert>();
+  /** Topics to check, with when (performance.now()): reset by each message. */
+  private readonly due = new Map<string, number>();
+  private readonly suspects = new Map<string, Suspect>();
+  /** When to check every model, after a subscription's retained messages; undefined: not due. */
+  private everyModelAt: number | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private checking: Promise<void> | undefined;
+  private stopped = false;
+  private readonly failureLog = new LogThrottle(LOG_INTERVAL_MS, () => performance.now());
+
+  constructor(
+    private readonly config: MqttConfig,
+    private readonly connection: MqttConnection,
+    private readonly reconcile: ReconcileRetainedAlertsUseCase,
+    private readonly logger: Logger,
+    private readonly metrics: ServiceMetrics,
+  ) {
+    this.filter = alertsTopicFilter(config.alertsTopic);
+  }
+
+  /** Before the connection starts: subscribes on every connection, and checks from then on. */
+  start(): void {
+    if (this.config.alertsReconcileMs === 0) {
+      // Off. A subscription an earlier run left in the persistent session would bring every
+      // event to the readings subscriber, as refused readings, for as long as the session lives.
+      this.connection.onConnect(() =>
+        this.connection.client.unsubscribe(this.filter, () => this.logger.info('retained alert messages not checked (MQTT_ALERTS_RECONCILE_MS=0)', { filter: this.filter })),
+      );
+      return;
+    }
+    this.connection.route(this.filter, (packet, callback) => {
+      this.receive(packet);
+      callback();
+    });
+    this.connection.onConnect(() => {
+      // QoS 0: a message missed while away comes back anyway, retained, with the next subscription.
+      this.connection.client.subscribe(this.filter, { qos: 0, rh: 0 }, (error, granted) => {
+        const refused = granted?.find((grant) => grant.qos > 2);
+        if (error || refused) {
+          this.logger.error('MQTT subscription to the alerts topics refused: retained alert messages are not checked', { filter: this.filter, error: error?.message ?? `reason code ${refused?.qos}` });
+          return;
+        }
+        // The broker sends every retained message now, after the SUBACK: what it holds today,
+        // without one removed meanwhile (an empty message, which is not an event of ours).
+        this.latest.clear();
+        this.everyModelAt = this.later();
+        this.schedule();
+      });
+    });
+  }
+
+  /** Stops checking, and waits for a check under way (it may be publishing). */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    await this.checking;
+  }
+
+  private receive(packet: IPublishPacket): void {
+    const alert = this.parse(packet);
+    if (alert === undefined) return;
+    this.latest.set(packet.topic, alert);
+    this.due.set(packet.topic, this.later());
+    // The retained messages of a subscription are still coming: every model waits for the last.
+    if (this.everyModelAt !== undefined) this.everyModelAt = this.later();
+    this.schedule();
+  }
+
+  private parse(packet: IPublishPacket): RetainedAlert | undefined {
+    let json: unknown;
+    try {
+      json = JSON.parse((packet.payload as Buffer).toString('utf8'));
+    } catch {
+      return undefined;
+    }
+    const parsed = alertEventSchema.safeParse(json);
+    if (!parsed.success) return undefined;
+    const { sensor_id: sensorId, metric, state, value, threshold, mean, std, z_score: zScore } = parsed.data;
+    if (!isValidIdentifier(sensorId) || !isValidIdentifier(metric) || alertsTopicOf(this.config.alertsTopic, sensorId, metric) !== packet.topic) return undefined;
+    return { sensorId, metric, state, value, threshold, mean, std, zScore };
+  }
+
+  private later(): number {
+    return performance.now() + this.config.alertsReconcileMs;
+  }
+
+  private schedule(): void {
+    if (this.stopped || this.timer !== undefined || this.checking !== undefined) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.check();
+    }, this.config.alertsReconcileMs);
+  }
+
+  private check(): void {
+    if (!this.connection.client.connected) {
+      // Nothing seen now can be judged: our own events wait in memory for the broker. The next
+      // subscription brings every retained message again, and every model is checked then.
+      this.due.clear();
+      this.suspects.clear();
+      this.everyModelAt = undefined;
+      return;
+    }
+    const now = performance.now();
+    const topics = [...this.due].filter(([, at]) => at <= now).map(([topic]) => topic);
+    const everyModel = this.everyModelAt !== undefined && this.everyModelAt <= now;
+    if (topics.length === 0 && !everyModel) {
+      this.schedule();
+      return;
+    }
+    for (const topic of topics) this.due.delete(topic);
+    if (everyModel) this.everyModelAt = undefined;
+    // Wrong at the last check and nothing new since: corrected now, from the state stored now.
+    const confirmed = new Set(topics.filter((topic) => this.suspects.has(topic) && this.suspects.get(topic)!.alert === this.latest.get(topic)));
+    const fresh = (everyModel ? [...this.latest.keys()] : topics).filter((topic) => !confirmed.has(topic));
+    const suspects = [...confirmed].map((topic) => this.suspects.get(topic)!);
+    for (const topic of topics) this.suspects.delete(topic);
+    this.checking = this.correct(suspects, fresh, everyModel)
+      .catch((error: unknown) => {
+        // Checked again later, as if the messages had just come.
+        for (const topic of topics) if (!this.due.has(topic)) this.due.set(topic, this.later());
+        if (everyModel) this.everyModelAt ??= this.later();
+        const notLoggedSinceLast = this.failureLog.pass();
+        if (notLoggedSinceLast !== undefined) {
+          this.logger.warn('retained alert messages not checked; retrying', { error: error instanceof Error ? error.message : String(error), notLoggedSinceLast });
+        }
+      })
+      .finally(() => {
+        this.checking = undefined;
+        if (this.due.size > 0 || this.everyModelAt !== undefined) this.schedule();
+      });
+  }
+
+  private async correct(suspects: readonly Suspect[], fresh: readonly string[], everyModel: boolean): Promise<void> {
+    if (suspects.length > 0) {
+      const retained = suspects.flatMap((suspect) => suspect.alert ?? []);
+      const absent = suspects.filter((suspect) => suspect.alert === undefined).map((suspect) => suspect.model);
+      const corrections = await this.reconcile.execute(retained, { absent, publish: true });
+      if (corrections.length > 0) {
+        this.metrics.retainedAlertCorrections.inc(corrections.length);
+        const [first] = corrections;
+        this.logger.info('retained alert messages corrected to the stored state', { corrections: corrections.length, first: { sensor_id: first!.sensorId, metric: first!.metric, state: first!.state } });
+      }
+    }
+    if (fresh.length === 0 && !everyModel) return;
+    const wrong = await this.reconcile.execute(
+      fresh.flatMap((topic) => this.latest.get(topic) ?? []),
+      { everyRaised: everyModel },
+    );
+    for (const { sensorId, metric } of wrong) {
+      const topic = alertsTopicOf(this.config.alertsTopic, sensorId, metric);
+      this.suspects.set(topic, { model: { sensorId, metric }, alert: this.latest.get(topic) });
+      if (!this.due.has(topic)) this.due.set(topic, this.later());
+    }
+  }
+}

@@ -1,0 +1,31 @@
+/**
+ * MQTT topic names and the filters this service uses (MQTT 5.0 §4.7): levels split by `/`; in
+ * a filter `+` stands for one level. Neither of our filters holds `#` (config refuses it).
+ */
+
+/** Whether the topic name `topic` matches the filter `filter` (no `#`). */
+export function topicMatches(filter: string, topic: string): boolean {
+  const wanted = filter.split('/');
+  const levels = topic.split('/');
+  return wanted.length === levels.length && wanted.every((level, index) => level === '+' || level === levels[index]);
+}
+
+/** Whether some topic name matches both filters (no `#`): level by level, equal or either one `+`. */
+export function filtersOverlap(first: string, second: string): boolean {
+  const a = first.split('/');
+  const b = second.split('/');
+  return a.length === b.length && a.every((level, index) => level === '+' || b[index] === '+' || level === b[index]);
+}
+
+/** The topic of one model's alert events: MQTT_ALERTS_TOPIC with `{sensor_id}` and `{metric}` replaced. */
+export function alertsTopicOf(template: string, sensorId: string, metric: string): string {
+  return template.replaceAll('{sensor_id}', sensorId).replaceAll('{metric}', metric);
+}
+
+/** The filter every topic alertsTopicOf gives matches: each level holding a placeholder becomes `+`. */
+export function alertsTopicFilter(template: string): string {
+  return template
+    .split('/')
+    .map((level) => (level.includes('{sensor_id}') || level.includes('{metric}') ? '+' : level))
+    .join('/');
+}

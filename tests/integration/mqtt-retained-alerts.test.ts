@@ -1,0 +1,215 @@
+import { join } from 'node:path';
+import { rmSync } from 'node:fs';
+import { describeWithMosquitto, startMosquitto, type MosquittoBroker } from '../support/mosquitto-broker';
+import { connectTestClient, metricValue, until, type TestMqttClient } from '../support/mqtt-test-client';
+import { spawnServer, waitForListening, type ServerProcess } from '../support/server-process';
+import { startTcpRelay } from '../support/tcp-relay';
+import { makeTempDir } from '../support/test-app';
+
+// The retained alert message of a model must end up saying its stored state, whatever order
+// messages reached the broker in. A late message from another replica is played here by a
+// test client publishing, retained, an event the service sent earlier: deterministic, where
+// two racing replicas are not. Models: fit [10, 5, 6, 9], threshold 7.5 + 2 * sqrt(17/3) =
+// 12.26...: 13 raises, 12 clears.
+
+jest.setTimeout(60_000);
+
+const RECONCILE_MS = 200;
+
+interface AlertMessage {
+  sensor_id: string;
+  metric: string;
+  state: string;
+  value: number;
+  at: string;
+  reason?: string;
+}
+
+describeWithMosquitto('retained alert messages kept true to the stored states', () => {
+  let broker: MosquittoBroker;
+  let dir: string;
+  let peer: TestMqttClient;
+  let run = 0;
+  let topic = '';
+  const servers: ServerProcess[] = [];
+  beforeAll(async () => {
+    broker = await startMosquitto();
+    dir = makeTempDir();
+  });
+  afterEach(async () => {
+    await peer?.close();
+    for (const server of servers.splice(0)) server.child.kill('SIGKILL');
+  });
+  afterAll(async () => {
+    await broker.dispose();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** Each test its own database, session, group and alerts topic. */
+  function settings(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+    run++;
+    topic = `retained${run}`;
+    return {
+      PORT: '0',
+      HOST: '127.0.0.1',
+      DB_PATH: join(dir, `run${run}.db`),
+      MQTT_URL: broker.url,
+      MQTT_CLIENT_ID: `service-${process.pid}-${run}`,
+      MQTT_SHARE_GROUP: `service${run}`,
+      MQTT_ALERTS_TOPIC: `${topic}/{sensor_id}`,
+      MQTT_ALERTS_RECONCILE_MS: String(RECONCILE_MS),
+      ...extra,
+    };
+  }
+
+  async function serve(env: NodeJS.ProcessEnv): Promise<{ server: ServerProcess; url: string }> {
+    const server = spawnServer(env);
+    servers.push(server);
+    const url = await waitForListening(server);
+    await until(async () => ((await (await fetch(`${url}/ready`)).json()) as { mqtt?: string }).mqtt === 'connected');
+    return { server, url };
+  }
+
+  async function stop(server: ServerProcess): Promise<void> {
+    server.child.kill('SIGTERM');
+    expect(await server.exited).toBe(0);
+    expect(server.stderr()).toBe('');
+  }
+
+  const fit = async (url: string, sensor: string) => {
+    const answer = await fetch(`${url}/${sensor}/fit`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ values: [10, 5, 6, 9] }) });
+    expect(answer.status).toBe(200);
+  };
+  const corrections = async (url: string) => metricValue(await (await fetch(`${url}/metrics`)).text(), 'mqtt_retained_alert_corrections_total');
+  const messages = () => peer.received.map((message) => JSON.parse(message.payload) as AlertMessage);
+  const publishRetained = (sensor: string, payload: string) => peer.client.publishAsync(`${topic}/${sensor}`, payload, { qos: 1, retain: true });
+  /** What a subscriber arriving now is given: the retained message of each sensor's topic. */
+  async function retainedNow(sensors: readonly string[]): Promise<Record<string, AlertMessage>> {
+    const fresh = await connectTestClient(broker.url);
+    try {
+      await fresh.subscribe(`${topic}/+`);
+      await fresh.waitFor(sensors.length);
+      return Object.fromEntries(fresh.received.map((message) => [message.topic.split('/')[1], JSON.parse(message.payload) as AlertMessage]));
+    } finally {
+      await fresh.close();
+    }
+  }
+  /** Waits for a few reconcile periods: anything still to come would have come. */
+  const quiet = () => new Promise((resolve) => setTimeout(resolve, 5 * RECONCILE_MS));
+
+  it('puts back the stored state over a late raised, and over a late cleared, once each', async () => {
+    const { server, url } = await serve(settings());
+    await fit(url, 'SEN1');
+    peer = await connectTestClient(broker.url);
+    await peer.subscribe(`${topic}/+`);
+    await peer.publish('sensors/SEN1/readings', '{"value": 13, "at": "2026-11-30T12:00:01Z"}');
+    await peer.waitFor(1);
+    await peer.publish('sensors/SEN1/readings', '{"value": 12, "at": "2026-11-30T12:00:02Z"}');
+    const [raised, cleared] = await peer.waitFor(2);
+
+    // The raise arrives again, after the clear, as another replica's late message would.
+    await publishRetained('SEN1', raised!.payload);
+    await peer.waitFor(4);
+    expect(messages().slice(2).map(({ state, value, at }) => [state, value, at])).toEqual([
+      ['raised', 13, '2026-11-30T12:00:01.000Z'],
+      ['cleared', 12, '2026-11-30T12:00:02.000Z'],
+    ]);
+    expect((await retainedNow(['SEN1'])).SEN1).toMatchObject({ state: 'cleared', value: 12 });
+
+    await peer.publish('sensors/SEN1/readings', '{"value": 14, "at": "2026-11-30T12:00:03Z"}');
+    await peer.waitFor(5);
+    await publishRetained('SEN1', cleared!.payload);
+    await peer.waitFor(7);
+    expect(messages().slice(4).map(({ state, value }) => [state, value])).toEqual([
+      ['raised', 14],
+      ['cleared', 12],
+      ['raised', 14],
+    ]);
+    await quiet();
+    expect(peer.received).toHaveLength(7);
+    expect((await retainedNow(['SEN1'])).SEN1).toMatchObject({ state: 'raised', value: 14 });
+    expect(await corrections(url)).toBe(2);
+    expect(server.stdout()).toContain('"msg":"retained alert messages corrected to the stored state"');
+    await stop(server);
+  });
+
+  it('at start: publishes a raised state whose retained message is gone, and clears one left raised for a model deleted', async () => {
+    const env = settings();
+    let { server, url } = await serve(env);
+    for (const sensor of ['SEN1', 'SEN2']) await fit(url, sensor);
+    peer = await connectTestClient(broker.url);
+    await peer.subscribe(`${topic}/+`);
+    await peer.publish('sensors/SEN1/readings', '{"value": 13}');
+    await peer.publish('sensors/SEN2/readings', '{"value": 13}');
+    const raised = await peer.waitFor(2);
+    expect((await fetch(`${url}/SEN2/weights`, { method: 'DELETE' })).status).toBe(200);
+    await peer.waitFor(3);
+    expect(messages()[2]).toMatchObject({ sensor_id: 'SEN2', state: 'cleared', reason: 'model_deleted' });
+    await stop(server);
+
+    // While it is away: SEN1's retained message is removed, and SEN2's clear is lost (its raise is back).
+    await peer.close();
+    peer = await connectTestClient(broker.url);
+    await publishRetained('SEN1', '');
+    await publishRetained('SEN2', raised.find((message) => message.topic.endsWith('/SEN2'))!.payload);
+    ({ server, url } = await serve(env));
+    await until(async () => (await corrections(url)) === 2);
+    const now = await retainedNow(['SEN1', 'SEN2']);
+    expect(now.SEN1).toMatchObject({ state: 'raised', value: 13 });
+    expect(now.SEN2).toMatchObject({ state: 'cleared', value: 13, reason: 'model_deleted' });
+    await stop(server);
+  });
+
+  it('judges nothing while the broker is away: its own events wait for it, and are not corrected twice', async () => {
+    const relay = await startTcpRelay(broker.url);
+    const { server, url } = await serve(settings({ MQTT_URL: relay.url.replace(/\/$/, '') }));
+    let again: Awaited<ReturnType<typeof startTcpRelay>> | undefined;
+    try {
+      await fit(url, 'SEN1');
+      peer = await connectTestClient(broker.url);
+      await peer.subscribe(`${topic}/+`);
+      await peer.publish('sensors/SEN1/readings', '{"value": 13}');
+      await peer.waitFor(1);
+      relay.close();
+      await until(async () => ((await (await fetch(`${url}/ready`)).json()) as { mqtt?: string }).mqtt === 'reconnecting');
+      // The clear waits in memory; the raise is what this replica saw last on the topic.
+      expect((await fetch(`${url}/SEN1/weights`, { method: 'DELETE' })).status).toBe(200);
+      await quiet();
+      again = await startTcpRelay(broker.url, Number(new URL(relay.url).port));
+      await until(async () => ((await (await fetch(`${url}/ready`)).json()) as { mqtt?: string }).mqtt === 'connected', 20_000);
+      await until(() => messages().some((message) => message.state === 'cleared'));
+      await quiet();
+      // The raise may come twice: the cut can take its PUBACK, and QoS 1 sends it again.
+      const states = messages().map(({ state, reason }) => `${state} ${reason ?? ''}`);
+      expect(states.filter((state, index) => state !== states[index - 1])).toEqual(['raised ', 'cleared model_deleted']);
+      expect(await corrections(url)).toBe(0);
+      await stop(server);
+    } finally {
+      again?.close();
+    }
+  });
+
+  it('leaves alone what is not its own alert event, and checks nothing with MQTT_ALERTS_RECONCILE_MS=0', async () => {
+    const env = settings();
+    const { server, url } = await serve(env);
+    await fit(url, 'SEN1');
+    peer = await connectTestClient(broker.url);
+    const event = { sensor_id: 'SEN1', metric: 'value', state: 'raised', value: 13, threshold: 12.26, mean: 7.5, std: 2.38, z_score: 2.3, at: '2026-11-30T12:00:01.000Z' };
+    await publishRetained('SEN1', 'not json');
+    await publishRetained('SEN2', JSON.stringify(event)); // names SEN1, on SEN2's topic
+    await publishRetained('SEN3', JSON.stringify({ ...event, sensor_id: 'SEN3', state: 'up' }));
+    await quiet();
+    expect(await corrections(url)).toBe(0);
+    await stop(server);
+
+    // The same session, whose alerts subscription the broker kept: dropped, its events not taken for readings.
+    const off = await serve({ ...env, MQTT_ALERTS_RECONCILE_MS: '0' });
+    await until(() => off.server.stdout().includes('"msg":"retained alert messages not checked (MQTT_ALERTS_RECONCILE_MS=0)"'));
+    await publishRetained('SEN1', JSON.stringify(event));
+    await quiet();
+    expect((await retainedNow(['SEN1', 'SEN2', 'SEN3'])).SEN1).toMatchObject({ state: 'raised' });
+    const text = await (await fetch(`${off.url}/metrics`)).text();
+    expect([metricValue(text, 'mqtt_retained_alert_corrections_total'), metricValue(text, 'sensor_readings_ingested_total{outcome="invalid"}')]).toEqual([0, 0]);
+    await stop(off.server);
+  });
+});
