@@ -338,6 +338,34 @@ describe('Parquet input: npm run convert, then npm run train on the .parquet', (
       rmSync(output);
     });
 
+    it('through a symbolic link: writes its target, and the link stays a link (as cp and > do)', () => {
+      const input = csv();
+      const target = join(directory, 'linked-target.parquet');
+      const link = join(directory, 'link.parquet');
+      rmSync(target, { force: true });
+      rmSync(link, { force: true });
+      // A link whose target does not exist yet, then one whose target does.
+      symlinkSync('linked-target.parquet', link);
+      for (let run = 0; run < 2; run++) {
+        const converted = convert([input, link]);
+        expect({ status: converted.status, stderr: converted.stderr }).toEqual({ status: 0, stderr: '' });
+        expect(lstatSync(link).isSymbolicLink()).toBe(true);
+        expect(readFileSync(target).subarray(0, 4).toString()).toBe('PAR1');
+      }
+      // A .parquet link to a file that is not Parquet by name is that file: not replaced without --force.
+      const other = join(directory, 'notes.txt');
+      writeFileSync(other, 'keep me\n');
+      rmSync(link);
+      symlinkSync(other, link);
+      const refused = convert([input, link]);
+      expect({ status: refused.status, stderr: refused.stderr }).toEqual({
+        status: 2,
+        stderr: `convert: ${link} is a link to ${other}, which does not end in .parquet or .pq: is it the file you meant to replace? (--force writes it anyway)\n`,
+      });
+      expect(readFileSync(other, 'utf8')).toBe('keep me\n');
+      rmSync(link);
+    });
+
     it('a missing folder, naming the output, not the input', () => {
       const output = join(directory, 'missing', 'out.parquet');
       const converted = convert([csv(), output]);

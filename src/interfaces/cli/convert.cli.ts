@@ -1,5 +1,5 @@
 // Rewrites a readings CSV as Parquet (zstd; readings as doubles, other columns as strings), streaming. See HELP.
-import { accessSync, constants, statSync, type Stats } from 'node:fs';
+import { accessSync, constants, lstatSync, readlinkSync, statSync, type Stats } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { VIBRATION_METRICS } from '../../domain/vibration-metrics';
 import { CsvToParquetConverter } from '../../infrastructure/parquet/csv-to-parquet.converter';
@@ -38,7 +38,7 @@ runCli('convert', async () => {
   const [csvPath, parquetPath] = (parsed.positionals as [string, string]).map(filePathArgument) as [string, string];
   checkOutput(csvPath, parquetPath, parsed.values.force === true);
   const startedAt = performance.now();
-  const { rows, csvBytes, parquetBytes } = await new CsvToParquetConverter(VIBRATION_METRICS).convert(csvPath, parquetPath);
+  const { rows, csvBytes, parquetBytes } = await new CsvToParquetConverter(VIBRATION_METRICS).convert(csvPath, linkTarget(parquetPath));
   const seconds = (performance.now() - startedAt) / 1000;
   console.log(
     `converted ${rows.toLocaleString('en-US')} rows of ${csvPath} (${(csvBytes / 1e6).toFixed(1)} MB) ` +
@@ -53,26 +53,45 @@ runCli('convert', async () => {
  * folder, a device, FIFO or socket, or a path whose folder is missing or not writable.
  */
 function checkOutput(csvPath: string, parquetPath: string, force: boolean): void {
+  const target = linkTarget(parquetPath);
   const input = statOrNothing(csvPath);
-  const output = statOrNothing(parquetPath);
-  if (resolve(csvPath) === resolve(parquetPath) || (input && output && input.dev === output.dev && input.ino === output.ino)) {
+  const output = statOrNothing(target);
+  if (resolve(csvPath) === resolve(target) || (input && output && input.dev === output.dev && input.ino === output.ino)) {
     throw new UsageError(`${parquetPath} is the input file itself: write the Parquet file elsewhere`);
   }
   if (output?.isDirectory()) throw new UsageError(`${parquetPath} is a folder: name the Parquet file to write, e.g. ${join(parquetPath, 'readings.parquet')}`);
   // The new file is renamed over the name: a device there (/dev/null, run as root) would be
   // replaced by a regular file, for every program on the machine. Even with --force.
   if (output && !output.isFile()) throw new UsageError(`${parquetPath} is not a regular file (a FIFO, device or socket): name a file to write`);
-  if (!force && !/\.(parquet|pq)$/i.test(parquetPath)) {
-    throw new UsageError(`${parquetPath} does not end in .parquet or .pq: is it the file you meant to replace? (--force writes it anyway)`);
+  // The name of the file replaced, which for a link is its target's.
+  if (!force && !/\.(parquet|pq)$/i.test(target)) {
+    const named = target === parquetPath ? parquetPath : `${parquetPath} is a link to ${target}, which`;
+    throw new UsageError(`${named} does not end in .parquet or .pq: is it the file you meant to replace? (--force writes it anyway)`);
   }
-  const folder = statOrNothing(dirname(resolve(parquetPath)));
-  if (!folder?.isDirectory()) throw new UsageError(`cannot write ${parquetPath}: its folder ${dirname(parquetPath)} does not exist`);
+  const folder = dirname(resolve(target));
+  const shown = target === parquetPath ? dirname(parquetPath) : folder;
+  if (!statOrNothing(folder)?.isDirectory()) throw new UsageError(`cannot write ${parquetPath}: its folder ${shown} does not exist`);
   // The file is written beside its final name, then renamed: the folder must take new files.
   try {
-    accessSync(dirname(resolve(parquetPath)), constants.W_OK);
+    accessSync(folder, constants.W_OK);
   } catch {
-    throw new UsageError(`cannot write ${parquetPath}: this process (uid ${process.getuid?.() ?? '?'}) may not write its folder ${dirname(parquetPath)}`);
+    throw new UsageError(`cannot write ${parquetPath}: this process (uid ${process.getuid?.() ?? '?'}) may not write its folder ${shown}`);
   }
+}
+
+/**
+ * The file a path names, through any symbolic links (even one whose target does not exist
+ * yet), as `cp` and a shell's `>` write: the new file is renamed over that target, so a link
+ * stays a link instead of being replaced by the file.
+ */
+function linkTarget(path: string): string {
+  let target = path;
+  // Linux's own limit (MAXSYMLINKS): a loop of links ends here.
+  for (let hops = 0; hops < 40; hops++) {
+    if (!lstatSync(target, { throwIfNoEntry: false })?.isSymbolicLink()) return target;
+    target = resolve(dirname(target), readlinkSync(target));
+  }
+  throw new UsageError(`${path}: too many levels of symbolic links`);
 }
 
 function statOrNothing(path: string): Stats | undefined {
