@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { makeTempDir } from '../support/test-app';
 
 // Benchmarks are not run in CI; this proves `npm run bench:train` still runs end to end.
 describe('npm run bench:train -- --smoke', () => {
@@ -33,4 +34,18 @@ describe('npm run bench:train -- --smoke', () => {
     const bogus = spawnSync(process.execPath, [script, '--bogus'], { encoding: 'utf8' });
     expect({ status: bogus.status, stdout: bogus.stdout, stderr: bogus.stderr }).toEqual({ status: 2, stdout: '', stderr: expect.stringMatching(/^Unknown option '--bogus'\nUsage: npm run bench:train/) });
   });
+
+  it('duckdb-exact-sums times its exact query against favg on a Parquet file, and says whether 62 bits were enough', () => {
+    const directory = makeTempDir();
+    try {
+      const parquet = join(directory, 'collects.parquet');
+      const converted = spawnSync(process.execPath, [join(__dirname, '../../dist/bin/convert.js'), join(__dirname, '../../data/collects.csv'), parquet], { encoding: 'utf8' });
+      expect(converted.status).toBe(0);
+      const child = spawnSync(process.execPath, [join(__dirname, '../../dist/scripts/bench/duckdb-exact-sums.js'), parquet, '1'], { encoding: 'utf8' });
+      expect({ status: child.status, stderr: child.stderr }).toEqual({ status: 0, stderr: '' });
+      expect(child.stdout).toMatch(/^exact fixed-point sums \d+ ms, favg \+ stddev_samp \d+ ms \(medians of 1\): ratio [\d.]+\nreadings whose scaling to 62 bits was not exact \(0 is needed\): \d+\n$/);
+    } finally {
+      rmSync(directory, { recursive: true, force: true });
+    }
+  }, 60_000);
 });
