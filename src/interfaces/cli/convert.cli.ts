@@ -36,9 +36,9 @@ runCli('convert', async () => {
   if (!parsed) return;
   if (parsed.positionals.length !== 2) throw new UsageError('expected a CSV and a Parquet path (run with --help for usage)');
   const [csvPath, parquetPath] = (parsed.positionals as [string, string]).map(filePathArgument) as [string, string];
-  checkOutput(csvPath, parquetPath, parsed.values.force === true);
+  const target = checkOutput(csvPath, parquetPath, parsed.values.force === true);
   const startedAt = performance.now();
-  const { rows, csvBytes, parquetBytes } = await new CsvToParquetConverter(VIBRATION_METRICS).convert(csvPath, linkTarget(parquetPath));
+  const { rows, csvBytes, parquetBytes } = await new CsvToParquetConverter(VIBRATION_METRICS).convert(csvPath, target);
   const seconds = (performance.now() - startedAt) / 1000;
   console.log(
     `converted ${rows.toLocaleString('en-US')} rows of ${csvPath} (${(csvBytes / 1e6).toFixed(1)} MB) ` +
@@ -51,8 +51,9 @@ runCli('convert', async () => {
  * written: the same file (by path or, through links, by inode), a name that does not say
  * Parquet (a slip such as `convert a.csv b.csv` would replace b.csv; --force allows it), a
  * folder, a device, FIFO or socket, or a path whose folder is missing or not writable.
+ * Answers the file to write: the path's target when it is a symbolic link.
  */
-function checkOutput(csvPath: string, parquetPath: string, force: boolean): void {
+function checkOutput(csvPath: string, parquetPath: string, force: boolean): string {
   const target = linkTarget(parquetPath);
   const input = statOrNothing(csvPath);
   const output = statOrNothing(target);
@@ -77,6 +78,7 @@ function checkOutput(csvPath: string, parquetPath: string, force: boolean): void
   } catch {
     throw new UsageError(`cannot write ${parquetPath}: this process (uid ${process.getuid?.() ?? '?'}) may not write its folder ${shown}`);
   }
+  return target;
 }
 
 /**
