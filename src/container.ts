@@ -97,11 +97,11 @@ export async function createContainer(config: AppConfig, parent: DependencyConta
     child.register(MqttRetainedAlertsReconciler, {
       useFactory: instanceCachingFactory((c) => {
         const reconcile = new ReconcileRetainedAlertsUseCase(c.resolve(ALERT_STATE_REPOSITORY), c.resolve(WEIGHTS_REPOSITORY), c.resolve(MqttAlertEventPublisher), c.resolve(AlertPolicy));
-        return (openedMqtt.reconciler = new MqttRetainedAlertsReconciler(mqtt, c.resolve(MqttConnection), reconcile, c.resolve<Logger>(LOGGER), metrics));
+        return (openedMqtt.reconciler = new MqttRetainedAlertsReconciler(mqtt, c.resolve(MqttConnection), reconcile, c.resolve<Logger>(LOGGER), metrics, storage.databaseId));
       }),
     });
   }
-  registerAlertEventSinks(child, config);
+  registerAlertEventSinks(child, config, storage.databaseId);
 
   const singletons: ReadonlyArray<new (...args: never[]) => unknown> = [
     FitSensorUseCase,
@@ -125,7 +125,7 @@ export async function createContainer(config: AppConfig, parent: DependencyConta
  * ALERT_EVENT_PUBLISHER: every configured sink behind one fan-out (none configured: events go
  * nowhere). Built on first resolve, so a test's replacement of the logger is the one they log to.
  */
-function registerAlertEventSinks(child: DependencyContainer, config: AppConfig): void {
+function registerAlertEventSinks(child: DependencyContainer, config: AppConfig, databaseId: string): void {
   const webhookUrl = config.alertWebhookUrl;
   if (webhookUrl !== undefined) {
     child.register(WebhookAlertEventPublisher, {
@@ -135,7 +135,7 @@ function registerAlertEventSinks(child: DependencyContainer, config: AppConfig):
   const mqtt = config.mqtt;
   if (mqtt !== undefined) {
     child.register(MqttAlertEventPublisher, {
-      useFactory: instanceCachingFactory((c) => new MqttAlertEventPublisher(c.resolve(MqttConnection).client, mqtt.alertsTopic, c.resolve<Logger>(LOGGER))),
+      useFactory: instanceCachingFactory((c) => new MqttAlertEventPublisher(c.resolve(MqttConnection).client, mqtt.alertsTopic, c.resolve<Logger>(LOGGER), databaseId)),
     });
   }
   child.register(ALERT_EVENT_PUBLISHER, {

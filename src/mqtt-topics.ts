@@ -29,3 +29,6 @@ export function alertsTopicFilter(template: string): string {
     .map((level) => (level.includes('{sensor_id}') || level.includes('{metric}') ? '+' : level))
     .join('/');
 }
+
+/** The MQTT 5 user property of an alert event naming the database whose state it tells (WeightsStorage.databaseId). */
+export const DATABASE_ID_PROPERTY = 'database_id';

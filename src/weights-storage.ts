@@ -21,6 +21,11 @@ export interface WeightsStorage {
   readonly idempotency: IdempotencyStore;
   /** Each model's alert state (live readings), in the same database. */
   readonly alertStates: AlertStateRepository;
+  /**
+   * The database's identity (32 hex digits, drawn when its schema was created or upgraded to
+   * version 5), shared by every replica on it and carried by their MQTT alert events.
+   */
+  readonly databaseId: string;
   /** The schema migration this open made, for the log: a large SQLite history takes seconds. */
   readonly migration?: SchemaMigration;
   close(): Promise<void>;
@@ -91,8 +96,10 @@ async function openConfigured(config: WeightsStorageConfig, onIdleError: (error:
     // pool.end() waits for every query still running: at shutdown, those of requests cut off
     // after the grace period, which a hung server may never answer. Exiting closes them.
     const end = (ending: Pool) => Promise.race([ending.end(), delay(POOL_END_WAIT_MS, undefined, { ref: false })]);
+    const { rows } = await pool.query<{ id: string }>('SELECT id FROM database_identity');
     return {
       migration,
+      databaseId: rows[0]!.id,
       repository: new PostgresWeightsRepository(pool, reads),
       idempotency: new PostgresIdempotencyStore(pool),
       alertStates: new PostgresAlertStateRepository(pool, reads),
@@ -103,6 +110,7 @@ async function openConfigured(config: WeightsStorageConfig, onIdleError: (error:
   const repository = new SqliteWeightsRepository(database, config.dbBusyTimeoutMs, onFileLost);
   return {
     migration,
+    databaseId: database.prepare('SELECT id FROM database_identity').pluck().get() as string,
     repository,
     idempotency: new SqliteIdempotencyStore(database, config.dbBusyTimeoutMs),
     alertStates: new SqliteAlertStateRepository(database, config.dbBusyTimeoutMs, () => repository.assertFileInPlace()),

@@ -160,6 +160,63 @@ describeWithMosquitto('retained alert messages kept true to the stored states', 
     await stop(server);
   });
 
+  it('puts back a raised state whose retained message is removed while it runs', async () => {
+    const { server, url } = await serve(settings());
+    await fit(url, 'SEN1');
+    peer = await connectTestClient(broker.url);
+    await peer.subscribe(`${topic}/+`);
+    await peer.publish('sensors/SEN1/readings', '{"value": 13}');
+    await peer.waitFor(1);
+    await publishRetained('SEN1', '');
+    await until(async () => (await corrections(url)) === 1);
+    expect((await retainedNow(['SEN1'])).SEN1).toMatchObject({ state: 'raised', value: 13 });
+    await stop(server);
+  });
+
+  it('goes by what the broker retains: a message published without the retain flag hides no wrong retained one', async () => {
+    const { server, url } = await serve(settings());
+    await fit(url, 'SEN1');
+    peer = await connectTestClient(broker.url);
+    await peer.subscribe(`${topic}/+`);
+    await peer.publish('sensors/SEN1/readings', '{"value": 13}');
+    await peer.waitFor(1);
+    await peer.publish('sensors/SEN1/readings', '{"value": 12}');
+    const [raised, cleared] = await peer.waitFor(2);
+    // A late raise, retained, then the true state again, but not retained: the broker keeps the raise.
+    await publishRetained('SEN1', raised!.payload);
+    await peer.client.publishAsync(`${topic}/SEN1`, cleared!.payload, { qos: 1, retain: false });
+    await until(async () => (await corrections(url)) === 1);
+    expect((await retainedNow(['SEN1'])).SEN1).toMatchObject({ state: 'cleared', value: 12 });
+    await stop(server);
+  });
+
+  it('leaves alone the events of another database on the same topics, and says so: no correction either way', async () => {
+    const first = await serve(settings());
+    const shared = topic;
+    const second = await serve({ ...settings(), MQTT_ALERTS_TOPIC: `${shared}/{sensor_id}` });
+    topic = shared;
+    for (const { url } of [first, second]) await fit(url, 'SEN1');
+    peer = await connectTestClient(broker.url);
+    await peer.subscribe(`${topic}/+`);
+    // Each deployment has its own share group: both score the reading, and both raise.
+    await peer.publish('sensors/SEN1/readings', '{"value": 13}');
+    await peer.waitFor(2);
+    expect((await fetch(`${second.url}/SEN1/weights`, { method: 'DELETE' })).status).toBe(200);
+    await peer.waitFor(3);
+    await quiet();
+    await quiet();
+    // Without telling them apart, the first would put its raise back, the second its clear, and so on.
+    expect(messages().map(({ state }) => state)).toEqual(['raised', 'raised', 'cleared']);
+    expect((await retainedNow(['SEN1'])).SEN1).toMatchObject({ state: 'cleared', reason: 'model_deleted' });
+    for (const { server, url } of [first, second]) {
+      const text = await (await fetch(`${url}/metrics`)).text();
+      expect(metricValue(text, 'mqtt_retained_alert_corrections_total')).toBe(0);
+      expect(metricValue(text, 'mqtt_foreign_alert_events_total')).toBeGreaterThan(0);
+      expect(server.stdout()).toContain('"msg":"alert event of another database on our alerts topics: left alone');
+    }
+    for (const { server } of [first, second]) await stop(server);
+  });
+
   it("a sensor's topic shared by its metrics: another metric's later event is not a missing one", async () => {
     const env = settings();
     let { server, url } = await serve(env);

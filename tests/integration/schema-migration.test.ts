@@ -131,15 +131,16 @@ describe('migrating a version-1 SQLite database in place', () => {
     rmSync(directory, { recursive: true, force: true });
   });
 
-  it('is at schema version 4, with the history still append-only, and says it migrated', () => {
-    expect(migration).toMatchObject({ from: 1, to: 4 });
+  it('is at schema version 5, with the history still append-only, an identity drawn, and says it migrated', () => {
+    expect(migration).toMatchObject({ from: 1, to: 5 });
     // A second open finds it current: nothing to say.
     migration = undefined;
     openSqliteDatabase(path).close();
     openSqliteDatabase(path, 5000, { onMigrated: (made) => (migration = made) }).close();
     expect(migration).toBeUndefined();
-    expect(SCHEMA_VERSION).toBe(4);
-    expect(db.pragma('user_version', { simple: true })).toBe(4);
+    expect(SCHEMA_VERSION).toBe(5);
+    expect(db.pragma('user_version', { simple: true })).toBe(5);
+    expect(db.prepare('SELECT id FROM database_identity').pluck().all()).toEqual([expect.stringMatching(/^[0-9a-f]{32}$/)]);
     expect(() => db.prepare('UPDATE weights_history SET mean = 0').run()).toThrow('weights_history is append-only');
     expect(() => db.prepare('DELETE FROM weights_history').run()).toThrow('weights_history is append-only');
     expect(db.prepare('SELECT max(id) AS id FROM weights_history').get()).toEqual({ id: 4 });
@@ -159,7 +160,7 @@ describe('train on a version-1 SQLite database', () => {
     const csv = join(__dirname, '../../data/collects.csv');
     const first = runCli('train', ['--merge', csv], path);
     expect(first.status).toBe(0);
-    expect(first.stderr).toMatch(/^train: migrated the weights database from schema 1 to 4 in \d+ ms\n$/);
+    expect(first.stderr).toMatch(/^train: migrated the weights database from schema 1 to 5 in \d+ ms\n$/);
     const second = runCli('train', ['--merge', csv], path);
     expect(second.status).toBe(0);
     expect(second.stderr).toBe('');
@@ -208,10 +209,11 @@ describeWithPostgres('migrating a version-1 PostgreSQL database in place', (admi
     await database?.drop();
   });
 
-  it('is at schema version 4, with the history still append-only, and says it migrated', async () => {
-    expect(migration).toMatchObject({ from: 1, to: 4 });
-    expect(POSTGRES_SCHEMA_VERSION).toBe(4);
-    expect((await pool.query('SELECT version FROM weights_schema')).rows).toEqual([{ version: 4 }]);
+  it('is at schema version 5, with the history still append-only, an identity drawn, and says it migrated', async () => {
+    expect(migration).toMatchObject({ from: 1, to: 5 });
+    expect(POSTGRES_SCHEMA_VERSION).toBe(5);
+    expect((await pool.query('SELECT version FROM weights_schema')).rows).toEqual([{ version: 5 }]);
+    expect((await pool.query('SELECT id FROM database_identity')).rows).toEqual([{ id: expect.stringMatching(/^[0-9a-f]{32}$/) }]);
     await expect(pool.query('UPDATE weights_history SET mean = 0')).rejects.toThrow('weights_history is append-only');
   });
 

@@ -103,6 +103,12 @@ export class ServiceMetrics {
     registers: [this.registry],
   });
 
+  readonly foreignAlertEvents = new Counter({
+    name: 'mqtt_foreign_alert_events_total',
+    help: 'Retained alert events on the alerts topics published for another database (their database_id is not ours): left alone, never corrected.',
+    registers: [this.registry],
+  });
+
   readonly alertTransitions = new Counter({
     name: 'alert_transitions_total',
     help: 'Alert transitions decided, by the state entered (raised, cleared).',

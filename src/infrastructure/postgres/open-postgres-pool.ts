@@ -110,6 +110,16 @@ const MIGRATIONS: readonly string[] = [
   ALTER TABLE weights_history DROP CONSTRAINT weights_history_change_check;
   ALTER TABLE weights_history ADD CONSTRAINT weights_history_change_check CHECK (change IN ('fit', 'update', 'adjust', 'rollback', 'delete'));
   `,
+  // 5: the database's identity, drawn once at random (32 hex digits), which every replica on
+  // it shares: its alert events carry it, so that a replica can tell another database's
+  // events on the same topics from its own (it leaves those alone, rather than correct them).
+  `
+  CREATE TABLE database_identity (
+    one BOOLEAN PRIMARY KEY DEFAULT true CHECK (one),
+    id  TEXT NOT NULL CHECK (length(id) = 32)
+  );
+  INSERT INTO database_identity (id) VALUES (replace(gen_random_uuid()::text, '-', ''));
+  `,
 ];
 
 export const POSTGRES_SCHEMA_VERSION = MIGRATIONS.length;

@@ -141,6 +141,16 @@ const MIGRATIONS: readonly string[] = [
   CREATE TRIGGER weights_history_is_append_only_delete BEFORE DELETE ON weights_history
   BEGIN SELECT RAISE(ABORT, 'weights_history is append-only'); END;
   `,
+  // 5: the database's identity, drawn once at random (32 hex digits), which every replica on
+  // it shares: its alert events carry it, so that a replica can tell another database's
+  // events on the same topics from its own (it leaves those alone, rather than correct them).
+  `
+  CREATE TABLE database_identity (
+    one INTEGER PRIMARY KEY CHECK (one = 1),
+    id  TEXT    NOT NULL CHECK (length(id) = 32)
+  ) STRICT;
+  INSERT INTO database_identity (one, id) VALUES (1, lower(hex(randomblob(16))));
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

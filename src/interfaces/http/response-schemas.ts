@@ -89,7 +89,7 @@ export const alertEventSchema = z
   .meta({
     id: 'AlertEvent',
     description:
-      'An alert transition, published as this JSON to the MQTT alerts topic (MQTT_ALERTS_TOPIC, retained) and POSTed to ALERT_WEBHOOK_URL (with an Idempotency-Key header, the same on every retry of one event). Not an HTTP answer of this API. On MQTT, a retained message left saying another state than the stored one (a late message from another replica, a clear lost in a stop) is corrected with this same JSON: the stored state, with the reading stored with it (a model with no stored state: `cleared`, with the figures of the message replaced, `at` the time of the correction).',
+      'An alert transition, published as this JSON to the MQTT alerts topic (MQTT_ALERTS_TOPIC, retained) and POSTed to ALERT_WEBHOOK_URL (with an Idempotency-Key header, the same on every retry of one event). Not an HTTP answer of this API. On MQTT, a retained message left saying another state than the stored one (a late message from another replica, a clear lost in a stop) is corrected with this same JSON: the stored state, with the reading stored with it (a model with no stored state: `cleared`, with the figures of the message replaced, `at` the time of the correction). On MQTT each message also carries the MQTT 5 user property `database_id`: the identity of the database whose state it tells.',
     example: { sensor_id: 'SEN0001', metric: 'params.velRMS.x', state: 'raised', value: 0.0123, threshold: 0.0101, mean: 0.0075, std: 0.0013, z_score: 3.692307692307693, at: '2026-11-30T12:00:05.000Z' },
   });
 

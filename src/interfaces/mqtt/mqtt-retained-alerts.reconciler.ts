@@ -7,7 +7,7 @@ import type { MqttConfig } from '../../config';
 import { isValidIdentifier } from '../../domain/identifier-rule';
 import type { ServiceMetrics } from '../../infrastructure/metrics/service-metrics';
 import { alertEventSchema } from '../http/response-schemas';
-import { alertsTopicFilter, alertsTopicOf } from '../../mqtt-topics';
+import { alertsTopicFilter, alertsTopicOf, DATABASE_ID_PROPERTY } from '../../mqtt-topics';
 import type { MqttConnection } from './mqtt-connection';
 
 /** At most one log line per this many ms while storage refuses the check. */
@@ -31,13 +31,23 @@ interface Suspect {
  * checked too.
  *
  * The broker's order is what decides: a correction that itself arrives late is seen here
- * like any other message, and checked again. Messages that are not an alert event of ours
- * (other JSON, a topic that is not its model's) are left alone.
+ * like any other message, and checked again. Only what the broker retains counts: a message
+ * published without the retain flag (the subscription keeps the flag as published) changes
+ * nothing, and a retained message removed (an empty one) leaves its model without one, as
+ * checked at a subscription. Messages that are not an alert event of ours (other JSON, a topic
+ * that is not its model's) are left alone, and so are the events of another database (their
+ * `database_id` user property not ours: correcting them would start the other deployment
+ * correcting ours, without end); those are counted and logged. An event without the property
+ * (from a build before it) counts as ours.
  */
 export class MqttRetainedAlertsReconciler {
   private readonly filter: string;
   /** The latest alert event seen on each topic. */
   private readonly latest = new Map<string, RetainedAlert>();
+  /** Topics whose retained message was removed, with the model whose event it was (checked as without one). */
+  private readonly removed = new Map<string, ModelName>();
+  /** Topics whose latest message is another database's event: nothing published there. */
+  private readonly foreign = new Set<string>();
   /** Topics to check, with when (performance.now()): reset by each message. */
   private readonly due = new Map<string, number>();
   private readonly suspects = new Map<string, Suspect>();
@@ -47,6 +57,7 @@ export class MqttRetainedAlertsReconciler {
   private checking: Promise<void> | undefined;
   private stopped = false;
   private readonly failureLog = new LogThrottle(LOG_INTERVAL_MS, () => performance.now());
+  private readonly foreignLog = new LogThrottle(LOG_INTERVAL_MS, () => performance.now());
 
   constructor(
     private readonly config: MqttConfig,
@@ -54,6 +65,8 @@ export class MqttRetainedAlertsReconciler {
     private readonly reconcile: ReconcileRetainedAlertsUseCase,
     private readonly logger: Logger,
     private readonly metrics: ServiceMetrics,
+    /** This database's identity (WeightsStorage.databaseId), as our events carry it. */
+    private readonly databaseId: string,
   ) {
     this.filter = alertsTopicFilter(config.alertsTopic);
   }
@@ -74,7 +87,8 @@ export class MqttRetainedAlertsReconciler {
     });
     this.connection.onConnect(() => {
       // QoS 0: a message missed while away comes back anyway, retained, with the next subscription.
-      this.connection.client.subscribe(this.filter, { qos: 0, rh: 0 }, (error, granted) => {
+      // rap (retain as published): a message published without the retain flag comes without it.
+      this.connection.client.subscribe(this.filter, { qos: 0, rh: 0, rap: true }, (error, granted) => {
         const refused = granted?.find((grant) => grant.qos > 2);
         if (error || refused) {
           this.logger.error('MQTT subscription to the alerts topics refused: retained alert messages are not checked', { filter: this.filter, error: error?.message ?? `reason code ${refused?.qos}` });
@@ -83,6 +97,8 @@ export class MqttRetainedAlertsReconciler {
         // The broker sends every retained message now, after the SUBACK: what it holds today,
         // without one removed meanwhile (an empty message, which is not an event of ours).
         this.latest.clear();
+        this.removed.clear();
+        this.foreign.clear();
         this.everyModelAt = this.later();
         this.schedule();
       });
@@ -97,13 +113,49 @@ export class MqttRetainedAlertsReconciler {
   }
 
   private receive(packet: IPublishPacket): void {
-    const alert = this.parse(packet);
-    if (alert === undefined) return;
-    this.latest.set(packet.topic, alert);
-    this.due.set(packet.topic, this.later());
+    // Not retained, it leaves the broker's retained message as it was.
+    if (!packet.retain) return;
     // The retained messages of a subscription are still coming: every model waits for the last.
     if (this.everyModelAt !== undefined) this.everyModelAt = this.later();
+    const { topic } = packet;
+    if (packet.payload.length === 0) return this.remove(topic);
+    const alert = this.parse(packet);
+    if (alert === undefined) return;
+    const publishedFor = packet.properties?.userProperties?.[DATABASE_ID_PROPERTY];
+    if (publishedFor !== undefined && publishedFor !== this.databaseId) return this.receiveForeign(topic, publishedFor);
+    this.latest.set(topic, alert);
+    this.removed.delete(topic);
+    this.foreign.delete(topic);
+    this.due.set(topic, this.later());
     this.schedule();
+  }
+
+  /** The retained message of `topic` was removed: the model whose event it was is checked as one without. */
+  private remove(topic: string): void {
+    const previous = this.latest.get(topic);
+    if (previous === undefined) return;
+    this.latest.delete(topic);
+    this.removed.set(topic, { sensorId: previous.sensorId, metric: previous.metric });
+    this.due.set(topic, this.later());
+    this.schedule();
+  }
+
+  private receiveForeign(topic: string, publishedFor: string | string[]): void {
+    this.latest.delete(topic);
+    this.removed.delete(topic);
+    this.due.delete(topic);
+    this.suspects.delete(topic);
+    this.foreign.add(topic);
+    this.metrics.foreignAlertEvents.inc();
+    const notLoggedSinceLast = this.foreignLog.pass();
+    if (notLoggedSinceLast !== undefined) {
+      this.logger.warn('alert event of another database on our alerts topics: left alone (replicas that share MQTT_ALERTS_TOPIC must share one database)', {
+        topic,
+        database_id: String(publishedFor),
+        ours: this.databaseId,
+        notLoggedSinceLast,
+      });
+    }
   }
 
   private parse(packet: IPublishPacket): RetainedAlert | undefined {
@@ -185,10 +237,11 @@ export class MqttRetainedAlertsReconciler {
     if (fresh.length === 0 && !everyModel) return;
     const wrong = await this.reconcile.execute(
       fresh.flatMap((topic) => this.latest.get(topic) ?? []),
-      { everyRaised: everyModel },
+      { absent: fresh.flatMap((topic) => (this.latest.has(topic) ? [] : (this.removed.get(topic) ?? []))), everyRaised: everyModel },
     );
     for (const { sensorId, metric } of wrong) {
       const topic = alertsTopicOf(this.config.alertsTopic, sensorId, metric);
+      if (this.foreign.has(topic)) continue;
       this.suspects.set(topic, { model: { sensorId, metric }, alert: this.latest.get(topic) });
       if (!this.due.has(topic)) this.due.set(topic, this.later());
     }

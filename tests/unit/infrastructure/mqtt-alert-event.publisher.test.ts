@@ -9,27 +9,30 @@ const EVENT: AlertEvent = { sensorId: 'SEN1', metric: 'value', state: 'cleared',
 function harness() {
   const callbacks: Array<(error?: Error) => void> = [];
   const topics: string[] = [];
+  const options: unknown[] = [];
   const client = {
-    publish: (topic: string, _payload: string, _options: unknown, callback: (error?: Error) => void) => {
+    publish: (topic: string, _payload: string, given: unknown, callback: (error?: Error) => void) => {
       topics.push(topic);
+      options.push(given);
       callbacks.push(callback);
     },
   };
   const warnings: Array<[string, Record<string, unknown> | undefined]> = [];
   const ignore = () => undefined;
   const logger: Logger = { debug: ignore, info: ignore, warn: (message, fields) => void warnings.push([message, fields]), error: ignore, fatal: ignore, lifecycle: ignore };
-  const publisher = new MqttAlertEventPublisher(client as unknown as MqttClient, 'sensors/{sensor_id}/alerts/{metric}', logger);
-  return { publisher, callbacks, topics, warnings };
+  const publisher = new MqttAlertEventPublisher(client as unknown as MqttClient, 'sensors/{sensor_id}/alerts/{metric}', logger, '0123456789abcdef0123456789abcdef');
+  return { publisher, callbacks, topics, options, warnings };
 }
 
 describe('MqttAlertEventPublisher', () => {
-  it('publishes to the topic of the event, and says nothing at close once the broker acknowledged every event', () => {
+  it('publishes to the topic of the event, QoS 1, retained, naming its database, and says nothing at close once the broker acknowledged every event', () => {
     const h = harness();
     h.publisher.publish(EVENT);
     h.publisher.publish({ ...EVENT, sensorId: 'SEN2' });
     h.callbacks.forEach((acknowledge) => acknowledge());
     h.publisher.close();
     expect(h.topics).toEqual(['sensors/SEN1/alerts/value', 'sensors/SEN2/alerts/value']);
+    expect(h.options[1]).toEqual({ qos: 1, retain: true, properties: { userProperties: { database_id: '0123456789abcdef0123456789abcdef' } } });
     expect(h.warnings).toEqual([]);
   });
 
