@@ -24,9 +24,10 @@ interface Suspect {
  * message of each, the one the broker retains. Once a topic has been quiet for
  * MQTT_ALERTS_RECONCILE_MS, ReconcileRetainedAlertsUseCase compares that message with the
  * model's stored state. A message found wrong is corrected (the stored state published) only
- * if it is still the latest one quiet period later: the event of a transition just stored is
- * often on its way, and a correction then would only repeat it. Every replica checks, so a
- * correction does not wait for the replica that went wrong. Each (re)subscription brings
+ * if it is still the latest one to two periods later (drawn at random): the event of a
+ * transition just stored is often on its way, and a correction then would only repeat it.
+ * Every replica checks, so a correction does not wait for the replica that went wrong; their
+ * random waits let the first correction reach the others before they repeat it. Each (re)subscription brings
  * every retained message again; once they have settled, raised models without one are
  * checked too.
  *
@@ -42,6 +43,8 @@ interface Suspect {
  */
 export class MqttRetainedAlertsReconciler {
   private readonly filter: string;
+  /** How often due topics are looked for: a quarter period, the grain of the confirmations' spread. */
+  private readonly tickMs: number;
   /** The latest alert event seen on each topic. */
   private readonly latest = new Map<string, RetainedAlert>();
   /** Topics whose retained message was removed, with the model whose event it was (checked as without one). */
@@ -69,6 +72,7 @@ export class MqttRetainedAlertsReconciler {
     private readonly databaseId: string,
   ) {
     this.filter = alertsTopicFilter(config.alertsTopic);
+    this.tickMs = Math.max(1, Math.round(config.alertsReconcileMs / 4));
   }
 
   /** Before the connection starts: subscribes on every connection, and checks from then on. */
@@ -172,8 +176,9 @@ export class MqttRetainedAlertsReconciler {
     return { sensorId, metric, state, value, threshold, mean, std, zScore };
   }
 
-  private later(): number {
-    return performance.now() + this.config.alertsReconcileMs;
+  /** `periods` MQTT_ALERTS_RECONCILE_MS from now (performance.now()). */
+  private later(periods = 1): number {
+    return performance.now() + periods * this.config.alertsReconcileMs;
   }
 
   private schedule(): void {
@@ -181,7 +186,7 @@ export class MqttRetainedAlertsReconciler {
     this.timer = setTimeout(() => {
       this.timer = undefined;
       this.check();
-    }, this.config.alertsReconcileMs);
+    }, this.tickMs);
   }
 
   private check(): void {
@@ -243,7 +248,9 @@ export class MqttRetainedAlertsReconciler {
       const topic = alertsTopicOf(this.config.alertsTopic, sensorId, metric);
       if (this.foreign.has(topic)) continue;
       this.suspects.set(topic, { model: { sensorId, metric }, alert: this.latest.get(topic) });
-      if (!this.due.has(topic)) this.due.set(topic, this.later());
+      // Confirmed between one and two periods on: each replica at its own time, so the first
+      // to correct is usually seen by the others before their turn, and they need not repeat it.
+      if (!this.due.has(topic)) this.due.set(topic, this.later(1 + Math.random()));
     }
   }
 }
