@@ -190,12 +190,14 @@ describeWithMosquitto('retained alert messages kept true to the stored states', 
     await stop(server);
   });
 
-  it('leaves alone the events of another database on the same topics, and says so: no correction either way', async () => {
+  it('leaves alone the events of another database published while it runs, and says so: no correction either way', async () => {
     const first = await serve(settings());
     const shared = topic;
     const second = await serve({ ...settings(), MQTT_ALERTS_TOPIC: `${shared}/{sensor_id}` });
     topic = shared;
     for (const { url } of [first, second]) await fit(url, 'SEN1');
+    // Past their subscriptions' first check: what the broker retained then is checked like their own.
+    await quiet();
     peer = await connectTestClient(broker.url);
     await peer.subscribe(`${topic}/+`);
     // Each deployment has its own share group: both score the reading, and both raise.
@@ -212,9 +214,51 @@ describeWithMosquitto('retained alert messages kept true to the stored states', 
       const text = await (await fetch(`${url}/metrics`)).text();
       expect(metricValue(text, 'mqtt_retained_alert_corrections_total')).toBe(0);
       expect(metricValue(text, 'mqtt_foreign_alert_events_total')).toBeGreaterThan(0);
-      expect(server.stdout()).toContain('"msg":"alert event of another database on our alerts topics: left alone');
+      expect(server.stdout()).toContain('"checked":false');
+      expect(server.stdout()).toContain('"msg":"alert event of another database on our alerts topics (replicas that share MQTT_ALERTS_TOPIC must share one database)"');
     }
     for (const { server } of [first, second]) await stop(server);
+  });
+
+  it("at start, checks the events a replaced database left retained like its own, then leaves another database's alone", async () => {
+    const env = settings();
+    let { server, url } = await serve(env);
+    await fit(url, 'SEN1');
+    peer = await connectTestClient(broker.url);
+    await peer.subscribe(`${topic}/+`);
+    await peer.publish('sensors/SEN1/readings', '{"value": 13}');
+    await peer.waitFor(1);
+    await stop(server);
+    // A new database on the same topics (the file deleted, a fresh start): it has no alert raised.
+    ({ server, url } = await serve({ ...env, DB_PATH: join(dir, `run${run}-new.db`) }));
+    await until(async () => (await corrections(url)) === 1);
+    expect((await retainedNow(['SEN1'])).SEN1).toMatchObject({ state: 'cleared', value: 13 });
+    expect(metricValue(await (await fetch(`${url}/metrics`)).text(), 'mqtt_foreign_alert_events_total')).toBe(1);
+    expect(server.stdout()).toContain('"checked":true');
+    await stop(server);
+  });
+
+  it('checks every model within ten periods of a subscription, however busy the alerts topics are', async () => {
+    const env = settings();
+    let { server, url } = await serve(env);
+    await fit(url, 'SEN1');
+    peer = await connectTestClient(broker.url);
+    await peer.subscribe(`${topic}/+`);
+    await peer.publish('sensors/SEN1/readings', '{"value": 13}');
+    await peer.waitFor(1);
+    await stop(server);
+    await publishRetained('SEN1', '');
+    // A retained event every half period on another topic, true to its (absent) model: nothing to correct there.
+    const event = { sensor_id: 'SEN2', metric: 'value', state: 'cleared', value: 1, threshold: 12.26, mean: 7.5, std: 2.38, z_score: -2.7, at: '2026-11-30T12:00:01.000Z' };
+    const busy = setInterval(() => void publishRetained('SEN2', JSON.stringify(event)).catch(() => undefined), RECONCILE_MS / 2);
+    try {
+      ({ server, url } = await serve(env));
+      await until(async () => (await corrections(url)) === 1, 20 * RECONCILE_MS);
+    } finally {
+      clearInterval(busy);
+    }
+    expect((await retainedNow(['SEN1'])).SEN1).toMatchObject({ state: 'raised', value: 13 });
+    await stop(server);
   });
 
   it('two replicas starting together on the same wrong messages mostly leave each correction to the first of them', async () => {

@@ -10,8 +10,15 @@ import { alertEventSchema } from '../http/response-schemas';
 import { alertsTopicFilter, alertsTopicOf, DATABASE_ID_PROPERTY } from '../../mqtt-topics';
 import type { MqttConnection } from './mqtt-connection';
 
-/** At most one log line per this many ms while storage refuses the check. */
+/** At most one log line per this many ms while storage refuses the check, or another database's events come. */
 const LOG_INTERVAL_MS = 10_000;
+
+/**
+ * Periods after a subscription by which every model is checked, however many messages still
+ * come: live events must not put it off for ever, nor keep another database's events
+ * checkable (two deployments resubscribing together would correct each other meanwhile).
+ */
+const SETTLE_PERIODS = 10;
 
 /** A topic whose retained message (or its absence: undefined) was found wrong, to be corrected if it is still the latest at the next check. */
 interface Suspect {
@@ -37,9 +44,11 @@ interface Suspect {
  * nothing, and a retained message removed (an empty one) leaves its model without one, as
  * checked at a subscription. Messages that are not an alert event of ours (other JSON, a topic
  * that is not its model's) are left alone, and so are the events of another database (their
- * `database_id` user property not ours: correcting them would start the other deployment
- * correcting ours, without end); those are counted and logged. An event without the property
- * (from a build before it) counts as ours.
+ * `database_id` user property not ours) published while this one runs: correcting them would
+ * start the other deployment correcting ours, without end. Those a subscription brings are
+ * checked once like ours (a database this one replaced left them, and nobody else would put
+ * them right). Both are counted and logged. An event without the property (from a build
+ * before it) counts as ours.
  */
 export class MqttRetainedAlertsReconciler {
   private readonly filter: string;
@@ -56,6 +65,8 @@ export class MqttRetainedAlertsReconciler {
   private readonly suspects = new Map<string, Suspect>();
   /** When to check every model, after a subscription's retained messages; undefined: not due. */
   private everyModelAt: number | undefined;
+  /** The latest everyModelAt may be put off to. */
+  private everyModelBy = 0;
   private timer: NodeJS.Timeout | undefined;
   private checking: Promise<void> | undefined;
   private stopped = false;
@@ -104,6 +115,7 @@ export class MqttRetainedAlertsReconciler {
         this.removed.clear();
         this.foreign.clear();
         this.everyModelAt = this.later();
+        this.everyModelBy = this.later(SETTLE_PERIODS);
         this.schedule();
       });
     });
@@ -120,13 +132,19 @@ export class MqttRetainedAlertsReconciler {
     // Not retained, it leaves the broker's retained message as it was.
     if (!packet.retain) return;
     // The retained messages of a subscription are still coming: every model waits for the last.
-    if (this.everyModelAt !== undefined) this.everyModelAt = this.later();
+    if (this.everyModelAt !== undefined) this.everyModelAt = Math.max(this.everyModelAt, Math.min(this.later(), this.everyModelBy));
     const { topic } = packet;
     if (packet.payload.length === 0) return this.remove(topic);
     const alert = this.parse(packet);
     if (alert === undefined) return;
     const publishedFor = packet.properties?.userProperties?.[DATABASE_ID_PROPERTY];
-    if (publishedFor !== undefined && publishedFor !== this.databaseId) return this.receiveForeign(topic, publishedFor);
+    if (publishedFor !== undefined && publishedFor !== this.databaseId) {
+      // What a subscription brings is checked once, whoever published it: a database this one
+      // replaced leaves its events retained, and nobody else would ever put them right.
+      const settling = this.everyModelAt !== undefined;
+      this.countForeign(topic, publishedFor, settling);
+      if (!settling) return this.leaveAlone(topic);
+    }
     this.latest.set(topic, alert);
     this.removed.delete(topic);
     this.foreign.delete(topic);
@@ -144,22 +162,27 @@ export class MqttRetainedAlertsReconciler {
     this.schedule();
   }
 
-  private receiveForeign(topic: string, publishedFor: string | string[]): void {
+  /** Another database's event, published while this one runs: corrected, it would start the other deployment correcting ours. */
+  private leaveAlone(topic: string): void {
     this.latest.delete(topic);
     this.removed.delete(topic);
     this.due.delete(topic);
     this.suspects.delete(topic);
     this.foreign.add(topic);
+  }
+
+  private countForeign(topic: string, publishedFor: string | string[], checked: boolean): void {
     this.metrics.foreignAlertEvents.inc();
     const notLoggedSinceLast = this.foreignLog.pass();
-    if (notLoggedSinceLast !== undefined) {
-      this.logger.warn('alert event of another database on our alerts topics: left alone (replicas that share MQTT_ALERTS_TOPIC must share one database)', {
-        topic,
-        database_id: String(publishedFor),
-        ours: this.databaseId,
-        notLoggedSinceLast,
-      });
-    }
+    if (notLoggedSinceLast === undefined) return;
+    this.logger.warn('alert event of another database on our alerts topics (replicas that share MQTT_ALERTS_TOPIC must share one database)', {
+      topic,
+      database_id: String(publishedFor),
+      ours: this.databaseId,
+      // Retained before this subscription: checked like ours; published since: left alone.
+      checked,
+      notLoggedSinceLast,
+    });
   }
 
   private parse(packet: IPublishPacket): RetainedAlert | undefined {
