@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { rmSync } from 'node:fs';
+import { copyFileSync, rmSync } from 'node:fs';
 import { describeWithMosquitto, startMosquitto, type MosquittoBroker } from '../support/mosquitto-broker';
 import { connectTestClient, metricValue, until, type TestMqttClient } from '../support/mqtt-test-client';
 import { spawnServer, waitForListening, type ServerProcess } from '../support/server-process';
@@ -217,6 +217,36 @@ describeWithMosquitto('retained alert messages kept true to the stored states', 
       expect(server.stdout()).toContain('"checked":false');
       expect(server.stdout()).toContain('"msg":"alert event of another database on our alerts topics (replicas that share MQTT_ALERTS_TOPIC must share one database)"');
     }
+    for (const { server } of [first, second]) await stop(server);
+  });
+
+  it('two deployments on copies of one database (one identity) stop correcting each other after two corrections of one message', async () => {
+    const env = settings();
+    const original = await serve(env);
+    await fit(original.url, 'SEN1');
+    await stop(original.server);
+    const copy = join(dir, `run${run}-copy.db`);
+    copyFileSync(env.DB_PATH!, copy);
+    const first = await serve(env);
+    const second = await serve({ ...env, DB_PATH: copy, MQTT_CLIENT_ID: `${env.MQTT_CLIENT_ID}-copy`, MQTT_SHARE_GROUP: `${env.MQTT_SHARE_GROUP}-copy` });
+    await quiet();
+    peer = await connectTestClient(broker.url);
+    await peer.subscribe(`${topic}/+`);
+    await peer.publish('sensors/SEN1/readings', '{"value": 13}');
+    await peer.waitFor(2);
+    // The copy deletes the model: to the first the clear is wrong, to the copy the raise.
+    expect((await fetch(`${second.url}/SEN1/weights`, { method: 'DELETE' })).status).toBe(200);
+    const made = async () => (await corrections(first.url)) + (await corrections(second.url));
+    await until(async () => (await made()) >= 4);
+    await quiet();
+    await quiet();
+    const settled = peer.received.length;
+    await quiet();
+    expect(peer.received.length).toBe(settled);
+    expect(await made()).toBe(4);
+    const withheld = await Promise.all([first, second].map(async ({ url }) => metricValue(await (await fetch(`${url}/metrics`)).text(), 'mqtt_retained_alert_corrections_withheld_total')));
+    expect(withheld[0]! + withheld[1]!).toBeGreaterThanOrEqual(1);
+    expect(first.server.stdout() + second.server.stdout()).toContain('"msg":"retained alert message corrected twice came back again');
     for (const { server } of [first, second]) await stop(server);
   });
 

@@ -103,6 +103,12 @@ export class ServiceMetrics {
     registers: [this.registry],
   });
 
+  readonly retainedAlertCorrectionsWithheld = new Counter({
+    name: 'mqtt_retained_alert_corrections_withheld_total',
+    help: 'Wrong retained alert messages left alone because this replica had already corrected that same message twice on its topic (something keeps republishing it).',
+    registers: [this.registry],
+  });
+
   readonly foreignAlertEvents = new Counter({
     name: 'mqtt_foreign_alert_events_total',
     help: 'Retained alert events on the alerts topics published for another database (their database_id is not ours): left alone, never corrected.',

@@ -20,6 +20,14 @@ const LOG_INTERVAL_MS = 10_000;
  */
 const SETTLE_PERIODS = 10;
 
+/**
+ * How many times this replica corrects one wrong message (same state, figures and time) on a
+ * topic. A late event comes once (twice, resent after a lost acknowledgement); one that keeps
+ * coming back is republished by something that holds another state: a deployment on a copy
+ * of this database, which the database's identity cannot tell from this one.
+ */
+const CORRECTIONS_OF_ONE_MESSAGE = 2;
+
 /** A topic whose retained message (or its absence: undefined) was found wrong, to be corrected if it is still the latest at the next check. */
 interface Suspect {
   readonly model: ModelName;
@@ -60,6 +68,10 @@ export class MqttRetainedAlertsReconciler {
   private readonly removed = new Map<string, ModelName>();
   /** Topics whose latest message is another database's event: nothing published there. */
   private readonly foreign = new Set<string>();
+  /** Each event's identity: its state, figures and time (see identityOf). */
+  private readonly identities = new WeakMap<RetainedAlert, string>();
+  /** Per topic, the identity of the wrong message this replica corrected last, and how many times in a row. */
+  private readonly corrected = new Map<string, { readonly identity: string; readonly times: number }>();
   /** Topics to check, with when (performance.now()): reset by each message. */
   private readonly due = new Map<string, number>();
   private readonly suspects = new Map<string, Suspect>();
@@ -72,6 +84,7 @@ export class MqttRetainedAlertsReconciler {
   private stopped = false;
   private readonly failureLog = new LogThrottle(LOG_INTERVAL_MS, () => performance.now());
   private readonly foreignLog = new LogThrottle(LOG_INTERVAL_MS, () => performance.now());
+  private readonly withheldLog = new LogThrottle(LOG_INTERVAL_MS, () => performance.now());
 
   constructor(
     private readonly config: MqttConfig,
@@ -101,21 +114,27 @@ export class MqttRetainedAlertsReconciler {
       callback();
     });
     this.connection.onConnect(() => {
+      // The broker sends every retained message after the SUBACK: what it holds today, without
+      // one removed meanwhile (an empty message, which is not an event of ours). Forgotten now,
+      // not in the SUBACK's callback: MQTT.js calls it back only after handling the messages
+      // read along with the SUBACK, which would be forgotten with the rest.
+      this.latest.clear();
+      this.removed.clear();
+      this.foreign.clear();
+      this.everyModelAt = this.later();
+      this.everyModelBy = this.later(SETTLE_PERIODS);
       // QoS 0: a message missed while away comes back anyway, retained, with the next subscription.
       // rap (retain as published): a message published without the retain flag comes without it.
       this.connection.client.subscribe(this.filter, { qos: 0, rh: 0, rap: true }, (error, granted) => {
         const refused = granted?.find((grant) => grant.qos > 2);
         if (error || refused) {
+          this.everyModelAt = undefined;
           this.logger.error('MQTT subscription to the alerts topics refused: retained alert messages are not checked', { filter: this.filter, error: error?.message ?? `reason code ${refused?.qos}` });
           return;
         }
-        // The broker sends every retained message now, after the SUBACK: what it holds today,
-        // without one removed meanwhile (an empty message, which is not an event of ours).
-        this.latest.clear();
-        this.removed.clear();
-        this.foreign.clear();
-        this.everyModelAt = this.later();
-        this.everyModelBy = this.later(SETTLE_PERIODS);
+        // The rest of the retained messages follow: every model waits for them (a check made
+        // already, the SUBACK being slow to come, is made again).
+        this.everyModelAt = Math.max(this.everyModelAt ?? 0, this.later());
         this.schedule();
       });
     });
@@ -194,9 +213,32 @@ export class MqttRetainedAlertsReconciler {
     }
     const parsed = alertEventSchema.safeParse(json);
     if (!parsed.success) return undefined;
-    const { sensor_id: sensorId, metric, state, value, threshold, mean, std, z_score: zScore } = parsed.data;
+    const { sensor_id: sensorId, metric, state, value, threshold, mean, std, z_score: zScore, at, reason } = parsed.data;
     if (!isValidIdentifier(sensorId) || !isValidIdentifier(metric) || alertsTopicOf(this.config.alertsTopic, sensorId, metric) !== packet.topic) return undefined;
-    return { sensorId, metric, state, value, threshold, mean, std, zScore };
+    const alert: RetainedAlert = { sensorId, metric, state, value, threshold, mean, std, zScore };
+    // A deleted model's clear is timed when it is sent: each one another time, the same message.
+    this.identities.set(alert, JSON.stringify([state, value, threshold, mean, std, reason === 'model_deleted' ? reason : at]));
+    return alert;
+  }
+
+  private identityOf(suspect: Suspect): string {
+    return suspect.alert === undefined ? 'none' : this.identities.get(suspect.alert)!;
+  }
+
+  /** Whether the suspect's message has been corrected on its topic as often as one message may be (then logged and counted). */
+  private correctedEnough(topic: string, suspect: Suspect): boolean {
+    const corrected = this.corrected.get(topic);
+    if (corrected === undefined || corrected.identity !== this.identityOf(suspect) || corrected.times < CORRECTIONS_OF_ONE_MESSAGE) return false;
+    this.metrics.retainedAlertCorrectionsWithheld.inc();
+    const notLoggedSinceLast = this.withheldLog.pass();
+    if (notLoggedSinceLast !== undefined) {
+      this.logger.warn('retained alert message corrected twice came back again: left alone (something keeps publishing another state there, e.g. a deployment on a copy of this database)', {
+        topic,
+        state: suspect.alert?.state ?? 'none',
+        notLoggedSinceLast,
+      });
+    }
+    return true;
   }
 
   /** `periods` MQTT_ALERTS_RECONCILE_MS from now (performance.now()). */
@@ -233,7 +275,7 @@ export class MqttRetainedAlertsReconciler {
     // Wrong at the last check and nothing new since: corrected now, from the state stored now.
     const confirmed = new Set(topics.filter((topic) => this.suspects.has(topic) && this.suspects.get(topic)!.alert === this.latest.get(topic)));
     const fresh = (everyModel ? [...this.latest.keys()] : topics).filter((topic) => !confirmed.has(topic));
-    const suspects = [...confirmed].map((topic) => this.suspects.get(topic)!);
+    const suspects = new Map([...confirmed].map((topic) => [topic, this.suspects.get(topic)!] as const).filter(([topic, suspect]) => !this.correctedEnough(topic, suspect)));
     for (const topic of topics) this.suspects.delete(topic);
     this.checking = this.correct(suspects, fresh, everyModel)
       .catch((error: unknown) => {
@@ -251,11 +293,19 @@ export class MqttRetainedAlertsReconciler {
       });
   }
 
-  private async correct(suspects: readonly Suspect[], fresh: readonly string[], everyModel: boolean): Promise<void> {
-    if (suspects.length > 0) {
-      const retained = suspects.flatMap((suspect) => suspect.alert ?? []);
-      const absent = suspects.filter((suspect) => suspect.alert === undefined).map((suspect) => suspect.model);
+  private async correct(suspects: ReadonlyMap<string, Suspect>, fresh: readonly string[], everyModel: boolean): Promise<void> {
+    if (suspects.size > 0) {
+      const retained = [...suspects.values()].flatMap((suspect) => suspect.alert ?? []);
+      const absent = [...suspects.values()].filter((suspect) => suspect.alert === undefined).map((suspect) => suspect.model);
       const corrections = await this.reconcile.execute(retained, { absent, publish: true });
+      for (const { sensorId, metric } of corrections) {
+        const topic = alertsTopicOf(this.config.alertsTopic, sensorId, metric);
+        const suspect = suspects.get(topic);
+        if (suspect === undefined) continue;
+        const identity = this.identityOf(suspect);
+        const before = this.corrected.get(topic);
+        this.corrected.set(topic, { identity, times: before?.identity === identity ? before.times + 1 : 1 });
+      }
       if (corrections.length > 0) {
         this.metrics.retainedAlertCorrections.inc(corrections.length);
         const [first] = corrections;
