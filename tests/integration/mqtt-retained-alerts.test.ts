@@ -94,6 +94,29 @@ describeWithMosquitto('retained alert messages kept true to the stored states', 
       await fresh.close();
     }
   }
+  /** Serves `env`, fits SEN1, and raises it with a reading of 13, the peer watching the alerts topics. */
+  async function serveRaised(env: NodeJS.ProcessEnv): Promise<{ server: ServerProcess; url: string }> {
+    const served = await serve(env);
+    await fit(served.url, 'SEN1');
+    peer = await connectTestClient(broker.url);
+    await peer.subscribe(`${topic}/+`);
+    await peer.publish('sensors/SEN1/readings', '{"value": 13}');
+    await peer.waitFor(1);
+    return served;
+  }
+  /**
+   * Two deployments (each its own share group) with SEN1 fitted: both score a reading of 13
+   * and raise it, the peer watching; then the one at `deleting` deletes the model.
+   */
+  async function raiseOnBothThenDelete(deleting: string): Promise<void> {
+    // Past their subscriptions' first check: what the broker retained then is checked like their own.
+    await quiet();
+    peer = await connectTestClient(broker.url);
+    await peer.subscribe(`${topic}/+`);
+    await peer.publish('sensors/SEN1/readings', '{"value": 13}');
+    await peer.waitFor(2);
+    expect((await fetch(`${deleting}/SEN1/weights`, { method: 'DELETE' })).status).toBe(200);
+  }
   /** Waits for a few reconcile periods: anything still to come would have come. */
   const quiet = () => new Promise((resolve) => setTimeout(resolve, 5 * RECONCILE_MS));
 
@@ -161,12 +184,7 @@ describeWithMosquitto('retained alert messages kept true to the stored states', 
   });
 
   it('puts back a raised state whose retained message is removed while it runs', async () => {
-    const { server, url } = await serve(settings());
-    await fit(url, 'SEN1');
-    peer = await connectTestClient(broker.url);
-    await peer.subscribe(`${topic}/+`);
-    await peer.publish('sensors/SEN1/readings', '{"value": 13}');
-    await peer.waitFor(1);
+    const { server, url } = await serveRaised(settings());
     await publishRetained('SEN1', '');
     await until(async () => (await corrections(url)) === 1);
     expect((await retainedNow(['SEN1'])).SEN1).toMatchObject({ state: 'raised', value: 13 });
@@ -174,12 +192,7 @@ describeWithMosquitto('retained alert messages kept true to the stored states', 
   });
 
   it('goes by what the broker retains: a message published without the retain flag hides no wrong retained one', async () => {
-    const { server, url } = await serve(settings());
-    await fit(url, 'SEN1');
-    peer = await connectTestClient(broker.url);
-    await peer.subscribe(`${topic}/+`);
-    await peer.publish('sensors/SEN1/readings', '{"value": 13}');
-    await peer.waitFor(1);
+    const { server, url } = await serveRaised(settings());
     await peer.publish('sensors/SEN1/readings', '{"value": 12}');
     const [raised, cleared] = await peer.waitFor(2);
     // A late raise, retained, then the true state again, but not retained: the broker keeps the raise.
@@ -196,14 +209,7 @@ describeWithMosquitto('retained alert messages kept true to the stored states', 
     const second = await serve({ ...settings(), MQTT_ALERTS_TOPIC: `${shared}/{sensor_id}` });
     topic = shared;
     for (const { url } of [first, second]) await fit(url, 'SEN1');
-    // Past their subscriptions' first check: what the broker retained then is checked like their own.
-    await quiet();
-    peer = await connectTestClient(broker.url);
-    await peer.subscribe(`${topic}/+`);
-    // Each deployment has its own share group: both score the reading, and both raise.
-    await peer.publish('sensors/SEN1/readings', '{"value": 13}');
-    await peer.waitFor(2);
-    expect((await fetch(`${second.url}/SEN1/weights`, { method: 'DELETE' })).status).toBe(200);
+    await raiseOnBothThenDelete(second.url);
     await peer.waitFor(3);
     await quiet();
     await quiet();
@@ -229,13 +235,8 @@ describeWithMosquitto('retained alert messages kept true to the stored states', 
     copyFileSync(env.DB_PATH!, copy);
     const first = await serve(env);
     const second = await serve({ ...env, DB_PATH: copy, MQTT_CLIENT_ID: `${env.MQTT_CLIENT_ID}-copy`, MQTT_SHARE_GROUP: `${env.MQTT_SHARE_GROUP}-copy` });
-    await quiet();
-    peer = await connectTestClient(broker.url);
-    await peer.subscribe(`${topic}/+`);
-    await peer.publish('sensors/SEN1/readings', '{"value": 13}');
-    await peer.waitFor(2);
     // The copy deletes the model: to the first the clear is wrong, to the copy the raise.
-    expect((await fetch(`${second.url}/SEN1/weights`, { method: 'DELETE' })).status).toBe(200);
+    await raiseOnBothThenDelete(second.url);
     const made = async () => (await corrections(first.url)) + (await corrections(second.url));
     await until(async () => (await made()) >= 4);
     await quiet();
@@ -252,12 +253,7 @@ describeWithMosquitto('retained alert messages kept true to the stored states', 
 
   it("at start, checks the events a replaced database left retained like its own, then leaves another database's alone", async () => {
     const env = settings();
-    let { server, url } = await serve(env);
-    await fit(url, 'SEN1');
-    peer = await connectTestClient(broker.url);
-    await peer.subscribe(`${topic}/+`);
-    await peer.publish('sensors/SEN1/readings', '{"value": 13}');
-    await peer.waitFor(1);
+    let { server, url } = await serveRaised(env);
     await stop(server);
     // A new database on the same topics (the file deleted, a fresh start): it has no alert raised.
     ({ server, url } = await serve({ ...env, DB_PATH: join(dir, `run${run}-new.db`) }));
@@ -270,12 +266,7 @@ describeWithMosquitto('retained alert messages kept true to the stored states', 
 
   it('checks every model within ten periods of a subscription, however busy the alerts topics are', async () => {
     const env = settings();
-    let { server, url } = await serve(env);
-    await fit(url, 'SEN1');
-    peer = await connectTestClient(broker.url);
-    await peer.subscribe(`${topic}/+`);
-    await peer.publish('sensors/SEN1/readings', '{"value": 13}');
-    await peer.waitFor(1);
+    let { server, url } = await serveRaised(env);
     await stop(server);
     await publishRetained('SEN1', '');
     // A retained event every half period on another topic, true to its (absent) model: nothing to correct there.

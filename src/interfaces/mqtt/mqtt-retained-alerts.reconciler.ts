@@ -42,9 +42,10 @@ interface Suspect {
  * if it is still the latest one to two periods later (drawn at random): the event of a
  * transition just stored is often on its way, and a correction then would only repeat it.
  * Every replica checks, so a correction does not wait for the replica that went wrong; their
- * random waits let the first correction reach the others before they repeat it. Each (re)subscription brings
- * every retained message again; once they have settled, raised models without one are
- * checked too.
+ * random waits let the first correction reach the others before they repeat it. Each
+ * (re)subscription brings every retained message again; once they have settled, raised
+ * models without one are checked too. One same wrong message is corrected at most
+ * CORRECTIONS_OF_ONE_MESSAGE times on a topic (then counted and logged).
  *
  * The broker's order is what decides: a correction that itself arrives late is seen here
  * like any other message, and checked again. Only what the broker retains counts: a message
@@ -70,7 +71,10 @@ export class MqttRetainedAlertsReconciler {
   private readonly foreign = new Set<string>();
   /** Each event's identity: its state, figures and time (see identityOf). */
   private readonly identities = new WeakMap<RetainedAlert, string>();
-  /** Per topic, the identity of the wrong message this replica corrected last, and how many times in a row. */
+  /**
+   * Per topic, the identity of the wrong message this replica corrected last, and how many
+   * times in a row. Kept across subscriptions: a broker restart must not start a fight again.
+   */
   private readonly corrected = new Map<string, { readonly identity: string; readonly times: number }>();
   /** Topics to check, with when (performance.now()): reset by each message. */
   private readonly due = new Map<string, number>();
