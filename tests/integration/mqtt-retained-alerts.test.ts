@@ -223,6 +223,11 @@ describeWithMosquitto('retained alert messages kept true to the stored states', 
       expect(server.stdout()).toContain('"checked":false');
       expect(server.stdout()).toContain('"msg":"alert event of another database on our alerts topics (replicas that share MQTT_ALERTS_TOPIC must share one database)"');
     }
+    // The other database's message removed: the first puts back its raise (the second, its model deleted, has nothing to say).
+    await publishRetained('SEN1', '');
+    await until(async () => (await corrections(first.url)) === 1);
+    expect((await retainedNow(['SEN1'])).SEN1).toMatchObject({ state: 'raised', value: 13 });
+    expect(await corrections(second.url)).toBe(0);
     for (const { server } of [first, second]) await stop(server);
   });
 

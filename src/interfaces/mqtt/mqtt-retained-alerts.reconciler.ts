@@ -67,8 +67,8 @@ export class MqttRetainedAlertsReconciler {
   private readonly latest = new Map<string, RetainedAlert>();
   /** Topics whose retained message was removed, with the model whose event it was (checked as without one). */
   private readonly removed = new Map<string, ModelName>();
-  /** Topics whose latest message is another database's event: nothing published there. */
-  private readonly foreign = new Set<string>();
+  /** Topics whose latest message is another database's event (of this model): nothing published there. */
+  private readonly foreign = new Map<string, ModelName>();
   /** Each event's identity: its state, figures and time (see identityOf). */
   private readonly identities = new WeakMap<RetainedAlert, string>();
   /**
@@ -166,7 +166,7 @@ export class MqttRetainedAlertsReconciler {
       // replaced leaves its events retained, and nobody else would ever put them right.
       const settling = this.everyModelAt !== undefined;
       this.countForeign(topic, publishedFor, settling);
-      if (!settling) return this.leaveAlone(topic);
+      if (!settling) return this.leaveAlone(topic, alert);
     }
     this.latest.set(topic, alert);
     this.removed.delete(topic);
@@ -175,23 +175,24 @@ export class MqttRetainedAlertsReconciler {
     this.schedule();
   }
 
-  /** The retained message of `topic` was removed: the model whose event it was is checked as one without. */
+  /** The retained message of `topic` was removed: the model whose event it was (ours or another database's) is checked as one without. */
   private remove(topic: string): void {
-    const previous = this.latest.get(topic);
+    const previous = this.latest.get(topic) ?? this.foreign.get(topic);
     if (previous === undefined) return;
     this.latest.delete(topic);
+    this.foreign.delete(topic);
     this.removed.set(topic, { sensorId: previous.sensorId, metric: previous.metric });
     this.due.set(topic, this.later());
     this.schedule();
   }
 
   /** Another database's event, published while this one runs: corrected, it would start the other deployment correcting ours. */
-  private leaveAlone(topic: string): void {
+  private leaveAlone(topic: string, alert: RetainedAlert): void {
     this.latest.delete(topic);
     this.removed.delete(topic);
     this.due.delete(topic);
     this.suspects.delete(topic);
-    this.foreign.add(topic);
+    this.foreign.set(topic, { sensorId: alert.sensorId, metric: alert.metric });
   }
 
   private countForeign(topic: string, publishedFor: string | string[], checked: boolean): void {
@@ -200,7 +201,8 @@ export class MqttRetainedAlertsReconciler {
     if (notLoggedSinceLast === undefined) return;
     this.logger.warn('alert event of another database on our alerts topics (replicas that share MQTT_ALERTS_TOPIC must share one database)', {
       topic,
-      database_id: String(publishedFor),
+      // Cut short: anyone who may publish there chooses it (an array: the property given more than once).
+      database_id: (typeof publishedFor === 'string' ? publishedFor : JSON.stringify(publishedFor)).slice(0, 64),
       ours: this.databaseId,
       // Retained before this subscription: checked like ours; published since: left alone.
       checked,
