@@ -32,3 +32,18 @@ export function alertsTopicFilter(template: string): string {
 
 /** The MQTT 5 user property of an alert event naming the database whose state it tells (WeightsStorage.databaseId). */
 export const DATABASE_ID_PROPERTY = 'database_id';
+
+/** The largest MQTT 5 Subscription Identifier (a Variable Byte Integer, MQTT 5.0 §3.8.2.1.2). */
+const MAX_SUBSCRIPTION_IDENTIFIER = 268_435_455;
+
+/**
+ * The MQTT 5 Subscription Identifier this service gives its subscription to `filter`: 1 to
+ * 268,435,455, the same for the same filter at every start (FNV-1a of its UTF-8 bytes), so a
+ * message brought by a subscription to another filter (one an earlier configuration left in
+ * the persistent session) can be told apart.
+ */
+export function subscriptionIdentifierOf(filter: string): number {
+  let hash = 0x811c9dc5;
+  for (const byte of Buffer.from(filter, 'utf8')) hash = Math.imul(hash ^ byte, 0x01000193) >>> 0;
+  return (hash % MAX_SUBSCRIPTION_IDENTIFIER) + 1;
+}

@@ -103,6 +103,12 @@ export class ServiceMetrics {
     registers: [this.registry],
   });
 
+  readonly staleSubscriptionMessages = new Counter({
+    name: 'mqtt_stale_subscription_messages_total',
+    help: 'Messages acknowledged and dropped because only a subscription an earlier configuration left in the persistent MQTT session brought them (another MQTT_SHARE_GROUP or MQTT_READINGS_TOPIC).',
+    registers: [this.registry],
+  });
+
   readonly retainedAlertCorrectionsWithheld = new Counter({
     name: 'mqtt_retained_alert_corrections_withheld_total',
     help: 'Wrong retained alert messages left alone because this replica had already corrected that same message twice on its topic (something keeps republishing it).',

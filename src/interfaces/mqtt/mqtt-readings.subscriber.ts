@@ -5,6 +5,7 @@ import type { Logger } from '../../application/ports/logger';
 import { LogThrottle } from '../../application/log-throttle';
 import type { MqttConfig } from '../../config';
 import type { ServiceMetrics } from '../../infrastructure/metrics/service-metrics';
+import { subscriptionIdentifierOf } from '../../mqtt-topics';
 import { ACK_LATER, type MqttConnection } from './mqtt-connection';
 import { ReadingMessageParser } from './reading-message.parser';
 
@@ -33,6 +34,13 @@ interface Received {
  * (PUBACK) only once its batch is stored: a crash, or storage refusing, leaves it with the
  * broker, which delivers it again. A refused message is counted and logged, and acknowledged
  * (sending it again would not mend it); nothing a message holds stops the subscription.
+ *
+ * The subscription carries an MQTT 5 Subscription Identifier drawn from its filter. The
+ * persistent session keeps the subscriptions of earlier starts: after a change of
+ * MQTT_SHARE_GROUP or MQTT_READINGS_TOPIC, the old one would bring each reading a second
+ * time. A message brought only by a subscription with another identifier is acknowledged and
+ * dropped (counted, and logged at most every 10 s); one with none (a build before
+ * identifiers, whose subscription to the same filter this one replaced) is taken.
  */
 export class MqttReadingsSubscriber {
   private readonly parser: ReadingMessageParser;
@@ -42,6 +50,9 @@ export class MqttReadingsSubscriber {
   private storageFailing = false;
   private readonly invalidLog = new LogThrottle(LOG_INTERVAL_MS, () => performance.now());
   private readonly unscoredLog = new LogThrottle(LOG_INTERVAL_MS, () => performance.now());
+  private readonly staleLog = new LogThrottle(LOG_INTERVAL_MS, () => performance.now());
+  private readonly filter: string;
+  private readonly subscriptionIdentifier: number;
   /** Readings by outcome since the start, for the line logged at stop (the metrics die with the process). */
   private readonly totals = { alert: 0, no_alert: 0, unscored: 0, invalid: 0 };
 
@@ -53,12 +64,15 @@ export class MqttReadingsSubscriber {
     private readonly metrics: ServiceMetrics,
   ) {
     this.parser = new ReadingMessageParser(config.readingsTopic);
+    this.filter = `$share/${config.shareGroup}/${config.readingsTopic}`;
+    this.subscriptionIdentifier = subscriptionIdentifierOf(this.filter);
   }
 
   /** Connects (in the background: an unreachable broker is retried, never fatal) and consumes from then on. */
   start(): void {
-    const filter = `$share/${this.config.shareGroup}/${this.config.readingsTopic}`;
+    const filter = this.filter;
     this.connection.onMessage((packet, callback) => {
+      if (this.fromStaleSubscription(packet)) return callback();
       this.receive(packet);
       callback(ACK_LATER);
     });
@@ -66,7 +80,7 @@ export class MqttReadingsSubscriber {
     // restarted from its persistence file keeps the session's queue but not its shared
     // subscription, and nothing said so while no reading came. Subscribing again is harmless.
     this.connection.onConnect(() => {
-      this.connection.client.subscribe(filter, { qos: 1 }, (error, granted) => {
+      this.connection.client.subscribe(filter, { qos: 1, properties: { subscriptionIdentifier: this.subscriptionIdentifier } }, (error, granted) => {
         const refused = granted?.find((grant) => grant.qos > 2);
         if (error || refused) this.logger.error('MQTT subscription refused', { filter, error: error?.message ?? `reason code ${refused?.qos}` });
         else this.logger.info('MQTT subscribed', { filter });
@@ -84,6 +98,22 @@ export class MqttReadingsSubscriber {
     await this.draining;
     await this.connection.close();
     this.logger.info('live readings stopped', { readings: { ...this.totals } });
+  }
+
+  /** Whether only subscriptions this configuration did not make brought `packet` (then counted and logged). */
+  private fromStaleSubscription(packet: IPublishPacket): boolean {
+    const identifiers = packet.properties?.subscriptionIdentifier;
+    if (identifiers === undefined || identifiers === null) return false;
+    if (Array.isArray(identifiers) ? identifiers.includes(this.subscriptionIdentifier) : identifiers === this.subscriptionIdentifier) return false;
+    this.metrics.staleSubscriptionMessages.inc();
+    const notLoggedSinceLast = this.staleLog.pass();
+    if (notLoggedSinceLast !== undefined) {
+      this.logger.warn(
+        'message from a subscription an earlier configuration left in the MQTT session (another MQTT_SHARE_GROUP or MQTT_READINGS_TOPIC): acknowledged and dropped; it lasts until the session expires, or use a new MQTT_CLIENT_ID',
+        { topic: packet.topic, filter: this.filter, notLoggedSinceLast },
+      );
+    }
+    return true;
   }
 
   private receive(packet: IPublishPacket): void {

@@ -7,7 +7,7 @@ import type { MqttConfig } from '../../config';
 import { isValidIdentifier } from '../../domain/identifier-rule';
 import type { ServiceMetrics } from '../../infrastructure/metrics/service-metrics';
 import { alertEventSchema } from '../http/response-schemas';
-import { alertsTopicFilter, alertsTopicOf, DATABASE_ID_PROPERTY } from '../../mqtt-topics';
+import { alertsTopicFilter, alertsTopicOf, DATABASE_ID_PROPERTY, subscriptionIdentifierOf } from '../../mqtt-topics';
 import type { MqttConnection } from './mqtt-connection';
 
 /** At most one log line per this many ms while storage refuses the check, or another database's events come. */
@@ -129,7 +129,7 @@ export class MqttRetainedAlertsReconciler {
       this.everyModelBy = this.later(SETTLE_PERIODS);
       // QoS 0: a message missed while away comes back anyway, retained, with the next subscription.
       // rap (retain as published): a message published without the retain flag comes without it.
-      this.connection.client.subscribe(this.filter, { qos: 0, rh: 0, rap: true }, (error, granted) => {
+      this.connection.client.subscribe(this.filter, { qos: 0, rh: 0, rap: true, properties: { subscriptionIdentifier: subscriptionIdentifierOf(this.filter) } }, (error, granted) => {
         const refused = granted?.find((grant) => grant.qos > 2);
         if (error || refused) {
           this.everyModelAt = undefined;

@@ -5,6 +5,7 @@ import type { MqttConfig } from '../../../src/config';
 import { ServiceMetrics } from '../../../src/infrastructure/metrics/service-metrics';
 import type { MqttConnection } from '../../../src/interfaces/mqtt/mqtt-connection';
 import { MqttReadingsSubscriber } from '../../../src/interfaces/mqtt/mqtt-readings.subscriber';
+import { subscriptionIdentifierOf } from '../../../src/mqtt-topics';
 
 // The subscriber's batching and acknowledgement, against a fake connection that records
 // PUBACKs and a use case whose calls the test controls.
@@ -12,8 +13,12 @@ import { MqttReadingsSubscriber } from '../../../src/interfaces/mqtt/mqtt-readin
 const CONFIG: MqttConfig = { url: 'mqtt://broker', readingsTopic: 'sensors/+/readings', shareGroup: 'g', alertsTopic: 'sensors/{sensor_id}/alerts', clientId: 'c', alertsReconcileMs: 1000 };
 
 interface Harness {
-  deliver(messageId: number, payload: string, topic?: string): void;
+  deliver(messageId: number, payload: string, topic?: string, subscriptionIdentifier?: number | number[]): void;
   readonly acks: number[];
+  /** Messages acknowledged at once, by MQTT.js (the handler's callback without ACK_LATER). */
+  readonly acknowledgedAtOnce: number[];
+  /** The options of each subscription. */
+  readonly subscribeOptions: unknown[];
   readonly calls: Array<readonly IncomingReading[]>;
   readonly subscriptions: string[];
   readonly logs: Array<[string, string]>;
@@ -30,14 +35,17 @@ function harness(options: { ackFails?: boolean } = {}): Harness {
   const acks: number[] = [];
   const calls: Array<readonly IncomingReading[]> = [];
   const subscriptions: string[] = [];
+  const subscribeOptions: unknown[] = [];
+  const acknowledgedAtOnce: number[] = [];
   const logs: Array<[string, string]> = [];
   const logFields: Array<Record<string, unknown> | undefined> = [];
   const listeners: Array<(sessionPresent: boolean) => void> = [];
   let failures = 0;
   const client = {
     handleMessage: undefined as unknown as (packet: IPublishPacket, callback: (error?: Error) => void) => void,
-    subscribe: (filter: string, _options: unknown, callback: (error: Error | null, granted: Array<{ topic: string; qos: number }>) => void) => {
+    subscribe: (filter: string, options: unknown, callback: (error: Error | null, granted: Array<{ topic: string; qos: number }>) => void) => {
       subscriptions.push(filter);
+      subscribeOptions.push(options);
       callback(null, [{ topic: filter, qos: 1 }]);
     },
   };
@@ -74,11 +82,14 @@ function harness(options: { ackFails?: boolean } = {}): Harness {
   const subscriber = new MqttReadingsSubscriber(CONFIG, connection as unknown as MqttConnection, ingest as unknown as IngestReadingsUseCase, logger, metrics);
   subscriber.start();
   return {
-    deliver: (messageId, payload, topic = 'sensors/S1/readings') => {
-      const packet = { cmd: 'publish', qos: 1, messageId, topic, payload: Buffer.from(payload), dup: false, retain: false } as IPublishPacket;
-      client.handleMessage(packet, () => undefined);
+    deliver: (messageId, payload, topic = 'sensors/S1/readings', subscriptionIdentifier) => {
+      const properties = subscriptionIdentifier === undefined ? {} : { properties: { subscriptionIdentifier } };
+      const packet = { cmd: 'publish', qos: 1, messageId, topic, payload: Buffer.from(payload), dup: false, retain: false, ...properties } as IPublishPacket;
+      client.handleMessage(packet, (error) => void (error === undefined && acknowledgedAtOnce.push(messageId)));
     },
     acks,
+    acknowledgedAtOnce,
+    subscribeOptions,
     calls,
     subscriptions,
     logs,
@@ -104,6 +115,36 @@ describe('MqttReadingsSubscriber', () => {
     h.connect(true);
     h.connect(false);
     expect(h.subscriptions).toEqual(['$share/g/sensors/+/readings', '$share/g/sensors/+/readings', '$share/g/sensors/+/readings']);
+  });
+
+  it("drops, acknowledged, what only an earlier configuration's subscription brought; takes what its own (or one without identifier) brought", async () => {
+    const h = harness();
+    h.connect(false);
+    const own = subscriptionIdentifierOf('$share/g/sensors/+/readings');
+    expect(h.subscribeOptions[0]).toEqual({ qos: 1, properties: { subscriptionIdentifier: own } });
+    h.deliver(1, '{"value": 1}', undefined, own);
+    h.deliver(2, '{"value": 2}', undefined, own + 1);
+    h.deliver(3, '{"value": 3}', undefined, [own + 1, own]);
+    h.deliver(4, '{"value": 4}');
+    h.deliver(5, '{"value": 5}', undefined, [own + 1, own + 2]);
+    await until(() => h.acks.length === 3);
+    expect(h.calls.flatMap(values)).toEqual([1, 3, 4]);
+    expect(h.acknowledgedAtOnce).toEqual([2, 5]);
+    expect((await h.metrics.registry.getSingleMetricAsString('mqtt_stale_subscription_messages_total')).split('\n').at(-1)).toBe('mqtt_stale_subscription_messages_total 2');
+    // One line for both: at most one every 10 s.
+    expect(h.logs.filter(([level]) => level === 'warn').map(([, message]) => message)).toEqual([
+      'message from a subscription an earlier configuration left in the MQTT session (another MQTT_SHARE_GROUP or MQTT_READINGS_TOPIC): acknowledged and dropped; it lasts until the session expires, or use a new MQTT_CLIENT_ID',
+    ]);
+  });
+
+  it('gives each filter its own subscription identifier, the same at every start, within MQTT 5 bounds', () => {
+    const filters = ['$share/g/sensors/+/readings', '$share/h/sensors/+/readings', '$share/g/plant/+/readings', 'sensors/+/alerts', ''];
+    const identifiers = filters.map(subscriptionIdentifierOf);
+    expect(new Set(identifiers).size).toBe(filters.length);
+    expect(identifiers.every((identifier) => Number.isInteger(identifier) && identifier >= 1 && identifier <= 268_435_455)).toBe(true);
+    expect(filters.map(subscriptionIdentifierOf)).toEqual(identifiers);
+    // FNV-1a 32-bit of "a" is 0xe40c292c (its published test vector), reduced into 1..268,435,455.
+    expect(subscriptionIdentifierOf('a')).toBe((0xe40c292c % 268_435_455) + 1);
   });
 
   it('batches what arrived together into one call, and acknowledges only once it is stored', async () => {
