@@ -117,7 +117,7 @@ export class ServiceMetrics {
 
   readonly foreignAlertEvents = new Counter({
     name: 'mqtt_foreign_alert_events_total',
-    help: 'Retained alert events on the alerts topics published for another database (their database_id is not ours): left alone, never corrected.',
+    help: 'Retained alert events on the alerts topics published for another database (their database_id is not ours): left alone when published while this replica runs, checked once when a subscription brings them.',
     registers: [this.registry],
   });
 
