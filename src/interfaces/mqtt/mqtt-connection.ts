@@ -44,6 +44,7 @@ interface PacketSender {
 export class MqttConnection {
   readonly client: MqttClient;
   private connectionNumber = 0;
+  private identifiersAvailable = true;
   private lastError: string | undefined;
   private readonly connectListeners: Array<(sessionPresent: boolean) => void> = [];
   private readonly routes: Array<{ filter: string; handler: MessageHandler }> = [];
@@ -78,6 +79,9 @@ export class MqttConnection {
     this.metrics.brokerConnected.set(0);
     this.client.on('connect', (connack) => {
       this.connectionNumber++;
+      // Absent means available (MQTT 5.0 §3.2.2.3.17); a broker without them (AWS IoT Core, for
+      // one) would close the connection on a SUBSCRIBE that carries one.
+      this.identifiersAvailable = connack.properties?.subscriptionIdentifiersAvailable !== false;
       this.client.options.reconnectPeriod = RECONNECT_FIRST_MS;
       this.change('connected', { sessionPresent: connack.sessionPresent });
       for (const listener of this.connectListeners) listener(connack.sessionPresent);
@@ -104,6 +108,14 @@ export class MqttConnection {
   /** Which connection is current: messages are acknowledged only on the connection that brought them. */
   get connection(): number {
     return this.connectionNumber;
+  }
+
+  /**
+   * The subscription options carrying `identifier` as the MQTT 5 Subscription Identifier, as
+   * the current connection's broker allows: none where it has them unavailable.
+   */
+  subscriptionProperties(identifier: number): { properties?: { subscriptionIdentifier: number } } {
+    return this.identifiersAvailable ? { properties: { subscriptionIdentifier: identifier } } : {};
   }
 
   /** Calls `listener` on every connection, with whether the broker kept our session (and so our subscription). */

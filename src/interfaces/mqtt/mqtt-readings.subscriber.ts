@@ -40,7 +40,8 @@ interface Received {
  * MQTT_SHARE_GROUP or MQTT_READINGS_TOPIC, the old one would bring each reading a second
  * time. A message brought only by a subscription with another identifier is acknowledged and
  * dropped (counted, and logged at most every 10 s); one with none (a build before
- * identifiers, whose subscription to the same filter this one replaced) is taken.
+ * identifiers, whose subscription to the same filter this one replaced, or a broker without
+ * them) is taken.
  */
 export class MqttReadingsSubscriber {
   private readonly parser: ReadingMessageParser;
@@ -80,7 +81,7 @@ export class MqttReadingsSubscriber {
     // restarted from its persistence file keeps the session's queue but not its shared
     // subscription, and nothing said so while no reading came. Subscribing again is harmless.
     this.connection.onConnect(() => {
-      this.connection.client.subscribe(filter, { qos: 1, properties: { subscriptionIdentifier: this.subscriptionIdentifier } }, (error, granted) => {
+      this.connection.client.subscribe(filter, { qos: 1, ...this.connection.subscriptionProperties(this.subscriptionIdentifier) }, (error, granted) => {
         const refused = granted?.find((grant) => grant.qos > 2);
         if (error || refused) this.logger.error('MQTT subscription refused', { filter, error: error?.message ?? `reason code ${refused?.qos}` });
         else this.logger.info('MQTT subscribed', { filter });

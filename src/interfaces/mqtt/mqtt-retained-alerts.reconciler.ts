@@ -129,7 +129,7 @@ export class MqttRetainedAlertsReconciler {
       this.everyModelBy = this.later(SETTLE_PERIODS);
       // QoS 0: a message missed while away comes back anyway, retained, with the next subscription.
       // rap (retain as published): a message published without the retain flag comes without it.
-      this.connection.client.subscribe(this.filter, { qos: 0, rh: 0, rap: true, properties: { subscriptionIdentifier: subscriptionIdentifierOf(this.filter) } }, (error, granted) => {
+      this.connection.client.subscribe(this.filter, { qos: 0, rh: 0, rap: true, ...this.connection.subscriptionProperties(subscriptionIdentifierOf(this.filter)) }, (error, granted) => {
         const refused = granted?.find((grant) => grant.qos > 2);
         if (error || refused) {
           this.everyModelAt = undefined;

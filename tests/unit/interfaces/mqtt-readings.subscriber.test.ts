@@ -31,7 +31,7 @@ interface Harness {
   failNext(times: number): void;
 }
 
-function harness(options: { ackFails?: boolean } = {}): Harness {
+function harness(options: { ackFails?: boolean; identifiersUnavailable?: boolean } = {}): Harness {
   const acks: number[] = [];
   const calls: Array<readonly IncomingReading[]> = [];
   const subscriptions: string[] = [];
@@ -52,6 +52,7 @@ function harness(options: { ackFails?: boolean } = {}): Harness {
   const connection = {
     client,
     connection: 1,
+    subscriptionProperties: (identifier: number) => (options.identifiersUnavailable ? {} : { properties: { subscriptionIdentifier: identifier } }),
     onConnect: (listener: (sessionPresent: boolean) => void) => listeners.push(listener),
     onMessage: (handler: typeof client.handleMessage) => void (client.handleMessage = handler),
     start: () => undefined,
@@ -135,6 +136,12 @@ describe('MqttReadingsSubscriber', () => {
     expect(h.logs.filter(([level]) => level === 'warn').map(([, message]) => message)).toEqual([
       'message from a subscription an earlier configuration left in the MQTT session (another MQTT_SHARE_GROUP or MQTT_READINGS_TOPIC): acknowledged and dropped; it lasts until the session expires, or use a new MQTT_CLIENT_ID',
     ]);
+  });
+
+  it('subscribes without an identifier where the broker has none', () => {
+    const h = harness({ identifiersUnavailable: true });
+    h.connect(false);
+    expect(h.subscribeOptions).toEqual([{ qos: 1 }]);
   });
 
   it('gives each filter its own subscription identifier, the same at every start, within MQTT 5 bounds', () => {

@@ -63,6 +63,7 @@ async function harness() {
   };
   const connection = {
     client,
+    subscriptionProperties: () => ({}),
     route: (_filter: string, routed: MessageHandler) => void (handler = routed),
     onConnect: (listener: (sessionPresent: boolean) => void) => void listeners.push(listener),
   };
