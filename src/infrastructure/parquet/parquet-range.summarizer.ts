@@ -1,15 +1,13 @@
 import { InvalidReadingsError } from '../../application/invalid-readings.error';
 import type { ReadingsSummary } from '../../application/ports/sensor-readings.source';
 import { ReadingsSummaryBuilder } from '../../application/readings-summary.builder';
-import type { ParquetRowsReader } from './parquet-rows.reader';
+import type { ParquetColumns, ParquetRowsReader } from './parquet-rows.reader';
 
-export interface ParquetRangeJob {
+export interface ParquetRangeJob extends ParquetColumns {
   /** The file as named in messages. */
   readonly path: string;
   /** The same file as DuckDB reads it (see globFreePath). */
   readonly readPath: string;
-  readonly metrics: readonly string[];
-  readonly sensorColumn: string;
   /** Row ranges at row group boundaries, in file order, shared by every thread reading the file. */
   readonly ranges: ReadonlyArray<{ readonly from: number; readonly to: number }>;
   /** Element 0: the index of the next range nobody has claimed (Atomics.add claims it). */
@@ -48,7 +46,7 @@ export class ParquetRangeSummarizer {
         const { from, to } = job.ranges[index]!;
         const builder = new ReadingsSummaryBuilder(job.metrics.length);
         const before = rowsBefore;
-        await this.reader.read(job.sensorColumn, job.metrics, from, to, builder, onRows && ((rows) => onRows(before + rows)));
+        await this.reader.read(job, from, to, builder, onRows && ((rows) => onRows(before + rows)));
         parts.push({ index, summary: builder.build(0) });
         rowsBefore += to - from;
       }

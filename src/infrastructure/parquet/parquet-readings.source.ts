@@ -81,12 +81,12 @@ export class ParquetReadingsSource implements SensorReadingsSource {
       throw error;
     });
     try {
-      const { groupStarts, rows } = await reader.checkSchema(this.sensorColumn, this.metrics);
+      const { groupStarts, rows, decimalText } = await reader.checkSchema(this.sensorColumn, this.metrics);
       const parallel = this.threads > 1 && rows >= PARALLEL_MIN_ROWS && existsSync(WORKER_SCRIPT);
       const ranges = parallel ? rangesAt(groupStarts, rows, await this.rangeCount(reader, rows)) : [{ from: 0, to: rows }];
       const { path, metrics, sensorColumn } = this;
       const readPath = readable.path;
-      const job: ParquetRangeJob = { path, readPath, metrics, sensorColumn, ranges, next: new Int32Array(new SharedArrayBuffer(Int32Array.BYTES_PER_ELEMENT)) };
+      const job: ParquetRangeJob = { path, readPath, metrics, sensorColumn, decimalText, ranges, next: new Int32Array(new SharedArrayBuffer(Int32Array.BYTES_PER_ELEMENT)) };
       const workers = parallel ? Array.from({ length: this.threads - 1 }, () => runWorker(job)) : [];
       const progress = this.options.onProgress;
       // This thread claims ranges like the workers; its progress stands for all of them.

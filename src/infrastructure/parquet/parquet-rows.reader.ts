@@ -4,8 +4,23 @@ import duckdb from '@duckdb/node-bindings';
 import { InvalidReadingsError } from '../../application/invalid-readings.error';
 import type { ReadingsSummaryBuilder } from '../../application/readings-summary.builder';
 
-// DuckDB's types a reading column may have: every one converts to a double as Number() would.
+// DuckDB's types a reading column may have.
 const NUMERIC_TYPES = /^(DOUBLE|FLOAT|REAL|DECIMAL\(\d+,\d+\)|TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT|UHUGEINT)$/;
+/**
+ * DuckDB casts a DECIMAL to DOUBLE as its unscaled integer, converted, over a power of ten:
+ * correctly rounded up to 15 digits (both exact doubles), but beyond, the integer may round
+ * first (DECIMAL(18,17) 1.26499776001523591 gave 1.2649977600152358, not ...236). Wider
+ * decimals are read as their text and parsed by Number(), as the CSV path reads its cells.
+ */
+const WIDE_DECIMAL = /^DECIMAL\((\d+),\d+\)$/;
+const EXACT_DECIMAL_DIGITS = 15;
+
+/** The columns a read takes: `decimalText[i]` says metric i is a wide DECIMAL, read as text (see checkSchema). */
+export interface ParquetColumns {
+  readonly sensorColumn: string;
+  readonly metrics: readonly string[];
+  readonly decimalText: readonly boolean[];
+}
 
 /**
  * Rows of a Parquet file decoded by DuckDB and streamed to this thread 2,048 at a time, in
@@ -33,8 +48,11 @@ export class ParquetRowsReader {
     this.instance.closeSync();
   }
 
-  /** Every wanted column exists and readings are numeric; returns where each row group starts, and the row count. */
-  async checkSchema(sensorColumn: string, metrics: readonly string[]): Promise<{ groupStarts: number[]; rows: number }> {
+  /**
+   * Every wanted column exists and readings are numeric; returns where each row group starts,
+   * the row count, and which metrics are DECIMALs too wide for DuckDB's cast to be exact.
+   */
+  async checkSchema(sensorColumn: string, metrics: readonly string[]): Promise<{ groupStarts: number[]; rows: number; decimalText: boolean[] }> {
     const leaves = await this.rows<[string]>(`SELECT name FROM parquet_schema(${sqlString(this.readPath)}) WHERE num_children IS NULL OR num_children = 0`);
     const names = new Set(leaves.map(([name]) => name));
     const missing = [sensorColumn, ...metrics].filter((column) => !names.has(column));
@@ -43,8 +61,11 @@ export class ParquetRowsReader {
     }
     // parquet_schema gives the physical type; the logical one (a DECIMAL, say) comes from a typed query.
     const columns = [sensorColumn, ...metrics].map(sqlName).join(', ');
+    const decimalText = metrics.map(() => false);
     for (const [name, type] of await this.rows<[string, string]>(`DESCRIBE SELECT ${columns} FROM read_parquet(${sqlString(this.readPath)})`)) {
-      if (name !== sensorColumn && !NUMERIC_TYPES.test(type)) throw new InvalidReadingsError(this.path, `holds ${type}, not numbers`, undefined, name);
+      if (name === sensorColumn) continue;
+      if (!NUMERIC_TYPES.test(type)) throw new InvalidReadingsError(this.path, `holds ${type}, not numbers`, undefined, name);
+      decimalText[metrics.indexOf(name)] = Number(WIDE_DECIMAL.exec(type)?.[1] ?? 0) > EXACT_DECIMAL_DIGITS;
     }
     const groups = await this.rows<[bigint, bigint]>(
       `SELECT row_group_id, any_value(row_group_num_rows) FROM parquet_metadata(${sqlString(this.readPath)}) GROUP BY row_group_id ORDER BY row_group_id`,
@@ -55,7 +76,7 @@ export class ParquetRowsReader {
       groupStarts.push(rows);
       rows += Number(count);
     }
-    return { groupStarts, rows };
+    return { groupStarts, rows, decimalText };
   }
 
   /**
@@ -69,16 +90,9 @@ export class ParquetRowsReader {
    * run goes to the builder as columns, so every accumulator still sees its readings in row
    * order: the statistics are those of the row-by-row path.
    */
-  async read(
-    sensorColumn: string,
-    metrics: readonly string[],
-    from: number,
-    to: number,
-    builder: ReadingsSummaryBuilder,
-    onRows?: (rowsRead: number) => void,
-  ): Promise<void> {
+  async read({ sensorColumn, metrics, decimalText }: ParquetColumns, from: number, to: number, builder: ReadingsSummaryBuilder, onRows?: (rowsRead: number) => void): Promise<void> {
     const metricCount = metrics.length;
-    const casts = metrics.map((metric) => `CAST(${sqlName(metric)} AS DOUBLE)`).join(', ');
+    const casts = metrics.map((metric, index) => `CAST(${sqlName(metric)} AS ${decimalText[index] ? 'VARCHAR' : 'DOUBLE'})`).join(', ');
     const result = await this.query(() =>
       this.connection.stream(
         `SELECT CAST(${sqlName(sensorColumn)} AS VARCHAR), ${casts} FROM read_parquet(${sqlString(this.readPath)}, file_row_number = true) ` +
@@ -98,7 +112,11 @@ export class ParquetRowsReader {
         if (!chunk || chunkRows === 0) break;
         next = this.query(() => result.fetchChunk());
         if (chunkRows > copies[0]!.length) copies.forEach((_, metric) => (copies[metric] = new Float64Array(chunkRows)));
-        for (let metric = 0; metric < metricCount; metric++) columns[metric] = readingsOf(chunk.chunk, metric + 1, chunkRows, copies[metric]!);
+        for (let metric = 0; metric < metricCount; metric++) {
+          columns[metric] = decimalText[metric]
+            ? decimalsOf(chunk.getColumnVector(metric + 1), chunkRows, copies[metric]!)
+            : readingsOf(chunk.chunk, metric + 1, chunkRows, copies[metric]!);
+        }
         const infinite = firstInfinity(columns, chunkRows);
         if (infinite) {
           const value = columns[infinite.metric]![infinite.index]!;
@@ -174,6 +192,15 @@ function readingsOf(chunk: duckdb.DataChunk, columnIndex: number, rows: number, 
     }
   }
   return spare;
+}
+
+/** A chunk's column of `rows` decimals as text, parsed into `target` as the CSV path parses a cell (null: NaN, missing). */
+function decimalsOf(texts: DuckDBVector, rows: number, target: Float64Array): Float64Array {
+  for (let row = 0; row < rows; row++) {
+    const text = texts.getItem(row) as string | null;
+    target[row] = text === null ? Number.NaN : Number(text);
+  }
+  return target;
 }
 
 /** The first infinite reading in row order (then column order), as the row-by-row path would meet it. */
