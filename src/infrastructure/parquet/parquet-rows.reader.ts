@@ -6,14 +6,15 @@ import type { ReadingsSummaryBuilder } from '../../application/readings-summary.
 
 // DuckDB's types a reading column may have.
 const NUMERIC_TYPES = /^(DOUBLE|FLOAT|REAL|DECIMAL\(\d+,\d+\)|TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT|UHUGEINT)$/;
-/**
- * DuckDB casts a DECIMAL to DOUBLE as its unscaled integer, converted, over a power of ten:
- * correctly rounded up to 15 digits (both exact doubles), but beyond, the integer may round
- * first (DECIMAL(18,17) 1.26499776001523591 gave 1.2649977600152358, not ...236). Wider
- * decimals are read as their text and parsed by Number(), as the CSV path reads its cells.
- */
-const WIDE_DECIMAL = /^DECIMAL\((\d+),\d+\)$/;
+const DECIMAL_TYPE = /^DECIMAL\((\d+),(\d+)\)$/;
+// DuckDB casts a DECIMAL to DOUBLE as its unscaled integer over 10^scale: the nearest double
+// while both are exact doubles (the integer below 2^53, the scale at most 22), which a width
+// of 15 digits guarantees. Beyond, the integer may round first (DECIMAL(18,17)
+// 1.26499776001523591 gave 1.2649977600152358, not ...236), unless the row groups'
+// statistics bound it.
 const EXACT_DECIMAL_DIGITS = 15;
+const EXACT_POWER_OF_TEN_MAX = 22;
+const EXACT_UNSCALED_BOUND = 2 ** 52; // below 2^53, with room for the statistics' own rounding
 
 /** The columns a read takes: `decimalText[i]` says metric i is a wide DECIMAL, read as text (see checkSchema). */
 export interface ParquetColumns {
@@ -50,7 +51,8 @@ export class ParquetRowsReader {
 
   /**
    * Every wanted column exists and readings are numeric; returns where each row group starts,
-   * the row count, and which metrics are DECIMALs too wide for DuckDB's cast to be exact.
+   * the row count, and which metrics are DECIMALs that DuckDB's cast might not round to the
+   * nearest double: those are read as their text and parsed by Number(), as CSV cells are.
    */
   async checkSchema(sensorColumn: string, metrics: readonly string[]): Promise<{ groupStarts: number[]; rows: number; decimalText: boolean[] }> {
     const leaves = await this.rows<[string]>(`SELECT name FROM parquet_schema(${sqlString(this.readPath)}) WHERE num_children IS NULL OR num_children = 0`);
@@ -65,7 +67,8 @@ export class ParquetRowsReader {
     for (const [name, type] of await this.rows<[string, string]>(`DESCRIBE SELECT ${columns} FROM read_parquet(${sqlString(this.readPath)})`)) {
       if (name === sensorColumn) continue;
       if (!NUMERIC_TYPES.test(type)) throw new InvalidReadingsError(this.path, `holds ${type}, not numbers`, undefined, name);
-      decimalText[metrics.indexOf(name)] = Number(WIDE_DECIMAL.exec(type)?.[1] ?? 0) > EXACT_DECIMAL_DIGITS;
+      const decimal = DECIMAL_TYPE.exec(type);
+      if (decimal) decimalText[metrics.indexOf(name)] = !(await this.decimalCastIsExact(name, Number(decimal[1]), Number(decimal[2])));
     }
     const groups = await this.rows<[bigint, bigint]>(
       `SELECT row_group_id, any_value(row_group_num_rows) FROM parquet_metadata(${sqlString(this.readPath)}) GROUP BY row_group_id ORDER BY row_group_id`,
@@ -136,6 +139,17 @@ export class ParquetRowsReader {
       // A fetch still running must end before the caller closes the connection under it.
       await next?.catch(() => undefined);
     }
+  }
+
+  /** Whether DuckDB's cast of a DECIMAL(width, scale) column gives the nearest double of every value (see EXACT_DECIMAL_DIGITS). */
+  private async decimalCastIsExact(column: string, width: number, scale: number): Promise<boolean> {
+    if (width <= EXACT_DECIMAL_DIGITS) return true;
+    if (scale > EXACT_POWER_OF_TEN_MAX) return false;
+    const bounds = `greatest(abs(TRY_CAST(stats_min_value AS DOUBLE)), abs(TRY_CAST(stats_max_value AS DOUBLE)))`;
+    const [[groups, unbounded, largest]] = (await this.rows<[bigint, bigint, number | null]>(
+      `SELECT count(*), count(*) FILTER (${bounds} IS NULL), max(${bounds}) FROM parquet_metadata(${sqlString(this.readPath)}) WHERE path_in_schema = ${sqlString(column)}`,
+    )) as [[bigint, bigint, number | null]];
+    return groups > 0n && unbounded === 0n && largest !== null && largest * 10 ** scale < EXACT_UNSCALED_BOUND;
   }
 
   /** How many distinct sensor ids the first `sample` rows hold. */
