@@ -1,5 +1,4 @@
 import type { AlertPolicy } from '../domain/alert-policy';
-import type { AlertStatus } from '../domain/alert-debounce';
 import { alertEventOf, type AlertEvent } from '../domain/alert-event';
 import { modelKey } from '../domain/identifier-rule';
 import { MetricName } from '../domain/metric-name';
@@ -24,13 +23,17 @@ export interface ModelName {
  * decided next, and stay retained although the model is cleared. A `cleared` lost with a
  * process (published while the broker was away) leaves a `raised` retained for good.
  *
- * Answers, for each retained message whose state is not the model's stored one (and each
- * model in `absent`, that has no retained message, whose stored state is raised), the event of
+ * Each retained message stands for a place: its model, or with `perSensor` its sensor (every
+ * metric's events share one retained message, an alerts topic without `{metric}`). A place
+ * should retain the event of a raised model while it has one, else a cleared one (or none).
+ * Answers, for each place whose retained message says otherwise (and each place of a model
+ * in `absent`, which has no retained message, when a model there is raised), the event of
  * the stored state: its status, the reading stored with it (value, threshold, time) and the
- * model's mean and std. A model with no stored state is cleared: its correction keeps the
- * retained message's figures, is timed `now`, and, when the model was deleted, says
- * `reason: "model_deleted"`. `everyRaised` adds every raised model missing from `retained` to
- * `absent`. With `publish`, each correction is also published (through the publisher given,
+ * model's mean and std. Where several models of a place are raised, the one scored last is
+ * told. A model with no stored state is cleared: its correction keeps the retained message's
+ * figures, is timed `now`, and, when the model was deleted, says `reason: "model_deleted"`.
+ * `everyRaised` adds the place of every raised model to `absent` when it has no message in
+ * `retained`. With `publish`, each correction is also published (through the publisher given,
  * which retains); without, the call only reads.
  *
  * Rejects with StorageUnavailableError (nothing published) when storage cannot serve.
@@ -45,39 +48,63 @@ export class ReconcileRetainedAlertsUseCase {
 
   async execute(
     retained: readonly RetainedAlert[],
-    options: { absent?: readonly ModelName[]; everyRaised?: boolean; publish?: boolean; now?: Date } = {},
+    options: { absent?: readonly ModelName[]; everyRaised?: boolean; perSensor?: boolean; publish?: boolean; now?: Date } = {},
   ): Promise<AlertEvent[]> {
-    const retainedByKey = new Map(retained.map((alert) => [modelKey(alert.sensorId, alert.metric), alert]));
-    const keys = new Map<string, ModelKey>();
-    for (const model of options.absent ?? []) keys.set(modelKey(model.sensorId, model.metric), keyOf(model));
-    for (const [key, alert] of retainedByKey) keys.set(key, keyOf(alert));
+    const placeOf = (model: ModelName) => (options.perSensor ? model.sensorId : modelKey(model.sensorId, model.metric));
+    // Per place, its latest retained message (undefined: none), and the models to look up there.
+    const places = new Map<string, { alert?: RetainedAlert; models: Map<string, ModelName> }>();
+    const placeFor = (model: ModelName) => {
+      const place = places.get(placeOf(model)) ?? { models: new Map<string, ModelName>() };
+      places.set(placeOf(model), place);
+      place.models.set(modelKey(model.sensorId, model.metric), model);
+      return place;
+    };
+    for (const model of options.absent ?? []) placeFor(model);
+    for (const alert of retained) placeFor(alert).alert = alert;
     if (options.everyRaised) {
-      for (const active of await this.states.listActive()) keys.set(modelKey(active.sensorId, active.metric), keyOf(active));
+      for (const active of await this.states.listActive()) if (!places.get(placeOf(active))?.alert) placeFor(active);
     }
-    if (keys.size === 0) return [];
-    const stored = new Map((await this.states.findMany([...keys.values()])).map((state) => [modelKey(state.sensorId, state.metric), state]));
+    if (places.size === 0) return [];
+    const models = [...places.values()].flatMap((place) => [...place.models.values()]);
+    const states = await this.states.findMany(models.map(keyOf));
+    if (options.perSensor) states.push(...(await this.states.findRaised([...new Set(models.map((model) => model.sensorId))].map((id) => Sensor.withId(id)))));
+    const stored = new Map(states.map((state) => [modelKey(state.sensorId, state.metric), state]));
+    // Per place, the raised model it should tell.
+    const raised = new Map<string, StoredAlertState>();
+    for (const state of stored.values()) {
+      const place = placeOf(state);
+      const chosen = raised.get(place);
+      if (state.status === 'raised' && places.has(place) && (chosen === undefined || toldBefore(state, chosen))) raised.set(place, state);
+    }
 
-    const wrong = [...keys].filter(([key]) => {
-      const alert = retainedByKey.get(key);
-      const status: AlertStatus = stored.get(key)?.status ?? 'cleared';
-      return alert === undefined ? status === 'raised' : alert.state !== status;
+    // Per wrong place: its retained message, and the stored state to tell (none: the message is cleared).
+    const wrong = [...places].flatMap(([place, { alert }]): Array<{ alert?: RetainedAlert; state?: StoredAlertState }> => {
+      const told = raised.get(place);
+      const own = alert && stored.get(modelKey(alert.sensorId, alert.metric));
+      if (told) return alert?.state === 'raised' && own?.status === 'raised' ? [] : [{ alert, state: told }];
+      return alert?.state === 'raised' ? [{ alert, state: own }] : [];
     });
     if (wrong.length === 0) return [];
-    const models = new Map((await this.weights.findMany(wrong.map(([, key]) => key))).map((model) => [modelKey(model.sensorId, model.metric), model]));
+    const named = wrong.flatMap(({ alert, state }) => [...(alert ? [alert] : []), ...(state ? [state] : [])]);
+    const weights = new Map((await this.weights.findMany(named.map(keyOf))).map((model) => [modelKey(model.sensorId, model.metric), model]));
 
     const now = options.now ?? new Date();
-    const corrections = wrong.flatMap(([key]): AlertEvent[] => {
-      const state = stored.get(key);
-      const model = models.get(key);
-      const alert = retainedByKey.get(key);
-      if (state !== undefined && model !== undefined) return [alertEventOf(transitionOf(state), model.weights, this.policy)];
+    const corrections = wrong.flatMap(({ alert, state }): AlertEvent[] => {
+      const model = state && weights.get(modelKey(state.sensorId, state.metric));
+      if (state && model) return [alertEventOf(transitionOf(state), model.weights, this.policy)];
       // No state (or no model, whose state is gone with it): cleared, told with the figures the retained message had.
-      if (alert === undefined || alert.state === 'cleared') return [];
-      return [{ ...alert, state: 'cleared', at: now, ...(model === undefined && { reason: 'model_deleted' as const }) }];
+      if (alert?.state !== 'raised') return [];
+      return [{ ...alert, state: 'cleared', at: now, ...(!weights.has(modelKey(alert.sensorId, alert.metric)) && { reason: 'model_deleted' as const }) }];
     });
     if (options.publish) for (const event of corrections) this.publisher.publish(event);
     return corrections;
   }
+}
+
+/** Which of two raised models of one place it tells: the one scored last, then the first metric in byte order (every replica picks the same). */
+function toldBefore(state: StoredAlertState, other: StoredAlertState): boolean {
+  const later = state.lastAt.getTime() - other.lastAt.getTime();
+  return later !== 0 ? later > 0 : state.metric < other.metric;
 }
 
 function keyOf(model: ModelName): ModelKey {

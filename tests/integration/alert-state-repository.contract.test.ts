@@ -183,6 +183,20 @@ function contract(adapter: Adapter): void {
     await repository.advance([scored('FIND', false, 4)], new AlertDebounce());
   });
 
+  it("finds the raised states of every model of the sensors asked for, none of another sensor's, none cleared", async () => {
+    await repository.advance(
+      [scored('RAISED', true, 1, 3), scored('RAISED', true, 2, 4, 1.5, VEL_X), scored('RAISED-TOO', true, 3, 5), scored('RAISED-NOT', true, 4), scored('RAISED-NOT', false, 5)],
+      new AlertDebounce(),
+    );
+    const found = await repository.findRaised([Sensor.withId('RAISED'), Sensor.withId('RAISED-NOT'), Sensor.withId('constructor')]);
+    expect([...found].sort((a, b) => (a.metric < b.metric ? -1 : 1))).toEqual([
+      { sensorId: 'RAISED', metric: 'params.velRMS.x', status: 'raised', lastValue: 4, threshold: 1.5, lastAt: at(2) },
+      { sensorId: 'RAISED', metric: 'value', status: 'raised', lastValue: 3, threshold: 1, lastAt: at(1) },
+    ]);
+    expect(await repository.findRaised([])).toEqual([]);
+    await repository.advance([scored('RAISED', false, 6), scored('RAISED', false, 7, 0.5, 1.5, VEL_X), scored('RAISED-TOO', false, 8)], new AlertDebounce());
+  });
+
   it('debounces within a batch and across batches: a model named several times steps several times', async () => {
     const debounce = new AlertDebounce(3, 2);
     expect(await repository.advance([scored('DEB', true, 1), scored('DEB', true, 2)], debounce)).toEqual([undefined, undefined]);

@@ -330,6 +330,38 @@ describeWithMosquitto('retained alert messages kept true to the stored states', 
     await stop(server);
   });
 
+  it("a sensor's topic shared by its metrics keeps telling a raised metric after another metric clears or is deleted", async () => {
+    const { server, url } = await serve(settings());
+    await fit(url, 'SEN1');
+    const second = await fetch(`${url}/SEN1/fit?metric=m2`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ values: [10, 5, 6, 9] }) });
+    expect(second.status).toBe(200);
+    peer = await connectTestClient(broker.url);
+    await peer.subscribe(`${topic}/+`);
+    await peer.publish('sensors/SEN1/readings', '{"readings": {"value": 13, "m2": 13}}');
+    await peer.waitFor(2);
+    // m2 clears: its event is the topic's latest, and would tell a subscriber arriving now that SEN1 is clear.
+    await peer.publish('sensors/SEN1/readings', '{"readings": {"m2": 5}}');
+    await peer.waitFor(3);
+    expect(messages()[2]).toMatchObject({ metric: 'm2', state: 'cleared' });
+    await peer.waitFor(4);
+    expect(messages()[3]).toMatchObject({ metric: 'value', state: 'raised', value: 13 });
+    expect(await retainedNow(['SEN1'])).toEqual({ SEN1: expect.objectContaining({ metric: 'value', state: 'raised' }) });
+    // m2 raised again, then deleted: its model_deleted clear is followed by the raise of value again.
+    await peer.publish('sensors/SEN1/readings', '{"readings": {"m2": 14}}');
+    await peer.waitFor(5);
+    expect((await fetch(`${url}/SEN1/weights?metric=m2`, { method: 'DELETE' })).status).toBe(200);
+    await peer.waitFor(7);
+    expect(messages().slice(4)).toEqual([
+      expect.objectContaining({ metric: 'm2', state: 'raised', value: 14 }),
+      expect.objectContaining({ metric: 'm2', state: 'cleared', reason: 'model_deleted' }),
+      expect.objectContaining({ metric: 'value', state: 'raised', value: 13 }),
+    ]);
+    await quiet();
+    expect(peer.received).toHaveLength(7);
+    expect(await corrections(url)).toBe(2);
+    await stop(server);
+  });
+
   it('judges nothing while the broker is away: its own events wait for it, and are not corrected twice', async () => {
     const relay = await startTcpRelay(broker.url);
     const { server, url } = await serve(settings({ MQTT_URL: relay.url.replace(/\/$/, '') }));

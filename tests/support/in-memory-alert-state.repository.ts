@@ -3,6 +3,7 @@ import type { ModelKey } from '../../src/application/ports/weights.repository';
 import { StorageUnavailableError } from '../../src/application/storage-unavailable.error';
 import { AlertDebounce, type AlertState, type AlertStatus } from '../../src/domain/alert-debounce';
 import { modelKey } from '../../src/domain/identifier-rule';
+import type { Sensor } from '../../src/domain/sensor';
 
 interface Kept extends AlertState {
   readonly lastValue: number;
@@ -48,6 +49,16 @@ export class InMemoryAlertStateRepository implements AlertStateRepository {
       const kept = this.states.get(modelKey(sensor.id, metric.name));
       return kept ? [{ sensorId: kept.sensorId, metric: kept.metric, status: kept.status, lastValue: kept.lastValue, threshold: kept.threshold, lastAt: kept.lastAt }] : [];
     });
+  }
+
+  async findRaised(sensors: readonly Sensor[]): Promise<StoredAlertState[]> {
+    this.serving();
+    const ids = new Set(sensors.map((sensor) => sensor.id));
+    return [...this.states.values()].flatMap((kept) =>
+      kept.status === 'raised' && ids.has(kept.sensorId)
+        ? [{ sensorId: kept.sensorId, metric: kept.metric, status: kept.status, lastValue: kept.lastValue, threshold: kept.threshold, lastAt: kept.lastAt }]
+        : [],
+    );
   }
 
   /** Forgets a deleted model's state, as the weights repository's remove() does; answers the state it held. */

@@ -70,4 +70,7 @@ export interface AlertStateRepository {
 
   /** The stored states of those of `models` that have one, in no particular order (a model without one is cleared). */
   findMany(models: readonly ModelKey[]): Promise<StoredAlertState[]>;
+
+  /** The raised states of every model of these sensors, in no particular order. */
+  findRaised(sensors: readonly Sensor[]): Promise<StoredAlertState[]>;
 }

@@ -2,6 +2,7 @@ import type { Pool, PoolClient } from 'pg';
 import type { ActiveAlert, AlertStateRepository, ScoredReading, StoredAlertState } from '../../application/ports/alert-state.repository';
 import type { ModelKey } from '../../application/ports/weights.repository';
 import type { AlertDebounce, AlertStatus } from '../../domain/alert-debounce';
+import type { Sensor } from '../../domain/sensor';
 import { stepAlertStates, type AlertStateWrite, type KeptAlertState } from '../alert-states/step-alert-states';
 import { served } from './postgres-errors';
 import { inTransaction } from './postgres-transaction';
@@ -58,6 +59,10 @@ const UPDATE_STATES = `
 
 const SELECT_ACTIVE = "SELECT sensor_id, metric, since, last_value, threshold FROM alert_states WHERE status = 'raised' ORDER BY sensor_id, metric";
 
+const SELECT_RAISED = `
+  SELECT sensor_id, metric, status, last_value, threshold, last_at FROM alert_states
+  WHERE status = 'raised' AND sensor_id COLLATE "C" = ANY($1::text[])`;
+
 const SELECT_STATES = `
   SELECT s.sensor_id, s.metric, s.status, s.last_value, s.threshold, s.last_at FROM unnest($1::text[], $2::text[]) AS k(sensor_id, metric)
   JOIN alert_states s ON s.sensor_id = k.sensor_id COLLATE "C" AND s.metric = k.metric COLLATE "C"`;
@@ -95,6 +100,12 @@ export class PostgresAlertStateRepository implements AlertStateRepository {
   async findMany(models: readonly ModelKey[]): Promise<StoredAlertState[]> {
     if (models.length === 0) return [];
     const { rows } = await served(() => this.reads.query<StateRow>(SELECT_STATES, [models.map(({ sensor }) => sensor.id), models.map(({ metric }) => metric.name)]));
+    return rows.map((row) => ({ sensorId: row.sensor_id, metric: row.metric, status: row.status, lastValue: row.last_value, threshold: row.threshold, lastAt: row.last_at }));
+  }
+
+  async findRaised(sensors: readonly Sensor[]): Promise<StoredAlertState[]> {
+    if (sensors.length === 0) return [];
+    const { rows } = await served(() => this.reads.query<StateRow>(SELECT_RAISED, [sensors.map((sensor) => sensor.id)]));
     return rows.map((row) => ({ sensorId: row.sensor_id, metric: row.metric, status: row.status, lastValue: row.last_value, threshold: row.threshold, lastAt: row.last_at }));
   }
 

@@ -2,6 +2,7 @@ import type Database from 'better-sqlite3';
 import type { ActiveAlert, AlertStateRepository, ScoredReading, StoredAlertState } from '../../application/ports/alert-state.repository';
 import type { ModelKey } from '../../application/ports/weights.repository';
 import type { AlertDebounce, AlertStatus } from '../../domain/alert-debounce';
+import type { Sensor } from '../../domain/sensor';
 import { stepAlertStates, type KeptAlertState } from '../alert-states/step-alert-states';
 import { available, writeWhenFree } from './sqlite-availability';
 
@@ -28,6 +29,7 @@ export class SqliteAlertStateRepository implements AlertStateRepository {
   private readonly selectDeleted: Database.Statement<[string, string], { deleted: 1 }>;
   private readonly upsertState: Database.Statement<[string, string, AlertStatus, number, number | null, number, number, number]>;
   private readonly selectActive: Database.Statement<[], ActiveRow>;
+  private readonly selectRaised: Database.Statement<[string], Pick<StateRow, 'status' | 'last_value' | 'threshold' | 'last_at'> & { metric: string }>;
   private readonly advanceTransaction: Database.Transaction<(readings: readonly ScoredReading[], debounce: AlertDebounce) => (AlertStatus | undefined)[]>;
 
   /**
@@ -47,6 +49,7 @@ export class SqliteAlertStateRepository implements AlertStateRepository {
       ON CONFLICT (sensor_id, metric) DO UPDATE SET
         status = excluded.status, pending = excluded.pending, since = excluded.since,
         last_value = excluded.last_value, threshold = excluded.threshold, last_at = excluded.last_at`);
+    this.selectRaised = db.prepare("SELECT metric, status, last_value, threshold, last_at FROM alert_states WHERE sensor_id = ? AND status = 'raised'");
     this.selectActive = db.prepare("SELECT sensor_id, metric, since, last_value, threshold FROM alert_states WHERE status = 'raised' ORDER BY sensor_id, metric");
     this.selectDeleted = db.prepare('SELECT 1 AS deleted FROM weights WHERE sensor_id = ? AND metric = ? AND deleted = 1');
     this.advanceTransaction = db.transaction((readings: readonly ScoredReading[], debounce: AlertDebounce) => {
@@ -93,6 +96,14 @@ export class SqliteAlertStateRepository implements AlertStateRepository {
         const row = this.selectState.get(sensor.id, metric.name);
         return row ? [{ sensorId: sensor.id, metric: metric.name, status: row.status, lastValue: row.last_value, threshold: row.threshold, lastAt: new Date(row.last_at) }] : [];
       }),
+    );
+  }
+
+  async findRaised(sensors: readonly Sensor[]): Promise<StoredAlertState[]> {
+    return available(() =>
+      sensors.flatMap((sensor) =>
+        this.selectRaised.all(sensor.id).map((row) => ({ sensorId: sensor.id, metric: row.metric, status: row.status, lastValue: row.last_value, threshold: row.threshold, lastAt: new Date(row.last_at) })),
+      ),
     );
   }
 }

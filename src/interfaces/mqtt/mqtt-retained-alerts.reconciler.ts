@@ -61,6 +61,8 @@ interface Suspect {
  */
 export class MqttRetainedAlertsReconciler {
   private readonly filter: string;
+  /** Without `{metric}` in the topic, every metric of a sensor shares its retained message. */
+  private readonly perSensor: boolean;
   /** How often due topics are looked for: a quarter period, the grain of the confirmations' spread. */
   private readonly tickMs: number;
   /** The latest alert event seen on each topic. */
@@ -100,6 +102,7 @@ export class MqttRetainedAlertsReconciler {
     private readonly databaseId: string,
   ) {
     this.filter = alertsTopicFilter(config.alertsTopic);
+    this.perSensor = !config.alertsTopic.includes('{metric}');
     this.tickMs = Math.max(1, Math.round(config.alertsReconcileMs / 4));
   }
 
@@ -303,7 +306,7 @@ export class MqttRetainedAlertsReconciler {
     if (suspects.size > 0) {
       const retained = [...suspects.values()].flatMap((suspect) => suspect.alert ?? []);
       const absent = [...suspects.values()].filter((suspect) => suspect.alert === undefined).map((suspect) => suspect.model);
-      const corrections = await this.reconcile.execute(retained, { absent, publish: true });
+      const corrections = await this.reconcile.execute(retained, { absent, perSensor: this.perSensor, publish: true });
       for (const { sensorId, metric } of corrections) {
         const topic = alertsTopicOf(this.config.alertsTopic, sensorId, metric);
         const suspect = suspects.get(topic);
@@ -321,7 +324,7 @@ export class MqttRetainedAlertsReconciler {
     if (fresh.length === 0 && !everyModel) return;
     const wrong = await this.reconcile.execute(
       fresh.flatMap((topic) => this.latest.get(topic) ?? []),
-      { absent: fresh.flatMap((topic) => (this.latest.has(topic) ? [] : (this.removed.get(topic) ?? []))), everyRaised: everyModel },
+      { absent: fresh.flatMap((topic) => (this.latest.has(topic) ? [] : (this.removed.get(topic) ?? []))), everyRaised: everyModel, perSensor: this.perSensor },
     );
     for (const { sensorId, metric } of wrong) {
       const topic = alertsTopicOf(this.config.alertsTopic, sensorId, metric);

@@ -119,6 +119,67 @@ describe('ReconcileRetainedAlertsUseCase', () => {
     expect(await reconcile.execute([retained('cleared'), retained('raised')], { publish: true, now: NOW })).toEqual([]);
   });
 
+  describe('perSensor: one retained message for every metric of a sensor', () => {
+    // SEN0001 gets a second model, params.velRMS.x: mean 1, std 0.5 (threshold 2).
+    beforeEach(() => weights.replace(SEN, VEL_X, Weights.of(1, 0.5, 30)));
+    const raisedVelX = (value: number, second: number) => ({ sensorId: 'SEN0001', metric: 'params.velRMS.x', state: 'raised', value, threshold: 2, mean: 1, std: 0.5, zScore: (value - 1) / 0.5, at: at(second) });
+    const raisedValue = (second: number) => ({ sensorId: 'SEN0001', metric: 'value', state: 'raised', value: 15, threshold: 14, mean: 10, std: 2, zScore: 2.5, at: at(second) });
+
+    it("a metric's clear retained while another metric of the sensor is raised: publishes that raise", async () => {
+      await step(SEN, VEL_X, 3, 2, 1);
+      await step(SEN, VALUE, 15, 14, 2);
+      await step(SEN, VALUE, 9, 14, 3);
+      // Per model, the clear is true; per sensor, it hides the raised params.velRMS.x.
+      expect(await reconcile.execute([retained('cleared')], { now: NOW })).toEqual([]);
+      expect(await reconcile.execute([retained('cleared')], { perSensor: true, publish: true, now: NOW })).toEqual([raisedVelX(3, 1)]);
+      expect(publisher.events).toEqual([raisedVelX(3, 1)]);
+    });
+
+    it("a deleted metric's clear retained while another metric is raised: publishes that raise", async () => {
+      await step(SEN, VEL_X, 3, 2, 1);
+      await step(SEN, VALUE, 15, 14, 2);
+      await weights.remove(SEN, VALUE);
+      const deleted = { ...retained('raised'), state: 'cleared' as const };
+      expect(await reconcile.execute([deleted], { perSensor: true, now: NOW })).toEqual([raisedVelX(3, 1)]);
+    });
+
+    it('a true raise retained: nothing, whichever other metric of the sensor is raised too', async () => {
+      await step(SEN, VALUE, 15, 14, 1);
+      await step(SEN, VEL_X, 3, 2, 2);
+      expect(await reconcile.execute([retained('raised')], { perSensor: true, everyRaised: true, now: NOW })).toEqual([]);
+    });
+
+    it('a raise of a metric cleared since: publishes the raise of the metric still raised, not the clear', async () => {
+      await step(SEN, VALUE, 15, 14, 1);
+      await step(SEN, VEL_X, 3, 2, 2);
+      await step(SEN, VALUE, 9, 14, 3);
+      expect(await reconcile.execute([retained('raised')], { perSensor: true, now: NOW })).toEqual([raisedVelX(3, 2)]);
+    });
+
+    it('several raised: tells the one scored last, and at the same time the first metric in byte order', async () => {
+      await step(SEN, VALUE, 15, 14, 1);
+      await step(SEN, VEL_X, 3, 2, 2);
+      const absent = [{ sensorId: 'SEN0001', metric: 'value' }];
+      expect(await reconcile.execute([], { absent, perSensor: true, now: NOW })).toEqual([raisedVelX(3, 2)]);
+      await step(SEN, VALUE, 16, 14, 2); // the same time: "params.velRMS.x" < "value"
+      expect(await reconcile.execute([], { absent, perSensor: true, now: NOW })).toEqual([raisedVelX(3, 2)]);
+      await step(SEN, VALUE, 15, 14, 4);
+      expect(await reconcile.execute([], { absent, perSensor: true, now: NOW })).toEqual([raisedValue(4)]);
+    });
+
+    it('with everyRaised, one raise per sensor without a retained message, however many of its metrics are raised', async () => {
+      await step(SEN, VALUE, 15, 14, 3);
+      await step(SEN, VEL_X, 3, 2, 2);
+      expect(await reconcile.execute([], { perSensor: true, everyRaised: true, now: NOW })).toEqual([raisedValue(3)]);
+    });
+
+    it('nothing raised on the sensor: a raise retained is cleared as per model', async () => {
+      await step(SEN, VALUE, 15, 14, 1);
+      await step(SEN, VALUE, 9, 14, 2);
+      expect(await reconcile.execute([retained('raised')], { perSensor: true, now: NOW })).toEqual([expect.objectContaining({ metric: 'value', state: 'cleared', value: 9, at: at(2) })]);
+    });
+  });
+
   it('rejects with StorageUnavailableError and publishes nothing when storage cannot serve', async () => {
     await step(SEN, VALUE, 9, 14, 1);
     states.reachable = false;
