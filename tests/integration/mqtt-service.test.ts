@@ -98,6 +98,24 @@ describeWithMosquitto('MQTT ingestion in the real server process', () => {
     }
   });
 
+  it('two processes on one MQTT_CLIENT_ID: the connection they take from each other is logged with that likely cause', async () => {
+    const env = settings(broker.url);
+    const first = await serve(env);
+    const second = await serve({ ...env, DB_PATH: join(dir, `run${run}-second.db`) });
+    try {
+      const hinted = () => [first.server, second.server].flatMap((server) => logLines(server, 'MQTT connection lost; reconnecting with backoff')).find((line) => line.includes('"hint"'));
+      await until(async () => hinted() !== undefined, 30_000);
+      expect(JSON.parse(hinted()!)).toMatchObject({
+        level: 'warn',
+        error: 'connection closed',
+        hint: expect.stringMatching(new RegExp(`^closed by the broker [3-9] times in 60 s without a reason: a broker does that when another client connects with the same MQTT_CLIENT_ID \\("${env.MQTT_CLIENT_ID}"\\); give each replica its own$`)),
+      });
+    } finally {
+      await stop(second.server);
+      await stop(first.server);
+    }
+  });
+
   it('keeps alert states across a restart of the service: no second raise, the alert not forgotten', async () => {
     const env = settings(broker.url);
     peer = await connectTestClient(broker.url);

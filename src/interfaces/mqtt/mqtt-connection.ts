@@ -1,4 +1,5 @@
 import mqtt, { type IClientOptions, type IPublishPacket, type MqttClient } from 'mqtt';
+import { performance } from 'node:perf_hooks';
 import type { Logger } from '../../application/ports/logger';
 import { redactUrlPassword, type MqttConfig } from '../../config';
 import type { ServiceMetrics } from '../../infrastructure/metrics/service-metrics';
@@ -20,6 +21,17 @@ export const SESSION_EXPIRY_S = 24 * 3600;
  * the memory held for messages not yet stored.
  */
 const RECEIVE_MAXIMUM = 4096;
+/**
+ * A broker closes a connection when another client connects with the same client id (MQTT
+ * 5.0 §3.1.4), MQTT 5's reason code 142 (Session taken over) where it says why: Mosquitto
+ * 2.0 closes it without a word. Two processes on one MQTT_CLIENT_ID then take the session
+ * from each other for as long as both run. This many closes without a reason within the
+ * window are logged as that likely cause.
+ */
+const TAKEOVER_CLOSES = 3;
+const TAKEOVER_WINDOW_MS = 60_000;
+const SESSION_TAKEN_OVER = 142;
+
 /** Larger packets the broker drops instead of sending (MQTT 5 Maximum Packet Size); up to it, the parser counts them as too large. */
 const MAX_PACKET_BYTES = 1024 * 1024;
 
@@ -46,6 +58,8 @@ export class MqttConnection {
   private connectionNumber = 0;
   private identifiersAvailable = true;
   private lastError: string | undefined;
+  /** When the latest connections were closed without a reason (performance.now()). */
+  private closesWithoutReason: number[] = [];
   private readonly connectListeners: Array<(sessionPresent: boolean) => void> = [];
   private readonly routes: Array<{ filter: string; handler: MessageHandler }> = [];
   // A message no subscription of ours asked for (one kept in the session from an older setting): dropped.
@@ -97,7 +111,12 @@ export class MqttConnection {
         this.logger.warn('MQTT broker not reachable yet; retrying with backoff', { url: redactUrlPassword(this.config.url), error: this.lastError });
       }
     });
-    this.client.on('disconnect', (packet) => (this.lastError = `broker disconnected us (reason code ${packet.reasonCode ?? 0})`));
+    this.client.on('disconnect', (packet) => {
+      this.lastError =
+        packet.reasonCode === SESSION_TAKEN_OVER
+          ? `session taken over (reason code 142): another client connected with MQTT_CLIENT_ID "${this.config.clientId}"; give each replica its own`
+          : `broker disconnected us (reason code ${packet.reasonCode ?? 0})`;
+    });
     // Without a listener an 'error' event would throw; the message is logged with the next change of state.
     this.client.on('error', (error) => (this.lastError = error.message));
   }
@@ -169,11 +188,22 @@ export class MqttConnection {
     clearTimeout(timer);
   }
 
+  /** A hint, once closes without a reason come TAKEOVER_CLOSES times within the window: likely another client on our client id. */
+  private takeoverHint(): { hint?: string } {
+    if (this.lastError !== undefined) return {};
+    const now = performance.now();
+    this.closesWithoutReason = [...this.closesWithoutReason.filter((at) => at > now - TAKEOVER_WINDOW_MS), now];
+    if (this.closesWithoutReason.length < TAKEOVER_CLOSES) return {};
+    return {
+      hint: `closed by the broker ${this.closesWithoutReason.length} times in ${TAKEOVER_WINDOW_MS / 1000} s without a reason: a broker does that when another client connects with the same MQTT_CLIENT_ID ("${this.config.clientId}"); give each replica its own`,
+    };
+  }
+
   private change(state: 'connected' | 'reconnecting' | 'closed', fields: Record<string, unknown>): void {
     this.status.broker = state;
     this.metrics.brokerConnected.set(state === 'connected' ? 1 : 0);
     if (state === 'connected') this.logger.info('MQTT connected', { url: redactUrlPassword(this.config.url), ...fields });
-    else if (state === 'reconnecting') this.logger.warn('MQTT connection lost; reconnecting with backoff', { error: this.lastError ?? 'connection closed' });
+    else if (state === 'reconnecting') this.logger.warn('MQTT connection lost; reconnecting with backoff', { error: this.lastError ?? 'connection closed', ...this.takeoverHint() });
     else this.logger.info('MQTT connection closing', {});
     this.lastError = undefined;
   }
