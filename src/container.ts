@@ -62,6 +62,7 @@ export async function createContainer(config: AppConfig, parent: DependencyConta
   const storage = await openWeightsStorage(config, logIdleError, logFileLost);
 
   const metrics = new ServiceMetrics();
+  if (!config.mqtt) metrics.withoutBroker();
   child.register(APP_CONFIG, { useValue: config });
   child.register(ServiceMetrics, { useValue: metrics });
   child.register(PinoLogger, { useValue: new PinoLogger(config.logLevel, config.logFormat) });

@@ -84,6 +84,12 @@ describe('observability: metrics, request ids, logs, OpenAPI, docs', () => {
       expect(after).not.toMatch(/^weights_storage_operation_seconds_count\{[^}]*result="error"/m);
     });
 
+    it('has no mqtt_broker_connected without MQTT_URL (a 0 would say a broker is down), and the other MQTT counters at 0', async () => {
+      const exposition = await scrape();
+      expect(exposition).not.toContain('mqtt_broker_connected');
+      expect(exposition).toMatch(/^mqtt_retained_alert_corrections_total 0$/m);
+    });
+
     it("exposes Node's own metrics: event-loop lag, heap, GC", async () => {
       const exposition = await scrape();
       for (const name of ['nodejs_eventloop_lag_seconds', 'nodejs_heap_size_used_bytes', 'nodejs_gc_duration_seconds', 'process_cpu_seconds_total']) {

@@ -168,7 +168,7 @@ describeWithPostgres('the PostgreSQL weights database', (adminUrl) => {
       const refused = await new PostgresWeightsRepository(reader).replace(Sensor.withId('NORIGHT'), MetricName.DEFAULT, Weights.fromReadings([1, 2])).catch((error: unknown) => error);
       expect(refused).toBeInstanceOf(StorageUnavailableError);
       expect((refused as StorageUnavailableError).message).toBe(
-        'The weights database cannot take this request now: the database role lacks a right this needs (see the README on least privilege) (42501).',
+        'The weights database cannot take this request now: the database role lacks a right this needs (README, "Storage: SQLite or PostgreSQL": the rights a role needs) (42501).',
       );
       expect((refused as StorageUnavailableError).retryable).toBe(false);
       // The Idempotency-Key records, the first write of a keyed request, the same way.
@@ -176,7 +176,7 @@ describeWithPostgres('the PostgreSQL weights database', (adminUrl) => {
       const claim = await new PostgresIdempotencyStore(reader).claim(scope, 'f', new Date()).catch((error: unknown) => error);
       expect(claim).toBeInstanceOf(StorageUnavailableError);
       expect((claim as StorageUnavailableError).message).toBe(
-        'The weights database cannot take this request now: the database role lacks a right this needs (see the README on least privilege) (42501).',
+        'The weights database cannot take this request now: the database role lacks a right this needs (README, "Storage: SQLite or PostgreSQL": the rights a role needs) (42501).',
       );
       expect((claim as StorageUnavailableError).retryable).toBe(false);
     });

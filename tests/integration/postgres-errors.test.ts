@@ -11,7 +11,7 @@ describe('describePostgresError', () => {
     [pgError('57014', 'canceling statement due to statement timeout'), 'the statement ran past REQUEST_TIMEOUT_MS and the server cancelled it (57014)'],
     [pgError('53300', 'sorry, too many clients already'), 'the database server is out of a resource (connections, memory or disk) (53300)'],
     [pgError('57P01', 'terminating connection due to administrator command'), 'the database server ended the session (shutting down, restarting or starting up, or by an administrator) (57P01)'],
-    [pgError('42501', 'permission denied for table idempotency_keys'), 'the database role lacks a right this needs (see the README on least privilege) (42501)'],
+    [pgError('42501', 'permission denied for table idempotency_keys'), 'the database role lacks a right this needs (README, "Storage: SQLite or PostgreSQL": the rights a role needs) (42501)'],
     [new Error('Client has encountered a connection error and is not queryable'), 'the connection to the database was lost'],
     [new Error('Cannot use a pool after calling end on the pool'), 'the database connections are closing (the service is stopping)'],
     [pgError('40P01', 'deadlock detected'), 'a concurrent write conflicted with this one (40P01)'],

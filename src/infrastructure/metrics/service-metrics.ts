@@ -130,7 +130,7 @@ export class ServiceMetrics {
 
   readonly brokerConnected = new Gauge({
     name: 'mqtt_broker_connected',
-    help: '1 while connected to the MQTT broker, 0 otherwise (and always 0 without MQTT_URL).',
+    help: '1 while connected to the MQTT broker, 0 otherwise (absent without MQTT_URL).',
     registers: [this.registry],
   });
 
@@ -176,6 +176,11 @@ export class ServiceMetrics {
 
   requestEnded(): void {
     this.requestsInFlight--;
+  }
+
+  /** Leaves mqtt_broker_connected out of /metrics: without MQTT_URL there is no broker, and a 0 would fire a "broker down" alert. */
+  withoutBroker(): void {
+    this.registry.removeSingleMetric('mqtt_broker_connected');
   }
 
   /** Adds Node's own metrics (event-loop lag, heap, GC, CPU, file descriptors): for a server, not a batch job. */

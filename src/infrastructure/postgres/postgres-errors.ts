@@ -34,7 +34,7 @@ const CONDITIONS: ReadonlyArray<[RegExp, string]> = [
   [/^25006$/, 'the database is read-only (a standby, or default_transaction_read_only)'],
   [/^53/, 'the database server is out of a resource (connections, memory or disk)'],
   [/^57P0[1-3]$/, 'the database server ended the session (shutting down, restarting or starting up, or by an administrator)'],
-  [/^42501$/, 'the database role lacks a right this needs (see the README on least privilege)'],
+  [/^42501$/, 'the database role lacks a right this needs (README, "Storage: SQLite or PostgreSQL": the rights a role needs)'],
   [/^(40001|40P01)$/, 'a concurrent write conflicted with this one'],
   [/^08/, 'the connection to the database failed'],
 ];
