@@ -3,10 +3,10 @@ import { alertEventOf } from '../domain/alert-event';
 import { AlertPolicy } from '../domain/alert-policy';
 import type { MetricName } from '../domain/metric-name';
 import type { Sensor } from '../domain/sensor';
-import { SensorNotFoundError } from '../domain/domain-errors';
 import type { SensorWeights } from '../domain/sensor-weights';
 import { ALERT_EVENT_PUBLISHER, type AlertEventPublisher } from './ports/alert-event.publisher';
 import { WEIGHTS_REPOSITORY, type WeightsRepository } from './ports/weights.repository';
+import { modelNotFound } from './model-not-found';
 
 @injectable()
 export class DeleteWeightsUseCase {
@@ -25,7 +25,7 @@ export class DeleteWeightsUseCase {
    */
   async execute(sensor: Sensor, metric: MetricName): Promise<SensorWeights> {
     const removed = await this.repository.remove(sensor, metric);
-    if (!removed) throw new SensorNotFoundError(sensor.id, metric.name);
+    if (!removed) throw await modelNotFound(this.repository, sensor, metric);
     const { raisedAlert, ...deleted } = removed;
     if (raisedAlert) {
       const transition = { sensorId: sensor.id, metric: metric.name, state: 'cleared', value: raisedAlert.lastValue, threshold: raisedAlert.threshold, at: removed.updatedAt, reason: 'model_deleted' } as const;

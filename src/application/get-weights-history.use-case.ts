@@ -1,9 +1,9 @@
 import { inject, injectable } from 'tsyringe';
 import type { MetricName } from '../domain/metric-name';
 import type { Sensor } from '../domain/sensor';
-import { SensorNotFoundError } from '../domain/domain-errors';
 import type { WeightsRevision } from '../domain/weights-revision';
 import { WEIGHTS_REPOSITORY, type WeightsRepository } from './ports/weights.repository';
+import { modelNotFound } from './model-not-found';
 
 @injectable()
 export class GetWeightsHistoryUseCase {
@@ -21,7 +21,7 @@ export class GetWeightsHistoryUseCase {
   async execute(sensor: Sensor, metric: MetricName, limit: number, before?: number): Promise<WeightsRevision[]> {
     const revisions = await this.repository.history(sensor, metric, limit, before);
     if (revisions.length === 0 && (before === undefined || (await this.repository.history(sensor, metric, 1)).length === 0)) {
-      throw new SensorNotFoundError(sensor.id, metric.name);
+      throw await modelNotFound(this.repository, sensor, metric);
     }
     return revisions;
   }

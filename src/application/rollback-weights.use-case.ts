@@ -1,9 +1,9 @@
 import { inject, injectable } from 'tsyringe';
 import type { MetricName } from '../domain/metric-name';
 import type { Sensor } from '../domain/sensor';
-import { SensorNotFoundError } from '../domain/domain-errors';
 import type { SensorWeights } from '../domain/sensor-weights';
 import { WEIGHTS_REPOSITORY, type WeightsRepository } from './ports/weights.repository';
+import { modelNotFound } from './model-not-found';
 
 @injectable()
 export class RollbackWeightsUseCase {
@@ -12,7 +12,7 @@ export class RollbackWeightsUseCase {
   /** Makes the model what its revision `version` recorded, as a new version (history stays append-only). */
   async execute(sensor: Sensor, metric: MetricName, version: number): Promise<SensorWeights> {
     const restored = await this.repository.rollback(sensor, metric, version);
-    if (!restored) throw new SensorNotFoundError(sensor.id, metric.name);
+    if (!restored) throw await modelNotFound(this.repository, sensor, metric);
     return restored;
   }
 }

@@ -22,13 +22,25 @@ export class InvalidMetricNameError extends DomainError {
   }
 }
 
+/** How many of a sensor's other metrics a SensorNotFoundError names. */
+const OTHER_METRICS_NAMED = 10;
+
 export class SensorNotFoundError extends DomainError {
-  /** Without a metric: the sensor has no model at all. */
+  /**
+   * Without a metric: the sensor has no model at all. `otherMetrics`: the metrics the sensor
+   * has models for, named in the message (a mistyped metric is then seen at once).
+   */
   constructor(
     readonly sensorId: string,
     readonly metric?: string,
+    otherMetrics: readonly string[] = [],
   ) {
-    super(`Sensor ${JSON.stringify(sensorId)} has no fitted model${metric === undefined ? '' : ` for metric ${JSON.stringify(metric)}`}.`);
+    const named = otherMetrics.slice(0, OTHER_METRICS_NAMED).map((name) => JSON.stringify(name)).join(', ');
+    const more = otherMetrics.length > OTHER_METRICS_NAMED ? ` and ${otherMetrics.length - OTHER_METRICS_NAMED} more` : '';
+    super(
+      `Sensor ${JSON.stringify(sensorId)} has no fitted model${metric === undefined ? '' : ` for metric ${JSON.stringify(metric)}`}.` +
+        (named ? ` It has models for ${named}${more}.` : ''),
+    );
   }
 }
 

@@ -96,10 +96,17 @@ describe('sensor routes (HTTP contract over a real SQLite file)', () => {
       });
     });
 
-    it('answers 404 for a metric never fitted on a known sensor', async () => {
+    it('answers 404 for a metric never fitted on a known sensor, naming the metrics it has models for', async () => {
       await fit('GET02', [1, 2]).expect(200);
       const response = await api.get('/GET02/weights?metric=temp').expect(404);
-      expect(response.body.detail).toBe('Sensor "GET02" has no fitted model for metric "temp".');
+      expect(response.body.detail).toBe('Sensor "GET02" has no fitted model for metric "temp". It has models for "value".');
+      for (let metric = 1; metric <= 11; metric++) await api.post(`/GET03/fit?metric=m${String(metric).padStart(2, '0')}`).send({ values: [1, 2] }).expect(200);
+      // The same on every route that names one model: ten names at most.
+      const tenOf11 = 'It has models for "m01", "m02", "m03", "m04", "m05", "m06", "m07", "m08", "m09", "m10" and 1 more.';
+      for (const request of [api.get('/GET03/weights'), api.post('/GET03/predict').send({ value: 1 }), api.post('/GET03/adjust'), api.get('/GET03/weights/history'), api.delete('/GET03/weights')]) {
+        expect((await request.expect(404)).body.detail).toBe(`Sensor "GET03" has no fitted model for metric "value". ${tenOf11}`);
+      }
+      expect((await api.get('/GET04/weights').expect(404)).body.detail).toBe('Sensor "GET04" has no fitted model for metric "value".');
     });
   });
 
