@@ -66,8 +66,10 @@ export class ReconcileRetainedAlertsUseCase {
     }
     if (places.size === 0) return [];
     const models = [...places.values()].flatMap((place) => [...place.models.values()]);
-    const states = await this.states.findMany(models.map(keyOf));
-    if (options.perSensor) states.push(...(await this.states.findRaised([...new Set(models.map((model) => model.sensorId))].map((id) => Sensor.withId(id)))));
+    const states = [
+      ...(await this.states.findMany(models.map(keyOf))),
+      ...(options.perSensor ? await this.states.findRaised([...new Set(models.map((model) => model.sensorId))].map((id) => Sensor.withId(id))) : []),
+    ];
     const stored = new Map(states.map((state) => [modelKey(state.sensorId, state.metric), state]));
     // Per place, the raised model it should tell.
     const raised = new Map<string, StoredAlertState>();

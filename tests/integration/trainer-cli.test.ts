@@ -1,6 +1,6 @@
 import Database from 'better-sqlite3';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { trainLikeTheDraft, type DraftWeights } from '../../scripts/bench/draft-port';
 import { writeScaledCollects } from '../../scripts/scaled-collects';
@@ -257,6 +257,24 @@ describe('npm run train / npm run alerts (the bundled CLIs)', () => {
       expect(lines[1]!.split(/\s+/)).toEqual(['IAJ9206', 'T', 'F', 'T', 'T', 'T', 'T']);
       expect(lines.at(-1)).toBe('T = alert (0.09 >= mean + 2 * std): 48 of 60');
     });
+
+    it('prints the table of 130,000 sensors (past what a spread into Math.max can take)', () => {
+      const manyPath = join(directory, 'alerts-many.db');
+      copyFileSync(dbPath, manyPath);
+      const db = new Database(manyPath);
+      db.exec(`
+        WITH RECURSIVE copy(number) AS (SELECT 1 UNION ALL SELECT number + 1 FROM copy WHERE number < 13000)
+        INSERT INTO weights (sensor_id, metric, mean, std, n, version, updated_at, adjustment, moments)
+        SELECT printf('C%05d-', number) || sensor_id, metric, mean, std, n, version, updated_at, adjustment, moments
+        FROM weights, copy WHERE metric = 'params.velRMS.x'`);
+      db.close();
+      const { status, stdout, stderr } = runCli('alerts', ['--value', '0.09'], manyPath);
+      expect({ status, stderr }).toEqual({ status: 0, stderr: '' });
+      const lines = stdout.trimEnd().split('\n');
+      expect(lines).toHaveLength(1 + 10 + 130_000 + 1);
+      expect(lines[1]!.split(/\s+/)).toEqual(['C00001-IAJ9206', 'T']);
+      expect(lines.at(-1)).toMatch(/^T = alert \(0\.09 >= mean \+ 2 \* std\): \d+ of 130060$/);
+    }, 60_000);
 
     it('prints CSV, for one sensor if asked', () => {
       const { stdout } = runCli('alerts', ['--value', '0.09', '--format', 'csv', '--sensor', 'MYD8706'], dbPath);

@@ -12,6 +12,7 @@ export function runCli(name: 'train' | 'alerts', args: string[], dbPath: string)
   const child = spawnSync(process.execPath, [join(__dirname, `../../dist/bin/${name}.js`), ...args], {
     env: { PATH: process.env.PATH, DB_PATH: dbPath },
     encoding: 'utf8',
+    maxBuffer: 64 << 20, // a table of 100,000s of sensors
   });
   return { status: child.status, stdout: child.stdout, stderr: child.stderr };
 }

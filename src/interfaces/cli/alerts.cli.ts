@@ -93,14 +93,21 @@ function render(table: ModelTable<boolean> | ModelTable<number>, format: (typeof
     const lines = [['sensor_id', ...metrics].join(','), ...sensors.map((sensor) => [sensor, ...metrics.map((metric) => cell(sensor, metric, 'true', 'false'))].join(','))];
     return `${lines.join('\n')}\n`;
   }
-  const width = Math.max(9, ...sensors.map((sensor) => sensor.length));
-  const widths = metrics.map((metric) => Math.max(metric.length, ...sensors.map((sensor) => cell(sensor, metric).length)));
+  const width = longest(sensors, 'sensor_id'.length);
+  const widths = metrics.map((metric) => longest(sensors.map((sensor) => cell(sensor, metric)), metric.length));
   const header = ['sensor_id'.padEnd(width), ...metrics.map((metric, index) => metric.padEnd(widths[index]!))].join('  ').trimEnd();
   const rows = sensors.map((sensor) => [sensor.padEnd(width), ...metrics.map((metric, index) => cell(sensor, metric).padEnd(widths[index]!))].join('  ').trimEnd());
   if (value === undefined) return `${[header, ...rows].join('\n')}\nthreshold = mean + 2 * std: a reading at or above it is an alert\n`;
   const decisions = [...table.values()].flatMap((ofSensor) => [...ofSensor.values()]);
   const alerts = decisions.filter(Boolean).length;
   return `${[header, ...rows].join('\n')}\nT = alert (${value} >= mean + 2 * std): ${alerts} of ${decisions.length}\n`;
+}
+
+/** The length of the longest of `texts`, at least `least` (a loop: Math.max(...texts) overflows the stack past ~120,000). */
+function longest(texts: readonly string[], least: number): number {
+  let length = least;
+  for (const text of texts) if (text.length > length) length = text.length;
+  return length;
 }
 
 /** A malformed --sensor is a command line the tool cannot act on: exit 2, like any other. */
