@@ -253,6 +253,25 @@ function contract(adapter: Adapter): void {
     expect(await repository.list(Sensor.withId('NOTHING'))).toEqual([]);
   });
 
+  it('pages through list() in its order: every model once, after the one named, without deleted ones', async () => {
+    const ids = ['PAG-b', 'PAG_a', 'PAGb', 'PAG.a', 'PAG0'];
+    const metrics = ['value', 'Value', 'params.velRMS.x'];
+    for (const id of ids) for (const metric of metrics) await repository.replace(Sensor.withId(id), MetricName.of(metric), Weights.of(1, 1, 2));
+    await repository.remove(Sensor.withId('PAG0'), MetricName.of('Value'));
+    const all = (await repository.list()).map((stored) => [stored.sensorId, stored.metric]);
+    const paged: string[][] = [];
+    for (let after: { sensorId: string; metric: string } | undefined, page; (page = await repository.listPage(4, after)).length > 0; ) {
+      expect(page.length).toBeLessThanOrEqual(4);
+      paged.push(...page.map((stored) => [stored.sensorId, stored.metric]));
+      after = page.at(-1)!;
+    }
+    expect(paged).toEqual(all);
+    expect(paged).not.toContainEqual(['PAG0', 'Value']);
+    // After a model that does not exist: from the next one in that order ("Value" < "Valuf" < "params..." in bytes).
+    const [next] = await repository.listPage(1, { sensorId: 'PAG-b', metric: 'Valuf' });
+    expect([next!.sensorId, next!.metric]).toEqual(['PAG-b', 'params.velRMS.x']);
+  });
+
   it('replaceAll stores a large batch in one go, and counts versions per model', async () => {
     const metrics = ['params.accelRMS.x', 'params.accelRMS.y', 'params.accelRMS.z', 'params.velRMS.x', 'value'].map((name) => MetricName.of(name));
     const batch = (offset: number): FittedModel[] =>

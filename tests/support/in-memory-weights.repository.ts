@@ -93,6 +93,12 @@ export class InMemoryWeightsRepository implements WeightsRepository {
       .sort((a, b) => compare(a.sensorId, b.sensorId) || compare(a.metric, b.metric));
   }
 
+  async listPage(limit: number, after?: { readonly sensorId: string; readonly metric: string }): Promise<SensorWeights[]> {
+    const all = await this.list();
+    const first = after === undefined ? 0 : all.findIndex((stored) => (compare(stored.sensorId, after.sensorId) || compare(stored.metric, after.metric)) > 0);
+    return first < 0 ? [] : all.slice(first, first + limit);
+  }
+
   async scaleMean(sensor: Sensor, metric: MetricName, factor: number): Promise<SensorWeights | undefined> {
     this.serving();
     const stored = this.current.get(key(sensor, metric));

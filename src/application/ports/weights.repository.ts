@@ -111,6 +111,14 @@ export interface WeightsRepository {
   list(sensor?: Sensor): Promise<SensorWeights[]>;
 
   /**
+   * A page of list(): up to `limit` stored models after the model `after` names (from the
+   * first without it), in list()'s order. Read page by page, a table of millions of models
+   * neither holds the process for seconds nor fills its memory; each page is read at its own
+   * moment, so a model written meanwhile may or may not be in a later page.
+   */
+  listPage(limit: number, after?: { readonly sensorId: string; readonly metric: string }): Promise<SensorWeights[]>;
+
+  /**
    * Multiplies the stored mean and adjustment by `factor` (change `adjust`; std, n and the
    * learned statistics stay) in one atomic
    * step, so concurrent calls each count; answers the model as stored. Undefined, and nothing

@@ -51,6 +51,10 @@ export class TimedWeightsRepository implements WeightsRepository {
     return this.timed('list', () => this.inner.list(sensor));
   }
 
+  listPage(limit: number, after?: { readonly sensorId: string; readonly metric: string }): Promise<SensorWeights[]> {
+    return this.timed('list_page', () => this.inner.listPage(limit, after));
+  }
+
   scaleMean(sensor: Sensor, metric: MetricName, factor: number): Promise<SensorWeights | undefined> {
     return this.timed('scale_mean', () => this.inner.scaleMean(sensor, metric, factor));
   }

@@ -281,6 +281,14 @@ export class PostgresWeightsRepository implements WeightsRepository {
     return rows.map(toSensorWeights);
   }
 
+  async listPage(limit: number, after?: { readonly sensorId: string; readonly metric: string }): Promise<SensorWeights[]> {
+    // The columns' COLLATE "C" orders the row comparison too: list()'s byte order, from the primary key. ('', ''): before every model.
+    const { rows } = await storage(() =>
+      this.reads.query<WeightsRow>('SELECT * FROM weights WHERE NOT deleted AND (sensor_id, metric) > ($1, $2) ORDER BY sensor_id, metric LIMIT $3', [after?.sensorId ?? '', after?.metric ?? '', limit]),
+    );
+    return rows.map(toSensorWeights);
+  }
+
   async scaleMean(sensor: Sensor, metric: MetricName, factor: number): Promise<SensorWeights | undefined> {
     try {
       const { rows } = await storage(() => this.pool.query<WeightsRow>(SCALE_MEAN, [factor, sensor.id, metric.name]), { oneStatementWrite: true });

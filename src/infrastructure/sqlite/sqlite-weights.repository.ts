@@ -52,6 +52,7 @@ export class SqliteWeightsRepository implements WeightsRepository {
   private readonly selectWeights: Database.Statement<[string, string], WeightsRow>;
   private readonly selectAllWeights: Database.Statement<[], WeightsRow>;
   private readonly selectSensorWeights: Database.Statement<[string], WeightsRow>;
+  private readonly selectWeightsPage: Database.Statement<[string, string, number], WeightsRow>;
   private readonly selectStoredEver: Database.Statement<[string, string], { stored: 1 }>;
   private readonly markDeleted: Database.Statement<[string, string, string], WeightsRow>;
   private readonly forgetAlertState: Database.Statement<[string, string], ForgottenAlertRow>;
@@ -95,6 +96,8 @@ export class SqliteWeightsRepository implements WeightsRepository {
       RETURNING *`);
     this.selectWeights = db.prepare('SELECT * FROM weights WHERE sensor_id = ? AND metric = ? AND deleted = 0');
     this.selectAllWeights = db.prepare('SELECT * FROM weights WHERE deleted = 0 ORDER BY sensor_id, metric');
+    // Row values compare column by column, BINARY collation: list()'s byte order, from the primary key.
+    this.selectWeightsPage = db.prepare('SELECT * FROM weights WHERE deleted = 0 AND (sensor_id, metric) > (?, ?) ORDER BY sensor_id, metric LIMIT ?');
     this.selectSensorWeights = db.prepare('SELECT * FROM weights WHERE sensor_id = ? AND deleted = 0 ORDER BY metric');
     this.selectStoredEver = db.prepare('SELECT 1 AS stored FROM weights WHERE sensor_id = ? AND metric = ?');
     // The adjust rule (factor ADJUST_MEAN_FACTOR, src/domain/adjust-rule.ts) applied in one
@@ -212,6 +215,11 @@ export class SqliteWeightsRepository implements WeightsRepository {
   async list(sensor?: Sensor): Promise<SensorWeights[]> {
     const rows = available(() => (sensor ? this.selectSensorWeights.all(sensor.id) : this.selectAllWeights.all()));
     return rows.map(toSensorWeights);
+  }
+
+  async listPage(limit: number, after?: { readonly sensorId: string; readonly metric: string }): Promise<SensorWeights[]> {
+    // ('', ''): before every model (ids are never empty).
+    return available(() => this.selectWeightsPage.all(after?.sensorId ?? '', after?.metric ?? '', limit)).map(toSensorWeights);
   }
 
   async scaleMean(sensor: Sensor, metric: MetricName, factor: number): Promise<SensorWeights | undefined> {

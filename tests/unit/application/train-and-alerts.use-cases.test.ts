@@ -84,6 +84,22 @@ describe('EvaluateAlertsUseCase', () => {
     expect((await repository.find(Sensor.withId('A'), MetricName.of('x')))?.version).toBe(1);
   });
 
+  it('pages: the same verdicts as the table, in its order, a page of models at a time; none for no models', async () => {
+    const repository = new InMemoryWeightsRepository();
+    const evaluate = new EvaluateAlertsUseCase(repository, new AlertPolicy());
+    const read = async (pageSize: number) => {
+      const pages = [];
+      for await (const page of evaluate.pages(2, pageSize)) pages.push(page.map(({ sensorId, metric, alert }) => `${sensorId}.${metric}:${alert}`));
+      return pages;
+    };
+    expect(await read(2)).toEqual([]);
+    await new TrainSensorsUseCase(repository).execute(
+      new ArrayReadingsSource(['x', 'y'], [['A', 0.5, 10], ['A', 1, 20], ['A', 1.5, 30], ['B', 0, 0], ['B', 0.01, 0.02]]),
+    );
+    expect(await read(3)).toEqual([['A.x:true', 'A.y:false', 'B.x:true'], ['B.y:true']]);
+    expect(await read(2)).toEqual([['A.x:true', 'A.y:false'], ['B.x:true', 'B.y:true']]);
+  });
+
   it('answers the threshold of every stored model, or one sensor\'s; Infinity beyond the largest double', async () => {
     const repository = new InMemoryWeightsRepository();
     await repository.replace(Sensor.withId('A'), MetricName.of('x'), Weights.fromReadings([0.5, 1, 1.5]));
