@@ -6,9 +6,14 @@ const HUGE_SCALE = 128;
 /**
  * Room for partials at first; an expansion that needs more doubles its room. Its partials do
  * not overlap, so they number at most one per bit position between 2^-1074 and 2^1024 (2098):
- * memory stays bounded, and readings of similar size need only a few.
+ * memory stays bounded, and readings of similar size need only a few. 4 (32 bytes) keeps the
+ * room inside V8's heap (see FIRST_BLOCK in readings-accumulator.ts): a trainer keeps an
+ * ExactSum per (sensor, column).
  */
-const INITIAL_CAPACITY = 16;
+const INITIAL_CAPACITY = 4;
+
+/** The huge expansion of every ExactSum without huge readings (never written to). */
+const NO_PARTIALS = new Float64Array(0);
 
 /** The parts of an ExactSum, as sent to another thread. */
 export interface ExactSumParts {
@@ -27,7 +32,8 @@ export interface ExactSumParts {
 export class ExactSum {
   private normal = new Float64Array(INITIAL_CAPACITY);
   private normalLength = 0;
-  private huge = new Float64Array(INITIAL_CAPACITY);
+  // Made on the first huge reading: a trainer keeps an ExactSum per (sensor, column), and huge readings are rare.
+  private huge = NO_PARTIALS;
   private hugeLength = 0;
 
   add(value: number): void {
@@ -45,7 +51,7 @@ export class ExactSum {
 
   /** Adds a partial already at 2^-128 of its size. */
   private addHuge(scaled: number): void {
-    if (this.hugeLength === this.huge.length) this.huge = doubled(this.huge);
+    if (this.hugeLength === this.huge.length) this.huge = this.huge === NO_PARTIALS ? new Float64Array(INITIAL_CAPACITY) : doubled(this.huge);
     this.hugeLength = grow(this.huge, this.hugeLength, scaled);
   }
 

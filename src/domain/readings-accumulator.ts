@@ -31,9 +31,11 @@ const BLOCK = 1024;
 /**
  * The buffer starts this small and grows 4x at a time up to BLOCK: a trainer keeps one
  * accumulator per (sensor, column) of every range it reads, and with 100,000 sensors of a
- * few readings each, full 8 KB blocks took 6 GB.
+ * few readings each, full 8 KB blocks took 6 GB. 4 (+3 of padding: 56 bytes) keeps it inside
+ * V8's heap, where a typed array of up to 64 bytes lives; a larger one costs a separate
+ * allocation of several hundred bytes (16 readings: 1.43 GB for those sensors, 4: 0.97 GB).
  */
-const FIRST_BLOCK = 16;
+const FIRST_BLOCK = 4;
 /** mergeBlock's certificate: n^2 * largest <= this * smallest makes a block's sum plus compensation exact. */
 const CERTIFIED_SPREAD = 2 ** 52;
 /** Readings up to this magnitude may take mergeBlock's fast path: no sum, mean or product there can overflow. */
