@@ -541,6 +541,22 @@ describe('Parquet input: npm run convert, then npm run train on the .parquet', (
     expect(runCli('train', [disguised, '--format', 'parquet'], join(directory, 'disguised.db')).status).toBe(0);
   });
 
+  it('convert refuses columns that DuckDB would rename (equal but for case, or twice), naming them, and leaves no output', () => {
+    const readings = 'params.velRMS.x,params.velRMS.y,params.velRMS.z,params.accelRMS.x,params.accelRMS.y,params.accelRMS.z';
+    for (const [header, reason] of [
+      [`SENSORID,sensorId,${readings}`, 'columns "SENSORID" and "sensorId" differ only in case'],
+      [`sensorId,note,${readings},note`, 'column "note" appears twice'],
+    ]) {
+      const csv = join(directory, 'clash.csv');
+      writeFileSync(csv, `${header}\n${header.split(',').map((name, index) => (name === 'sensorId' ? 'S1' : String(index))).join(',')}\n`);
+      const output = join(directory, 'clash.parquet');
+      const result = convert([csv, output]);
+      expect(result.stderr).toBe(`convert: ${csv}: ${reason}: DuckDB, which writes the Parquet file, cannot keep them apart (it would rename the second); rename one, or train the CSV itself\n`);
+      expect(result.status).toBe(1);
+      expect(existsSync(output)).toBe(false);
+    }
+  });
+
   it('convert refuses a non-numeric reading, naming file and column, and leaves no output', () => {
     const csv = join(directory, 'bad.csv');
     writeFileSync(csv, `sensorId,${METRICS.join(',')}\nS1,1,2,3,4,5,6\nS1,1,2,3,4,x5,6\n`);

@@ -43,6 +43,12 @@ export class CsvToParquetConverter {
     try {
       const source = `read_csv(${sqlString(readable.path)}, header = true, all_varchar = true, auto_detect = true)`;
       const columns = await this.columns(connection, csvPath, source);
+      const clash = caseClash(await this.headerNames(connection, csvPath, readable.path));
+      if (clash) {
+        const [first, second] = clash.map((name) => JSON.stringify(name));
+        const what = first === second ? `column ${first} appears twice` : `columns ${first} and ${second} differ only in case`;
+        throw new InvalidReadingsError(csvPath, `${what}: DuckDB, which writes the Parquet file, cannot keep them apart (it would rename the second); rename one, or train the CSV itself`);
+      }
       const missing = [this.sensorColumn, ...this.metrics].filter((column) => !columns.includes(column));
       if (missing.length > 0) {
         throw new InvalidReadingsError(csvPath, `missing required column${missing.length > 1 ? 's' : ''} ${missing.map((column) => JSON.stringify(column)).join(', ')}`);
@@ -78,6 +84,12 @@ export class CsvToParquetConverter {
   private async columns(connection: DuckDBConnection, csvPath: string, source: string): Promise<string[]> {
     const described = await run(csvPath, () => connection.run(`DESCRIBE SELECT * FROM ${source}`));
     return ((await described.getRows()) as Array<[string, ...unknown[]]>).map(([name]) => name);
+  }
+
+  /** The header's names as written: DuckDB's column names are case-insensitive, and it renames a second one that differs only in case. */
+  private async headerNames(connection: DuckDBConnection, csvPath: string, readPath: string): Promise<string[]> {
+    const first = await run(csvPath, () => connection.run(`SELECT * FROM read_csv(${sqlString(readPath)}, header = false, all_varchar = true, auto_detect = true) LIMIT 1`));
+    return ((await first.getRows()) as Array<Array<string | null>>)[0]?.map((name) => name ?? '') ?? [];
   }
 
   /**
@@ -131,6 +143,18 @@ async function run<T>(csvPath: string, step: () => Promise<T>, output?: { partia
             'known causes are lines ending in CRLF and in LF in one file, a stray CR in a cell, and a second BOM. Train the CSV itself, or rewrite it with one kind of line ending',
     );
   }
+}
+
+/** Two names that are equal but for ASCII case (as DuckDB compares identifiers), if any. */
+function caseClash(names: readonly string[]): [string, string] | undefined {
+  const seen = new Map<string, string>();
+  for (const name of names) {
+    const folded = name.replace(/[A-Z]/g, (letter) => letter.toLowerCase());
+    const earlier = seen.get(folded);
+    if (earlier !== undefined) return [earlier, name];
+    seen.set(folded, name);
+  }
+  return undefined;
 }
 
 function sqlString(value: string): string {
