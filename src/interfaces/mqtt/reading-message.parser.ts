@@ -15,6 +15,11 @@ export type ParsedMessage = { readonly readings: IncomingReading[] } | { readonl
 // Strict ISO-8601 date-time with a zone: a time without one would be read in the server's own zone.
 const ISO_DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(?:Z|[+-](\d{2}):(\d{2}))$/;
 
+// The instants a four-digit year can name in UTC: an offset must not carry one past them
+// (0000-01-01T00:00+00:01 is year -1, written back as -000001-12-31T23:59:00.000Z).
+const FIRST_INSTANT = Date.parse('0000-01-01T00:00:00Z');
+const LAST_INSTANT = Date.parse('9999-12-31T23:59:59.999Z');
+
 /**
  * The instant of an ISO-8601 date-time with a zone, or undefined. Each field is held to its
  * range first: Date.parse moves an impossible date on (2026-02-30 became March 2nd, T24:00 the
@@ -29,7 +34,7 @@ function parseDateTime(text: string): Date | undefined {
   const days = month === 2 ? (leap ? 29 : 28) : month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31;
   if (month < 1 || month > 12 || day < 1 || day > days || hour > 23 || minute > 59 || second > 59 || offsetHours > 23 || offsetMinutes > 59) return undefined;
   const instant = Date.parse(text);
-  return Number.isNaN(instant) ? undefined : new Date(instant);
+  return Number.isNaN(instant) || instant < FIRST_INSTANT || instant > LAST_INSTANT ? undefined : new Date(instant);
 }
 
 /**

@@ -16,6 +16,7 @@ describe('ReadingMessageParser', () => {
     // Leap days of leap years, the last second of a year, a whole-hour zone far east.
     expect(plain('{"value": 1, "at": "2028-02-29T23:59:59Z"}')).toEqual([['SEN1', 'value', 1, '2028-02-29T23:59:59.000Z']]);
     expect(plain('{"value": 1, "at": "2000-02-29T00:00Z"}')).toEqual([['SEN1', 'value', 1, '2000-02-29T00:00:00.000Z']]);
+    expect(plain('{"value": 1, "at": "0000-01-01T00:01:00+00:01"}')).toEqual([['SEN1', 'value', 1, '0000-01-01T00:00:00.000Z']]);
     expect(plain('{"value": 1, "at": "2026-12-31T23:59:59.999-00:30"}')).toEqual([['SEN1', 'value', 1, '2027-01-01T00:29:59.999Z']]);
     expect(plain('{"at": "2026-11-29T23:59:59.5Z", "readings": {"params.velRMS.x": 0.0012, "constructor": 7, "toString": 0}}')).toEqual([
       ['SEN1', 'params.velRMS.x', 0.0012, '2026-11-29T23:59:59.500Z'],
@@ -53,6 +54,9 @@ describe('ReadingMessageParser', () => {
       [`{"readings": {"${'m'.repeat(65)}": 1}}`, 'metric'],
       ['{"value": 1, "at": 1700000000}', 'at'],
       ['{"value": 1, "at": "2026-11-30"}', 'at'],
+      // An offset that carries the instant out of four-digit years in UTC.
+      ['{"value": 1, "at": "0000-01-01T00:00:00+00:01"}', 'at'],
+      ['{"value": 1, "at": "9999-12-31T23:59:00-00:01"}', 'at'],
       ['{"value": 1, "at": "2026-11-30T10:00:00"}', 'at'],
       ['{"value": 1, "at": "2026-13-30T10:00:00Z"}', 'at'],
       // Impossible dates, which Date.parse moves on to a real one instead of refusing.
