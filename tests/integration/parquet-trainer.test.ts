@@ -298,6 +298,33 @@ describe('Parquet input: npm run convert, then npm run train on the .parquet', (
         ': column "params.velRMS.z": holds VARCHAR, not numbers',
       ],
       [
+        'a list of readings per row',
+        async () => {
+          const path = join(directory, 'lists.parquet');
+          await duckdb(`COPY (SELECT * REPLACE (["params.velRMS.y"] AS "params.velRMS.y") FROM read_parquet('${parquet}')) TO '${path}' (FORMAT parquet)`);
+          return path;
+        },
+        ': column "params.velRMS.y": holds DOUBLE[], not numbers',
+      ],
+      [
+        'a struct for the sensor id',
+        async () => {
+          const path = join(directory, 'struct-id.parquet');
+          await duckdb(`COPY (SELECT * REPLACE ({'id': sensorId} AS sensorId) FROM read_parquet('${parquet}')) TO '${path}' (FORMAT parquet)`);
+          return path;
+        },
+        ': column "sensorId": holds STRUCT(id VARCHAR), not sensor ids',
+      ],
+      [
+        'a sensor id column named in another case',
+        async () => {
+          const path = join(directory, 'case-id.parquet');
+          await duckdb(`COPY (SELECT * EXCLUDE (sensorId), sensorId AS SensorID FROM read_parquet('${parquet}')) TO '${path}' (FORMAT parquet)`);
+          return path;
+        },
+        ': missing required column "sensorId"',
+      ],
+      [
         'a corrupt file (cut short)',
         async () => {
           const path = join(directory, 'cut.parquet');
@@ -543,10 +570,11 @@ describe('Parquet input: npm run convert, then npm run train on the .parquet', (
 
   it('convert refuses columns that DuckDB would rename (equal but for case, or twice), naming them, and leaves no output', () => {
     const readings = 'params.velRMS.x,params.velRMS.y,params.velRMS.z,params.accelRMS.x,params.accelRMS.y,params.accelRMS.z';
-    for (const [header, reason] of [
+    const cases: Array<[header: string, reason: string]> = [
       [`SENSORID,sensorId,${readings}`, 'columns "SENSORID" and "sensorId" differ only in case'],
       [`sensorId,note,${readings},note`, 'column "note" appears twice'],
-    ]) {
+    ];
+    for (const [header, reason] of cases) {
       const csv = join(directory, 'clash.csv');
       writeFileSync(csv, `${header}\n${header.split(',').map((name, index) => (name === 'sensorId' ? 'S1' : String(index))).join(',')}\n`);
       const output = join(directory, 'clash.parquet');

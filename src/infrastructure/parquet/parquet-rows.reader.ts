@@ -6,6 +6,8 @@ import type { ReadingsSummaryBuilder } from '../../application/readings-summary.
 
 // DuckDB's types a reading column may have.
 const NUMERIC_TYPES = /^(DOUBLE|FLOAT|REAL|DECIMAL\(\d+,\d+\)|TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT|UHUGEINT)$/;
+// A list, struct, map or union: not one value per row (a scalar sensor id of any type is read as its text).
+const NESTED_TYPE = /\[\d*\]$|^(STRUCT|MAP|UNION)\(/;
 const DECIMAL_TYPE = /^DECIMAL\((\d+),(\d+)\)$/;
 // DuckDB casts a DECIMAL to DOUBLE as its unscaled integer over 10^scale: the nearest double
 // while both are exact doubles (the integer below 2^53, the scale at most 22), which a width
@@ -55,20 +57,20 @@ export class ParquetRowsReader {
    * nearest double: those are read as their text and parsed by Number(), as CSV cells are.
    */
   async checkSchema(sensorColumn: string, metrics: readonly string[]): Promise<{ groupStarts: number[]; rows: number; decimalText: boolean[] }> {
-    const leaves = await this.rows<[string]>(`SELECT name FROM parquet_schema(${sqlString(this.readPath)}) WHERE num_children IS NULL OR num_children = 0`);
-    const names = new Set(leaves.map(([name]) => name));
-    const missing = [sensorColumn, ...metrics].filter((column) => !names.has(column));
+    // The file's own columns, names as written (a query would bind "sensorid" to sensorId), with their logical types.
+    const types = new Map(await this.rows<[string, string]>(`DESCRIBE SELECT * FROM read_parquet(${sqlString(this.readPath)})`));
+    const missing = [sensorColumn, ...metrics].filter((column) => !types.has(column));
     if (missing.length > 0) {
       throw new InvalidReadingsError(this.path, `missing required column${missing.length > 1 ? 's' : ''} ${missing.map((column) => JSON.stringify(column)).join(', ')}`);
     }
-    // parquet_schema gives the physical type; the logical one (a DECIMAL, say) comes from a typed query.
-    const columns = [sensorColumn, ...metrics].map(sqlName).join(', ');
+    const sensorType = types.get(sensorColumn)!;
+    if (NESTED_TYPE.test(sensorType)) throw new InvalidReadingsError(this.path, `holds ${sensorType}, not sensor ids`, undefined, sensorColumn);
     const decimalText = metrics.map(() => false);
-    for (const [name, type] of await this.rows<[string, string]>(`DESCRIBE SELECT ${columns} FROM read_parquet(${sqlString(this.readPath)})`)) {
-      if (name === sensorColumn) continue;
+    for (const [index, name] of metrics.entries()) {
+      const type = types.get(name)!;
       if (!NUMERIC_TYPES.test(type)) throw new InvalidReadingsError(this.path, `holds ${type}, not numbers`, undefined, name);
       const decimal = DECIMAL_TYPE.exec(type);
-      if (decimal) decimalText[metrics.indexOf(name)] = !(await this.decimalCastIsExact(name, Number(decimal[1]), Number(decimal[2])));
+      if (decimal) decimalText[index] = !(await this.decimalCastIsExact(name, Number(decimal[1]), Number(decimal[2])));
     }
     const groups = await this.rows<[bigint, bigint]>(
       `SELECT row_group_id, any_value(row_group_num_rows) FROM parquet_metadata(${sqlString(this.readPath)}) GROUP BY row_group_id ORDER BY row_group_id`,
