@@ -96,6 +96,11 @@ describe('bounded answers to hostile input', () => {
       expect(response.body.detail).toBe(`Send the body as UTF-8 JSON (received charset "${charset}").`);
     });
 
+    it.each(['utf-8; charset=latin1', 'latin1; charset=utf-8'])('two charsets, one not UTF-8 (%s): 415 whichever comes first', async (charsets) => {
+      const response = await api.post('/SEN8/fit').set('Content-Type', `application/json; charset=${charsets}`).send(json).expect(415);
+      expect(response.body.detail).toBe('Send the body as UTF-8 JSON (received charset "latin1").');
+    });
+
     it.each(['utf-8', 'UTF-8', '"utf-8"'])('charset %s is accepted', async (charset) => {
       await api.post('/SEN7/fit').set('Content-Type', `application/json; charset=${charset}`).send(json).expect(200);
     });

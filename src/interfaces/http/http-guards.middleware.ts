@@ -128,8 +128,9 @@ export function readJsonBody(limit: number, variable: string): RequestHandler[] 
   return [parseWithinLimit, requireJsonBody];
 }
 
-// `charset=utf-8` (any case, quoted or not) or none: JSON is UTF-8 (RFC 8259 §8.1).
-const CHARSET = /;\s*charset\s*=\s*"?([^";\s]*)"?/i;
+// `charset=utf-8` (any case, quoted or not) or none: JSON is UTF-8 (RFC 8259 §8.1). Every
+// charset parameter given is held to it: with two, which one a reader takes is anyone's guess.
+const CHARSET = /;\s*charset\s*=\s*"?([^";\s]*)"?/gi;
 
 /**
  * A 415 for a body we will not decode: compressed (Content-Encoding other than identity), or
@@ -142,8 +143,8 @@ function unsupportedEncoding(req: Request): HttpProblem | undefined {
   if (encoding !== undefined && encoding.trim().toLowerCase() !== 'identity') {
     detail = `Send the body uncompressed: Content-Encoding ${quotedPrefix(encoding)} is not accepted.`;
   } else if (req.is(JSON_MEDIA_TYPES)) {
-    const charset = CHARSET.exec(req.headers['content-type'] ?? '')?.[1];
-    if (charset !== undefined && charset.toLowerCase() !== 'utf-8') detail = `Send the body as UTF-8 JSON (received charset ${quotedPrefix(charset)}).`;
+    const charset = [...(req.headers['content-type'] ?? '').matchAll(CHARSET)].map((match) => match[1]!).find((name) => name.toLowerCase() !== 'utf-8');
+    if (charset !== undefined) detail = `Send the body as UTF-8 JSON (received charset ${quotedPrefix(charset)}).`;
   }
   return detail === undefined ? undefined : new HttpProblem({ type: 'about:blank', title: 'Unsupported Media Type', status: 415, detail });
 }
