@@ -81,6 +81,7 @@ describeWithMosquitto('retained alert messages kept true to the stored states', 
     expect(answer.status).toBe(200);
   };
   const corrections = async (url: string) => metricValue(await (await fetch(`${url}/metrics`)).text(), 'mqtt_retained_alert_corrections_total');
+  const republished = async (url: string) => metricValue(await (await fetch(`${url}/metrics`)).text(), 'mqtt_retained_alert_raises_republished_total');
   const messages = () => peer.received.map((message) => JSON.parse(message.payload) as AlertMessage);
   const publishRetained = (sensor: string, payload: string) => peer.client.publishAsync(`${topic}/${sensor}`, payload, { qos: 1, retain: true });
   /** What a subscriber arriving now is given: the retained message of each sensor's topic. */
@@ -358,7 +359,39 @@ describeWithMosquitto('retained alert messages kept true to the stored states', 
     ]);
     await quiet();
     expect(peer.received).toHaveLength(7);
-    expect(await corrections(url)).toBe(2);
+    // The ordinary course on a sensor's topic: raises published again, not corrections.
+    expect(await corrections(url)).toBe(0);
+    expect(await republished(url)).toBe(2);
+    await stop(server);
+  });
+
+  it("a sensor's topic: a metric raised and deleted again and again never stops the other metric's raise from coming back", async () => {
+    const { server, url } = await serve(settings());
+    const fitMetric = async (metric: string) => {
+      const answer = await fetch(`${url}/SEN1/fit?metric=${metric}`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ values: [10, 5, 6, 9] }) });
+      expect(answer.status).toBe(200);
+    };
+    await fitMetric('b');
+    peer = await connectTestClient(broker.url);
+    await peer.subscribe(`${topic}/+`);
+    await peer.publish('sensors/SEN1/readings', '{"metric": "b", "value": 13}');
+    await peer.waitFor(1);
+    for (let cycle = 1; cycle <= 4; cycle++) {
+      await fitMetric('a');
+      await peer.publish('sensors/SEN1/readings', '{"metric": "a", "value": 13}');
+      await peer.waitFor(1 + 3 * cycle - 2);
+      expect((await fetch(`${url}/SEN1/weights?metric=a`, { method: 'DELETE' })).status).toBe(200);
+      await peer.waitFor(1 + 3 * cycle);
+      expect(messages().slice(-2)).toEqual([
+        expect.objectContaining({ metric: 'a', state: 'cleared', reason: 'model_deleted' }),
+        expect.objectContaining({ metric: 'b', state: 'raised', value: 13 }),
+      ]);
+    }
+    await quiet();
+    expect(peer.received).toHaveLength(13);
+    expect(await retainedNow(['SEN1'])).toEqual({ SEN1: expect.objectContaining({ metric: 'b', state: 'raised' }) });
+    expect(await republished(url)).toBe(4);
+    expect(metricValue(await (await fetch(`${url}/metrics`)).text(), 'mqtt_retained_alert_corrections_withheld_total')).toBe(0);
     await stop(server);
   });
 

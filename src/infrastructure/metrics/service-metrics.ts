@@ -97,6 +97,12 @@ export class ServiceMetrics {
     registers: [this.registry],
   });
 
+  readonly retainedAlertRaisesRepublished = new Counter({
+    name: 'mqtt_retained_alert_raises_republished_total',
+    help: "Raises published again on a sensor's alerts topic (no {metric} in MQTT_ALERTS_TOPIC) after another metric's event, true for its own model, took the retained message while this one stayed raised.",
+    registers: [this.registry],
+  });
+
   readonly retainedAlertCorrections = new Counter({
     name: 'mqtt_retained_alert_corrections_total',
     help: 'Alert events published because the message the broker retained for a model was not its stored state (MQTT_ALERTS_RECONCILE_MS).',
