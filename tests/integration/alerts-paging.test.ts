@@ -1,6 +1,7 @@
 import Database from 'better-sqlite3';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import request from 'supertest';
+import { WEIGHTS_REPOSITORY, type WeightsRepository } from '../../src/application/ports/weights.repository';
 import { TrainSensorsUseCase } from '../../src/application/train-sensors.use-case';
 import { ArrayReadingsSource } from '../support/array-readings.source';
 import { createTestApp, type TestApp } from '../support/test-app';
@@ -46,6 +47,11 @@ describe('GET /alerts over many models: paged, streamed, and other requests serv
     const { body } = await api.get('/alerts?value=3').expect(200);
     delays.disable();
     expect(delays.max / 1e6).toBeLessThan(300);
+    // HEAD reads one page only (its status), not the table.
+    const listPage = jest.spyOn(testApp.container.resolve<WeightsRepository>(WEIGHTS_REPOSITORY), 'listPage');
+    const head = await api.head('/alerts?value=3').expect(200).expect('Content-Type', 'application/json; charset=utf-8');
+    expect(head.text).toBeUndefined();
+    expect(listPage).toHaveBeenCalledTimes(1);
     expect(Object.keys(body)).toHaveLength(100000 + 3000);
     expect(body.M100000).toEqual({ x: true, y: true, z: true });
   }, 60_000);

@@ -25,6 +25,12 @@ export class AlertsController {
     const pages = this.evaluateAlerts.pages(value);
     let page = await pages.next();
     res.type('application/json');
+    if (req.method === 'HEAD') {
+      // The status line is known; the body would be read in full only to be dropped.
+      await pages.return(undefined);
+      res.end();
+      return;
+    }
     let sensor: string | undefined;
     while (!page.done) {
       let text = '';
