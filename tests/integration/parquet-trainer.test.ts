@@ -571,8 +571,9 @@ describe('Parquet input: npm run convert, then npm run train on the .parquet', (
   it('convert refuses columns that DuckDB would rename (equal but for case, or twice), naming them, and leaves no output', () => {
     const readings = 'params.velRMS.x,params.velRMS.y,params.velRMS.z,params.accelRMS.x,params.accelRMS.y,params.accelRMS.z';
     const cases: Array<[header: string, reason: string]> = [
-      [`SENSORID,sensorId,${readings}`, 'columns "SENSORID" and "sensorId" differ only in case'],
+      [`SENSORID,sensorId,${readings}`, 'columns "SENSORID" and "sensorId" differ only in case or surrounding spaces'],
       [`sensorId,note,${readings},note`, 'column "note" appears twice'],
+      [`sensorId,${readings},note ,note`, 'columns "note " and "note" differ only in case or surrounding spaces'],
     ];
     for (const [header, reason] of cases) {
       const csv = join(directory, 'clash.csv');

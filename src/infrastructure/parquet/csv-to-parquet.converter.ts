@@ -43,11 +43,17 @@ export class CsvToParquetConverter {
     try {
       const source = `read_csv(${sqlString(readable.path)}, header = true, all_varchar = true, auto_detect = true)`;
       const columns = await this.columns(connection, csvPath, source);
-      const clash = caseClash(await this.headerNames(connection, csvPath, readable.path));
+      const header = await this.headerNames(connection, csvPath, readable.path);
+      const clash = nameClash(header);
       if (clash) {
         const [first, second] = clash.map((name) => JSON.stringify(name));
-        const what = first === second ? `column ${first} appears twice` : `columns ${first} and ${second} differ only in case`;
+        const what = first === second ? `column ${first} appears twice` : `columns ${first} and ${second} differ only in case or surrounding spaces`;
         throw new InvalidReadingsError(csvPath, `${what}: DuckDB, which writes the Parquet file, cannot keep them apart (it would rename the second); rename one, or train the CSV itself`);
+      }
+      // Anything else DuckDB would not write as the trainer reads it (an empty name it makes up is fine).
+      const renamed = header.findIndex((name, index) => name.trim() !== '' && columns[index] !== name.trim());
+      if (renamed >= 0) {
+        throw new InvalidReadingsError(csvPath, `column ${renamed + 1} ${JSON.stringify(header[renamed])} would be written as ${JSON.stringify(columns[renamed])} by DuckDB, which writes the Parquet file: rename it, or train the CSV itself`);
       }
       const missing = [this.sensorColumn, ...this.metrics].filter((column) => !columns.includes(column));
       if (missing.length > 0) {
@@ -145,11 +151,12 @@ async function run<T>(csvPath: string, step: () => Promise<T>, output?: { partia
   }
 }
 
-/** Two names that are equal but for ASCII case (as DuckDB compares identifiers), if any. */
-function caseClash(names: readonly string[]): [string, string] | undefined {
+/** Two names that are equal but for ASCII case (as DuckDB compares identifiers) and surrounding spaces (which it trims), if any. */
+function nameClash(names: readonly string[]): [string, string] | undefined {
   const seen = new Map<string, string>();
   for (const name of names) {
-    const folded = name.replace(/[A-Z]/g, (letter) => letter.toLowerCase());
+    if (name.trim() === '') continue; // DuckDB makes one up
+    const folded = name.trim().replace(/[A-Z]/g, (letter) => letter.toLowerCase());
     const earlier = seen.get(folded);
     if (earlier !== undefined) return [earlier, name];
     seen.set(folded, name);
