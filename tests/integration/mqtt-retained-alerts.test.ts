@@ -76,8 +76,8 @@ describeWithMosquitto('retained alert messages kept true to the stored states', 
     expect(server.stderr()).toBe('');
   }
 
-  const fit = async (url: string, sensor: string) => {
-    const answer = await fetch(`${url}/${sensor}/fit`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ values: [10, 5, 6, 9] }) });
+  const fit = async (url: string, sensor: string, metric = 'value') => {
+    const answer = await fetch(`${url}/${sensor}/fit?metric=${metric}`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ values: [10, 5, 6, 9] }) });
     expect(answer.status).toBe(200);
   };
   const corrections = async (url: string) => metricValue(await (await fetch(`${url}/metrics`)).text(), 'mqtt_retained_alert_corrections_total');
@@ -117,6 +117,15 @@ describeWithMosquitto('retained alert messages kept true to the stored states', 
     await peer.publish('sensors/SEN1/readings', '{"value": 13}');
     await peer.waitFor(2);
     expect((await fetch(`${deleting}/SEN1/weights`, { method: 'DELETE' })).status).toBe(200);
+  }
+  /** Fits SEN1's value and m2 and raises both in one message, the peer watching (two events). */
+  async function raiseTwoMetrics(url: string): Promise<void> {
+    await fit(url, 'SEN1');
+    await fit(url, 'SEN1', 'm2');
+    peer = await connectTestClient(broker.url);
+    await peer.subscribe(`${topic}/+`);
+    await peer.publish('sensors/SEN1/readings', '{"readings": {"value": 13, "m2": 13}}');
+    await peer.waitFor(2);
   }
   /** Waits for a few reconcile periods: anything still to come would have come. */
   const quiet = () => new Promise((resolve) => setTimeout(resolve, 5 * RECONCILE_MS));
@@ -314,13 +323,7 @@ describeWithMosquitto('retained alert messages kept true to the stored states', 
   it("a sensor's topic shared by its metrics: another metric's later event is not a missing one", async () => {
     const env = settings();
     let { server, url } = await serve(env);
-    await fit(url, 'SEN1');
-    const second = await fetch(`${url}/SEN1/fit?metric=m2`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ values: [10, 5, 6, 9] }) });
-    expect(second.status).toBe(200);
-    peer = await connectTestClient(broker.url);
-    await peer.subscribe(`${topic}/+`);
-    await peer.publish('sensors/SEN1/readings', '{"readings": {"value": 13, "m2": 13}}');
-    await peer.waitFor(2);
+    await raiseTwoMetrics(url);
     await quiet();
     await stop(server);
     // At the next start every model is checked: both are raised, the topic holds one of them.
@@ -333,13 +336,7 @@ describeWithMosquitto('retained alert messages kept true to the stored states', 
 
   it("a sensor's topic shared by its metrics keeps telling a raised metric after another metric clears or is deleted", async () => {
     const { server, url } = await serve(settings());
-    await fit(url, 'SEN1');
-    const second = await fetch(`${url}/SEN1/fit?metric=m2`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ values: [10, 5, 6, 9] }) });
-    expect(second.status).toBe(200);
-    peer = await connectTestClient(broker.url);
-    await peer.subscribe(`${topic}/+`);
-    await peer.publish('sensors/SEN1/readings', '{"readings": {"value": 13, "m2": 13}}');
-    await peer.waitFor(2);
+    await raiseTwoMetrics(url);
     // m2 clears: its event is the topic's latest, and would tell a subscriber arriving now that SEN1 is clear.
     await peer.publish('sensors/SEN1/readings', '{"readings": {"m2": 5}}');
     await peer.waitFor(3);
@@ -367,17 +364,13 @@ describeWithMosquitto('retained alert messages kept true to the stored states', 
 
   it("a sensor's topic: a metric raised and deleted again and again never stops the other metric's raise from coming back", async () => {
     const { server, url } = await serve(settings());
-    const fitMetric = async (metric: string) => {
-      const answer = await fetch(`${url}/SEN1/fit?metric=${metric}`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ values: [10, 5, 6, 9] }) });
-      expect(answer.status).toBe(200);
-    };
-    await fitMetric('b');
+    await fit(url, 'SEN1', 'b');
     peer = await connectTestClient(broker.url);
     await peer.subscribe(`${topic}/+`);
     await peer.publish('sensors/SEN1/readings', '{"metric": "b", "value": 13}');
     await peer.waitFor(1);
     for (let cycle = 1; cycle <= 4; cycle++) {
-      await fitMetric('a');
+      await fit(url, 'SEN1', 'a');
       await peer.publish('sensors/SEN1/readings', '{"metric": "a", "value": 13}');
       await peer.waitFor(1 + 3 * cycle - 2);
       expect((await fetch(`${url}/SEN1/weights?metric=a`, { method: 'DELETE' })).status).toBe(200);
