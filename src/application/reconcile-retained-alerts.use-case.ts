@@ -54,8 +54,9 @@ export class ReconcileRetainedAlertsUseCase {
     // Per place, its latest retained message (undefined: none), and the models to look up there.
     const places = new Map<string, { alert?: RetainedAlert; models: Map<string, ModelName> }>();
     const placeFor = (model: ModelName) => {
-      const place = places.get(placeOf(model)) ?? { models: new Map<string, ModelName>() };
-      places.set(placeOf(model), place);
+      const key = placeOf(model);
+      const place = places.get(key) ?? { models: new Map<string, ModelName>() };
+      places.set(key, place);
       place.models.set(modelKey(model.sensorId, model.metric), model);
       return place;
     };
@@ -71,12 +72,12 @@ export class ReconcileRetainedAlertsUseCase {
       ...(options.perSensor ? await this.states.findRaised([...new Set(models.map((model) => model.sensorId))].map((id) => Sensor.withId(id))) : []),
     ];
     const stored = new Map(states.map((state) => [modelKey(state.sensorId, state.metric), state]));
-    // Per place, the raised model it should tell.
+    // Per place, the raised model it should tell (every state read is of a place's model or sensor).
     const raised = new Map<string, StoredAlertState>();
     for (const state of stored.values()) {
       const place = placeOf(state);
       const chosen = raised.get(place);
-      if (state.status === 'raised' && places.has(place) && (chosen === undefined || toldBefore(state, chosen))) raised.set(place, state);
+      if (state.status === 'raised' && (chosen === undefined || toldBefore(state, chosen))) raised.set(place, state);
     }
 
     // Per wrong place: its retained message, and the stored state to tell (none: the message is cleared).

@@ -307,17 +307,18 @@ export class MqttRetainedAlertsReconciler {
       const retained = [...suspects.values()].flatMap((suspect) => suspect.alert ?? []);
       const absent = [...suspects.values()].filter((suspect) => suspect.alert === undefined).map((suspect) => suspect.model);
       const published = await this.reconcile.execute(retained, { absent, perSensor: this.perSensor, publish: true });
-      // On a sensor's topic, another metric's event true for its own model (a clear, a
-      // deletion's clear) hides a raise: publishing that raise again is the ordinary course,
-      // not a correction, and no count of corrections of one message may withhold it.
-      const corrections = published.filter(({ sensorId, metric }) => {
-        const alert = suspects.get(alertsTopicOf(this.config.alertsTopic, sensorId, metric))?.alert;
-        return alert === undefined || alert.metric === metric;
-      });
-      this.metrics.retainedAlertRaisesRepublished.inc(published.length - corrections.length);
-      for (const { sensorId, metric } of corrections) {
-        const topic = alertsTopicOf(this.config.alertsTopic, sensorId, metric);
+      const corrections: typeof published = [];
+      for (const event of published) {
+        const topic = alertsTopicOf(this.config.alertsTopic, event.sensorId, event.metric);
         const suspect = suspects.get(topic);
+        // On a sensor's topic, another metric's event true for its own model (a clear, a
+        // deletion's clear) hides a raise: publishing that raise again is the ordinary course,
+        // not a correction, and no count of corrections of one message may withhold it.
+        if (suspect?.alert !== undefined && suspect.alert.metric !== event.metric) {
+          this.metrics.retainedAlertRaisesRepublished.inc();
+          continue;
+        }
+        corrections.push(event);
         if (suspect === undefined) continue;
         const identity = this.identityOf(suspect);
         const before = this.corrected.get(topic);
